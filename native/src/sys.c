@@ -1,0 +1,330 @@
+/* The few syscalls Node lacks, as thin wrappers returning result | -errno.
+ *
+ * Path syscalls (openat2 with RESOLVE_BENEATH, the *at family, statx,
+ * xattrs, fallocate) run either synchronously or on libuv's threadpool
+ * (sysAsync), for the threadpool VFS when io_uring is missing. One
+ * dispatcher, sys_run(), serves both. */
+#include "addon.h"
+#include <fcntl.h>
+#include <unistd.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <linux/openat2.h>
+#include <linux/stat.h>
+
+enum {
+  SYS_OP_OPENAT2 = 0,
+  SYS_OP_UNLINKAT = 1,
+  SYS_OP_RENAMEAT2 = 2,
+  SYS_OP_MKDIRAT = 3,
+  SYS_OP_SYMLINKAT = 4,
+  SYS_OP_LINKAT = 5,
+  SYS_OP_STATX = 6,
+  SYS_OP_FGETXATTR = 7,
+  SYS_OP_FSETXATTR = 8,
+  SYS_OP_FLISTXATTR = 9,
+  SYS_OP_FREMOVEXATTR = 10,
+  SYS_OP_FALLOCATE = 11,
+  SYS_OP_READLINKAT = 12,
+  SYS_OP_FSYNC = 13,
+  SYS_OP_FTRUNCATE = 14,
+};
+
+typedef struct {
+  int op;
+  int dirfd, dirfd2;
+  const char *path, *path2; /* NUL-terminated, owned by JS buffers */
+  uint64_t flags, mode, resolve;
+  double num; /* offset/length/size for fallocate, ftruncate */
+  double num2;
+  void *out;
+  size_t outlen;
+  long result;
+} sys_req_t;
+
+static void sys_run(sys_req_t *q) {
+  long r;
+  switch (q->op) {
+    case SYS_OP_OPENAT2: {
+      struct open_how how;
+      memset(&how, 0, sizeof(how));
+      how.flags = q->flags;
+      how.mode = q->mode;
+      how.resolve = q->resolve;
+      r = syscall(SYS_openat2, q->dirfd, q->path, &how, sizeof(how));
+      break;
+    }
+    case SYS_OP_UNLINKAT: r = unlinkat(q->dirfd, q->path, (int)q->flags); break;
+    case SYS_OP_RENAMEAT2:
+      r = syscall(SYS_renameat2, q->dirfd, q->path, q->dirfd2, q->path2, (unsigned)q->flags);
+      break;
+    case SYS_OP_MKDIRAT: r = mkdirat(q->dirfd, q->path, (mode_t)q->mode); break;
+    case SYS_OP_SYMLINKAT: r = symlinkat(q->path, q->dirfd2, q->path2); break;
+    case SYS_OP_LINKAT: r = linkat(q->dirfd, q->path, q->dirfd2, q->path2, (int)q->flags); break;
+    case SYS_OP_STATX:
+      if (!q->out || q->outlen < sizeof(struct statx)) { errno = EINVAL; r = -1; break; }
+      r = syscall(SYS_statx, q->dirfd, q->path ? q->path : "", (int)q->flags, (unsigned)q->mode, q->out);
+      break;
+    case SYS_OP_FGETXATTR: r = fgetxattr(q->dirfd, q->path, q->out, q->outlen); break;
+    case SYS_OP_FSETXATTR: r = fsetxattr(q->dirfd, q->path, q->out, q->outlen, (int)q->flags); break;
+    case SYS_OP_FLISTXATTR: r = flistxattr(q->dirfd, q->out, q->outlen); break;
+    case SYS_OP_FREMOVEXATTR: r = fremovexattr(q->dirfd, q->path); break;
+    case SYS_OP_FALLOCATE: r = fallocate(q->dirfd, (int)q->flags, (off_t)q->num, (off_t)q->num2); break;
+    case SYS_OP_READLINKAT: r = readlinkat(q->dirfd, q->path, q->out, q->outlen); break;
+    case SYS_OP_FSYNC: r = q->flags ? fdatasync(q->dirfd) : fsync(q->dirfd); break;
+    case SYS_OP_FTRUNCATE: r = ftruncate(q->dirfd, (off_t)q->num); break;
+    default: errno = EINVAL; r = -1;
+  }
+  q->result = r < 0 ? -errno : r;
+}
+
+/* Arguments shared by sysSync and sysAsync:
+ * (op, dirfd, path|null, dirfd2, path2|null, flags, mode, resolve, num, num2, out|null) */
+#define SYS_NARGS 11
+
+static const char *opt_cstr(napi_env env, napi_value v, int *bad) {
+  napi_valuetype t;
+  *bad = 0;
+  if (napi_typeof(env, v, &t) != napi_ok || t == napi_null || t == napi_undefined) return NULL;
+  void *d;
+  size_t n;
+  if (arg_bytes(env, v, &d, &n)) { *bad = 1; return NULL; }
+  if (n == 0 || ((const char *)d)[n - 1] != 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "path bytes must end in NUL");
+    *bad = 1;
+    return NULL;
+  }
+  return d;
+}
+
+static int parse_req(napi_env env, napi_value *argv, sys_req_t *q) {
+  int32_t op, dirfd, dirfd2;
+  double flags, mode, resolve;
+  int bad;
+  memset(q, 0, sizeof(*q));
+  if (arg_i32(env, argv[0], &op) || arg_i32(env, argv[1], &dirfd) || arg_i32(env, argv[3], &dirfd2)) return -1;
+  if (arg_f64(env, argv[5], &flags) || arg_f64(env, argv[6], &mode) || arg_f64(env, argv[7], &resolve)) return -1;
+  if (arg_f64(env, argv[8], &q->num) || arg_f64(env, argv[9], &q->num2)) return -1;
+  q->op = op;
+  q->dirfd = dirfd;
+  q->dirfd2 = dirfd2;
+  q->flags = (uint64_t)flags;
+  q->mode = (uint64_t)mode;
+  q->resolve = (uint64_t)resolve;
+  q->path = opt_cstr(env, argv[2], &bad);
+  if (bad) return -1;
+  q->path2 = opt_cstr(env, argv[4], &bad);
+  if (bad) return -1;
+  napi_valuetype t;
+  napi_typeof(env, argv[10], &t);
+  if (t != napi_null && t != napi_undefined) {
+    if (arg_bytes(env, argv[10], &q->out, &q->outlen)) return -1;
+  }
+  return 0;
+}
+
+static napi_value SysSync(napi_env env, napi_callback_info info) {
+  ARGS(SYS_NARGS);
+  sys_req_t q;
+  if (parse_req(env, argv, &q)) return NULL;
+  sys_run(&q);
+  return ret_i64(env, q.result);
+}
+
+typedef struct {
+  sys_req_t q;
+  napi_async_work work;
+  napi_ref refs[4]; /* path, path2, out, callback */
+} sys_async_t;
+
+static void async_exec(napi_env env, void *data) {
+  sys_run(&((sys_async_t *)data)->q);
+}
+
+static void async_done(napi_env env, napi_status status, void *data) {
+  sys_async_t *a = data;
+  napi_value cb = NULL, undef, res;
+  napi_get_reference_value(env, a->refs[3], &cb);
+  napi_get_undefined(env, &undef);
+  napi_create_int64(env, status == napi_ok ? a->q.result : -ECANCELED, &res);
+  for (int i = 0; i < 4; i++)
+    if (a->refs[i]) napi_delete_reference(env, a->refs[i]);
+  napi_delete_async_work(env, a->work);
+  free(a);
+  if (cb) {
+    napi_value r;
+    napi_call_function(env, undef, cb, 1, &res, &r);
+  }
+}
+
+static napi_value SysAsync(napi_env env, napi_callback_info info) {
+  ARGS(SYS_NARGS + 1);
+  napi_valuetype t;
+  NAPI_OK(napi_typeof(env, argv[SYS_NARGS], &t));
+  if (t != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
+    return NULL;
+  }
+  sys_async_t *a = calloc(1, sizeof(*a));
+  if (!a) return ret_i64(env, -ENOMEM);
+  if (parse_req(env, argv, &a->q)) {
+    free(a);
+    return NULL;
+  }
+  /* Keep the buffers the kernel reads or writes alive until done. */
+  int idx[3] = {2, 4, 10};
+  for (int i = 0; i < 3; i++) {
+    napi_typeof(env, argv[idx[i]], &t);
+    if (t == napi_object) napi_create_reference(env, argv[idx[i]], 1, &a->refs[i]);
+  }
+  napi_create_reference(env, argv[SYS_NARGS], 1, &a->refs[3]);
+  napi_value name;
+  napi_create_string_utf8(env, "ringsmb:sys", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, async_exec, async_done, a, &a->work) != napi_ok ||
+      napi_queue_async_work(env, a->work) != napi_ok) {
+    for (int i = 0; i < 4; i++)
+      if (a->refs[i]) napi_delete_reference(env, a->refs[i]);
+    free(a);
+    return ret_i64(env, -EAGAIN);
+  }
+  return ret_i64(env, 0);
+}
+
+static napi_value Close(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  GET_I32(0, fd);
+  return ret_i64(env, close(fd) < 0 ? -errno : 0);
+}
+
+/* readSync/writeSync(fd, bytes, offset, length) -> n | -errno: plain
+ * read(2)/write(2) without Node's exceptions (EAGAIN is a result here). */
+static napi_value ReadSync(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  GET_I32(0, fd);
+  void *d;
+  size_t n;
+  if (arg_bytes(env, argv[1], &d, &n)) return NULL;
+  GET_U32(2, off);
+  GET_U32(3, len);
+  if ((size_t)off + len > n) return ret_i64(env, -EINVAL);
+  ssize_t r = read(fd, (char *)d + off, len);
+  return ret_i64(env, r < 0 ? -errno : r);
+}
+
+static napi_value WriteSync(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  GET_I32(0, fd);
+  void *d;
+  size_t n;
+  if (arg_bytes(env, argv[1], &d, &n)) return NULL;
+  GET_U32(2, off);
+  GET_U32(3, len);
+  if ((size_t)off + len > n) return ret_i64(env, -EINVAL);
+  ssize_t r = write(fd, (char *)d + off, len);
+  return ret_i64(env, r < 0 ? -errno : r);
+}
+
+static napi_value pair_result(napi_env env, int r, int fds[2]) {
+  if (r < 0) return ret_i64(env, -errno);
+  napi_value arr;
+  NAPI_OK(napi_create_array_with_length(env, 2, &arr));
+  napi_set_element(env, arr, 0, ret_i64(env, fds[0]));
+  napi_set_element(env, arr, 1, ret_i64(env, fds[1]));
+  return arr;
+}
+
+/* pipe2(flags) -> [readFd, writeFd] | -errno */
+static napi_value Pipe2(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  GET_I32(0, flags);
+  int fds[2];
+  return pair_result(env, pipe2(fds, flags), fds);
+}
+
+/* socketpair(type) -> [fd0, fd1] | -errno (AF_UNIX) */
+static napi_value SocketPair(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  GET_I32(0, type);
+  int fds[2];
+  return pair_result(env, socketpair(AF_UNIX, type, 0, fds), fds);
+}
+
+static napi_value EventFd(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  GET_U32(0, initval);
+  GET_I32(1, flags);
+  int fd = eventfd(initval, flags);
+  return ret_i64(env, fd < 0 ? -errno : fd);
+}
+
+/* fcntlFlags(fd, set, clear) -> new status flags | -errno (F_GETFL/F_SETFL) */
+static napi_value FcntlFlags(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  GET_I32(0, fd);
+  GET_I32(1, set);
+  GET_I32(2, clear);
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0) return ret_i64(env, -errno);
+  int nfl = (fl | set) & ~clear;
+  if (nfl != fl && fcntl(fd, F_SETFL, nfl) < 0) return ret_i64(env, -errno);
+  return ret_i64(env, nfl);
+}
+
+/* fionread(fd) -> bytes queued for reading | -errno */
+static napi_value Fionread(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  GET_I32(0, fd);
+  int n = 0;
+  if (ioctl(fd, FIONREAD, &n) < 0) return ret_i64(env, -errno);
+  return ret_i64(env, n);
+}
+
+static napi_value Dup(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  GET_I32(0, fd);
+  int r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return ret_i64(env, r < 0 ? -errno : r);
+}
+
+/* fcntlInt(fd, cmd, arg) -> result | -errno: F_SETPIPE_SZ, F_GETPIPE_SZ ... */
+static napi_value FcntlInt(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  GET_I32(0, fd);
+  GET_I32(1, cmd);
+  GET_I32(2, arg);
+  int r = fcntl(fd, cmd, arg);
+  return ret_i64(env, r < 0 ? -errno : r);
+}
+
+/* setsockoptInt(fd, level, name, value) -> 0 | -errno */
+static napi_value SetsockoptInt(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  GET_I32(0, fd);
+  GET_I32(1, level);
+  GET_I32(2, name);
+  GET_I32(3, value);
+  int r = setsockopt(fd, level, name, &value, sizeof(value));
+  return ret_i64(env, r < 0 ? -errno : 0);
+}
+
+void sys_init(napi_env env, napi_value exports) {
+  export_fn(env, exports, "sysSync", SysSync);
+  export_fn(env, exports, "sysAsync", SysAsync);
+  export_fn(env, exports, "close", Close);
+  export_fn(env, exports, "readSync", ReadSync);
+  export_fn(env, exports, "writeSync", WriteSync);
+  export_fn(env, exports, "pipe2", Pipe2);
+  export_fn(env, exports, "socketpair", SocketPair);
+  export_fn(env, exports, "eventfd", EventFd);
+  export_fn(env, exports, "fcntlFlags", FcntlFlags);
+  export_fn(env, exports, "fcntlInt", FcntlInt);
+  export_fn(env, exports, "fionread", Fionread);
+  export_fn(env, exports, "dup", Dup);
+  export_fn(env, exports, "setsockoptInt", SetsockoptInt);
+}
