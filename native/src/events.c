@@ -1,7 +1,225 @@
-/* Waits for the poll and epoll event backends (src/events/). */
+/* Waits and signal plumbing for the event backends (src/events/).
+ *
+ * Thin wrappers only (ARCHITECTURE decision 2): every function returns
+ * result | -errno and all policy (which fde runs, rotation, re-validation of
+ * batched readiness) lives in TypeScript. Results that are many numbers go
+ * into caller-owned Int32Arrays so one native call serves a whole batch
+ * (decision 3). */
 #include "addon.h"
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+
+static struct timespec ns_to_ts(double ns) {
+  struct timespec ts;
+  ts.tv_sec = (time_t)(ns / 1e9);
+  ts.tv_nsec = (long)(ns - (double)ts.tv_sec * 1e9);
+  if (ts.tv_nsec < 0) ts.tv_nsec = 0;
+  if (ts.tv_nsec > 999999999) ts.tv_nsec = 999999999;
+  return ts;
+}
+
+/* epollCreate() -> epfd | -errno */
+static napi_value EpollCreate(napi_env env, napi_callback_info info) {
+  int fd = epoll_create1(EPOLL_CLOEXEC);
+  return ret_i64(env, fd < 0 ? -errno : fd);
+}
+
+/* epollCtl(epfd, op, fd, events, data) -> 0 | -errno; data is a u32 tag */
+static napi_value EpollCtl(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  GET_I32(0, epfd);
+  GET_I32(1, op);
+  GET_I32(2, fd);
+  GET_U32(3, events);
+  GET_U32(4, data);
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.events = events;
+  ev.data.u64 = data;
+  return ret_i64(env, epoll_ctl(epfd, op, fd, &ev) < 0 ? -errno : 0);
+}
+
+static int have_pwait2 = 1;
+
+/* epollWait(epfd, out: Int32Array, maxevents, timeoutNs) -> n | -errno.
+ * out receives (events, data) pairs; timeoutNs < 0 waits forever. Uses
+ * epoll_pwait2 (5.11) for an exact timeout, else epoll_wait rounding up. */
+static napi_value EpollWait(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  GET_I32(0, epfd);
+  void *d;
+  size_t len;
+  if (arg_bytes(env, argv[1], &d, &len)) return NULL;
+  GET_I32(2, maxevents);
+  GET_F64(3, tns);
+  struct epoll_event evs[256];
+  if (maxevents > 256) maxevents = 256;
+  if ((size_t)maxevents * 8 > len) maxevents = (int)(len / 8);
+  if (maxevents < 1) return ret_i64(env, -EINVAL);
+  int n = -1;
+  if (have_pwait2 && tns > 0) {
+    struct timespec ts = ns_to_ts(tns);
+    n = (int)syscall(SYS_epoll_pwait2, epfd, evs, maxevents, &ts, NULL, 0);
+    if (n < 0 && errno == ENOSYS) have_pwait2 = 0;
+    else if (n < 0) return ret_i64(env, -errno);
+  }
+  if (n < 0) {
+    int ms = tns < 0 ? -1 : (int)((tns + 999999.0) / 1e6);
+    n = epoll_wait(epfd, evs, maxevents, ms);
+    if (n < 0) return ret_i64(env, -errno);
+  }
+  int32_t *out = d;
+  for (int i = 0; i < n; i++) {
+    out[2 * i] = (int32_t)evs[i].events;
+    out[2 * i + 1] = (int32_t)(uint32_t)evs[i].data.u64;
+  }
+  return ret_i64(env, n);
+}
+
+/* ppoll(pollfds: Int32Array laid out as struct pollfd {fd, events|revents<<16},
+ *       nfds, timeoutNs) -> n | -errno. TypeScript owns the array. */
+static napi_value Ppoll(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  void *d;
+  size_t len;
+  if (arg_bytes(env, argv[0], &d, &len)) return NULL;
+  GET_U32(1, nfds);
+  GET_F64(2, tns);
+  if ((size_t)nfds * sizeof(struct pollfd) > len) return ret_i64(env, -EINVAL);
+  struct timespec ts = ns_to_ts(tns < 0 ? 0 : tns);
+  int n = ppoll(d, nfds, tns < 0 ? NULL : &ts, NULL);
+  return ret_i64(env, n < 0 ? -errno : n);
+}
+
+/* pollOne(fd, events) -> revents (0 = not ready) | -errno; never blocks.
+ * Re-checks the readiness of one batched epoll entry. */
+static napi_value PollOne(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  GET_I32(0, fd);
+  GET_I32(1, events);
+  struct pollfd p = {.fd = fd, .events = (short)events, .revents = 0};
+  int n = poll(&p, 1, 0);
+  if (n < 0) return ret_i64(env, -errno);
+  return ret_i64(env, n == 0 ? 0 : (uint16_t)p.revents);
+}
+
+/* readByte(fd) -> byte | -1 - errno... no: -errno, or 256 at end of file. */
+static napi_value ReadByte(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  GET_I32(0, fd);
+  unsigned char b;
+  ssize_t r = read(fd, &b, 1);
+  if (r < 0) return ret_i64(env, -errno);
+  return ret_i64(env, r == 0 ? 256 : b);
+}
+
+/* writeByte(fd, byte) -> 1 | -errno */
+static napi_value WriteByte(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  GET_I32(0, fd);
+  GET_I32(1, v);
+  unsigned char b = (unsigned char)v;
+  ssize_t r = write(fd, &b, 1);
+  return ret_i64(env, r < 0 ? -errno : r);
+}
+
+/* ---- signals: tevent's model, a handler that only records and wakes ----
+ *
+ * Shared words (Int32Array over static memory):
+ *   [0]                    total deliveries (any signal)
+ *   [1 + s]                deliveries of signal s (s < 65)
+ *   [SIG_INFO + (s*Q + k)*4 .. +3]  siginfo of delivery k mod Q of signal s:
+ *                          si_code, si_pid, si_uid, si_value.sival_int
+ * The handler fills the slot before bumping the counters; a signal does not
+ * interrupt its own handler (no SA_NODEFER), so one writer per signal. */
+#define SIG_MAX 65
+#define SIG_Q 64
+#define SIG_INFO (1 + SIG_MAX)
+#define SIG_WORDS (SIG_INFO + SIG_MAX * SIG_Q * 4)
+static int32_t sig_words[SIG_WORDS];
+static int sig_pipe[2] = {-1, -1};
+static struct sigaction sig_old[SIG_MAX];
+static unsigned char sig_installed[SIG_MAX];
+
+static void sig_handler(int signo, siginfo_t *si, void *uc) {
+  int saved = errno;
+  if (signo > 0 && signo < SIG_MAX) {
+    int32_t k = __atomic_load_n(&sig_words[1 + signo], __ATOMIC_RELAXED);
+    int32_t *slot = &sig_words[SIG_INFO + (signo * SIG_Q + ((uint32_t)k % SIG_Q)) * 4];
+    slot[0] = si ? si->si_code : 0;
+    slot[1] = si ? si->si_pid : 0;
+    slot[2] = si ? (int32_t)si->si_uid : 0;
+    slot[3] = si ? si->si_value.sival_int : 0;
+    __atomic_store_n(&sig_words[1 + signo], k + 1, __ATOMIC_RELEASE);
+    __atomic_fetch_add(&sig_words[0], 1, __ATOMIC_RELEASE);
+  }
+  if (sig_pipe[1] >= 0) {
+    char c = 0;
+    ssize_t r = write(sig_pipe[1], &c, 1); /* full pipe: already woken */
+    (void)r;
+  }
+  errno = saved;
+}
+
+/* signalInit() -> { words: ArrayBuffer, fd: wake pipe read end } | -errno */
+static napi_value SignalInit(napi_env env, napi_callback_info info) {
+  if (sig_pipe[0] < 0 && pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0) return ret_i64(env, -errno);
+  napi_value ab, obj;
+  void *data;
+  /* A copy-free view is what we want; external array buffers over static
+   * memory are fine in Node 20 (no V8 sandbox). */
+  if (napi_create_external_arraybuffer(env, sig_words, sizeof(sig_words), NULL, NULL, &ab) != napi_ok) {
+    (void)data;
+    napi_throw_error(env, "ERR_RINGSMB_NATIVE", "cannot wrap signal words");
+    return NULL;
+  }
+  NAPI_OK(napi_create_object(env, &obj));
+  napi_set_named_property(env, obj, "words", ab);
+  napi_set_named_property(env, obj, "fd", ret_i64(env, sig_pipe[0]));
+  return obj;
+}
+
+/* signalAction(signo, install, saFlags) -> 0 | -errno. install=1 sets our
+ * recording handler (SA_SIGINFO | saFlags, saving the old action);
+ * install=0 restores the saved action. SA_RESETHAND is honoured by the
+ * kernel only when passed; the TS layer decides whether to pass it. */
+static napi_value SignalAction(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  GET_I32(0, signo);
+  GET_I32(1, install);
+  GET_I32(2, flags);
+  if (signo <= 0 || signo >= SIG_MAX || signo == SIGKILL || signo == SIGSTOP) return ret_i64(env, -EINVAL);
+  if (install) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = sig_handler;
+    sa.sa_flags = SA_SIGINFO | (flags & ~SA_SIGINFO);
+    sigemptyset(&sa.sa_mask);
+    struct sigaction *old = sig_installed[signo] ? NULL : &sig_old[signo];
+    if (sigaction(signo, &sa, old) < 0) return ret_i64(env, -errno);
+    sig_installed[signo] = 1;
+    return ret_i64(env, 0);
+  }
+  if (!sig_installed[signo]) return ret_i64(env, 0);
+  if (sigaction(signo, &sig_old[signo], NULL) < 0) return ret_i64(env, -errno);
+  sig_installed[signo] = 0;
+  return ret_i64(env, 0);
+}
 
 void events_init(napi_env env, napi_value exports) {
-  (void)env;
-  (void)exports;
+  export_fn(env, exports, "epollCreate", EpollCreate);
+  export_fn(env, exports, "epollCtl", EpollCtl);
+  export_fn(env, exports, "epollWait", EpollWait);
+  export_fn(env, exports, "ppoll", Ppoll);
+  export_fn(env, exports, "pollOne", PollOne);
+  export_fn(env, exports, "readByte", ReadByte);
+  export_fn(env, exports, "writeByte", WriteByte);
+  export_fn(env, exports, "signalInit", SignalInit);
+  export_fn(env, exports, "signalAction", SignalAction);
 }

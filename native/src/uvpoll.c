@@ -33,7 +33,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value cb, recv, args[2], result;
   if (napi_get_reference_value(env, w->cb, &cb) == napi_ok && cb) {
-    napi_get_undefined(env, &recv);
+    napi_get_global(env, &recv); /* make_callback needs an object receiver */
     napi_create_int32(env, status, &args[0]);
     napi_create_int32(env, events, &args[1]);
     napi_status st = napi_make_callback(env, w->actx, recv, cb, 2, args, &result);
@@ -85,9 +85,10 @@ static napi_value PollWatch(napi_env env, napi_callback_info info) {
   }
   w->handle.data = w;
   w->env = env;
-  napi_value name;
+  napi_value name, resource;
   napi_create_string_utf8(env, "ringsmb:fdwatch", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, NULL, name, &w->actx);
+  napi_create_object(env, &resource);
+  napi_async_init(env, resource, name, &w->actx);
   napi_create_reference(env, argv[2], 1, &w->cb);
   r = uv_poll_start(&w->handle, events, on_poll);
   if (r < 0) {

@@ -1,0 +1,558 @@
+/**
+ * The ring: one io_uring instance, driven from TypeScript.
+ *
+ * SQEs are written into the mapped SQE array and CQEs read from the mapped
+ * CQ; the only native calls are io_uring_enter (one per batch) and the
+ * register calls. Submissions that do not fit the SQ wait in a user-space
+ * FIFO and drain in order. Completions are harvested in batches, either by
+ * the caller (wait/reap: the event context's own loop) or, once attached,
+ * from Node's loop (the ring fd watched by libuv; one JS call per batch).
+ */
+import { requireNative, type NativeBinding, type WatchHandle } from '../native.js';
+import { SystemError, check } from '../util/errors.js';
+import { CANCEL, CQE, ENTER, OP, REGISTER, SETUP, SQE, type OpName } from './constants.js';
+import { FLAG_CHOICES, probeOps, uringAvailability, type RingFeatures } from './features.js';
+import { Arena } from './memory.js';
+import { Op, type OpCallback, type Submission } from './op.js';
+import { SqeWriter } from './sqe.js';
+
+export interface RingOptions {
+  /** SQ size (rounded up to a power of two by the kernel); default 256 */
+  entries?: number;
+  /** CQ size; default 4 x entries */
+  cqEntries?: number;
+  /** setup flags; default: the best set this kernel accepts */
+  flags?: number;
+  /** harvest completions from Node's loop; default false */
+  attach?: boolean;
+}
+
+type Queued = Submission | Submission[];
+
+const BATCH = 256;
+let chosenFlags: number | null = null;
+/** Buffers of ops abandoned at close; kept so the kernel never writes freed memory. */
+const graveyard = new Set<unknown>();
+
+export class Ring {
+  readonly fd: number;
+  readonly features: RingFeatures;
+  readonly arena = new Arena();
+  /** called with errors thrown by completion callbacks; default rethrows after the batch */
+  onError: ((err: unknown) => void) | null = null;
+
+  private readonly n: NativeBinding;
+  private readonly sqe: SqeWriter;
+  private readonly sqU32: Uint32Array;
+  private readonly cqU32: Uint32Array;
+  private readonly cqI32: Int32Array;
+  private readonly sqHead: number;
+  private readonly sqTailIdx: number;
+  private readonly sqMask: number;
+  private readonly sqEntries: number;
+  private readonly cqHeadIdx: number;
+  private readonly cqTailIdx: number;
+  private readonly cqMask: number;
+  private readonly cqesWord: number;
+  private readonly cqeWords: number;
+  private readonly deferTaskrun: boolean;
+  private sqTail = 0;
+  private cqHead: number;
+  private slots: (Submission | undefined)[] = [];
+  private gens = new Uint32Array(0);
+  private freeSlots: number[] = [];
+  private queue: Queued[] = [];
+  private queueHead = 0;
+  private readonly batch = new Int32Array(BATCH * 4);
+  private reaping = false;
+  private closed = false;
+  private watch: WatchHandle | null = null;
+  private watchRef = false;
+  private eventfd = -1;
+  private readonly efdBuf = Buffer.alloc(8);
+  private flushScheduled = false;
+  private readonly flushTask = (): void => {
+    this.flushScheduled = false;
+    if (!this.closed) this.flush();
+  };
+  /** ops submitted and not finally completed */
+  inflight = 0;
+  /** CQEs whose user_data named no live submission (should stay 0) */
+  stale = 0;
+
+  static open(opts: RingOptions = {}): Ring {
+    const avail = uringAvailability();
+    if (!avail.available) throw new SystemError('io_uring_setup', 38 /* ENOSYS */, avail.reason ?? undefined);
+    return new Ring(opts);
+  }
+
+  private constructor(opts: RingOptions) {
+    const n = (this.n = requireNative());
+    const entries = opts.entries ?? 256;
+    if (!Number.isInteger(entries) || entries < 1 || entries > 32768) throw new RangeError('entries must be an integer from 1 to 32768');
+    const cqEntries = opts.cqEntries ?? entries * 4;
+    if (!Number.isInteger(cqEntries) || cqEntries < entries || cqEntries > 65536 * 8) throw new RangeError('cqEntries must be an integer >= entries');
+    const r = setup(n, entries, cqEntries, opts.flags);
+    this.fd = r.fd;
+    this.sqU32 = new Uint32Array(r.sqRing);
+    this.cqU32 = new Uint32Array(r.cqRing);
+    this.cqI32 = new Int32Array(r.cqRing);
+    this.sqHead = r.sqOff.head >>> 2;
+    this.sqTailIdx = r.sqOff.tail >>> 2;
+    this.sqMask = this.sqU32[r.sqOff.ringMask >>> 2]!;
+    this.sqEntries = r.sqEntries;
+    this.cqHeadIdx = r.cqOff.head >>> 2;
+    this.cqTailIdx = r.cqOff.tail >>> 2;
+    this.cqMask = this.cqU32[r.cqOff.ringMask >>> 2]!;
+    this.cqesWord = r.cqOff.cqes >>> 2;
+    this.cqeWords = r.cqeSize >>> 2;
+    // Identity SQ array, written once: SQE i is always slot i.
+    const arr = r.sqOff.array >>> 2;
+    for (let i = 0; i < r.sqEntries; i++) this.sqU32[arr + i] = i;
+    this.sqTail = this.sqU32[this.sqTailIdx]!;
+    this.cqHead = this.cqU32[this.cqHeadIdx]!;
+    this.sqe = new SqeWriter(new Uint32Array(r.sqes), r.sqeSize >>> 2);
+    this.deferTaskrun = (r.flags & SETUP.DEFER_TASKRUN) !== 0;
+    this.features = { ops: probeOps(r.fd), featureBits: r.features, setupFlags: r.flags, sqEntries: r.sqEntries, cqEntries: r.cqEntries };
+    this.growSlots(1024);
+    if (opts.attach) this.attach();
+  }
+
+  supports(op: OpName | number): boolean {
+    return this.features.ops.has(typeof op === 'number' ? op : OP[op]);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Submissions waiting in user space because the SQ was full. */
+  get queued(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /** Queues one submission. It reaches the kernel on the next flush/wait. */
+  submit(sub: Submission): void {
+    if (this.closed) throw new SystemError('io_uring_enter', 9 /* EBADF */, 'ring is closed');
+    if (this.queue.length === this.queueHead && this.sqSpace() > 0) {
+      if (!this.place(sub, 0)) this.cancelNow(sub);
+    } else {
+      this.queue.push(sub);
+    }
+    this.scheduleFlush();
+  }
+
+  /** Queues a chain linked with IO_LINK (or IO_HARDLINK): placed in the SQ together. */
+  submitLinked(subs: Submission[], hard = false): void {
+    if (this.closed) throw new SystemError('io_uring_enter', 9, 'ring is closed');
+    if (subs.length === 0) return;
+    if (subs.length > this.sqEntries) throw new RangeError(`a chain of ${subs.length} does not fit an SQ of ${this.sqEntries}`);
+    const chain = subs.slice();
+    (chain as Submission[] & { hard?: boolean }).hard = hard;
+    if (this.queue.length === this.queueHead && this.sqSpace() >= chain.length) this.placeChain(chain);
+    else this.queue.push(chain);
+    this.scheduleFlush();
+  }
+
+  /**
+   * Moves queued submissions into the SQ and tells the kernel
+   * (io_uring_enter), until the queue is empty or the kernel takes no more.
+   * Returns the number of SQEs the kernel consumed.
+   */
+  flush(): number {
+    if (this.closed) return 0;
+    let total = 0;
+    for (;;) {
+      this.drainQueue();
+      const pending = (this.sqTail - this.sqU32[this.sqHead]!) >>> 0;
+      if (pending === 0 && !(this.deferTaskrun && this.inflight > 0)) break;
+      Atomics.store(this.sqU32, this.sqTailIdx, this.sqTail);
+      const r = this.n.ringEnter(this.fd, pending, 0, this.inflight > 0 ? ENTER.GETEVENTS : 0, -1);
+      if (r < 0) {
+        if (r === -4 /* EINTR */) continue;
+        if (r === -16 /* EBUSY */ || r === -11 /* EAGAIN */) {
+          if (this.reap() > 0) continue;
+          break;
+        }
+        throw new SystemError('io_uring_enter', -r);
+      }
+      total += r;
+      if (this.queued === 0 || r === 0) break;
+    }
+    if (this.watch) this.reap();
+    this.updateRef();
+    return total;
+  }
+
+  /**
+   * Submits what is queued, waits until at least `minComplete` completions
+   * are there or `timeoutNs` passed (exactly: the kernel's own timeout, one
+   * wait; -1 waits without limit), and dispatches every completion present.
+   * Returns how many completions were dispatched.
+   */
+  wait(minComplete = 1, timeoutNs = -1): number {
+    if (this.closed) return 0;
+    this.drainQueue();
+    const pending = (this.sqTail - this.sqU32[this.sqHead]!) >>> 0;
+    Atomics.store(this.sqU32, this.sqTailIdx, this.sqTail);
+    const avail = (Atomics.load(this.cqU32, this.cqTailIdx) - this.cqHead) >>> 0;
+    const min = avail >= minComplete ? 0 : minComplete;
+    const r = this.n.ringEnter(this.fd, pending, min, ENTER.GETEVENTS, timeoutNs);
+    if (r < 0 && r !== -62 /* ETIME */ && r !== -4 /* EINTR */ && r !== -16 && r !== -11) {
+      throw new SystemError('io_uring_enter', -r);
+    }
+    return this.reap();
+  }
+
+  /** Dispatches the completions already in the CQ, in batches. */
+  reap(): number {
+    if (this.reaping) return 0;
+    this.reaping = true;
+    let total = 0;
+    let firstError: unknown = undefined;
+    let failed = false;
+    try {
+      for (;;) {
+        const tail = Atomics.load(this.cqU32, this.cqTailIdx);
+        let head = this.cqHead;
+        if (head === tail) break;
+        let count = 0;
+        const b = this.batch;
+        const u = this.cqU32;
+        while (head !== tail && count < BATCH) {
+          const w = this.cqesWord + (head & this.cqMask) * this.cqeWords;
+          const o = count << 2;
+          b[o] = u[w]!;
+          b[o + 1] = u[w + 1]!;
+          b[o + 2] = this.cqI32[w + 2]!;
+          b[o + 3] = u[w + 3]!;
+          head = (head + 1) >>> 0;
+          count++;
+        }
+        this.cqHead = head;
+        Atomics.store(this.cqU32, this.cqHeadIdx, head);
+        for (let i = 0; i < count; i++) {
+          const o = i << 2;
+          try {
+            this.dispatch(b[o]! >>> 0, b[o + 1]! >>> 0, b[o + 2]!, b[o + 3]! >>> 0);
+          } catch (err) {
+            if (!failed) {
+              failed = true;
+              firstError = err;
+            }
+          }
+        }
+        total += count;
+      }
+    } finally {
+      this.reaping = false;
+    }
+    if (failed) {
+      if (this.onError) this.onError(firstError);
+      else throw firstError;
+    }
+    return total;
+  }
+
+  /** Harvests completions from Node's loop from now on. */
+  attach(): void {
+    if (this.watch || this.closed) return;
+    // The ring fd itself does not wake pollers for DEFER_TASKRUN task work
+    // (seen on 6.18); a registered eventfd is signalled for it.
+    if (this.eventfd < 0) {
+      this.eventfd = check('eventfd', this.n.eventfd(0, 0x800 /* O_NONBLOCK */ | 0x80000 /* O_CLOEXEC */));
+      this.registerEventfd(this.eventfd);
+    }
+    const h = this.n.pollWatch(this.eventfd, 1, () => this.onReadable());
+    if (typeof h === 'number') check('uv_poll_start', h);
+    this.watch = h as WatchHandle;
+    this.watchRef = true;
+    this.updateRef();
+  }
+
+  detach(): void {
+    if (!this.watch) return;
+    this.n.pollStop(this.watch);
+    this.watch = null;
+  }
+
+  get attached(): boolean {
+    return this.watch !== null;
+  }
+
+  /** Asks the kernel to cancel one submission; its callback then completes with ECANCELED (or its result, if it won the race). */
+  cancel(target: Submission, cb: OpCallback | null = null): void {
+    const slot = this.slotOf(target);
+    if (slot < 0) {
+      // Still in the user-space queue: take it out and complete it now.
+      const i = this.queue.indexOf(target, this.queueHead);
+      if (i >= 0) {
+        this.queue.splice(i, 1);
+        this.cancelNow(target);
+      }
+      cb?.(null, 0, 0);
+      return;
+    }
+    const op = new Op(OP.ASYNC_CANCEL, cb);
+    op.addr = slot + this.gens[slot]! * 4294967296;
+    this.submit(op);
+  }
+
+  /** Cancels every request on an fd, synchronously (IORING_REGISTER_SYNC_CANCEL, 6.0+); returns how many. */
+  syncCancelFd(fd: number, timeoutNs = 1e9): number {
+    let count = 0;
+    for (;;) {
+      // struct io_uring_sync_cancel_reg: addr u64, fd s32, flags u32, timeout {s64,s64}, opcode u8, pad[7], pad2[3] u64
+      const reg = Buffer.alloc(64);
+      reg.writeInt32LE(fd, 8);
+      reg.writeUInt32LE(CANCEL.FD, 12);
+      reg.writeBigInt64LE(BigInt(Math.floor(timeoutNs / 1e9)), 16);
+      reg.writeBigInt64LE(BigInt(Math.floor(timeoutNs % 1e9)), 24);
+      const r = this.n.ringRegister(this.fd, REGISTER.SYNC_CANCEL, reg, 1);
+      if (r === -2 /* ENOENT: nothing left */) break;
+      if (r < 0) {
+        if (r === -22 /* EINVAL: kernel without sync cancel */) return this.asyncCancelFdAndWait(fd);
+        throw new SystemError('io_uring_register(SYNC_CANCEL)', -r);
+      }
+      count++;
+    }
+    this.reap();
+    return count;
+  }
+
+  /** Registers an eventfd that the kernel signals on completions. */
+  registerEventfd(efd: number): void {
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(efd, 0);
+    check('io_uring_register(EVENTFD)', this.n.ringRegister(this.fd, REGISTER.EVENTFD, b, 1));
+  }
+
+  /** Registers the current credentials; returns the personality id for ops. */
+  registerPersonality(): number {
+    return check('io_uring_register(PERSONALITY)', this.n.ringRegister(this.fd, REGISTER.PERSONALITY, null, 0));
+  }
+
+  /** Registers the credentials of another user (the process must be root). */
+  registerPersonalityAs(uid: number, gid: number, groups: number[] = []): number {
+    for (const v of [uid, gid, ...groups]) {
+      if (!Number.isInteger(v) || v < 0 || v > 0xfffffffe) throw new RangeError(`invalid uid/gid ${v}`);
+    }
+    return check('io_uring_register(PERSONALITY)', this.n.ringRegisterPersonalityAs(this.fd, uid, gid, Uint32Array.from(groups)));
+  }
+
+  unregisterPersonality(id: number): void {
+    check('io_uring_register(UNREGISTER_PERSONALITY)', this.n.ringRegister(this.fd, REGISTER.UNREGISTER_PERSONALITY, null, id));
+  }
+
+  /** Raw register call for the buffer modules (they lay out their own structs). */
+  register(opcode: number, arg: ArrayBufferView | null, nr: number): number {
+    return this.n.ringRegister(this.fd, opcode, arg, nr);
+  }
+
+  /**
+   * Closes the ring: queued submissions complete with ECANCELED at once,
+   * in-flight ones are cancelled in the kernel and each callback completes
+   * exactly once; then the fd is closed.
+   */
+  close(): void {
+    if (this.closed) return;
+    // User-space queue first: these never reached the kernel.
+    const queued = this.queue.slice(this.queueHead);
+    this.queue = [];
+    this.queueHead = 0;
+    for (const q of queued) for (const s of Array.isArray(q) ? q : [q]) this.cancelNow(s);
+    if (this.inflight > 0) {
+      const op = new Op(OP.ASYNC_CANCEL, null);
+      op.opFlags = CANCEL.ANY | CANCEL.ALL;
+      try {
+        this.submit(op);
+        const deadline = Date.now() + 2000;
+        while (this.inflight > 1 && Date.now() < deadline) this.wait(1, 10e6);
+        this.wait(0, 0);
+      } catch {
+        // fall through: whatever is left is completed below
+      }
+    }
+    this.closed = true;
+    this.detach();
+    for (let i = 0; i < this.slots.length; i++) {
+      const s = this.slots[i];
+      if (!s) continue;
+      this.slots[i] = undefined;
+      graveyard.add(s);
+      try {
+        s.complete(-125 /* ECANCELED */, 0);
+      } catch (err) {
+        this.onError?.(err);
+      }
+    }
+    this.inflight = 0;
+    this.n.close(this.fd);
+    if (this.eventfd >= 0) this.n.close(this.eventfd);
+    this.eventfd = -1;
+  }
+
+  // ---- internals ----
+
+  private sqSpace(): number {
+    return this.sqEntries - ((this.sqTail - this.sqU32[this.sqHead]!) >>> 0);
+  }
+
+  private scheduleFlush(): void {
+    if (this.watch && !this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flushTask);
+    }
+  }
+
+  private growSlots(n: number): void {
+    const old = this.slots.length;
+    const gens = new Uint32Array(n);
+    gens.set(this.gens);
+    this.gens = gens;
+    this.slots.length = n;
+    for (let i = n - 1; i >= old; i--) this.freeSlots.push(i);
+  }
+
+  private slotOf(sub: Submission): number {
+    if (sub instanceof Op) return sub.slot >= 0 && this.slots[sub.slot] === sub ? sub.slot : -1;
+    return this.slots.indexOf(sub);
+  }
+
+  /** Writes one SQE at the local tail; false when the hook cancelled it. */
+  private place(sub: Submission, linkFlags: number): boolean {
+    if (this.freeSlots.length === 0) this.growSlots(this.slots.length * 2);
+    const slot = this.freeSlots.pop()!;
+    const gen = (this.gens[slot]! + 1) >>> 0;
+    this.gens[slot] = gen;
+    const w = this.sqe.at(this.sqTail & this.sqMask);
+    sub.prep(w);
+    w.setUserData(slot, gen);
+    if (linkFlags) w.flags = w.flags | linkFlags;
+    if (sub.hook && sub.hook(w) === false) {
+      this.freeSlots.push(slot);
+      return false;
+    }
+    if (sub instanceof Op) {
+      sub.slot = slot;
+      sub.gen = gen;
+    }
+    this.slots[slot] = sub;
+    this.sqTail = (this.sqTail + 1) >>> 0;
+    this.inflight++;
+    return true;
+  }
+
+  private placeChain(chain: Submission[] & { hard?: boolean }): void {
+    const link = chain.hard ? SQE.IO_HARDLINK : SQE.IO_LINK;
+    const start = this.sqTail;
+    const placed: Submission[] = [];
+    for (let i = 0; i < chain.length; i++) {
+      if (!this.place(chain[i]!, i < chain.length - 1 ? link : 0)) {
+        // A hook cancelled a member: the chain is withdrawn whole.
+        for (const s of placed) this.unplace(s);
+        this.sqTail = start;
+        for (const s of chain) this.cancelNow(s);
+        return;
+      }
+      placed.push(chain[i]!);
+    }
+  }
+
+  private unplace(sub: Submission): void {
+    const slot = this.slotOf(sub);
+    if (slot < 0) return;
+    this.slots[slot] = undefined;
+    this.freeSlots.push(slot);
+    this.inflight--;
+    if (sub instanceof Op) sub.slot = -1;
+  }
+
+  private drainQueue(): void {
+    while (this.queueHead < this.queue.length) {
+      const q = this.queue[this.queueHead]!;
+      if (Array.isArray(q)) {
+        if (this.sqSpace() < q.length) break;
+        this.placeChain(q);
+      } else {
+        if (this.sqSpace() < 1) break;
+        if (!this.place(q, 0)) this.cancelNow(q);
+      }
+      this.queueHead++;
+    }
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    } else if (this.queueHead > 1024) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  /** Completes a submission that never reached the kernel. */
+  private cancelNow(sub: Submission): void {
+    sub.complete(-125 /* ECANCELED */, 0);
+  }
+
+  private dispatch(slot: number, gen: number, res: number, flags: number): void {
+    const sub = this.slots[slot];
+    if (sub === undefined || this.gens[slot] !== gen) {
+      this.stale++;
+      return;
+    }
+    if ((flags & CQE.F_MORE) === 0) {
+      this.slots[slot] = undefined;
+      this.freeSlots.push(slot);
+      this.inflight--;
+      if (sub instanceof Op) sub.slot = -1;
+    }
+    sub.complete(res, flags);
+  }
+
+  private onReadable(): void {
+    if (this.closed) return;
+    this.n.readSync(this.eventfd, this.efdBuf, 0, 8);
+    // With DEFER_TASKRUN, completions are posted only when we enter with GETEVENTS.
+    if (this.deferTaskrun) this.n.ringEnter(this.fd, 0, 0, ENTER.GETEVENTS, -1);
+    this.reap();
+    if (this.queued > 0 || ((this.sqTail - this.sqU32[this.sqHead]!) >>> 0) > 0) this.flush();
+    this.updateRef();
+  }
+
+  /** The ring keeps Node alive only while ops are in flight. */
+  private updateRef(): void {
+    if (!this.watch) return;
+    const want = this.inflight > 0 || this.queued > 0;
+    if (want !== this.watchRef) {
+      this.watchRef = want;
+      this.n.pollRef(this.watch, want);
+    }
+  }
+
+  private asyncCancelFdAndWait(fd: number): number {
+    let count = 0;
+    const op = new Op(OP.ASYNC_CANCEL, (_e, res) => {
+      count = res > 0 ? res : 0;
+    });
+    op.fd = fd;
+    op.opFlags = CANCEL.FD | CANCEL.ALL;
+    this.submit(op);
+    while (!op.done) this.wait(1, 100e6);
+    return count;
+  }
+}
+
+function setup(n: NativeBinding, entries: number, cqEntries: number, flags: number | undefined) {
+  const tryFlags = flags !== undefined ? [flags] : chosenFlags !== null ? [chosenFlags] : FLAG_CHOICES;
+  let lastErr = -22;
+  for (const f of tryFlags) {
+    const r = n.ringSetup(entries, f, cqEntries, -1);
+    if (typeof r !== 'number') {
+      if (flags === undefined) chosenFlags = f;
+      return r;
+    }
+    lastErr = r;
+    if (r !== -22 /* EINVAL: flag unknown to this kernel */) break;
+  }
+  throw new SystemError('io_uring_setup', -lastErr);
+}
