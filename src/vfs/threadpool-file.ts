@@ -1,0 +1,188 @@
+/**
+ * An open file or directory of the threadpool VFS: Node's fs for pread/pwrite/
+ * futimes/close, the native threadpool syscalls for the rest.
+ */
+import { readdir } from 'node:fs/promises';
+import { SystemError, errnoOf } from '../util/errors.js';
+import { FdGuard } from './guard.js';
+import { AT_SYMLINK_NOFOLLOW, FALLOC_FL_KEEP_SIZE, XATTR_CREATE, XATTR_REPLACE } from './linux.js';
+import {
+  ENODATA, ERANGE, type ThreadpoolSys, fsClose, fsFutimes, fsRead, fsWrite, toSafeNumber,
+} from './threadpool-sys.js';
+import type { SetTimes, VfsDirEntry, VfsFile, VfsStat } from './types.js';
+
+const ENOTDIR = errnoOf('ENOTDIR');
+/** Entries statx'ed at once by readdir: enough to keep the pool busy, few
+ * enough not to starve other clients' requests queued behind them. */
+const READDIR_CONCURRENCY = 8;
+const XATTR_FIRST_TRY = 4096;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export class ThreadpoolFile implements VfsFile {
+  private readonly guard = new FdGuard('file');
+
+  constructor(private readonly sys: ThreadpoolSys, readonly fd: number, readonly created: boolean,
+    readonly statAtOpen: VfsStat) {}
+
+  get isDirectory(): boolean {
+    return this.statAtOpen.isDirectory;
+  }
+
+  read(buf: Buffer, bufOff: number, len: number, pos: number | bigint): Promise<number> {
+    return this.guard.run(() => fsRead(this.fd, buf, bufOff, len, pos));
+  }
+
+  write(buf: Buffer, bufOff: number, len: number, pos: number | bigint): Promise<number> {
+    return this.guard.run(() => fsWrite(this.fd, buf, bufOff, len, pos));
+  }
+
+  stat(): Promise<VfsStat> {
+    return this.guard.run(() => this.sys.statx(this.fd, null, 0));
+  }
+
+  truncate(len: number | bigint): Promise<void> {
+    return this.guard.run(async () => {
+      await this.sys.call('ftruncate', { dirfd: this.fd, num: toSafeNumber(len, 'length') });
+    });
+  }
+
+  allocate(len: number | bigint, opts: { keepSize?: boolean } = {}): Promise<void> {
+    return this.guard.run(async () => {
+      const n = toSafeNumber(len, 'length');
+      if (n === 0) return; // fallocate(len 0) is EINVAL; nothing to reserve
+      const mode = opts.keepSize === false ? 0 : FALLOC_FL_KEEP_SIZE;
+      await this.sys.call('fallocate', { dirfd: this.fd, flags: mode, num: 0, num2: n });
+    });
+  }
+
+  sync(dataOnly = false): Promise<void> {
+    return this.guard.run(async () => {
+      await this.sys.call('fsync', { dirfd: this.fd, flags: dataOnly ? 1 : 0 });
+    });
+  }
+
+  /**
+   * futimes(2) through Node takes seconds as a double: about 240 ns of
+   * precision today, coarser than SMB's 100 ns. A left-out time is read back
+   * first (racy against another writer; utimensat with UTIME_OMIT in the
+   * native layer would fix both).
+   */
+  setTimes(t: SetTimes): Promise<void> {
+    return this.guard.run(async () => {
+      if (t.atimeNs === undefined && t.mtimeNs === undefined) return;
+      let { atimeNs, mtimeNs } = t;
+      if (atimeNs === undefined || mtimeNs === undefined) {
+        const st = await this.sys.statx(this.fd, null, 0);
+        atimeNs ??= st.atimeNs;
+        mtimeNs ??= st.mtimeNs;
+      }
+      await fsFutimes(this.fd, nsToSeconds(atimeNs), nsToSeconds(mtimeNs));
+    });
+  }
+
+  readdir(): Promise<VfsDirEntry[]> {
+    return this.guard.run(async () => {
+      if (!this.isDirectory) throw new SystemError('readdir', ENOTDIR);
+      // No getdents in the addon (nor in io_uring): list through the fd's
+      // /proc link, which Node opens as a second, independent directory fd.
+      let raw: Buffer[];
+      try {
+        raw = await readdir(`/proc/self/fd/${this.fd}`, { encoding: 'buffer' });
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        throw typeof e.errno === 'number' ? new SystemError('readdir', e.errno) : err;
+      }
+      const named: { name: string; bytes: Buffer }[] = [];
+      for (const bytes of raw) {
+        const name = decodeName(bytes);
+        if (name !== null) named.push({ name, bytes });
+      }
+      return this.statEntries(named);
+    });
+  }
+
+  /** lstat of each name relative to this directory fd; entries that vanished
+   * between listing and statx are dropped, as a later listing would. */
+  private async statEntries(named: { name: string; bytes: Buffer }[]): Promise<VfsDirEntry[]> {
+    const out: (VfsDirEntry | null)[] = new Array(named.length).fill(null);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < named.length) {
+        const i = next++;
+        const path = Buffer.concat([named[i].bytes, Buffer.from([0])]);
+        try {
+          out[i] = { name: named[i].name, stat: await this.sys.statx(this.fd, path, AT_SYMLINK_NOFOLLOW) };
+        } catch (err) {
+          if ((err as SystemError).code !== 'ENOENT') throw err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READDIR_CONCURRENCY, named.length) }, worker));
+    return out.filter((e): e is VfsDirEntry => e !== null);
+  }
+
+  getXattr(name: string): Promise<Buffer | null> {
+    return this.guard.run(async () => {
+      const nameBytes = xattrName(name);
+      let out = Buffer.allocUnsafe(XATTR_FIRST_TRY);
+      for (;;) {
+        const r = await this.sys.raw('fgetxattr', { dirfd: this.fd, path: nameBytes, out });
+        if (r >= 0) return Buffer.from(out.subarray(0, r));
+        if (-r === ENODATA) return null;
+        if (-r !== ERANGE) throw new SystemError('fgetxattr', -r, name);
+        // Grew since we asked: learn the size (empty buffer), then retry.
+        const size = await this.sys.call('fgetxattr', { dirfd: this.fd, path: nameBytes, out: null }, name);
+        out = Buffer.allocUnsafe(Math.max(size, 1));
+      }
+    });
+  }
+
+  setXattr(name: string, value: Buffer, opts: { create?: boolean; replace?: boolean } = {}): Promise<void> {
+    return this.guard.run(async () => {
+      const flags = (opts.create ? XATTR_CREATE : 0) | (opts.replace ? XATTR_REPLACE : 0);
+      await this.sys.call('fsetxattr', { dirfd: this.fd, path: xattrName(name), out: value, flags }, name);
+    });
+  }
+
+  removeXattr(name: string): Promise<void> {
+    return this.guard.run(async () => {
+      await this.sys.call('fremovexattr', { dirfd: this.fd, path: xattrName(name) }, name);
+    });
+  }
+
+  listXattr(): Promise<string[]> {
+    return this.guard.run(async () => {
+      let out = Buffer.allocUnsafe(XATTR_FIRST_TRY);
+      for (;;) {
+        const r = await this.sys.raw('flistxattr', { dirfd: this.fd, out });
+        if (r >= 0) return out.subarray(0, r).toString('utf8').split('\0').filter((s) => s !== '');
+        if (-r !== ERANGE) throw new SystemError('flistxattr', -r);
+        const size = await this.sys.call('flistxattr', { dirfd: this.fd, out: null });
+        out = Buffer.allocUnsafe(Math.max(size, 1));
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.guard.close(() => fsClose(this.fd));
+  }
+}
+
+function nsToSeconds(ns: bigint): number {
+  return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
+}
+
+function decodeName(bytes: Buffer): string | null {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+function xattrName(name: string): Buffer {
+  if (typeof name !== 'string' || name === '' || name.includes('\0')) {
+    throw new TypeError(`xattr name must be a non-empty string without NUL, got ${JSON.stringify(name)}`);
+  }
+  return Buffer.from(name + '\0', 'utf8');
+}

@@ -1,0 +1,105 @@
+/**
+ * Promise wrappers over the native path syscalls run on libuv's threadpool
+ * (native/src/sys.c, sysAsync) and over Node's fd-based fs calls, all
+ * rejecting with SystemError.
+ */
+import * as fs from 'node:fs';
+import { requireNative, type NativeBinding } from '../native.js';
+import { SystemError, errnoOf } from '../util/errors.js';
+import type { PathSys } from './confine.js';
+import { AT_EMPTY_PATH, STATX_BASIC_STATS, STATX_BTIME, STATX_SIZE, SysOp, decodeStatx, type SysOpName } from './linux.js';
+import type { VfsStat } from './types.js';
+
+const EMPTY_PATH = Buffer.from('\0');
+
+export interface SysArgs {
+  dirfd?: number; path?: Buffer | null; dirfd2?: number; path2?: Buffer | null;
+  flags?: number; mode?: number; resolve?: number; num?: number; num2?: number; out?: Buffer | null;
+}
+
+export class ThreadpoolSys implements PathSys {
+  readonly n: NativeBinding;
+
+  constructor() {
+    this.n = requireNative();
+  }
+
+  /** Raw result: >= 0 or -errno. */
+  raw(op: SysOpName, a: SysArgs): Promise<number> {
+    return new Promise((resolve) => {
+      const r = this.n.sysAsync(SysOp[op], a.dirfd ?? -1, a.path ?? null, a.dirfd2 ?? -1, a.path2 ?? null,
+        a.flags ?? 0, a.mode ?? 0, a.resolve ?? 0, a.num ?? 0, a.num2 ?? 0, a.out ?? null, resolve);
+      if (r < 0) resolve(r); // could not queue (ENOMEM/EAGAIN): the callback never runs
+    });
+  }
+
+  /** Result, or a SystemError naming the syscall. */
+  async call(op: SysOpName, a: SysArgs, detail?: string): Promise<number> {
+    const r = await this.raw(op, a);
+    if (r < 0) throw new SystemError(op, -r, detail);
+    return r;
+  }
+
+  openat2(dirfd: number, path: Buffer, flags: number, mode: number, resolve: number): Promise<number> {
+    return this.raw('openat2', { dirfd, path, flags, mode, resolve });
+  }
+
+  closeFd(fd: number): void {
+    this.n.close(fd); // O_PATH/directory fds: close cannot block or fail usefully
+  }
+
+  /** statx of an open fd (AT_EMPTY_PATH), or of `name` relative to it. */
+  async statx(fd: number, name: Buffer | null, atFlags: number): Promise<VfsStat> {
+    const out = Buffer.allocUnsafe(STATX_SIZE);
+    await this.call('statx', {
+      dirfd: fd, path: name ?? EMPTY_PATH, flags: name ? atFlags : atFlags | AT_EMPTY_PATH,
+      mode: STATX_BASIC_STATS | STATX_BTIME, out,
+    });
+    return decodeStatx(out);
+  }
+}
+
+/** Node's fs errors (negative errno, string code) as our SystemError. */
+export function toSystemError(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.errno === 'number' && typeof e.code === 'string') {
+    return new SystemError(e.syscall ?? 'fs', e.errno);
+  }
+  return err;
+}
+
+export function fsRead(fd: number, buf: Buffer, off: number, len: number, pos: number | bigint): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.read(fd, buf, off, len, toSafeNumber(pos, 'position'), (err, n) => (err ? reject(toSystemError(err)) : resolve(n)));
+  });
+}
+
+export function fsWrite(fd: number, buf: Buffer, off: number, len: number, pos: number | bigint): Promise<number> {
+  return new Promise((resolve, reject) => {
+    // Never pass fs.write a bigint: Node 20 silently treats a non-number
+    // position as "current file position" and writes at the wrong place.
+    fs.write(fd, buf, off, len, toSafeNumber(pos, 'position'), (err, n) => (err ? reject(toSystemError(err)) : resolve(n)));
+  });
+}
+
+export function fsClose(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fs.close(fd, (err) => (err ? reject(toSystemError(err)) : resolve()));
+  });
+}
+
+export function fsFutimes(fd: number, atimeSec: number, mtimeSec: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fs.futimes(fd, atimeSec, mtimeSec, (err) => (err ? reject(toSystemError(err)) : resolve()));
+  });
+}
+
+/** A byte count/offset the native layer takes as a double. */
+export function toSafeNumber(v: number | bigint, what: string): number {
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${what} must be a non-negative safe integer, got ${v}`);
+  return n;
+}
+
+export const ENODATA = errnoOf('ENODATA');
+export const ERANGE = errnoOf('ERANGE');

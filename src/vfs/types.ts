@@ -1,0 +1,145 @@
+/**
+ * The VFS contract: the only way server handlers reach files.
+ *
+ * Two modules implement it: `threadpool` (native path syscalls on libuv's
+ * threadpool, Node fs for fd I/O) and, later, `uring` (OPENAT2, STATX,
+ * READ/WRITE(_FIXED), FSYNC, UNLINKAT, RENAMEAT, MKDIRAT ... on the ring).
+ * Callers cannot tell them apart (ARCHITECTURE decision 1).
+ *
+ * Rules every implementation keeps:
+ * - Everything is async and handle-based: a share root is a directory fd,
+ *   an open file is an fd; names are resolved only beneath the root fd with
+ *   openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) (decision 6).
+ * - Failures reject with `SystemError` (errno + code). errno -> NTSTATUS is
+ *   mapped in one place in server/, never here.
+ * - `rel` is a share-relative path with '/' separators, '' meaning the root,
+ *   already converted from SMB form by the caller; see confine.ts for what is
+ *   refused (EINVAL: absolute, empty or '.' components, NUL; EACCES: '..').
+ * - Programmer errors (truncate without write, bad numbers) throw TypeError /
+ *   RangeError synchronously-in-the-promise; they are bugs, not NTSTATUS.
+ */
+
+export type VfsKind = 'threadpool' | 'uring';
+
+export interface Vfs {
+  readonly name: VfsKind;
+  /** Opens the share's root directory (trusted configuration: symlinks in
+   * rootPath itself are followed). */
+  openShare(rootPath: string): Promise<ShareRoot>;
+}
+
+/** lstat-like facts about one file, from statx(2). Times are ns since the epoch. */
+export interface VfsStat {
+  size: bigint;
+  /** stx_blocks * 512: bytes actually allocated (SMB AllocationSize). */
+  allocSize: bigint;
+  isFile: boolean;
+  isDirectory: boolean;
+  isSymlink: boolean;
+  /** st_mode, type bits included. */
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  ino: bigint;
+  /** makedev(major, minor), the same number Node's fs.stat gives. */
+  dev: bigint;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  /** null when the filesystem does not report a birth time (STATX_BTIME unset). */
+  birthtimeNs: bigint | null;
+}
+
+export interface VfsDirEntry {
+  name: string;
+  /** Of the entry itself (symlinks are not followed). */
+  stat: VfsStat;
+}
+
+export interface OpenOptions {
+  /** Data access. Directories are always opened read-only whatever these say:
+   * SMB "write" access to a directory is about attributes, not data. */
+  read: boolean;
+  write: boolean;
+  /** 'never' (default): must exist. 'always': open or create (the result's
+   * `created` tells which). 'exclusive': must not exist (EEXIST). */
+  create?: 'never' | 'always' | 'exclusive';
+  /** O_TRUNC; requires write. Ignored for a file just created. */
+  truncate?: boolean;
+  /** 'must': a directory (created with mkdir when `create` asks);
+   * 'mustNot': EISDIR on a directory; 'any' (default). */
+  directory?: 'must' | 'mustNot' | 'any';
+  /** Permission bits for a new file/directory (default 0o666 / 0o777, less umask). */
+  mode?: number;
+  /** Default true. false: no symlink anywhere in the path is followed (ELOOP). */
+  followSymlinks?: boolean;
+}
+
+export interface SetTimes {
+  atimeNs?: bigint;
+  mtimeNs?: bigint;
+}
+
+export interface StatFs {
+  blockSize: number;
+  totalBlocks: bigint;
+  freeBlocks: bigint;
+  availBlocks: bigint;
+}
+
+export interface ShareRoot {
+  readonly rootPath: string;
+  open(rel: string, opts: OpenOptions): Promise<VfsFile>;
+  /** follow defaults to false (lstat), as SMB clients see links as reparse points. */
+  stat(rel: string, opts?: { follow?: boolean }): Promise<VfsStat>;
+  mkdir(rel: string, mode?: number): Promise<void>;
+  /** Files and symlinks; EISDIR for a directory. */
+  unlink(rel: string): Promise<void>;
+  /** Empty directories only (ENOTEMPTY, ENOTDIR). */
+  rmdir(rel: string): Promise<void>;
+  /** replace=false fails with EEXIST when toRel exists (RENAME_NOREPLACE). */
+  rename(fromRel: string, toRel: string, opts: { replace: boolean }): Promise<void>;
+  /** Creates linkRel containing `target` verbatim. A target pointing outside is
+   * stored but can never be followed through the VFS (resolution is beneath). */
+  symlink(target: string, linkRel: string): Promise<void>;
+  readlink(rel: string): Promise<string>;
+  /** Hard link; a symlink at fromRel is linked itself, not followed. */
+  link(fromRel: string, toRel: string): Promise<void>;
+  statfs(): Promise<StatFs>;
+  /** Closes the root fd. Open VfsFiles stay valid; path ops then fail EBADF. */
+  close(): Promise<void>;
+}
+
+export interface VfsFile {
+  /** For the data path (SPLICE, READ_FIXED): valid until close() is called. */
+  readonly fd: number;
+  readonly isDirectory: boolean;
+  /** True when this open created the file (SMB CreateAction FILE_CREATED). */
+  readonly created: boolean;
+  /** statx taken right after open, for the CREATE response. */
+  readonly statAtOpen: VfsStat;
+  /** Bytes read; 0 at end of file. pos is an absolute offset (pread). */
+  read(buf: Buffer, bufOff: number, len: number, pos: number | bigint): Promise<number>;
+  /** Bytes written (may be short); pwrite at pos. */
+  write(buf: Buffer, bufOff: number, len: number, pos: number | bigint): Promise<number>;
+  stat(): Promise<VfsStat>;
+  truncate(len: number | bigint): Promise<void>;
+  /** Reserves space up to len bytes; keepSize (default true) leaves the end of
+   * file alone (FALLOC_FL_KEEP_SIZE), as SMB AllocationSize asks. */
+  allocate(len: number | bigint, opts?: { keepSize?: boolean }): Promise<void>;
+  sync(dataOnly?: boolean): Promise<void>;
+  /** A time left out keeps its value. Precision is what futimes(2) through a
+   * double gives (about a microsecond today), see threadpool.ts. */
+  setTimes(t: SetTimes): Promise<void>;
+  /** Directories only (ENOTDIR): every entry but . and .., with lstat facts.
+   * Names that are not valid UTF-8 are left out (SMB cannot name them). */
+  readdir(): Promise<VfsDirEntry[]>;
+  /** null when the attribute does not exist (ENODATA). */
+  getXattr(name: string): Promise<Buffer | null>;
+  setXattr(name: string, value: Buffer, opts?: { create?: boolean; replace?: boolean }): Promise<void>;
+  removeXattr(name: string): Promise<void>;
+  listXattr(): Promise<string[]>;
+  /** Waits for operations in flight, then closes; later calls fail EBADF. Idempotent. */
+  close(): Promise<void>;
+}
