@@ -74,7 +74,7 @@ export function defaultConfig(): ServerConfig {
     users: [],
     guest: false,
     encrypt: false,
-    signing: 'enabled',
+    signing: 'required',
     logLevel: 'info',
     serverName: defaultServerName(),
     maxConnections: 1024,

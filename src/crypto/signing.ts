@@ -1,0 +1,125 @@
+/**
+ * SMB2/3 message signing (MS-SMB2 3.1.4.1).
+ *
+ * The signature covers the whole SMB2 message (one command of a compound,
+ * from its header to the end of its padded body) with the 16-byte Signature
+ * field at header offset 48 taken as zero. We feed the MAC three pieces
+ * (bytes 0..48, 16 zero bytes, bytes 64..end) so nothing is copied or
+ * modified during computation.
+ */
+import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { AesCmac } from './cmac.js';
+
+/** SigningAlgorithmId values of SMB2_SIGNING_CAPABILITIES (MS-SMB2 2.2.3.1.7). */
+export const SigningAlgorithm = {
+  HMAC_SHA256: 0x0000,
+  AES_CMAC: 0x0001,
+  AES_GMAC: 0x0002,
+} as const;
+export type SigningAlgorithm = (typeof SigningAlgorithm)[keyof typeof SigningAlgorithm];
+
+export const SIGNATURE_OFFSET = 48;
+export const SIGNATURE_SIZE = 16;
+const SMB2_HEADER_SIZE = 64;
+const FLAGS_OFFSET = 16;
+const COMMAND_OFFSET = 12;
+const MESSAGE_ID_OFFSET = 24;
+const SMB2_FLAGS_SERVER_TO_REDIR = 0x00000001;
+const SMB2_FLAGS_SIGNED = 0x00000008;
+const SMB2_CANCEL = 0x000c;
+const ZERO_SIG = Buffer.alloc(SIGNATURE_SIZE);
+
+/** Dialect numbers as on the wire. */
+const DIALECT_300 = 0x0300;
+
+/**
+ * The algorithm for a connection: HMAC-SHA256 below 3.0, AES-CMAC for 3.x,
+ * unless 3.1.1 negotiated another through SIGNING_CAPABILITIES.
+ */
+export function signingAlgorithmFor(dialect: number, negotiated?: SigningAlgorithm): SigningAlgorithm {
+  if (dialect < DIALECT_300) return SigningAlgorithm.HMAC_SHA256;
+  if (dialect === 0x0311 && negotiated !== undefined) return negotiated;
+  return SigningAlgorithm.AES_CMAC;
+}
+
+export interface SignOptions {
+  /** Override of the GMAC nonce inputs; by default read from the header. */
+  messageId?: bigint;
+  serverToClient?: boolean;
+  isCancel?: boolean;
+}
+
+/**
+ * AES-GMAC nonce (MS-SMB2 3.1.4.1): 12 bytes, MessageId (8, LE) followed by
+ * a 32-bit LE word whose bit 0 is set for a server-to-client message (the
+ * header's SMB2_FLAGS_SERVER_TO_REDIR) and bit 1 for an SMB2 CANCEL request;
+ * the other bits are zero.
+ */
+export function gmacNonce(msg: Buffer, opts: SignOptions = {}): Buffer {
+  const nonce = Buffer.alloc(12);
+  const mid = opts.messageId ?? msg.readBigUInt64LE(MESSAGE_ID_OFFSET);
+  const s2c = opts.serverToClient ?? (msg.readUInt32LE(FLAGS_OFFSET) & SMB2_FLAGS_SERVER_TO_REDIR) !== 0;
+  const cancel = opts.isCancel ?? msg.readUInt16LE(COMMAND_OFFSET) === SMB2_CANCEL;
+  nonce.writeBigUInt64LE(mid, 0);
+  nonce.writeUInt32LE((s2c ? 1 : 0) | (cancel ? 2 : 0), 8);
+  return nonce;
+}
+
+function pieces(parts: readonly Buffer[]): Buffer[] {
+  const first = parts[0];
+  if (!first || first.length < SMB2_HEADER_SIZE) throw new RangeError('SMB2 message shorter than its header');
+  return [first.subarray(0, SIGNATURE_OFFSET), ZERO_SIG, first.subarray(SIGNATURE_OFFSET + SIGNATURE_SIZE), ...parts.slice(1)];
+}
+
+/** The 16-byte signature of an SMB2 message (its own Signature field ignored). */
+export function sign(alg: SigningAlgorithm, key: Buffer, msg: Buffer, opts: SignOptions = {}): Buffer {
+  return signv(alg, key, [msg], opts);
+}
+
+/**
+ * As sign(), for a message held in several buffers (say header+body, then
+ * file data in a registered buffer); the first must hold the whole header.
+ */
+export function signv(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer[], opts: SignOptions = {}): Buffer {
+  const chunks = pieces(parts);
+  switch (alg) {
+    case SigningAlgorithm.HMAC_SHA256: {
+      // MS-SMB2 3.1.4.1: HMAC-SHA256 keyed with Session.SessionKey, first 16 bytes kept.
+      const h = createHmac('sha256', key);
+      for (const c of chunks) h.update(c);
+      return h.digest().subarray(0, SIGNATURE_SIZE);
+    }
+    case SigningAlgorithm.AES_CMAC: {
+      const m = new AesCmac(key);
+      for (const c of chunks) m.update(c);
+      return m.digest();
+    }
+    case SigningAlgorithm.AES_GMAC: {
+      // GMAC = GCM with an empty plaintext; the message is all AAD.
+      const c = createCipheriv('aes-128-gcm', key, gmacNonce(parts[0]!, opts), { authTagLength: 16 });
+      for (const p of chunks) c.setAAD(p);
+      c.final();
+      return c.getAuthTag();
+    }
+    default:
+      throw new RangeError(`unknown signing algorithm ${alg as number}`);
+  }
+}
+
+/** Constant-time check of the signature at bytes 48..63. */
+export function verify(alg: SigningAlgorithm, key: Buffer, msg: Buffer, opts: SignOptions = {}): boolean {
+  if (msg.length < SMB2_HEADER_SIZE) return false;
+  const expected = sign(alg, key, msg, opts);
+  return timingSafeEqual(expected, msg.subarray(SIGNATURE_OFFSET, SIGNATURE_OFFSET + SIGNATURE_SIZE));
+}
+
+/**
+ * Sets SMB2_FLAGS_SIGNED and writes the signature into bytes 48..63 of the
+ * message itself: the data path signs a registered buffer where it lies.
+ * The flag is set first because the signature covers it.
+ */
+export function signInPlace(alg: SigningAlgorithm, key: Buffer, msg: Buffer, opts: SignOptions = {}): void {
+  if (msg.length < SMB2_HEADER_SIZE) throw new RangeError('SMB2 message shorter than its header');
+  msg.writeUInt32LE((msg.readUInt32LE(FLAGS_OFFSET) | SMB2_FLAGS_SIGNED) >>> 0, FLAGS_OFFSET);
+  sign(alg, key, msg, opts).copy(msg, SIGNATURE_OFFSET);
+}

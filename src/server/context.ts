@@ -1,0 +1,47 @@
+/** The one signature every command handler shares (STYLE.md: ksmbd's dispatch). */
+import type { Smb2Header } from '../smb2/header.js';
+import type { Session, TreeConnect, Open } from './state.js';
+import type { SmbConnection } from './connection.js';
+import type { SmbServer } from './server.js';
+
+export interface RequestContext {
+  server: SmbServer;
+  conn: SmbConnection;
+  hdr: Smb2Header;
+  /** this command's bytes, from its SMB2 header to its end */
+  msg: Buffer;
+  session: Session | null;
+  tree: TreeConnect | null;
+  /** the request arrived encrypted */
+  encrypted: boolean;
+  /** for related compound requests: the FileId the previous command used or created */
+  related: { open: Open | null };
+}
+
+export interface Reply {
+  status: number;
+  /** the response body, after the 64-byte header */
+  body: Buffer | Buffer[];
+  /** SESSION_SETUP: the session id the response carries */
+  sessionId?: bigint;
+  /** TREE_CONNECT: the tree id the response carries */
+  treeId?: number;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<Reply> | Reply;
+
+export interface CommandSpec {
+  name: string;
+  handler: Handler;
+  /** needs a valid session (3.3.5.2.9) */
+  session: boolean;
+  /** needs a tree connect (3.3.5.2.11) */
+  tree: boolean;
+}
+
+/** The ERROR response body (2.2.2): StructureSize 9, no error contexts. */
+const ERROR_BODY = Buffer.from([9, 0, 0, 0, 0, 0, 0, 0, 0]);
+
+export function errorReply(status: number): Reply {
+  return { status, body: ERROR_BODY };
+}

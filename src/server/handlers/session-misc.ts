@@ -1,0 +1,21 @@
+/** LOGOFF (3.3.5.6), ECHO (3.3.5.17), CANCEL (3.3.5.16). */
+import { NtStatus } from '../../smb2/status.js';
+import type { Reply, RequestContext } from '../context.js';
+
+const LOGOFF_RESPONSE = Buffer.from([4, 0, 0, 0]);
+const ECHO_RESPONSE = Buffer.from([4, 0, 0, 0]);
+
+export async function handleLogoff(ctx: RequestContext): Promise<Reply> {
+  const s = ctx.session!;
+  await ctx.server.logoff(s);
+  return { status: NtStatus.SUCCESS, body: LOGOFF_RESPONSE };
+}
+
+export function handleEcho(_ctx: RequestContext): Reply {
+  return { status: NtStatus.SUCCESS, body: ECHO_RESPONSE };
+}
+
+/** CANCEL gets no response; requests here complete quickly, so there is nothing pending to cancel. */
+export function handleCancel(_ctx: RequestContext): Reply {
+  return { status: NtStatus.SUCCESS, body: Buffer.alloc(0) };
+}

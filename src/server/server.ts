@@ -1,0 +1,229 @@
+/**
+ * The SMB2/3 server: shares, users, listeners, connections and the global
+ * state tables. Handlers reach files only through the Vfs; bytes move
+ * only through the Transport. Both are chosen at start from what the
+ * kernel offers (io_uring, or the threadpool and net.Socket fallbacks).
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { createLogger, type Logger } from '../util/log.js';
+import { createVfs } from '../vfs/index.js';
+import type { Vfs } from '../vfs/types.js';
+import { createNodeTransport } from '../transport/node.js';
+import type { Listener, Transport, TransportConnection } from '../transport/types.js';
+import { createServerAuth, type ServerAuth } from '../auth/authenticator.js';
+import { Dialect } from '../smb2/constants.js';
+import { defaultConfig, type ServerConfig, type ShareConfig, type UserConfig } from './config.js';
+import { SmbConnection } from './connection.js';
+import { handleSmb1Negotiate } from './handlers/negotiate.js';
+import { ServerState, type Open, type Session, type ShareState, type TreeConnect } from './state.js';
+import { ntHash } from '../auth/ntlm-crypto.js';
+
+export interface ServerOptions extends Partial<ServerConfig> {
+  /** 'auto' (default) uses io_uring where the kernel allows it */
+  vfs?: 'auto' | 'threadpool' | 'uring';
+  logger?: Logger;
+  minDialect?: number;
+  maxDialect?: number;
+}
+
+export interface RuntimeConfig extends ServerConfig {
+  minDialect: number;
+  maxDialect: number;
+  maxOutstanding: number;
+  maxSessionsPerConnection: number;
+  maxTreesPerSession: number;
+}
+
+export interface SmbServerEvents {
+  listening: [addresses: { host: string; port: number }[]];
+  connection: [info: { id: number; remote: string }];
+  disconnect: [info: { id: number; remote: string }];
+  close: [];
+}
+
+export class SmbServer extends EventEmitter<SmbServerEvents> {
+  readonly config: RuntimeConfig;
+  readonly log: Logger;
+  readonly guid = randomBytes(16);
+  readonly state = new ServerState();
+  readonly auth: ServerAuth;
+  readonly vfs: Vfs;
+  readonly transport: Transport;
+  readonly connections = new Map<number, SmbConnection>();
+  private readonly shares = new Map<string, ShareState>();
+  private netListeners: Listener[] = [];
+  private sweeper: NodeJS.Timeout | null = null;
+  private users = new Map<string, UserConfig>();
+
+  constructor(opts: ServerOptions = {}) {
+    super();
+    const base = defaultConfig();
+    this.config = {
+      ...base,
+      ...stripUndefined(opts),
+      minDialect: opts.minDialect ?? Dialect.SMB202,
+      maxDialect: opts.maxDialect ?? Dialect.SMB311,
+      maxOutstanding: 512,
+      maxSessionsPerConnection: 64,
+      maxTreesPerSession: 1024,
+    } as RuntimeConfig;
+    this.log = opts.logger ?? createLogger(this.config.logLevel);
+    for (const u of this.config.users) this.users.set(u.name.toLowerCase(), u);
+    for (const s of this.config.shares) this.addShare(s);
+    this.shares.set('ipc$', { name: 'IPC$', path: '', readOnly: true, comment: 'IPC Service', encrypt: false, browseable: false, guestOk: true, isIpc: true, root: null });
+    this.vfs = createVfs(opts.vfs ?? 'auto');
+    this.transport = createNodeTransport({ maxPdu: this.config.maxPdu, log: (l, m) => this.log.log(l, m) });
+    this.auth = createServerAuth({
+      lookup: (user) => {
+        const u = this.users.get(user.toLowerCase());
+        if (!u) return null;
+        return { ntHash: u.ntHash ?? ntHash(u.password ?? '') };
+      },
+      allowGuest: this.config.guest,
+      netbiosName: this.config.serverName,
+      dnsName: this.config.serverName.toLowerCase(),
+      domain: 'WORKGROUP',
+    });
+  }
+
+  private addShare(s: ShareConfig): void {
+    const key = s.name.toLowerCase();
+    if (this.shares.has(key)) throw new Error(`duplicate share name "${s.name}"`);
+    this.shares.set(key, { ...s, path: resolvePath(s.path), isIpc: false, root: null });
+  }
+
+  findShare(name: string): ShareState | null {
+    return this.shares.get(name.toLowerCase()) ?? null;
+  }
+
+  listShares(): ShareState[] {
+    return [...this.shares.values()];
+  }
+
+  /** Opens the share roots and starts listening on every configured address. */
+  async listen(): Promise<{ host: string; port: number }[]> {
+    for (const s of this.shares.values()) {
+      if (s.isIpc) continue;
+      const st = statSync(s.path, { throwIfNoEntry: false });
+      if (!st || !st.isDirectory()) throw new Error(`share "${s.name}": ${s.path} is not a directory`);
+      s.root = await this.vfs.openShare(s.path);
+    }
+    for (const addr of this.config.listen) {
+      const l = await this.transport.listen(addr, (c) => this.onConnection(c));
+      this.netListeners.push(l);
+    }
+    const addrs = this.netListeners.map((l) => l.address);
+    this.sweeper = setInterval(() => this.sweep(), 5000);
+    this.sweeper.unref();
+    this.log.info(`listening on ${addrs.map((a) => `${a.host}:${a.port}`).join(', ')} (transport ${this.transport.name}, vfs ${this.vfs.name}, signing ${this.config.signing}${this.config.encrypt ? ', encryption required' : ''})`);
+    this.emit('listening', addrs);
+    return addrs;
+  }
+
+  get addresses(): { host: string; port: number }[] {
+    return this.netListeners.map((l) => l.address);
+  }
+
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+    await Promise.all(this.netListeners.map((l) => l.close()));
+    this.netListeners = [];
+    for (const c of this.connections.values()) c.transport.close();
+    for (const s of [...this.state.sessions.values()]) await this.logoff(s);
+    for (const s of this.shares.values()) {
+      if (s.root) await s.root.close();
+      s.root = null;
+    }
+    this.emit('close');
+  }
+
+  private onConnection(t: TransportConnection): void {
+    if (this.config.maxConnections > 0 && this.connections.size >= this.config.maxConnections) {
+      this.log.warn(`connection from ${t.remoteAddress}:${t.remotePort} refused: ${this.connections.size} connections (max ${this.config.maxConnections})`);
+      t.close();
+      return;
+    }
+    const c = new SmbConnection(this, t);
+    this.connections.set(c.id, c);
+    this.log.debug(`connection ${c.id} from ${c.peer}`);
+    this.emit('connection', { id: c.id, remote: c.peer });
+  }
+
+  /** Called by a connection once its transport is gone: its sessions and opens go with it. */
+  connectionClosed(c: SmbConnection): void {
+    this.connections.delete(c.id);
+    for (const s of c.sessions.values()) void this.logoff(s);
+    this.log.debug(`connection ${c.id} (${c.peer}) closed`);
+    this.emit('disconnect', { id: c.id, remote: c.peer });
+  }
+
+  handleSmb1Negotiate(c: SmbConnection, pdu: Buffer): void {
+    handleSmb1Negotiate(this, c, pdu);
+  }
+
+  /** Closes every tree and open of a session and forgets it. */
+  async logoff(s: Session): Promise<void> {
+    for (const t of [...s.trees.values()]) await this.disconnectTree(t);
+    this.removeSession(s);
+  }
+
+  removeSession(s: Session): void {
+    s.state = 'expired';
+    this.state.sessions.delete(s.id);
+    for (const c of this.connections.values()) c.sessions.delete(s.id);
+  }
+
+  async disconnectTree(t: TreeConnect): Promise<void> {
+    for (const o of [...t.opens]) await this.closeOpen(o);
+    t.session.trees.delete(t.id);
+  }
+
+  /** Closes an open, applying delete-on-close (3.3.4.17). */
+  async closeOpen(o: Open): Promise<void> {
+    if (o.closed) return;
+    o.closed = true;
+    this.state.opens.delete(o.volatileId);
+    o.tree.opens.delete(o);
+    try {
+      if (o.pipe) o.pipe.close();
+      if (o.file) await o.file.close();
+      if (o.deleteOnClose && o.tree.share.root && !this.isOpenElsewhere(o)) {
+        if (o.isDirectory) await o.tree.share.root.rmdir(o.path);
+        else await o.tree.share.root.unlink(o.path);
+      }
+    } catch (err) {
+      this.log.warn(`close of "${o.path}" on share ${o.tree.share.name}: ${(err as Error).message}`);
+    }
+  }
+
+  private isOpenElsewhere(o: Open): boolean {
+    for (const other of this.state.opens.values()) if (other.tree.share === o.tree.share && other.path === o.path) return true;
+    return false;
+  }
+
+  /** Drops idle connections and connections that never authenticated. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of this.connections.values()) {
+      const authed = [...c.sessions.values()].some((s) => s.state === 'valid');
+      if (!authed && this.config.authTimeoutSec > 0 && now - c.connectedAt > this.config.authTimeoutSec * 1000) {
+        c.drop(`no authenticated session after ${this.config.authTimeoutSec} s`);
+      } else if (this.config.idleTimeoutSec > 0 && now - c.lastActivity > this.config.idleTimeoutSec * 1000) {
+        const hasOpens = [...c.sessions.values()].some((s) => [...s.trees.values()].some((t) => t.opens.size > 0));
+        if (!hasOpens) c.drop(`idle for ${this.config.idleTimeoutSec} s`);
+      }
+    }
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function createServer(opts: ServerOptions = {}): SmbServer {
+  return new SmbServer(opts);
+}

@@ -1,0 +1,129 @@
+/**
+ * Server state: sessions, tree connects and opens (MS-SMB2 3.3.1). Kept
+ * behind these classes so that a later cluster mode can move it into a
+ * replicated store without touching the handlers.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ShareRoot, VfsFile, VfsDirEntry } from '../vfs/types.js';
+import type { RpcPipe } from '../rpc/pipe.js';
+import type { SigningAlgorithm } from '../crypto/signing.js';
+
+export interface ShareState {
+  name: string;
+  path: string;
+  readOnly: boolean;
+  comment: string;
+  encrypt: boolean;
+  browseable: boolean;
+  guestOk: boolean;
+  isIpc: boolean;
+  root: ShareRoot | null;
+}
+
+export type SessionState = 'inProgress' | 'valid' | 'expired';
+
+export interface Channel {
+  connectionId: number;
+  signingKey: Buffer;
+}
+
+export class Session {
+  state: SessionState = 'inProgress';
+  user = '';
+  domain = '';
+  isGuest = false;
+  isAnonymous = false;
+  sessionKey: Buffer | null = null;
+  signingKey: Buffer | null = null;
+  /** server -> client */
+  encryptionKey: Buffer | null = null;
+  /** client -> server */
+  decryptionKey: Buffer | null = null;
+  applicationKey: Buffer | null = null;
+  signingRequired = false;
+  encryptData = false;
+  signingAlgorithm: SigningAlgorithm = 0 as SigningAlgorithm;
+  /** 3.1.1 Session.PreauthIntegrityHashValue */
+  preauthHash: Buffer | null = null;
+  /** the authentication exchange in progress */
+  auth: unknown = null;
+  readonly trees = new Map<number, TreeConnect>();
+  readonly channels = new Map<number, Channel>();
+  private nextTreeId = 1;
+  readonly createdAt = Date.now();
+  lastActivity = Date.now();
+
+  constructor(readonly id: bigint, readonly dialect: number, readonly connectionId: number) {}
+
+  allocTreeId(): number {
+    for (let i = 0; i < 0xffff; i++) {
+      const id = this.nextTreeId;
+      this.nextTreeId = this.nextTreeId >= 0xfffffffe ? 1 : this.nextTreeId + 1;
+      if (!this.trees.has(id)) return id;
+    }
+    return 0;
+  }
+}
+
+export class TreeConnect {
+  readonly opens = new Set<Open>();
+  constructor(
+    readonly id: number,
+    readonly session: Session,
+    readonly share: ShareState,
+    readonly maximalAccess: number,
+  ) {}
+}
+
+export interface DirEnumState {
+  entries: VfsDirEntry[] | null;
+  index: number;
+  pattern: string | null;
+  /** '.' and '..' already returned */
+  dotsDone: number;
+}
+
+export class Open {
+  deleteOnClose = false;
+  /** the file's share-relative path with '/' separators, '' for the root */
+  path: string;
+  dir: DirEnumState | null = null;
+  position = 0;
+  mode = 0;
+  closed = false;
+  readonly createdAt = Date.now();
+
+  constructor(
+    readonly persistentId: bigint,
+    readonly volatileId: bigint,
+    readonly tree: TreeConnect,
+    readonly file: VfsFile | null,
+    readonly pipe: RpcPipe | null,
+    path: string,
+    readonly isDirectory: boolean,
+    readonly grantedAccess: number,
+    readonly shareAccess: number,
+  ) {
+    this.path = path;
+  }
+}
+
+/** The global tables (MS-SMB2 3.3.1.1: GlobalSessionTable, GlobalOpenTable). */
+export class ServerState {
+  readonly sessions = new Map<bigint, Session>();
+  readonly opens = new Map<bigint, Open>();
+  private nextVolatile = BigInt('0x' + randomBytes(4).toString('hex')) << 8n;
+
+  newSessionId(): bigint {
+    for (;;) {
+      const id = randomBytes(8).readBigUInt64LE(0) & 0x7fffffffffffffffn;
+      if (id !== 0n && !this.sessions.has(id)) return id;
+    }
+  }
+
+  newOpenIds(): { persistent: bigint; volatile: bigint } {
+    this.nextVolatile = (this.nextVolatile + 1n) & 0xffffffffffffffffn;
+    if (this.nextVolatile === 0n || this.nextVolatile === 0xffffffffffffffffn) this.nextVolatile = 1n;
+    return { persistent: this.nextVolatile, volatile: this.nextVolatile };
+  }
+}

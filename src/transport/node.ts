@@ -1,0 +1,155 @@
+/**
+ * The net.Socket transport: the fallback where io_uring is missing, and
+ * the baseline the io_uring transport is measured against.
+ */
+import net from 'node:net';
+import type { ListenAddress, Listener, Transport, TransportConnection, TransportOptions } from './types.js';
+
+let nextId = 1;
+
+class NodeConnection implements TransportConnection {
+  readonly id = nextId++;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  onMessage: (pdu: Buffer) => void = () => {};
+  onClose: (err?: Error) => void = () => {};
+  private chunks: Buffer[] = [];
+  private have = 0;
+  private closed = false;
+
+  constructor(private readonly sock: net.Socket, private readonly opts: TransportOptions) {
+    this.remoteAddress = sock.remoteAddress ?? '';
+    this.remotePort = sock.remotePort ?? 0;
+    this.localAddress = sock.localAddress ?? '';
+    this.localPort = sock.localPort ?? 0;
+    sock.setNoDelay(true);
+    sock.on('data', (d: Buffer) => this.onData(d));
+    sock.on('error', (err) => {
+      this.opts.log('debug', `connection ${this.id} from ${this.remoteAddress}: ${err.message}`);
+    });
+    sock.on('close', () => this.finish());
+  }
+
+  get pendingBytes(): number {
+    return this.sock.writableLength;
+  }
+
+  send(parts: readonly Buffer[]): void {
+    if (this.closed) return;
+    let len = 0;
+    for (const p of parts) len += p.length;
+    const hdr = Buffer.allocUnsafe(4);
+    hdr.writeUInt32BE(len & 0xffffff, 0);
+    if (parts.length === 1 && len < 16384) {
+      this.sock.write(Buffer.concat([hdr, parts[0]!]));
+      return;
+    }
+    this.sock.cork();
+    this.sock.write(hdr);
+    for (const p of parts) this.sock.write(p);
+    this.sock.uncork();
+  }
+
+  pause(): void {
+    this.sock.pause();
+  }
+
+  resume(): void {
+    this.sock.resume();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.sock.end();
+    this.sock.destroySoon();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.chunks = [];
+    this.onClose();
+  }
+
+  private onData(d: Buffer): void {
+    this.chunks.push(d);
+    this.have += d.length;
+    while (this.have >= 4 && !this.closed) {
+      const head = this.peek(4);
+      const type = head[0]!;
+      const len = head.readUInt32BE(0) & 0xffffff;
+      if (type === 0x85) {
+        // NetBIOS session keepalive: no payload to deliver.
+        this.consume(4);
+        continue;
+      }
+      if (type !== 0 || len > this.opts.maxPdu || len < 4) {
+        this.opts.log('warn', `connection ${this.id} from ${this.remoteAddress}: bad frame (type ${type}, length ${len}, max ${this.opts.maxPdu}); disconnecting`);
+        this.sock.destroy();
+        return;
+      }
+      if (this.have < 4 + len) return;
+      this.consume(4);
+      const pdu = this.take(len);
+      this.onMessage(pdu);
+    }
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks[0]!.length >= n) return this.chunks[0]!;
+    const b = Buffer.concat(this.chunks);
+    this.chunks = [b];
+    return b;
+  }
+
+  private consume(n: number): void {
+    this.take(n);
+  }
+
+  /** Removes n bytes from the front; no copy when they sit in one chunk. */
+  private take(n: number): Buffer {
+    const first = this.chunks[0]!;
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let off = 0;
+      while (off < n) {
+        const c = this.chunks[0]!;
+        const k = Math.min(c.length, n - off);
+        c.copy(out, off, 0, k);
+        off += k;
+        if (k === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(k);
+      }
+    }
+    this.have -= n;
+    return out;
+  }
+}
+
+export function createNodeTransport(opts: TransportOptions): Transport {
+  return {
+    name: 'node',
+    listen(addr: ListenAddress, onConnection: (c: TransportConnection) => void): Promise<Listener> {
+      return new Promise((resolve, reject) => {
+        const server = net.createServer((sock) => onConnection(new NodeConnection(sock, opts)));
+        server.once('error', reject);
+        server.listen({ host: addr.host, port: addr.port }, () => {
+          server.off('error', reject);
+          server.on('error', (err) => opts.log('error', `listener ${addr.host}:${addr.port}: ${err.message}`));
+          const a = server.address() as net.AddressInfo;
+          resolve({
+            address: { host: a.address, port: a.port },
+            close: () => new Promise<void>((res) => server.close(() => res())),
+          });
+        });
+      });
+    },
+  };
+}

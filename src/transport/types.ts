@@ -1,0 +1,54 @@
+/**
+ * Transports move SMB2 PDUs over TCP (direct TCP, MS-SMB2 2.1: a 4-byte
+ * header, zero then a 24-bit big-endian length). They never parse SMB;
+ * the server never opens sockets. `node` uses net.Socket; `uring` (the
+ * io_uring data path) implements the same interface.
+ */
+
+/** A region of an open file to send after a header without copying it through user space. */
+export interface FileRegion {
+  fd: number;
+  offset: number;
+  length: number;
+}
+
+export interface TransportConnection {
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** One complete PDU, without its 4-byte header. The buffer may be reused after the call returns unless the callee copies it. */
+  onMessage: (pdu: Buffer) => void;
+  /** Called once, when the connection is gone. */
+  onClose: (err?: Error) => void;
+  /** Sends one PDU made of `parts`, in order with every other send. */
+  send(parts: readonly Buffer[]): void;
+  /** Bytes queued and not yet taken by the kernel. */
+  readonly pendingBytes: number;
+  /** Stops delivering messages until resume(). */
+  pause(): void;
+  resume(): void;
+  close(): void;
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface Listener {
+  readonly address: ListenAddress;
+  close(): Promise<void>;
+}
+
+export interface TransportOptions {
+  /** Largest PDU accepted; a larger length closes the connection. */
+  maxPdu: number;
+  log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+}
+
+export interface Transport {
+  readonly name: 'node' | 'uring';
+  listen(addr: ListenAddress, onConnection: (c: TransportConnection) => void): Promise<Listener>;
+}

@@ -1,0 +1,215 @@
+// SMB2/3 signing, key derivation and transform-header encryption.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createCipheriv, createHmac, createDecipheriv } from 'node:crypto';
+import { aesCmac } from '../../src/crypto/cmac.js';
+import {
+  SigningAlgorithm, sign, signv, verify, signInPlace, gmacNonce, signingAlgorithmFor,
+} from '../../src/crypto/signing.js';
+import { deriveSessionKeys, keysForRole, Dialect } from '../../src/crypto/keys.js';
+import {
+  CipherId, encryptMessage, decryptMessage, encryptInto, parseTransformHeader, NonceGenerator, Sealer,
+  TRANSFORM_HEADER_SIZE, cipherKeyLength,
+} from '../../src/crypto/encryption.js';
+
+const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+
+/** A plausible SMB2 message: header + body, with garbage in the Signature field. */
+function sampleMessage(opts: { command?: number; flags?: number; messageId?: bigint; bodyLen?: number } = {}): Buffer {
+  const body = opts.bodyLen ?? 40;
+  const m = Buffer.alloc(64 + body);
+  m.writeUInt32LE(0x424d53fe, 0);
+  m.writeUInt16LE(64, 4);
+  m.writeUInt16LE(opts.command ?? 0x0008, 12);
+  m.writeUInt32LE(opts.flags ?? 0, 16);
+  m.writeBigUInt64LE(opts.messageId ?? 0x1122334455667788n, 24);
+  m.writeBigUInt64LE(0x0000400000000001n, 40);
+  m.fill(0xee, 48, 64);
+  for (let i = 64; i < m.length; i++) m[i] = i & 0xff;
+  return m;
+}
+
+function zeroedCopy(m: Buffer): Buffer {
+  const c = Buffer.from(m);
+  c.fill(0, 48, 64);
+  return c;
+}
+
+const key16 = hex('000102030405060708090a0b0c0d0e0f');
+
+test('signing: algorithm choice per dialect', () => {
+  assert.equal(signingAlgorithmFor(0x0202), SigningAlgorithm.HMAC_SHA256);
+  assert.equal(signingAlgorithmFor(0x0210), SigningAlgorithm.HMAC_SHA256);
+  assert.equal(signingAlgorithmFor(0x0300), SigningAlgorithm.AES_CMAC);
+  assert.equal(signingAlgorithmFor(0x0302), SigningAlgorithm.AES_CMAC);
+  assert.equal(signingAlgorithmFor(0x0311), SigningAlgorithm.AES_CMAC);
+  assert.equal(signingAlgorithmFor(0x0311, SigningAlgorithm.AES_GMAC), SigningAlgorithm.AES_GMAC);
+});
+
+test('signing: HMAC-SHA256 equals an independent computation over the zeroed message', () => {
+  const m = sampleMessage();
+  const expect = createHmac('sha256', key16).update(zeroedCopy(m)).digest().subarray(0, 16);
+  assert.deepEqual(sign(SigningAlgorithm.HMAC_SHA256, key16, m), expect);
+});
+
+test('signing: AES-CMAC equals CMAC (RFC 4493-checked) over the zeroed message', () => {
+  for (const len of [0, 1, 16, 1000]) {
+    const m = sampleMessage({ bodyLen: len });
+    assert.deepEqual(sign(SigningAlgorithm.AES_CMAC, key16, m), aesCmac(key16, zeroedCopy(m)));
+  }
+});
+
+test('signing: AES-GMAC nonce is MessageId || role/cancel bits (MS-SMB2 3.1.4.1)', () => {
+  const req = sampleMessage({ messageId: 5n });
+  assert.equal(gmacNonce(req).toString('hex'), '0500000000000000' + '00000000');
+  const resp = sampleMessage({ messageId: 5n, flags: 0x1 | 0x8 });
+  assert.equal(gmacNonce(resp).toString('hex'), '0500000000000000' + '01000000');
+  const cancel = sampleMessage({ messageId: 7n, command: 0x000c, flags: 0x8 });
+  assert.equal(gmacNonce(cancel).toString('hex'), '0700000000000000' + '02000000');
+});
+
+test('signing: AES-GMAC equals GCM with empty plaintext and the message as AAD', () => {
+  const m = sampleMessage({ flags: 0x1 });
+  const nonce = Buffer.concat([hex('8877665544332211'), hex('01000000')]);
+  const c = createCipheriv('aes-128-gcm', key16, nonce);
+  c.setAAD(zeroedCopy(m));
+  c.final();
+  assert.deepEqual(sign(SigningAlgorithm.AES_GMAC, key16, m), c.getAuthTag());
+});
+
+test('signing: signInPlace, verify, tampering, scatter-gather', () => {
+  for (const alg of [SigningAlgorithm.HMAC_SHA256, SigningAlgorithm.AES_CMAC, SigningAlgorithm.AES_GMAC]) {
+    const m = sampleMessage({ bodyLen: 300 });
+    const before = Buffer.from(m);
+    signInPlace(alg, key16, m);
+    assert.equal(m.readUInt32LE(16) & 0x8, 0x8, 'SIGNED flag set');
+    assert.ok(verify(alg, key16, m));
+    assert.deepEqual(m.subarray(64), before.subarray(64), 'body untouched');
+    assert.deepEqual(signv(alg, key16, [m.subarray(0, 100), m.subarray(100, 101), m.subarray(101)]), m.subarray(48, 64));
+    const bad = Buffer.from(m);
+    bad[200] ^= 1;
+    assert.equal(verify(alg, key16, bad), false);
+    const badKey = Buffer.from(key16);
+    badKey[0] ^= 1;
+    assert.equal(verify(alg, badKey, m), false);
+  }
+  // GMAC binds the direction bit: the same bytes verify only with the right role.
+  const m = sampleMessage();
+  signInPlace(SigningAlgorithm.AES_GMAC, key16, m);
+  assert.equal(verify(SigningAlgorithm.AES_GMAC, key16, m, { serverToClient: true }), false);
+});
+
+test('keys: 3.0 derivation (SessionKey/SigningKey pair of the MS "Encryption in SMB 3.0" blog)', () => {
+  const k = deriveSessionKeys({ dialect: Dialect.SMB300, gssSessionKey: hex('7cd451825d0450d235424e44ba6e78cc') });
+  assert.equal(k.signingKey.toString('hex'), '0b7e9c5cac36c0f6ea9ab275298cedce');
+  // The rest checked against OpenSSL's KBKDF with the same labels.
+  assert.equal(k.clientToServerKey!.toString('hex'), 'fad27796665b313ebb578f388632b4f7');
+  assert.equal(k.serverToClientKey!.toString('hex'), 'b0f0427f7ceb416d1d9dcc0cd4f99447');
+  assert.equal(k.applicationKey!.toString('hex'), 'bb23a4575aa26c721af525af15a87b4f');
+  const srv = keysForRole(k, 'server');
+  assert.deepEqual(srv.encryptionKey, k.serverToClientKey);
+  assert.deepEqual(srv.decryptionKey, k.clientToServerKey);
+});
+
+test('keys: 3.1.1 derivation with preauth hash; 256-bit cipher keys from the full key', () => {
+  const sk = hex('7cd451825d0450d235424e44ba6e78cc');
+  const full = Buffer.concat([sk, hex('00112233445566778899aabbccddeeff')]);
+  const preauthHash = Buffer.alloc(64, 0x11);
+  const k128 = deriveSessionKeys({ dialect: Dialect.SMB311, gssSessionKey: sk, cipherId: CipherId.AES_128_GCM, preauthHash });
+  assert.equal(k128.signingKey.toString('hex'), '2f05d79f70511c7b5d41a60e80a3c347');
+  assert.equal(k128.clientToServerKey!.toString('hex'), 'c166096e6eda791ad3b4c3252a48a4d8');
+  assert.equal(k128.applicationKey!.toString('hex'), 'cab3f5faafddd3c080b8261beffb5d90');
+  const k256 = deriveSessionKeys({ dialect: Dialect.SMB311, gssSessionKey: full, cipherId: CipherId.AES_256_GCM, preauthHash });
+  assert.equal(k256.sessionKey.toString('hex'), sk.toString('hex'));
+  assert.equal(k256.signingKey.toString('hex'), '2f05d79f70511c7b5d41a60e80a3c347');
+  assert.equal(k256.clientToServerKey!.toString('hex'), '623d7a7f931fb6e5d6b65a86ac6f0d81ddafe048f927abe21fb1bbad37c6412e');
+  assert.equal(k256.serverToClientKey!.toString('hex'), 'b39127f600034d71a4af4ace2edf63e53b59f0750058dbb859e914a50b8073f7');
+  assert.throws(() => deriveSessionKeys({ dialect: Dialect.SMB311, gssSessionKey: sk }));
+});
+
+test('keys: 2.x signing key is the session key, short keys are zero-padded', () => {
+  const k = deriveSessionKeys({ dialect: Dialect.SMB210, gssSessionKey: hex('0102') });
+  assert.equal(k.signingKey.toString('hex'), '01020000000000000000000000000000');
+  assert.equal(k.clientToServerKey, null);
+});
+
+const ciphers = [CipherId.AES_128_CCM, CipherId.AES_128_GCM, CipherId.AES_256_CCM, CipherId.AES_256_GCM];
+
+function keyFor(c: number): Buffer {
+  return Buffer.alloc(cipherKeyLength(c), 0x42 + c);
+}
+
+test('encryption: round trip, header layout, tamper detection for all four ciphers', () => {
+  for (const c of ciphers) {
+    const key = keyFor(c);
+    const plain = sampleMessage({ bodyLen: 1000 });
+    const enc = encryptMessage(c, key, 0x1234n, plain);
+    const th = parseTransformHeader(enc)!;
+    assert.equal(enc.readUInt32BE(0), 0xfd534d42);
+    assert.equal(th.originalMessageSize, plain.length);
+    assert.equal(th.flags, 1);
+    assert.equal(th.sessionId, 0x1234n);
+    const used = c === CipherId.AES_128_CCM || c === CipherId.AES_256_CCM ? 11 : 12;
+    assert.ok(th.nonce.subarray(used).every((b) => b === 0), 'unused nonce bytes are zero');
+    assert.notDeepEqual(enc.subarray(TRANSFORM_HEADER_SIZE), plain);
+    assert.deepEqual(decryptMessage(c, key, enc), plain);
+    for (const at of [5, 25, 40, 46, 60, enc.length - 1]) {
+      const bad = Buffer.from(enc);
+      bad[at] ^= 0x10;
+      assert.equal(decryptMessage(c, key, bad), null, `cipher ${c} tamper at ${at}`);
+    }
+    assert.equal(decryptMessage(c, Buffer.alloc(key.length), enc), null, 'wrong key');
+    assert.equal(decryptMessage(c, key, enc.subarray(0, enc.length - 1)), null, 'truncated');
+  }
+});
+
+test('encryption: independent AEAD decrypt of our output (AAD = header bytes 20..51)', () => {
+  for (const c of ciphers) {
+    const key = keyFor(c);
+    const plain = sampleMessage();
+    const enc = encryptMessage(c, key, 9n, plain);
+    const ccm = c === CipherId.AES_128_CCM || c === CipherId.AES_256_CCM;
+    const name = `aes-${key.length * 8}-${ccm ? 'ccm' : 'gcm'}`;
+    const d = createDecipheriv(name as 'aes-128-gcm', key, enc.subarray(20, 20 + (ccm ? 11 : 12)), { authTagLength: 16 });
+    d.setAuthTag(enc.subarray(4, 20));
+    d.setAAD(enc.subarray(20, 52), { plaintextLength: plain.length });
+    const pt = Buffer.concat([d.update(enc.subarray(52)), d.final()]);
+    assert.deepEqual(pt, plain);
+  }
+});
+
+test('encryption: scatter input, in-place output, explicit nonce', () => {
+  for (const c of ciphers) {
+    const key = keyFor(c);
+    const plain = sampleMessage({ bodyLen: 5000 });
+    const parts = [plain.subarray(0, 64), plain.subarray(64, 100), plain.subarray(100)];
+    // Plaintext already sits where the ciphertext goes.
+    const out = Buffer.alloc(TRANSFORM_HEADER_SIZE + plain.length);
+    plain.copy(out, TRANSFORM_HEADER_SIZE);
+    const n = encryptInto(c, key, 1n, out.subarray(TRANSFORM_HEADER_SIZE), out);
+    assert.equal(n, out.length);
+    assert.deepEqual(decryptMessage(c, key, out), plain);
+    const nonce = Buffer.alloc(16, 0xab);
+    const a = encryptMessage(c, key, 1n, parts, nonce);
+    const b = encryptMessage(c, key, 1n, plain, nonce);
+    assert.deepEqual(a, b);
+  }
+});
+
+test('encryption: nonces never repeat; Sealer keeps one generator per key', () => {
+  const g = new NonceGenerator(CipherId.AES_128_CCM);
+  const seen = new Set<string>();
+  for (let i = 0; i < 10000; i++) seen.add(g.next().toString('hex'));
+  assert.equal(seen.size, 10000);
+  const s = new Sealer(CipherId.AES_128_GCM, keyFor(CipherId.AES_128_GCM));
+  const m = sampleMessage();
+  const e1 = s.encrypt(3n, m);
+  const e2 = s.encrypt(3n, m);
+  assert.notDeepEqual(e1.subarray(20, 36), e2.subarray(20, 36));
+  assert.deepEqual(s.decrypt(e2), m);
+  // Implicit nonces through encryptMessage also differ.
+  const k = keyFor(CipherId.AES_256_CCM);
+  const x = encryptMessage(CipherId.AES_256_CCM, k, 3n, m);
+  const y = encryptMessage(CipherId.AES_256_CCM, k, 3n, m);
+  assert.notDeepEqual(x.subarray(20, 36), y.subarray(20, 36));
+});
