@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { ConfigError, defaultConfig, parseListen, parseShareSpec, parseUserSpec, shareNameProblem } from '../../src/server/config.js';
 
-test('defaultConfig: 445 on all IPv4, 8 MiB I/O, signing enabled, nothing shared', () => {
+test('defaultConfig: 445 on all IPv4, 8 MiB I/O, signing required (MS-SMB2 servers should require it; Windows 11 does), nothing shared', () => {
   const c = defaultConfig();
   assert.deepEqual(c.listen, [{ host: '0.0.0.0', port: 445 }]);
   assert.equal(c.maxReadWrite, 8 * 1024 * 1024);
   assert.ok(c.maxPdu > c.maxReadWrite);
-  assert.equal(c.signing, 'enabled');
+  assert.equal(c.signing, 'required');
   assert.equal(c.guest, false);
   assert.deepEqual(c.shares, []);
   assert.ok(c.serverName.length >= 1 && c.serverName.length <= 15);
