@@ -44,6 +44,7 @@ const RESP: Record<number, [Dec, Enc?]> = {
   [C.QUERY_DIRECTORY]: [S.decodeQueryDirectoryResponse, S.encodeQueryDirectoryResponse],
   [C.QUERY_INFO]: [S.decodeQueryInfoResponse, S.encodeQueryInfoResponse],
   [C.SET_INFO]: [S.decodeSetInfoResponse, S.encodeSetInfoResponse],
+  [C.ECHO]: [S.decodeEchoResponse, S.encodeEchoResponse],
 };
 
 /** An error response is the 9-byte ERROR body; a few statuses carry a normal body. */
@@ -119,10 +120,16 @@ test('what smbclient asked and smbd answered, field by field', () => {
   assert.ok(trees.includes('\\\\127.0.0.1\\share') && trees.includes('\\\\127.0.0.1\\IPC$'));
   const renames = req<S.SetInfoRequest>(C.SET_INFO, (r) => r.fileInfoClass === S.FileInfoClass.FileRenameInformation);
   assert.equal(S.decodeFileRenameInformation(renames[0]!.buffer).fileName, 'd\\moved.bin');
+  const links = req<S.SetInfoRequest>(C.SET_INFO, (r) => r.fileInfoClass === S.FileInfoClass.FileLinkInformation);
+  assert.equal(S.decodeFileLinkInformation(links[0]!.buffer).fileName, '\\b.txt');
+  // smbclient's setmode leaves the times alone with -1 (MS-FSCC 2.4.7) and sets HIDDEN|NORMAL.
+  const basics = req<S.SetInfoRequest>(C.SET_INFO, (r) => r.fileInfoClass === S.FileInfoClass.FileBasicInformation)
+    .map((r) => S.decodeFileBasicInformation(r.buffer));
+  assert.ok(basics.some((b) => b.creationTime === S.FILETIME_FREEZE && (b.fileAttributes & S.FileAttributes.HIDDEN) !== 0));
 
   // Pair responses with their requests by MessageId, within each connection in order.
   const pending = new Map<bigint, { command: number; r: unknown }>();
-  const seen = { listing: false, allInfo: false, streams: false, volume: false };
+  const seen = { listing: false, allInfo: false, streams: false, volume: false, security: false };
   for (const { dir, msg, h } of all) {
     if (dir === 'c2s') {
       pending.set(h.messageId, { command: h.command, r: REQ[h.command]![0](msg) });
@@ -153,13 +160,22 @@ test('what smbclient asked and smbd answered, field by field', () => {
         assert.deepEqual(S.decodeFileStreamInformation(out).map((s) => s.streamName), ['::$DATA']);
         seen.streams = true;
       }
+      if (qr.infoType === S.InfoType.SECURITY) {
+        const sd = S.decodeSecurityDescriptor(out);
+        assert.ok(sd.control & S.SdControl.SELF_RELATIVE && sd.control & S.SdControl.DACL_PRESENT);
+        assert.match(sd.owner!, /^S-1-5-21-/);
+        assert.ok(sd.dacl!.some((a) => a.sid === S.WellKnownSid.EVERYONE && a.aceType === S.AceType.ACCESS_ALLOWED));
+        // Our encoder lays an SD out as Samba does: header, owner, group, DACL.
+        assert.deepEqual(S.encodeSecurityDescriptor(sd).subarray(4), out.subarray(4));
+        seen.security = true;
+      }
       if (qr.infoType === S.InfoType.FILESYSTEM && qr.fileInfoClass === S.FsInfoClass.FileFsVolumeInformation) {
         assert.equal(S.decodeFileFsVolumeInformation(out).volumeLabel, 'share');
         seen.volume = true;
       }
     }
   }
-  assert.deepEqual(seen, { listing: true, allInfo: true, streams: true, volume: true });
+  assert.deepEqual(seen, { listing: true, allInfo: true, streams: true, volume: true, security: true });
 });
 
 test('captured encrypted frames: transform header fields are consistent', () => {
@@ -173,4 +189,80 @@ test('captured encrypted frames: transform header fields are consistent', () => 
     // GCM (the cipher 3.1.1 picked) uses a 12-byte nonce; the last 4 bytes are zero.
     assert.equal(h.nonce.readUInt32LE(12), 0);
   }
+});
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function mutate(m: Buffer, rand: () => number): Buffer {
+  const out = Buffer.from(m);
+  const edits = 1 + Math.floor(rand() * 4);
+  for (let e = 0; e < edits; e++) {
+    const pos = 64 + Math.floor(rand() * Math.max(1, out.length - 64));
+    if (pos >= out.length) continue;
+    out[pos] = rand() < 0.5 ? Math.floor(rand() * 256) : Math.floor(rand() * 16);
+  }
+  return rand() < 0.2 ? out.subarray(0, 64 + Math.floor(rand() * (out.length - 64))) : out;
+}
+
+test('fuzz from captured requests: what validation accepts, the decoder takes', () => {
+  const rand = rng(7);
+  const reqs = messages().filter((m) => m.dir === 'c2s');
+  let accepted = 0;
+  for (let i = 0; i < 20000; i++) {
+    const { msg, h } = reqs[i % reqs.length]!;
+    const m = mutate(msg, rand);
+    const v = S.validateRequest(m, h.command);
+    if (v !== null) continue;
+    accepted++;
+    assert.doesNotThrow(() => REQ[h.command]![0](m), `${S.commandName(h.command)} ${m.subarray(64).toString('hex')}`);
+  }
+  assert.ok(accepted > 1000, `${accepted}`);
+});
+
+test('fuzz from captured responses: decoders throw MalformedError and nothing else', () => {
+  const rand = rng(11);
+  const all = messages();
+  const pending = new Map<bigint, unknown>();
+  const resps: { msg: Buffer; h: S.Smb2Header; req: unknown }[] = [];
+  for (const m of all) {
+    if (m.dir === 'c2s') pending.set(m.h.messageId, REQ[m.h.command]![0](m.msg));
+    else if (!isErrorBody(m.h)) resps.push({ ...m, req: pending.get(m.h.messageId) });
+  }
+  const payload = (h: S.Smb2Header, req: unknown, r: unknown): void => {
+    const out = (r as { output?: Buffer }).output;
+    if (!out) return;
+    if (h.command === C.QUERY_DIRECTORY) S.decodeDirectoryEntries((req as S.QueryDirectoryRequest).fileInformationClass, out);
+    if (h.command === C.QUERY_INFO) {
+      const q = req as S.QueryInfoRequest;
+      if (q.infoType === S.InfoType.SECURITY) S.decodeSecurityDescriptor(out);
+      if (q.infoType === S.InfoType.FILE && q.fileInfoClass === S.FileInfoClass.FileAllInformation) S.decodeFileAllInformation(out);
+      if (q.infoType === S.InfoType.FILE && q.fileInfoClass === S.FileInfoClass.FileStreamInformation) S.decodeFileStreamInformation(out);
+      if (q.infoType === S.InfoType.FILESYSTEM && q.fileInfoClass === S.FsInfoClass.FileFsVolumeInformation) S.decodeFileFsVolumeInformation(out);
+    }
+  };
+  let threw = 0;
+  for (let i = 0; i < 20000; i++) {
+    const { msg, h, req } = resps[i % resps.length]!;
+    const m = mutate(msg, rand);
+    try {
+      const r = RESP[h.command]![0](m);
+      payload(h, req, r);
+    } catch (e) {
+      threw++;
+      assert.ok(e instanceof S.MalformedError, `${S.commandName(h.command)}: ${(e as Error).message}`);
+    }
+    // The same bytes read as an ERROR response (a client does that on any error status).
+    try {
+      S.decodeErrorResponse(m);
+    } catch (e) {
+      assert.ok(e instanceof S.MalformedError, `ERROR: ${(e as Error).message}`);
+    }
+  }
+  assert.ok(threw > 500, `${threw}`);
 });
