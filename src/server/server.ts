@@ -191,8 +191,11 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     try {
       if (o.pipe) o.pipe.close();
       if (o.file) await o.file.close();
-      if (o.deleteOnClose && o.tree.share.root && !this.isOpenElsewhere(o)) {
-        if (o.isDirectory) await o.tree.share.root.rmdir(o.path);
+      if (o.deleteOnClose && o.tree.share.root) {
+        // The delete happens when the last handle closes (MS-FSA 2.1.5.4): pass it on.
+        const others = this.opensOf(o);
+        if (others.length > 0) for (const other of others) other.deleteOnClose = true;
+        else if (o.isDirectory) await o.tree.share.root.rmdir(o.path);
         else await o.tree.share.root.unlink(o.path);
       }
     } catch (err) {
@@ -200,9 +203,10 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     }
   }
 
-  private isOpenElsewhere(o: Open): boolean {
-    for (const other of this.state.opens.values()) if (other.tree.share === o.tree.share && other.path === o.path) return true;
-    return false;
+  private opensOf(o: Open): Open[] {
+    const out: Open[] = [];
+    for (const other of this.state.opens.values()) if (other.tree.share === o.tree.share && other.path === o.path) out.push(other);
+    return out;
   }
 
   /** Drops idle connections and connections that never authenticated. */

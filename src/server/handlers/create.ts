@@ -1,0 +1,213 @@
+/** CREATE (MS-SMB2 3.3.5.9): named pipes on IPC$, files and directories on disk shares. */
+import { decodeCreateRequest, encodeCreateResponse } from '../../smb2/commands/create.js';
+import { encodeMxAcResponse, encodeQFidResponse, findContext, type CreateContext } from '../../smb2/commands/create-contexts.js';
+import { CreateAction, CreateContextName, CreateDisposition, CreateOptions, FileAttributes, ImpersonationLevel } from '../../smb2/constants.js';
+import { NtStatus } from '../../smb2/status.js';
+import { createPipe } from '../../rpc/pipe.js';
+import type { OpenOptions, VfsFile } from '../../vfs/types.js';
+import { Access, mapGeneric, MaskWriting } from '../access.js';
+import { errorReply, type Reply, type RequestContext } from '../context.js';
+import { smbPathToRel } from '../errno.js';
+import { Open, type Session, type TreeConnect } from '../state.js';
+import { allocationSize, decodeOr, endOfFile, fileAttributes, fileTimes, fsStatus } from './common.js';
+
+const DATA_ACCESS = Access.FILE_READ_DATA | Access.FILE_EXECUTE;
+const WRITE_DATA = Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA;
+
+function openCount(s: Session): number {
+  let n = 0;
+  for (const t of s.trees.values()) n += t.opens.size;
+  return n;
+}
+
+function register(ctx: RequestContext, tree: TreeConnect, make: (p: bigint, v: bigint) => Open): Open {
+  const ids = ctx.server.state.newOpenIds();
+  const open = make(ids.persistent, ids.volatile);
+  ctx.server.state.opens.set(open.volatileId, open);
+  tree.opens.add(open);
+  ctx.related.open = open;
+  return open;
+}
+
+export async function handleCreate(ctx: RequestContext): Promise<Reply> {
+  const { server } = ctx;
+  const tree = ctx.tree!;
+  const session = ctx.session!;
+  const req = decodeOr(() => decodeCreateRequest(ctx.msg));
+  if (typeof req === 'number') return errorReply(req);
+  if (req.impersonationLevel > ImpersonationLevel.Delegate) return errorReply(NtStatus.BAD_IMPERSONATION_LEVEL);
+  if (req.createDisposition > CreateDisposition.OVERWRITE_IF) return errorReply(NtStatus.INVALID_PARAMETER);
+  const opts = req.createOptions;
+  if (opts & CreateOptions.DIRECTORY_FILE && opts & CreateOptions.NON_DIRECTORY_FILE) return errorReply(NtStatus.INVALID_PARAMETER);
+  if (openCount(session) >= server.config.maxOpensPerSession) {
+    server.log.warn(`session ${session.id.toString(16)}: ${server.config.maxOpensPerSession} opens reached`);
+    return errorReply(NtStatus.INSUFFICIENT_RESOURCES);
+  }
+  // 3.3.5.9: ACCESS_SYSTEM_SECURITY needs a privilege we never grant.
+  if (req.desiredAccess & Access.ACCESS_SYSTEM_SECURITY) return errorReply(NtStatus.PRIVILEGE_NOT_HELD);
+  let granted = mapGeneric(req.desiredAccess, tree.maximalAccess);
+  const maxAllowed = (req.desiredAccess & Access.MAXIMUM_ALLOWED) !== 0;
+  if ((granted & ~tree.maximalAccess) !== 0) return errorReply(NtStatus.ACCESS_DENIED);
+
+  if (tree.share.isIpc) return createPipeOpen(ctx, tree, req.name, granted, req.shareAccess);
+
+  const root = tree.share.root;
+  if (!root) return errorReply(NtStatus.BAD_NETWORK_NAME);
+  // 3.3.5.9: a name starting with '\' is invalid on CREATE.
+  if (req.name.startsWith('\\')) return errorReply(NtStatus.INVALID_PARAMETER);
+  const rel = smbPathToRel(req.name);
+  if (typeof rel === 'number') return errorReply(rel);
+
+  const disp = req.createDisposition;
+  const wantDir = (opts & CreateOptions.DIRECTORY_FILE) !== 0;
+  const wantFile = (opts & CreateOptions.NON_DIRECTORY_FILE) !== 0;
+  const truncate = disp === CreateDisposition.SUPERSEDE || disp === CreateDisposition.OVERWRITE || disp === CreateDisposition.OVERWRITE_IF;
+  const mayCreate = disp !== CreateDisposition.OPEN && disp !== CreateDisposition.OVERWRITE;
+  // MS-FSA 2.1.5.1: a directory cannot be superseded or overwritten.
+  if (wantDir && truncate) return errorReply(NtStatus.INVALID_PARAMETER);
+  if (rel === '' && disp === CreateDisposition.CREATE) return errorReply(NtStatus.OBJECT_NAME_COLLISION);
+  if (rel === '' && truncate) return errorReply(NtStatus.ACCESS_DENIED);
+  if (tree.share.readOnly && (truncate || disp === CreateDisposition.CREATE || (granted & MaskWriting))) return errorReply(NtStatus.ACCESS_DENIED);
+  const deleteOnClose = (opts & CreateOptions.DELETE_ON_CLOSE) !== 0;
+  // 3.3.5.9: FILE_DELETE_ON_CLOSE without DELETE access.
+  if (deleteOnClose && !(granted & Access.DELETE)) return errorReply(NtStatus.ACCESS_DENIED);
+
+  const vopts: OpenOptions = {
+    read: (granted & DATA_ACCESS) !== 0,
+    write: (granted & WRITE_DATA) !== 0 || truncate,
+    create: disp === CreateDisposition.CREATE ? 'exclusive' : mayCreate && !tree.share.readOnly ? 'always' : 'never',
+    truncate,
+    directory: wantDir ? 'must' : wantFile ? 'mustNot' : 'any',
+  };
+  if (req.fileAttributes & FileAttributes.READONLY) vopts.mode = wantDir ? 0o555 : 0o444;
+  let file: VfsFile;
+  try {
+    file = await root.open(rel, vopts);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    // MAXIMUM_ALLOWED on a file we may not write: grant what the mode allows.
+    if (code === 'EACCES' && maxAllowed && vopts.write && !truncate) {
+      try {
+        file = await root.open(rel, { ...vopts, write: false });
+        granted &= ~(WRITE_DATA | Access.FILE_WRITE_EA);
+      } catch (err2) {
+        return errorReply(await openError(ctx, rel, err2, wantDir));
+      }
+    } else if (code === 'ENOENT' && mayCreate && tree.share.readOnly) {
+      return errorReply(NtStatus.ACCESS_DENIED);
+    } else {
+      // A 'mustNot' open of a directory: FILE_IS_A_DIRECTORY (EISDIR maps to it).
+      return errorReply(await openError(ctx, rel, err, wantDir));
+    }
+  }
+  const st = file.statAtOpen;
+  // Things only knowable after the open.
+  const fail = async (status: number): Promise<Reply> => {
+    await file.close().catch(() => undefined);
+    return errorReply(status);
+  };
+  if (wantDir && !file.isDirectory) return fail(NtStatus.NOT_A_DIRECTORY);
+  if (wantFile && file.isDirectory) return fail(NtStatus.FILE_IS_A_DIRECTORY);
+  if (file.isDirectory && truncate) return fail(NtStatus.INVALID_PARAMETER);
+  if (deleteOnClose) {
+    if (rel === '') return fail(NtStatus.ACCESS_DENIED);
+    // MS-FSA 2.1.5.1.2.1: a read-only file cannot be deleted; a non-empty directory neither.
+    if (!file.isDirectory && (st.mode & 0o222) === 0) return fail(NtStatus.CANNOT_DELETE);
+    if (file.isDirectory) {
+      try {
+        if ((await file.readdir()).length > 0) return fail(NtStatus.DIRECTORY_NOT_EMPTY);
+      } catch (err) {
+        return fail(fsStatus(ctx, err));
+      }
+    }
+  }
+  // A directory cannot be written: drop data rights that make no sense there? Keep what was asked,
+  // like Windows; WRITE/READ handlers refuse directories separately.
+  const open = register(ctx, tree, (p, v) => new Open(p, v, tree, file, null, rel, file.isDirectory, granted, req.shareAccess));
+  open.deleteOnClose = deleteOnClose;
+  let action: number = CreateAction.OPENED;
+  if (file.created) action = CreateAction.CREATED;
+  else if (disp === CreateDisposition.SUPERSEDE) action = CreateAction.SUPERSEDED;
+  else if (truncate) action = CreateAction.OVERWRITTEN;
+
+  const contexts = answerContexts(req.createContexts, tree.maximalAccess, st.ino, st.dev);
+  if (typeof contexts === 'number') {
+    await server.closeOpen(open);
+    return errorReply(contexts);
+  }
+  return {
+    status: NtStatus.SUCCESS,
+    body: encodeCreateResponse({
+      oplockLevel: 0,
+      flags: 0,
+      createAction: action,
+      ...fileTimes(st),
+      allocationSize: allocationSize(st),
+      endofFile: endOfFile(st),
+      fileAttributes: fileAttributes(st),
+      fileId: { persistent: open.persistentId, volatile: open.volatileId },
+      createContexts: contexts,
+    }),
+  };
+}
+
+/** Maps a failed open, telling a missing parent (OBJECT_PATH_NOT_FOUND) from a missing name. */
+async function openError(ctx: RequestContext, rel: string, err: unknown, wantDir: boolean): Promise<number> {
+  const code = (err as { code?: string }).code;
+  if (code === 'ENOENT' && rel.includes('/')) {
+    const parent = rel.slice(0, rel.lastIndexOf('/'));
+    const parentOk = await ctx.tree!.share.root!.stat(parent, { follow: true }).then((s) => s.isDirectory, () => false);
+    return fsStatus(ctx, err, { parentMissing: !parentOk });
+  }
+  if (code === 'ENOTDIR' && wantDir) {
+    // The final component exists but is a file: NOT_A_DIRECTORY; a file in the middle of the path: PATH_NOT_FOUND.
+    const isFile = await ctx.tree!.share.root!.stat(rel, { follow: true }).then((s) => !s.isDirectory, () => false);
+    return fsStatus(ctx, err, { wantDirectory: isFile });
+  }
+  return fsStatus(ctx, err);
+}
+
+/** MxAc and QFid answers (2.2.14.2.5, 2.2.14.2.9); other contexts are ignored. */
+function answerContexts(list: CreateContext[], maximal: number, ino: bigint, dev: bigint): CreateContext[] | number {
+  const out: CreateContext[] = [];
+  const mxac = findContext(list, CreateContextName.QUERY_MAXIMAL_ACCESS_REQUEST);
+  if (mxac) {
+    if (mxac.data.length !== 0 && mxac.data.length !== 8) return NtStatus.INVALID_PARAMETER;
+    out.push({ name: CreateContextName.QUERY_MAXIMAL_ACCESS_REQUEST, data: encodeMxAcResponse(0, maximal) });
+  }
+  if (findContext(list, CreateContextName.QUERY_ON_DISK_ID)) {
+    out.push({ name: CreateContextName.QUERY_ON_DISK_ID, data: encodeQFidResponse(ino, dev) });
+  }
+  return out;
+}
+
+function createPipeOpen(ctx: RequestContext, tree: TreeConnect, name: string, granted: number, shareAccess: number): Reply {
+  const { server } = ctx;
+  const pipe = createPipe(name, {
+    serverName: server.config.serverName,
+    shares: () =>
+      server
+        .listShares()
+        .filter((s) => s.browseable || s.isIpc)
+        .map((s) => ({ name: s.name, type: s.isIpc ? ('ipc' as const) : ('disk' as const), comment: s.comment, ...(s.isIpc ? {} : { path: s.path }) })),
+  });
+  if (!pipe) return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
+  const open = register(ctx, tree, (p, v) => new Open(p, v, tree, null, pipe, name, false, granted, shareAccess));
+  return {
+    status: NtStatus.SUCCESS,
+    body: encodeCreateResponse({
+      oplockLevel: 0,
+      flags: 0,
+      createAction: CreateAction.OPENED,
+      creationTime: 0n,
+      lastAccessTime: 0n,
+      lastWriteTime: 0n,
+      changeTime: 0n,
+      allocationSize: 4096n,
+      endofFile: 0n,
+      fileAttributes: FileAttributes.NORMAL,
+      fileId: { persistent: open.persistentId, volatile: open.volatileId },
+      createContexts: [],
+    }),
+  };
+}

@@ -1,0 +1,117 @@
+/** QUERY_DIRECTORY (MS-SMB2 3.3.5.18). Wildcards: MS-FSA 2.1.4.4 (errno.ts). */
+import { decodeQueryDirectoryRequest, encodeQueryDirectoryResponse } from '../../smb2/commands/query-directory.js';
+import { QueryDirectoryFlags } from '../../smb2/constants.js';
+import { NtStatus } from '../../smb2/status.js';
+import { DirectoryEncoder, isDirectoryInfoClass, type DirectoryEntry } from '../../smb2/fscc/directory.js';
+import type { VfsStat } from '../../vfs/types.js';
+import { Access } from '../access.js';
+import { errorReply, type Reply, type RequestContext } from '../context.js';
+import { wildcardMatch } from '../errno.js';
+import type { DirEnumState, Open } from '../state.js';
+import { allocationSize, decodeOr, endOfFile, fileAttributes, fileTimes, fsStatus, lookupOpen } from './common.js';
+
+/** Scans that have returned at least one entry since their (re)start: NO_MORE_FILES vs NO_SUCH_FILE. */
+const returnedSome = new WeakSet<DirEnumState>();
+
+function toEntry(name: string, st: VfsStat): DirectoryEntry {
+  return {
+    fileName: name,
+    fileIndex: 0,
+    ...fileTimes(st),
+    endOfFile: endOfFile(st),
+    allocationSize: allocationSize(st),
+    fileAttributes: fileAttributes(st),
+    eaSize: 0,
+    shortName: '',
+    fileId: st.ino,
+    reparsePointTag: 0,
+  };
+}
+
+function childPath(open: Open, name: string): string {
+  return open.path ? `${open.path}/${name}` : name;
+}
+
+export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> {
+  const req = decodeOr(() => decodeQueryDirectoryRequest(ctx.msg));
+  if (typeof req === 'number') return errorReply(req);
+  const open = lookupOpen(ctx, req.fileId);
+  if (typeof open === 'number') return errorReply(open);
+  if (!open.file || !open.isDirectory) return errorReply(NtStatus.INVALID_PARAMETER);
+  if (!(open.grantedAccess & Access.FILE_READ_DATA)) return errorReply(NtStatus.ACCESS_DENIED);
+  if (!isDirectoryInfoClass(req.fileInformationClass)) return errorReply(NtStatus.INVALID_INFO_CLASS);
+  // 3.3.5.18: OutputBufferLength above Connection.MaxTransactSize is invalid; so is a zero-length buffer.
+  if (req.outputBufferLength > ctx.conn.negotiated!.maxTransact || req.outputBufferLength === 0) {
+    return errorReply(NtStatus.INVALID_PARAMETER);
+  }
+  const root = ctx.tree!.share.root!;
+  const restart = (req.flags & (QueryDirectoryFlags.RESTART_SCANS | QueryDirectoryFlags.REOPEN)) !== 0;
+  if (!open.dir || restart) {
+    open.dir = { entries: null, index: 0, pattern: req.fileName || '*', dotsDone: 0 };
+  } else if (req.fileName && open.dir.pattern === null) {
+    open.dir.pattern = req.fileName;
+  }
+  const dir = open.dir;
+  if (dir.entries === null) {
+    try {
+      dir.entries = await open.file.readdir();
+    } catch (err) {
+      return errorReply(fsStatus(ctx, err));
+    }
+  }
+  const pattern = dir.pattern ?? '*';
+  const enc = new DirectoryEncoder(req.fileInformationClass, req.outputBufferLength);
+  const single = (req.flags & QueryDirectoryFlags.RETURN_SINGLE_ENTRY) !== 0;
+  let full = false;
+
+  // '.' and '..' first, as Windows and smbclient expect.
+  while (dir.dotsDone < 2 && !full) {
+    const name = dir.dotsDone === 0 ? '.' : '..';
+    if (wildcardMatch(pattern, name)) {
+      let st: VfsStat;
+      try {
+        if (dir.dotsDone === 0) st = await open.file.stat();
+        else {
+          const parent = open.path.includes('/') ? open.path.slice(0, open.path.lastIndexOf('/')) : '';
+          st = open.path === '' ? await open.file.stat() : await root.stat(parent, { follow: true });
+        }
+      } catch (err) {
+        return errorReply(fsStatus(ctx, err));
+      }
+      if (!enc.add(toEntry(name, st))) {
+        full = true;
+        break;
+      }
+      if (single) full = true;
+    }
+    dir.dotsDone++;
+  }
+  while (!full && dir.index < dir.entries.length) {
+    const e = dir.entries[dir.index]!;
+    if (!wildcardMatch(pattern, e.name)) {
+      dir.index++;
+      continue;
+    }
+    let st = e.stat;
+    if (st.isSymlink) {
+      // Opens follow symlinks (beneath the share), so list what they lead to; skip the dangling ones.
+      try {
+        st = await root.stat(childPath(open, e.name), { follow: true });
+      } catch {
+        dir.index++;
+        continue;
+      }
+    }
+    if (!enc.add(toEntry(e.name, st))) break;
+    dir.index++;
+    if (single) break;
+  }
+  if (enc.count === 0) {
+    const more = dir.dotsDone < 2 || dir.index < dir.entries.length;
+    // 3.3.5.18: the first entry does not fit in the client's buffer.
+    if (more) return errorReply(NtStatus.INFO_LENGTH_MISMATCH);
+    return errorReply(returnedSome.has(dir) ? NtStatus.NO_MORE_FILES : NtStatus.NO_SUCH_FILE);
+  }
+  returnedSome.add(dir);
+  return { status: NtStatus.SUCCESS, body: encodeQueryDirectoryResponse({ output: enc.finish() }) };
+}

@@ -1,0 +1,251 @@
+/** QUERY_INFO (MS-SMB2 3.3.5.20): FILE, FILESYSTEM and SECURITY information. */
+import { decodeQueryInfoRequest, encodeQueryInfoResponse } from '../../smb2/commands/query-info.js';
+import { DeviceCharacteristics, DeviceType, Dialect, FileInfoClass as F, FsAttributes, FsInfoClass as FS, InfoType } from '../../smb2/constants.js';
+import { NtStatus } from '../../smb2/status.js';
+import * as fscc from '../../smb2/fscc/index.js';
+import { encodeSecurityDescriptor, AceType, WellKnownSid } from '../../smb2/security.js';
+import type { VfsStat } from '../../vfs/types.js';
+import { Access } from '../access.js';
+import { errorReply, type Reply, type RequestContext } from '../context.js';
+import type { Open } from '../state.js';
+import { allocationSize, decodeOr, endOfFile, fileAttributes, fileTimes, fsStatus, lookupOpen, smbName } from './common.js';
+
+/** Result of one class: the bytes, the least a buffer must hold, and whether it may be cut (variable-length classes). */
+interface Info {
+  data: Buffer;
+  /** Fixed part: a smaller OutputBufferLength is STATUS_INFO_LENGTH_MISMATCH (3.3.5.20.1). */
+  min: number;
+  /** Variable-length: a buffer holding the fixed part but not all gets the prefix and STATUS_BUFFER_OVERFLOW. */
+  variable?: boolean;
+}
+
+type InfoResult = Info | number;
+
+/** Error response whose ErrorData is the required size (2.2.2: STATUS_BUFFER_TOO_SMALL for SECURITY). */
+function bufferTooSmall(needed: number): Reply {
+  const b = Buffer.alloc(12);
+  b.writeUInt16LE(9, 0);
+  b.writeUInt32LE(4, 4);
+  b.writeUInt32LE(needed, 8);
+  return { status: NtStatus.BUFFER_TOO_SMALL, body: b };
+}
+
+export async function handleQueryInfo(ctx: RequestContext): Promise<Reply> {
+  const req = decodeOr(() => decodeQueryInfoRequest(ctx.msg));
+  if (typeof req === 'number') return errorReply(req);
+  const open = lookupOpen(ctx, req.fileId);
+  if (typeof open === 'number') return errorReply(open);
+  if (req.outputBufferLength > ctx.conn.negotiated!.maxTransact) return errorReply(NtStatus.INVALID_PARAMETER);
+  let r: InfoResult;
+  try {
+    switch (req.infoType) {
+      case InfoType.FILE:
+        r = await fileInfo(ctx, open, req.fileInfoClass);
+        break;
+      case InfoType.FILESYSTEM:
+        r = await fsInfo(ctx, open, req.fileInfoClass);
+        break;
+      case InfoType.SECURITY: {
+        if (!(open.grantedAccess & Access.READ_CONTROL)) return errorReply(NtStatus.ACCESS_DENIED);
+        r = await securityInfo(ctx, open, req.additionalInformation);
+        if (typeof r !== 'number' && r.data.length > req.outputBufferLength) return bufferTooSmall(r.data.length);
+        break;
+      }
+      case InfoType.QUOTA:
+        r = NtStatus.NOT_SUPPORTED;
+        break;
+      default:
+        r = NtStatus.INVALID_PARAMETER;
+    }
+  } catch (err) {
+    return errorReply(fsStatus(ctx, err));
+  }
+  if (typeof r === 'number') return errorReply(r);
+  if (req.outputBufferLength < r.min) return errorReply(NtStatus.INFO_LENGTH_MISMATCH);
+  if (r.data.length > req.outputBufferLength) {
+    if (!r.variable) return errorReply(NtStatus.INFO_LENGTH_MISMATCH);
+    return { status: NtStatus.BUFFER_OVERFLOW, body: encodeQueryInfoResponse({ output: r.data.subarray(0, req.outputBufferLength) }) };
+  }
+  return { status: NtStatus.SUCCESS, body: encodeQueryInfoResponse({ output: r.data }) };
+}
+
+const fixed = (data: Buffer): Info => ({ data, min: data.length });
+
+function basic(st: VfsStat): fscc.FileBasicInformation {
+  return { ...fileTimes(st), fileAttributes: fileAttributes(st) };
+}
+
+function standard(st: VfsStat, open: Open): fscc.FileStandardInformation {
+  return {
+    allocationSize: allocationSize(st),
+    endOfFile: endOfFile(st),
+    numberOfLinks: st.nlink,
+    deletePending: open.deleteOnClose,
+    directory: st.isDirectory,
+  };
+}
+
+async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<InfoResult> {
+  if (open.pipe) {
+    // Named pipes: what clients ask of them (FileStandardInformation); the rest is not applicable.
+    if (cls === F.FileStandardInformation) {
+      return fixed(fscc.encodeFileStandardInformation({ allocationSize: 4096n, endOfFile: 0n, numberOfLinks: 1, deletePending: true, directory: false }));
+    }
+    return NtStatus.INVALID_PARAMETER;
+  }
+  const file = open.file!;
+  const needAttr = (): number | null => (open.grantedAccess & Access.FILE_READ_ATTRIBUTES ? null : NtStatus.ACCESS_DENIED);
+  switch (cls) {
+    case F.FileBasicInformation: {
+      const d = needAttr();
+      if (d !== null) return d;
+      return fixed(fscc.encodeFileBasicInformation(basic(await file.stat())));
+    }
+    case F.FileStandardInformation:
+      return fixed(fscc.encodeFileStandardInformation(standard(await file.stat(), open)));
+    case F.FileInternalInformation:
+      return fixed(fscc.encodeFileInternalInformation((await file.stat()).ino));
+    case F.FileEaInformation:
+      return fixed(fscc.encodeFileEaInformation(0));
+    case F.FileAccessInformation:
+      return fixed(fscc.encodeFileAccessInformation(open.grantedAccess));
+    case F.FilePositionInformation:
+      return fixed(fscc.encodeFilePositionInformation(BigInt(open.position)));
+    case F.FileModeInformation:
+      return fixed(fscc.encodeFileModeInformation(open.mode));
+    case F.FileAlignmentInformation:
+      return fixed(fscc.encodeFileAlignmentInformation(0));
+    case F.FileAllInformation: {
+      const d = needAttr();
+      if (d !== null) return d;
+      const st = await file.stat();
+      const data = fscc.encodeFileAllInformation({
+        basic: basic(st),
+        standard: standard(st, open),
+        indexNumber: st.ino,
+        eaSize: 0,
+        accessFlags: open.grantedAccess,
+        currentByteOffset: BigInt(open.position),
+        mode: open.mode,
+        alignmentRequirement: 0,
+        fileName: smbName(open.path),
+      });
+      return { data, min: 100, variable: true };
+    }
+    case F.FileNetworkOpenInformation: {
+      const d = needAttr();
+      if (d !== null) return d;
+      const st = await file.stat();
+      return fixed(fscc.encodeFileNetworkOpenInformation({ ...basic(st), allocationSize: allocationSize(st), endOfFile: endOfFile(st) }));
+    }
+    case F.FileAttributeTagInformation: {
+      const d = needAttr();
+      if (d !== null) return d;
+      return fixed(fscc.encodeFileAttributeTagInformation(fileAttributes(await file.stat()), 0));
+    }
+    case F.FileStreamInformation: {
+      const st = await file.stat();
+      // One unnamed data stream for a file, none for a directory (MS-FSCC 2.4.43).
+      const list = st.isDirectory ? [] : [{ streamName: '::$DATA', streamSize: st.size, streamAllocationSize: st.allocSize }];
+      return { data: fscc.encodeFileStreamInformation(list), min: 24, variable: true };
+    }
+    case F.FileNameInformation:
+      return { data: fscc.encodeFileNameInformation(smbName(open.path)), min: 4, variable: true };
+    case F.FileNormalizedNameInformation:
+      // 3.3.5.20.1: only on 3.1.1; the name relative to the share, without a leading '\'.
+      if (ctx.conn.negotiated!.dialect < Dialect.SMB311) return NtStatus.NOT_SUPPORTED;
+      return { data: fscc.encodeFileNormalizedNameInformation(open.path.replace(/\//g, '\\')), min: 4, variable: true };
+    case F.FileCompressionInformation: {
+      const st = await file.stat();
+      return fixed(fscc.encodeFileCompressionInformation({ compressedFileSize: endOfFile(st), compressionFormat: 0, compressionUnitShift: 0, chunkShift: 0, clusterShift: 0 }));
+    }
+    case F.FileIdInformation: {
+      const st = await file.stat();
+      return fixed(fscc.encodeFileIdInformation(st.dev, st.ino));
+    }
+    case F.FileFullEaInformation:
+      return NtStatus.NO_EAS_ON_FILE;
+    case F.FileAlternateNameInformation:
+      // No 8.3 names (smbclient's allinfo accepts NOT_SUPPORTED here).
+      return NtStatus.NOT_SUPPORTED;
+    default:
+      return NtStatus.INVALID_INFO_CLASS;
+  }
+}
+
+async function fsInfo(ctx: RequestContext, open: Open, cls: number): Promise<InfoResult> {
+  const share = ctx.tree!.share;
+  if (open.pipe || !share.root) {
+    if (cls === FS.FileFsDeviceInformation) return fixed(fscc.encodeFileFsDeviceInformation(DeviceType.NAMED_PIPE, 0));
+    return NtStatus.INVALID_PARAMETER;
+  }
+  const root = share.root;
+  switch (cls) {
+    case FS.FileFsVolumeInformation: {
+      const st = await open.file!.stat();
+      const data = fscc.encodeFileFsVolumeInformation({
+        volumeCreationTime: 0n,
+        volumeSerialNumber: Number(st.dev & 0xffffffffn),
+        supportsObjects: false,
+        volumeLabel: share.name,
+      });
+      return { data, min: 18, variable: true };
+    }
+    case FS.FileFsSizeInformation: {
+      const s = await root.statfs();
+      return fixed(fscc.encodeFileFsSizeInformation({
+        totalAllocationUnits: s.totalBlocks,
+        availableAllocationUnits: s.availBlocks,
+        sectorsPerAllocationUnit: Math.max(1, Math.floor(s.blockSize / 512)),
+        bytesPerSector: 512,
+      }));
+    }
+    case FS.FileFsFullSizeInformation: {
+      const s = await root.statfs();
+      return fixed(fscc.encodeFileFsFullSizeInformation({
+        totalAllocationUnits: s.totalBlocks,
+        callerAvailableAllocationUnits: s.availBlocks,
+        actualAvailableAllocationUnits: s.freeBlocks,
+        sectorsPerAllocationUnit: Math.max(1, Math.floor(s.blockSize / 512)),
+        bytesPerSector: 512,
+      }));
+    }
+    case FS.FileFsDeviceInformation:
+      return fixed(fscc.encodeFileFsDeviceInformation(DeviceType.DISK, DeviceCharacteristics.DEVICE_IS_MOUNTED | (share.readOnly ? DeviceCharacteristics.READ_ONLY_DEVICE : 0)));
+    case FS.FileFsAttributeInformation: {
+      // Honest flags: names are case-preserved and case-sensitive on disk, Unicode; no ACLs, streams or sparse files.
+      let attrs = FsAttributes.CASE_SENSITIVE_SEARCH | FsAttributes.CASE_PRESERVED_NAMES | FsAttributes.UNICODE_ON_DISK;
+      if (share.readOnly) attrs |= FsAttributes.READ_ONLY_VOLUME;
+      // "NTFS" like Samba: some clients (Office, Explorer) change behaviour for unknown file system names.
+      const data = fscc.encodeFileFsAttributeInformation({ fileSystemAttributes: attrs, maximumComponentNameLength: 255, fileSystemName: 'NTFS' });
+      return { data, min: 12, variable: true };
+    }
+    case FS.FileFsSectorSizeInformation:
+      return fixed(fscc.encodeFileFsSectorSizeInformation({
+        logicalBytesPerSector: 512,
+        physicalBytesPerSectorForAtomicity: 512,
+        physicalBytesPerSectorForPerformance: 512,
+        fileSystemEffectivePhysicalBytesPerSectorForAtomicity: 512,
+        flags: fscc.SectorSizeFlags.ALIGNED_DEVICE | fscc.SectorSizeFlags.PARTITION_ALIGNED_ON_DEVICE,
+        byteOffsetForSectorAlignment: 0,
+        byteOffsetForPartitionAlignment: 0,
+      }));
+    case FS.FileFsObjectIdInformation:
+      return NtStatus.OBJECTID_NOT_FOUND;
+    default:
+      return NtStatus.INVALID_INFO_CLASS;
+  }
+}
+
+/** A minimal self-relative SD: Unix owner/group SIDs (Samba's S-1-22 mapping), Everyone allowed what the share allows. */
+async function securityInfo(ctx: RequestContext, open: Open, additional: number): Promise<InfoResult> {
+  const uid = open.file ? (await open.file.stat()).uid : 0;
+  const gid = open.file ? (await open.file.stat()).gid : 0;
+  const sd = {
+    owner: `${WellKnownSid.UNIX_USER_PREFIX}${uid}`,
+    group: `${WellKnownSid.UNIX_GROUP_PREFIX}${gid}`,
+    dacl: [{ aceType: AceType.ACCESS_ALLOWED, aceFlags: 0, mask: ctx.tree!.maximalAccess, sid: WellKnownSid.EVERYONE }],
+  };
+  const data = encodeSecurityDescriptor(sd, additional & 0x7);
+  return { data, min: 0 };
+}

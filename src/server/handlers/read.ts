@@ -1,0 +1,61 @@
+/** READ (MS-SMB2 3.3.5.12): files through the VFS, named pipes through the RPC endpoint. */
+import { decodeReadRequest, encodeReadResponse, encodeReadResponseHead } from '../../smb2/commands/read.js';
+import { NtStatus } from '../../smb2/status.js';
+import type { VfsFile } from '../../vfs/types.js';
+import { Access } from '../access.js';
+import { errorReply, type Reply, type RequestContext } from '../context.js';
+import { decodeOr, fsStatus, lookupOpen } from './common.js';
+
+const MAX_OFFSET = 0x7fffffffffffffffn;
+
+/**
+ * The data movement of a READ, kept in one place: the io_uring data path will
+ * replace it with READ_FIXED / splice into the socket. Reads until `len` bytes
+ * or end of file.
+ */
+export async function readFileData(file: VfsFile, len: number, pos: bigint): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(len);
+  let got = 0;
+  while (got < len) {
+    const n = await file.read(buf, got, len - got, pos + BigInt(got));
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
+export async function handleRead(ctx: RequestContext): Promise<Reply> {
+  const req = decodeOr(() => decodeReadRequest(ctx.msg));
+  if (typeof req === 'number') return errorReply(req);
+  const open = lookupOpen(ctx, req.fileId);
+  if (typeof open === 'number') return errorReply(open);
+  // 3.3.5.12: Length above Connection.MaxReadSize is invalid.
+  if (req.length > ctx.conn.negotiated!.maxRead) return errorReply(NtStatus.INVALID_PARAMETER);
+
+  if (open.pipe) {
+    const data = open.pipe.read(req.length);
+    // Nothing queued. A message pipe would pend the read until the next response;
+    // we have no async responses yet, and every request's response is queued
+    // synchronously by the preceding WRITE, so an empty pipe means none is coming.
+    if (!data || data.length === 0) return errorReply(NtStatus.END_OF_FILE);
+    // More of this message remains: STATUS_BUFFER_OVERFLOW with the data (message-mode pipe).
+    const status = open.pipe.pending() > 0 ? NtStatus.BUFFER_OVERFLOW : NtStatus.SUCCESS;
+    return { status, body: encodeReadResponse({ data }) };
+  }
+  const file = open.file;
+  if (!file) return errorReply(NtStatus.INVALID_DEVICE_REQUEST);
+  if (open.isDirectory) return errorReply(NtStatus.INVALID_DEVICE_REQUEST);
+  if (!(open.grantedAccess & (Access.FILE_READ_DATA | Access.FILE_EXECUTE))) return errorReply(NtStatus.ACCESS_DENIED);
+  if (req.offset > MAX_OFFSET || req.offset + BigInt(req.length) > MAX_OFFSET) return errorReply(NtStatus.INVALID_PARAMETER);
+  if (req.length === 0) return { status: NtStatus.SUCCESS, body: encodeReadResponse({ data: Buffer.alloc(0) }) };
+  let data: Buffer;
+  try {
+    data = await readFileData(file, req.length, req.offset);
+  } catch (err) {
+    return errorReply(fsStatus(ctx, err));
+  }
+  // 3.3.5.12: nothing at or after the end of file, or less than MinimumCount: END_OF_FILE.
+  if (data.length === 0 || data.length < req.minimumCount) return errorReply(NtStatus.END_OF_FILE);
+  open.position = Number(req.offset) + data.length;
+  return { status: NtStatus.SUCCESS, body: [encodeReadResponseHead(data.length), data] };
+}

@@ -1,0 +1,222 @@
+/** SET_INFO (MS-SMB2 3.3.5.21): basic, rename, link, disposition, end of file, allocation, position, mode. */
+import { decodeSetInfoRequest, encodeSetInfoResponse } from '../../smb2/commands/set-info.js';
+import { DispositionFlags, FileAttributes, FileInfoClass as F, InfoType } from '../../smb2/constants.js';
+import { NtStatus } from '../../smb2/status.js';
+import * as fscc from '../../smb2/fscc/index.js';
+import type { SetTimes } from '../../vfs/types.js';
+import { Access } from '../access.js';
+import { errorReply, type Reply, type RequestContext } from '../context.js';
+import { smbPathToRel } from '../errno.js';
+import type { Open } from '../state.js';
+import { decodeOr, fsStatus, lookupOpen } from './common.js';
+
+const OK: Reply = { status: NtStatus.SUCCESS, body: encodeSetInfoResponse() };
+
+/** FileModeInformation bits a client may set (MS-FSCC 2.4.26). */
+const MODE_SETTABLE = 0x00000002 | 0x00000004 | 0x00000010 | 0x00000020;
+
+export async function handleSetInfo(ctx: RequestContext): Promise<Reply> {
+  const req = decodeOr(() => decodeSetInfoRequest(ctx.msg));
+  if (typeof req === 'number') return errorReply(req);
+  const open = lookupOpen(ctx, req.fileId);
+  if (typeof open === 'number') return errorReply(open);
+  if (req.buffer.length > ctx.conn.negotiated!.maxTransact) return errorReply(NtStatus.INVALID_PARAMETER);
+  if (open.pipe || !open.file) return errorReply(NtStatus.INVALID_PARAMETER);
+  if (ctx.tree!.share.readOnly) return errorReply(NtStatus.ACCESS_DENIED);
+  try {
+    switch (req.infoType) {
+      case InfoType.FILE: {
+        const r = decodeOr(() => setFileInfo(ctx, open, req.fileInfoClass, req.buffer));
+        if (typeof r === 'number') return errorReply(r);
+        const st = await r;
+        return st === NtStatus.SUCCESS ? OK : errorReply(st);
+      }
+      case InfoType.SECURITY:
+        // No ACL storage: accept and ignore (Windows copies set the SD of every new file).
+        if (!(open.grantedAccess & (Access.WRITE_DAC | Access.WRITE_OWNER))) return errorReply(NtStatus.ACCESS_DENIED);
+        ctx.server.log.debug(`SET_INFO SECURITY on "${open.path}" ignored`);
+        return OK;
+      case InfoType.FILESYSTEM:
+        return errorReply(NtStatus.NOT_SUPPORTED);
+      case InfoType.QUOTA:
+        return errorReply(NtStatus.NOT_SUPPORTED);
+      default:
+        return errorReply(NtStatus.INVALID_PARAMETER);
+    }
+  } catch (err) {
+    return errorReply(fsStatus(ctx, err));
+  }
+}
+
+function has(open: Open, mask: number): boolean {
+  return (open.grantedAccess & mask) !== 0;
+}
+
+/** Decoding happens synchronously (MalformedError -> INVALID_PARAMETER); the returned promise does the work. */
+function setFileInfo(ctx: RequestContext, open: Open, cls: number, buf: Buffer): Promise<number> {
+  switch (cls) {
+    case F.FileBasicInformation: {
+      const i = fscc.decodeFileBasicInformation(buf);
+      return setBasic(open, i);
+    }
+    case F.FileRenameInformation:
+    case F.FileRenameInformationEx:
+      return rename(ctx, open, fscc.decodeFileRenameInformation(buf));
+    case F.FileLinkInformation:
+      return link(ctx, open, fscc.decodeFileLinkInformation(buf));
+    case F.FileDispositionInformation:
+      return disposition(ctx, open, fscc.decodeFileDispositionInformation(buf).deletePending);
+    case F.FileDispositionInformationEx: {
+      const { flags } = fscc.decodeFileDispositionInformationEx(buf);
+      return disposition(ctx, open, (flags & DispositionFlags.DELETE) !== 0);
+    }
+    case F.FileEndOfFileInformation:
+      return endOfFile(open, fscc.decodeFileEndOfFileInformation(buf).endOfFile);
+    case F.FileAllocationInformation:
+      return allocation(open, fscc.decodeFileAllocationInformation(buf).allocationSize);
+    case F.FilePositionInformation: {
+      const pos = fscc.decodeFilePositionInformation(buf).currentByteOffset;
+      if (pos < 0n) return Promise.resolve(NtStatus.INVALID_PARAMETER);
+      open.position = Number(pos);
+      return Promise.resolve(NtStatus.SUCCESS);
+    }
+    case F.FileModeInformation: {
+      const { mode } = fscc.decodeFileModeInformation(buf);
+      if (mode & ~MODE_SETTABLE) return Promise.resolve(NtStatus.INVALID_PARAMETER);
+      open.mode = mode;
+      return Promise.resolve(NtStatus.SUCCESS);
+    }
+    case F.FileFullEaInformation:
+      return Promise.resolve(NtStatus.EAS_NOT_SUPPORTED);
+    case F.FileValidDataLengthInformation:
+    case F.FileShortNameInformation:
+      return Promise.resolve(NtStatus.NOT_SUPPORTED);
+    default:
+      return Promise.resolve(NtStatus.INVALID_INFO_CLASS);
+  }
+}
+
+/**
+ * MS-FSCC 2.4.7: a time of 0 leaves it alone; -1 stops automatic updates and -2
+ * resumes them (both leave the value alone here). Creation and change times cannot
+ * be set on Linux. Attributes: 0 leaves them alone; DIRECTORY on a file is invalid;
+ * READONLY/HIDDEN/ARCHIVE have no storage here and are accepted without effect.
+ */
+async function setBasic(open: Open, i: fscc.FileBasicInformation): Promise<number> {
+  if (!has(open, Access.FILE_WRITE_ATTRIBUTES)) return NtStatus.ACCESS_DENIED;
+  if (i.fileAttributes & FileAttributes.DIRECTORY && !open.isDirectory) return NtStatus.INVALID_PARAMETER;
+  const settable = (ft: bigint) => ft !== 0n && !fscc.isSpecialFiletime(ft);
+  const t: SetTimes = {};
+  if (settable(i.lastAccessTime)) t.atimeNs = fscc.filetimeToUnixNs(i.lastAccessTime);
+  if (settable(i.lastWriteTime)) t.mtimeNs = fscc.filetimeToUnixNs(i.lastWriteTime);
+  if (t.atimeNs !== undefined || t.mtimeNs !== undefined) await open.file!.setTimes(t);
+  return NtStatus.SUCCESS;
+}
+
+/** Opens of the same share whose path is `from` or below it. */
+function opensUnder(ctx: RequestContext, open: Open, from: string): Open[] {
+  const out: Open[] = [];
+  for (const o of ctx.server.state.opens.values()) {
+    if (o.tree.share !== open.tree.share || !o.file) continue;
+    if (o.path === from || o.path.startsWith(from + '/')) out.push(o);
+  }
+  return out;
+}
+
+async function targetPath(info: fscc.FileRenameInformation): Promise<string | number> {
+  // MS-SMB2 2.2.39 / 3.3.5.21.1: RootDirectory must be zero; the name is relative to the share root.
+  if (info.rootDirectory !== 0n) return NtStatus.INVALID_PARAMETER;
+  if (info.fileName.startsWith(':')) return NtStatus.NOT_SUPPORTED; // stream rename: no named streams
+  const to = smbPathToRel(info.fileName);
+  if (to === '') return NtStatus.OBJECT_NAME_INVALID;
+  return to;
+}
+
+async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInformation): Promise<number> {
+  if (!has(open, Access.DELETE)) return NtStatus.ACCESS_DENIED;
+  if (open.path === '') return NtStatus.ACCESS_DENIED;
+  const to = await targetPath(info);
+  if (typeof to === 'number') return to;
+  const from = open.path;
+  if (to === from) return NtStatus.SUCCESS;
+  if (to.startsWith(from + '/')) return NtStatus.INVALID_PARAMETER; // a directory into itself
+  const root = open.tree.share.root!;
+  const caseOnly = to.toLowerCase() === from.toLowerCase();
+  if (info.replaceIfExists && !caseOnly) {
+    // MS-FSA 2.1.5.14.11: an existing directory is never replaced.
+    const existing = await root.stat(to).catch(() => null);
+    if (existing?.isDirectory) return NtStatus.ACCESS_DENIED;
+    // Replacing a file someone has open: Windows refuses with ACCESS_DENIED too.
+    for (const o of ctx.server.state.opens.values()) if (o.tree.share === open.tree.share && o.path === to) return NtStatus.ACCESS_DENIED;
+  }
+  try {
+    await root.rename(from, to, { replace: info.replaceIfExists });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'EEXIST' || code === 'ENOTEMPTY') return NtStatus.OBJECT_NAME_COLLISION;
+    if (code === 'ENOENT') return to.includes('/') ? NtStatus.OBJECT_PATH_NOT_FOUND : NtStatus.OBJECT_NAME_NOT_FOUND;
+    return fsStatus(ctx, err);
+  }
+  // Every open of the file, or below the directory, follows the rename.
+  for (const o of opensUnder(ctx, open, from)) o.path = to + o.path.slice(from.length);
+  return NtStatus.SUCCESS;
+}
+
+async function link(ctx: RequestContext, open: Open, info: fscc.FileLinkInformation): Promise<number> {
+  if (open.isDirectory) return NtStatus.FILE_IS_A_DIRECTORY;
+  const to = await targetPath(info);
+  if (typeof to === 'number') return to;
+  const root = open.tree.share.root!;
+  try {
+    if (info.replaceIfExists) {
+      const existing = await root.stat(to).catch(() => null);
+      if (existing?.isDirectory) return NtStatus.ACCESS_DENIED;
+      if (existing) await root.unlink(to);
+    }
+    await root.link(open.path, to);
+  } catch (err) {
+    return fsStatus(ctx, err);
+  }
+  return NtStatus.SUCCESS;
+}
+
+/**
+ * Delete pending is a property of the file, not of one handle (MS-FSA 2.1.5.14.3):
+ * it is set on every open of the path so the last close deletes it.
+ */
+async function disposition(ctx: RequestContext, open: Open, del: boolean): Promise<number> {
+  if (!has(open, Access.DELETE)) return NtStatus.ACCESS_DENIED;
+  if (del) {
+    if (open.path === '') return NtStatus.ACCESS_DENIED;
+    const st = await open.file!.stat();
+    // MS-FSA 2.1.5.14.3: a read-only file cannot be deleted; a non-empty directory neither.
+    if (!st.isDirectory && (st.mode & 0o222) === 0) return NtStatus.CANNOT_DELETE;
+    if (st.isDirectory && (await open.file!.readdir()).length > 0) return NtStatus.DIRECTORY_NOT_EMPTY;
+  }
+  for (const o of ctx.server.state.opens.values()) {
+    if (o.tree.share === open.tree.share && o.path === open.path && o.file) o.deleteOnClose = del;
+  }
+  return NtStatus.SUCCESS;
+}
+
+async function endOfFile(open: Open, eof: bigint): Promise<number> {
+  if (!has(open, Access.FILE_WRITE_DATA)) return NtStatus.ACCESS_DENIED;
+  if (open.isDirectory || eof < 0n) return NtStatus.INVALID_PARAMETER;
+  await open.file!.truncate(eof);
+  return NtStatus.SUCCESS;
+}
+
+/** MS-FSA 2.1.5.14.1: an allocation below the end of file truncates it; above, space is reserved. */
+async function allocation(open: Open, size: bigint): Promise<number> {
+  if (!has(open, Access.FILE_WRITE_DATA)) return NtStatus.ACCESS_DENIED;
+  if (open.isDirectory || size < 0n) return NtStatus.INVALID_PARAMETER;
+  const st = await open.file!.stat();
+  if (size < st.size) await open.file!.truncate(size);
+  else if (size > st.allocSize) {
+    // Best effort: a file system without fallocate just does not reserve.
+    await open.file!.allocate(size, { keepSize: true }).catch((err: { code?: string }) => {
+      if (err.code !== 'EOPNOTSUPP' && err.code !== 'ENOTSUP') throw err;
+    });
+  }
+  return NtStatus.SUCCESS;
+}
