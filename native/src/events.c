@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 
 static struct timespec ns_to_ts(double ns) {
   struct timespec ts;
@@ -47,21 +48,54 @@ static napi_value EpollCtl(napi_env env, napi_callback_info info) {
 
 static int have_pwait2 = 1;
 
-/* epollWait(epfd, out: Int32Array, maxevents, timeoutNs) -> n | -errno.
- * out receives (events, data) pairs; timeoutNs < 0 waits forever. Uses
- * epoll_pwait2 (5.11) for an exact timeout, else epoll_wait rounding up. */
-static napi_value EpollWait(napi_env env, napi_callback_info info) {
-  ARGS(4);
+/* Output buffers bound to epoll fds: the hot wait then takes numbers only. */
+#define EP_MAX_FD 65536
+static struct epoll_event *ep_out[EP_MAX_FD];
+static uint32_t ep_cap[EP_MAX_FD];
+static napi_ref ep_ref[EP_MAX_FD];
+
+/* epollEventSize() -> sizeof(struct epoll_event) (12 on x86-64, 16 elsewhere) */
+static napi_value EpollEventSize(napi_env env, napi_callback_info info) {
+  return ret_i64(env, (int64_t)sizeof(struct epoll_event));
+}
+
+/* epollBindOut(epfd, out | null) -> capacity in events | -errno. The kernel
+ * writes struct epoll_event records straight into out: (events u32, data
+ * u64) per record; data holds a u32 tag. */
+static napi_value EpollBindOut(napi_env env, napi_callback_info info) {
+  ARGS(2);
   GET_I32(0, epfd);
+  if (epfd < 0 || epfd >= EP_MAX_FD) return ret_i64(env, -EINVAL);
+  if (ep_ref[epfd]) {
+    napi_delete_reference(env, ep_ref[epfd]);
+    ep_ref[epfd] = NULL;
+    ep_out[epfd] = NULL;
+    ep_cap[epfd] = 0;
+  }
+  napi_valuetype t;
+  NAPI_OK(napi_typeof(env, argv[1], &t));
+  if (t == napi_null || t == napi_undefined) return ret_i64(env, 0);
   void *d;
   size_t len;
   if (arg_bytes(env, argv[1], &d, &len)) return NULL;
-  GET_I32(2, maxevents);
-  GET_F64(3, tns);
-  struct epoll_event evs[256];
-  if (maxevents > 256) maxevents = 256;
-  if ((size_t)maxevents * 8 > len) maxevents = (int)(len / 8);
+  NAPI_OK(napi_create_reference(env, argv[1], 1, &ep_ref[epfd]));
+  ep_out[epfd] = d;
+  ep_cap[epfd] = (uint32_t)(len / sizeof(struct epoll_event));
+  return ret_i64(env, ep_cap[epfd]);
+}
+
+/* epollWait(epfd, maxevents, timeoutNs) -> n | -errno, into the bound
+ * buffer; timeoutNs < 0 waits forever. epoll_pwait2 (5.11) gives an exact
+ * timeout; older kernels get epoll_wait with the timeout rounded up. */
+static napi_value EpollWait(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  GET_I32(0, epfd);
+  GET_I32(1, maxevents);
+  GET_F64(2, tns);
+  if (epfd < 0 || epfd >= EP_MAX_FD || !ep_out[epfd]) return ret_i64(env, -EINVAL);
+  if ((uint32_t)maxevents > ep_cap[epfd]) maxevents = (int)ep_cap[epfd];
   if (maxevents < 1) return ret_i64(env, -EINVAL);
+  struct epoll_event *evs = ep_out[epfd];
   int n = -1;
   if (have_pwait2 && tns > 0) {
     struct timespec ts = ns_to_ts(tns);
@@ -73,11 +107,6 @@ static napi_value EpollWait(napi_env env, napi_callback_info info) {
     int ms = tns < 0 ? -1 : (int)((tns + 999999.0) / 1e6);
     n = epoll_wait(epfd, evs, maxevents, ms);
     if (n < 0) return ret_i64(env, -errno);
-  }
-  int32_t *out = d;
-  for (int i = 0; i < n; i++) {
-    out[2 * i] = (int32_t)evs[i].events;
-    out[2 * i + 1] = (int32_t)(uint32_t)evs[i].data.u64;
   }
   return ret_i64(env, n);
 }
@@ -127,6 +156,38 @@ static napi_value WriteByte(napi_env env, napi_callback_info info) {
   unsigned char b = (unsigned char)v;
   ssize_t r = write(fd, &b, 1);
   return ret_i64(env, r < 0 ? -errno : r);
+}
+
+/* ---- timers: an absolute CLOCK_MONOTONIC timerfd in the epoll set lets
+ * the backend wait with epoll_wait(-1), the cheapest wait, and still wake
+ * exactly at the next timer's due time. ---- */
+
+/* timerfdCreate() -> fd | -errno (CLOCK_MONOTONIC, non-blocking) */
+static napi_value TimerfdCreate(napi_env env, napi_callback_info info) {
+  int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  return ret_i64(env, fd < 0 ? -errno : fd);
+}
+
+/* timerfdArm(fd, absNs) -> 0 | -errno; absNs is CLOCK_MONOTONIC, 0 disarms */
+static napi_value TimerfdArm(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  GET_I32(0, fd);
+  GET_F64(1, ns);
+  struct itimerspec its;
+  memset(&its, 0, sizeof(its));
+  if (ns > 0) {
+    its.it_value = ns_to_ts(ns);
+    if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
+  }
+  int r = timerfd_settime(fd, ns > 0 ? TFD_TIMER_ABSTIME : 0, &its, NULL);
+  return ret_i64(env, r < 0 ? -errno : 0);
+}
+
+/* monotonicNs() -> CLOCK_MONOTONIC in ns (a double: exact to ~0.1 us for years) */
+static napi_value MonotonicNs(napi_env env, napi_callback_info info) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ret_f64(env, (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec);
 }
 
 /* ---- signals: tevent's model, a handler that only records and wakes ----
@@ -216,10 +277,15 @@ void events_init(napi_env env, napi_value exports) {
   export_fn(env, exports, "epollCreate", EpollCreate);
   export_fn(env, exports, "epollCtl", EpollCtl);
   export_fn(env, exports, "epollWait", EpollWait);
+  export_fn(env, exports, "epollBindOut", EpollBindOut);
+  export_fn(env, exports, "epollEventSize", EpollEventSize);
   export_fn(env, exports, "ppoll", Ppoll);
   export_fn(env, exports, "pollOne", PollOne);
   export_fn(env, exports, "readByte", ReadByte);
   export_fn(env, exports, "writeByte", WriteByte);
   export_fn(env, exports, "signalInit", SignalInit);
+  export_fn(env, exports, "timerfdCreate", TimerfdCreate);
+  export_fn(env, exports, "timerfdArm", TimerfdArm);
+  export_fn(env, exports, "monotonicNs", MonotonicNs);
   export_fn(env, exports, "signalAction", SignalAction);
 }

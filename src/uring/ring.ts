@@ -423,7 +423,9 @@ export class Ring {
   private place(sub: Submission, linkFlags: number): boolean {
     if (this.freeSlots.length === 0) this.growSlots(this.slots.length * 2);
     const slot = this.freeSlots.pop()!;
-    const gen = (this.gens[slot]! + 1) >>> 0;
+    // 21 bits of generation: user_data = slot + gen * 2^32 must stay an exact
+    // double (< 2^53) for cancel/remove by target; 0 is never a live generation.
+    const gen = ((this.gens[slot]! + 1) & 0x1fffff) || 1;
     this.gens[slot] = gen;
     const w = this.sqe.at(this.sqTail & this.sqMask);
     sub.prep(w);
@@ -436,6 +438,7 @@ export class Ring {
     if (sub instanceof Op) {
       sub.slot = slot;
       sub.gen = gen;
+      sub.done = false; // an Op may be reused once its final CQE arrived
     }
     this.slots[slot] = sub;
     this.sqTail = (this.sqTail + 1) >>> 0;

@@ -1,0 +1,70 @@
+/**
+ * The hybrid backend: epoll for fd readiness (close(2) releases the file,
+ * level triggering by the kernel), with the ring's fd in the epoll set so
+ * generic io_uring completions (other layers' ops on ctx.ring) are reaped
+ * on the same loop. This is the design the seed's maintainer settled on
+ * (seed 003 §9b: "register the io_uring fd with epoll"). With
+ * DEFER_TASKRUN the ring fd itself does not wake epoll (6.18), so an
+ * eventfd registered with the ring stands in for it.
+ */
+import { Ring } from '../../uring/ring.js';
+import { EPOLL_CTL_ADD, eventsNative } from '../native-events.js';
+import { SystemError } from '../../util/errors.js';
+import { EpollBackend, type EpollOptions } from './epoll.js';
+
+const RING_TAG = 0xfffffffe;
+
+export class HybridBackend extends EpollBackend {
+  override readonly name = 'hybrid' as const;
+  override readonly ring: Ring;
+  private readonly efd: number;
+  private readonly efdBuf = new Uint8Array(8);
+
+  constructor(opts: EpollOptions = {}, ring?: Ring) {
+    super(opts);
+    try {
+      this.ring = ring ?? Ring.open({ entries: 256 });
+    } catch (err) {
+      super.close();
+      throw err;
+    }
+    const n = eventsNative();
+    this.efd = n.eventfd(0, 0x800 | 0x80000);
+    const r = this.efd < 0 ? this.efd : n.epollCtl(this.pollFd, EPOLL_CTL_ADD, this.efd, 1, RING_TAG);
+    if (r < 0) {
+      this.ring.close();
+      if (this.efd >= 0) n.close(this.efd);
+      super.close();
+      throw new SystemError('epoll_ctl', -r, 'ring eventfd');
+    }
+    this.ring.registerEventfd(this.efd);
+    this.extraTag = RING_TAG;
+  }
+
+  override wait(timeoutNs: number, dueMs: number): boolean {
+    // Queued SQEs of other layers must reach the kernel before we block.
+    if (timeoutNs !== 0 && this.ring.inflight + this.ring.queued > 0) this.ring.flush();
+    return super.wait(timeoutNs, dueMs);
+  }
+
+  protected override onExtra(): boolean {
+    // Runs deferred task work (DEFER_TASKRUN) and dispatches the completions.
+    eventsNative().readSync(this.efd, this.efdBuf, 0, 8);
+    this.ring.wait(0, 0);
+    return false;
+  }
+
+  busy(): boolean {
+    return this.ring.inflight > 0 || this.ring.queued > 0;
+  }
+
+  flush(): void {
+    if (!this.ring.isClosed) this.ring.flush();
+  }
+
+  override close(): void {
+    super.close();
+    this.ring.close();
+    eventsNative().close(this.efd);
+  }
+}

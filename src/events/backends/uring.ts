@@ -1,0 +1,258 @@
+/**
+ * The io_uring backend: fd readiness without epoll, on the same ring that
+ * other layers use for their own ops (ctx.ring).
+ *
+ * Level triggering: every slot with flags has one one-shot POLL_ADD in
+ * flight; its completion queues the slot as ready; after the handler runs
+ * the POLL_ADD is re-armed, and it completes at once if the fd is still
+ * ready, so readiness is never lost and keeps firing (seed 003 §8b). The
+ * re-arm costs no syscall of its own: it rides on the next enter.
+ *
+ * Stale readiness: completions reaped in one wait are dispatched one per
+ * loopOnce; once any handler ran, a queued entry's readiness is re-checked
+ * (zero-timeout poll) and its flags re-read before it runs, and a POLL_ADD
+ * whose mask changed is cancelled and replaced (its late CQE is ignored).
+ *
+ * Close: a pending POLL_ADD holds a file reference (seed 003 §9b), so the
+ * registry (registry.ts) calls remove(slot, closing=true) on every context
+ * watching the fd before close(2), and we cancel synchronously
+ * (IORING_REGISTER_SYNC_CANCEL): the peer then sees the hangup at once.
+ *
+ * Timers: the next timer's due time is an absolute CLOCK_MONOTONIC
+ * IORING_OP_TIMEOUT in the ring, submitted only when that time changes, so
+ * every wait is a plain enter(min_complete=1) without a per-call timeout:
+ * exact, one wait, never doubled (seed 003 §9a), and no timer set-up per
+ * event. Short caps (loopOnce(maxWaitNs)) use the enter's own timeout.
+ *
+ * Attached driver: with DEFER_TASKRUN the ring fd does not become readable
+ * for epoll/uv_poll when completions are pending (6.18), so pollFd is an
+ * eventfd registered with the ring (created on first use). The context
+ * drives ctx.ring itself; do not also ring.attach() it.
+ */
+import { Ring } from '../../uring/ring.js';
+import { OP, TIMEOUT_FLAGS } from '../../uring/constants.js';
+import type { Submission } from '../../uring/op.js';
+import type { SqeWriter } from '../../uring/sqe.js';
+import { eventsNative, monoNsOf, type EventsBinding } from '../native-events.js';
+import { P_ERR, P_NVAL, pollEventsFor, type Backend } from '../types.js';
+import type { FdSlot } from '../fd.js';
+
+const ECANCELED = 125;
+const EFD_NONBLOCK_CLOEXEC = 0x800 | 0x80000;
+
+class PollAdd implements Submission {
+  stale = false;
+  constructor(readonly be: UringBackend, readonly slot: FdSlot, readonly mask: number) {}
+
+  prep(sqe: SqeWriter): void {
+    sqe.prep(OP.POLL_ADD, this.slot.fd, 0, 0, 0);
+    sqe.opFlags = this.mask; // poll32_events
+  }
+
+  complete(res: number): void {
+    this.be.ownInflight--;
+    this.be.polled(this, res);
+  }
+}
+
+/** An absolute timeout: wakes the ring wait at a timer's due time. */
+class DueTimeout implements Submission {
+  constructor(readonly be: UringBackend, readonly due: number, readonly addr: number) {}
+
+  prep(sqe: SqeWriter): void {
+    sqe.prep(OP.TIMEOUT, -1, this.addr, 1, 0);
+    sqe.opFlags = TIMEOUT_FLAGS.ABS;
+  }
+
+  complete(): void {
+    this.be.ownInflight--;
+    this.be.timeoutDone(this);
+  }
+}
+
+interface SlotState {
+  armed: PollAdd | null;
+  revents: number;
+  /** handler epoch at which revents was observed */
+  epoch: number;
+  queued: boolean;
+}
+
+export class UringBackend implements Backend {
+  readonly name = 'uring' as const;
+  readonly ring: Ring;
+  private readonly n: EventsBinding = eventsNative();
+  private efd = -1;
+  private readonly efdBuf = new Uint8Array(8);
+  /** @internal our own ops in the ring (polls, their cancels): not "busy" for loopWait */
+  ownInflight = 0;
+  private armedTimeout: DueTimeout | null = null;
+  /** 16-byte __kernel_timespec slots the kernel reads at submission */
+  private tsMem: { view: DataView; address: number } | null = null;
+  private ready: FdSlot[] = [];
+  private readyHead = 0;
+  /** bumped whenever a handler runs: older readiness must be re-checked */
+  private epoch = 0;
+
+  constructor(ring?: Ring) {
+    this.ring = ring ?? Ring.open({ entries: 256 });
+    if (!this.ring.supports('POLL_ADD') || !this.ring.supports('ASYNC_CANCEL')) {
+      this.ring.close();
+      throw new Error('io_uring lacks POLL_ADD or ASYNC_CANCEL');
+    }
+  }
+
+  get pollFd(): number {
+    if (this.efd < 0) {
+      const fd = this.n.eventfd(0, EFD_NONBLOCK_CLOEXEC);
+      if (fd < 0) throw new Error(`eventfd failed: ${fd}`);
+      this.ring.registerEventfd(fd);
+      this.efd = fd;
+    }
+    return this.efd;
+  }
+
+  drainWake(): void {
+    if (this.efd >= 0) this.n.readSync(this.efd, this.efdBuf, 0, 8);
+  }
+
+  add(slot: FdSlot): void {
+    slot.priv = { armed: null, revents: 0, epoch: 0, queued: false } satisfies SlotState;
+    this.arm(slot);
+  }
+
+  update(slot: FdSlot): void {
+    const st = slot.priv as SlotState;
+    const mask = slot.flags ? pollEventsFor(slot.flags) : 0;
+    if (st.armed && st.armed.mask === mask) return;
+    this.disarm(st, false);
+    this.arm(slot);
+  }
+
+  remove(slot: FdSlot, closing: boolean): void {
+    const st = slot.priv as SlotState | null;
+    if (!st) return;
+    const had = st.armed !== null;
+    this.disarm(st, !closing);
+    // The fd is about to be closed: drop every request on it synchronously,
+    // so close(2) really releases the file.
+    if (closing && had && !this.ring.isClosed) this.ring.syncCancelFd(slot.fd);
+  }
+
+  hasPending(): boolean {
+    return this.readyHead < this.ready.length;
+  }
+
+  busy(): boolean {
+    return this.ring.inflight + this.ring.queued - this.ownInflight > 0;
+  }
+
+  flush(): void {
+    if (!this.ring.isClosed) this.ring.flush();
+  }
+
+  wait(timeoutNs: number, dueMs: number): boolean {
+    if (this.readyHead < this.ready.length && this.dispatchReady()) return true;
+    if (timeoutNs > 0 && dueMs >= 0 && this.armDue(dueMs)) timeoutNs = -1;
+    this.ring.wait(1, timeoutNs);
+    return this.dispatchReady();
+  }
+
+  /** Makes sure a TIMEOUT op wakes us at dueMs (or earlier); false if it cannot. */
+  private armDue(dueMs: number): boolean {
+    const cur = this.armedTimeout;
+    // An earlier pending timeout wakes us first; the loop then re-arms.
+    if (cur && cur.due <= dueMs) return true;
+    if (!this.tsMem) {
+      const m = this.n.allocBuffer(4096);
+      if (typeof m === 'number') return false;
+      this.tsMem = { view: new DataView(m.buffer), address: m.address };
+    }
+    // The kernel copies the timespec when it takes the SQE, which happens in
+    // this very wait: one slot is enough.
+    const ns = monoNsOf(dueMs) + 1000;
+    const sec = Math.floor(ns / 1e9);
+    this.tsMem.view.setBigInt64(0, BigInt(sec), true);
+    this.tsMem.view.setBigInt64(8, BigInt(Math.floor(ns - sec * 1e9)), true);
+    const t = new DueTimeout(this, dueMs, this.tsMem.address);
+    this.armedTimeout = t;
+    this.ownInflight++;
+    this.ring.submit(t);
+    return true;
+  }
+
+  /** @internal */
+  timeoutDone(t: DueTimeout): void {
+    if (this.armedTimeout === t) this.armedTimeout = null;
+  }
+
+  close(): void {
+    this.ready = [];
+    this.readyHead = 0;
+    this.ring.close();
+    if (this.efd >= 0) this.n.close(this.efd);
+    this.efd = -1;
+  }
+
+  /** @internal completion of a POLL_ADD */
+  polled(sub: PollAdd, res: number): void {
+    if (sub.stale) return;
+    const slot = sub.slot;
+    const st = slot.priv as SlotState;
+    if (st.armed === sub) st.armed = null;
+    if (slot.closed || res === -ECANCELED) return;
+    st.revents = res < 0 ? P_ERR | P_NVAL : res;
+    st.epoch = this.epoch;
+    if (!st.queued) {
+      st.queued = true;
+      this.ready.push(slot);
+    }
+  }
+
+  private dispatchReady(): boolean {
+    while (this.readyHead < this.ready.length) {
+      const slot = this.ready[this.readyHead++]!;
+      if (this.readyHead === this.ready.length) {
+        this.ready.length = 0;
+        this.readyHead = 0;
+      }
+      const st = slot.priv as SlotState;
+      st.queued = false;
+      if (slot.closed || slot.flags === 0) continue;
+      let revents = st.revents;
+      if (st.epoch !== this.epoch) {
+        // A handler ran since this readiness was seen: ask again.
+        revents = this.n.pollOne(slot.fd, pollEventsFor(slot.flags));
+        if (revents <= 0) {
+          this.arm(slot);
+          continue;
+        }
+      }
+      const ran = slot.dispatch(revents);
+      if (ran) this.epoch++;
+      if (!slot.closed) this.arm(slot);
+      if (ran) return true;
+    }
+    return false;
+  }
+
+  private arm(slot: FdSlot): void {
+    const st = slot.priv as SlotState;
+    if (st.armed || slot.closed || slot.flags === 0 || this.ring.isClosed) return;
+    const sub = new PollAdd(this, slot, pollEventsFor(slot.flags));
+    st.armed = sub;
+    this.ownInflight++;
+    this.ring.submit(sub);
+  }
+
+  private disarm(st: SlotState, cancel: boolean): void {
+    const sub = st.armed;
+    if (!sub) return;
+    st.armed = null;
+    sub.stale = true;
+    if (cancel && !this.ring.isClosed) {
+      this.ownInflight++;
+      this.ring.cancel(sub, () => this.ownInflight--);
+    }
+  }
+}

@@ -1,0 +1,480 @@
+/**
+ * EventContext: tevent's loop in TypeScript (TEVENT-SEMANTICS.md Part B).
+ *
+ * One loopOnce() runs at most one handler, in this order: pending signals
+ * (all of them), the first immediate, the first expired timer, then one
+ * wait of the backend (timeout = time to the next timer) and one ready fd.
+ * The core owns immediates, timers and signals; backends own fd waiting.
+ */
+import { SystemError } from '../util/errors.js';
+import type { Ring } from '../uring/ring.js';
+import { FdEvent, FdSlot, type FdHandler } from './fd.js';
+import { ImmediateEvent, ImmediateList, TimerEvent, TimerList, type ImmediateHandler, type TimerHandler } from './timer.js';
+import { SignalEvent, runSignalEvent, signalHub, signalNumber, type SignalHandler } from './signal.js';
+import { closeWatchedFd, registerSlot, unregisterSlot } from './registry.js';
+import { captureSite, formatSite } from './site.js';
+import { FD_READ, FD_WRITE, FD_ERROR, type Backend, type ErrorHook, type EventSite, type TraceHook } from './types.js';
+import { eventsNative } from './native-events.js';
+
+const ELOOP = 40;
+const EBADF = 9;
+
+export interface Driver {
+  /** something was added that the driver may need to arm for (timer, immediate, fd) */
+  kick(): void;
+  loopWait(): Promise<number>;
+  close(): void;
+}
+
+export class EventContext {
+  onError: ErrorHook | null = null;
+  onTrace: TraceHook | null = null;
+  /** capture the creation site of every event (cheap: one frame) */
+  captureSites = true;
+  /** @internal */ backend: Backend;
+  /** @internal */ driver: Driver | null = null;
+  /** @internal */ readonly slots = new Map<number, FdSlot>();
+  /** @internal */ readonly timers = new TimerList();
+  /** @internal */ readonly immediates = new ImmediateList();
+  private readonly signals = new Set<SignalEvent>();
+  private sigPending = 0;
+  private activeFdes = 0;
+  private depth = 0;
+  private nesting = false;
+  private closedFlag = false;
+  private backendCloseDeferred = false;
+  /** replaces the backend when it fails at run time (auto mode) */
+  /** @internal */ fallback: ((failed: Backend, err: unknown) => Backend | null) | null = null;
+
+  constructor(backend: Backend) {
+    this.backend = backend;
+  }
+
+  get backendName(): string {
+    return this.backend.name;
+  }
+
+  /** The io_uring of this loop, for other layers' ops; null without one. */
+  get ring(): Ring | null {
+    return this.backend.ring;
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  allowNesting(on = true): void {
+    this.nesting = on;
+  }
+
+  // ---- fd events ----
+
+  addFd(fd: number, flags: number, handler: FdHandler): FdEvent {
+    return this.addFdImpl(fd, flags, handler, false);
+  }
+
+  private addFdImpl(fd: number, flags: number, handler: FdHandler, internal: boolean): FdEvent {
+    this.assertOpen();
+    if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`fd must be a non-negative integer, got ${fd}`);
+    if (eventsNative().fcntlFlags(fd, 0, 0) < 0) throw new SystemError('tevent_add_fd', EBADF, `fd ${fd} is not open`);
+    const fde = new FdEvent(this, fd, flags & (FD_READ | FD_WRITE | FD_ERROR), handler, this.site(this.addFd));
+    let slot = this.slots.get(fd);
+    if (!slot) {
+      slot = new FdSlot(this, fd);
+      slot.internal = internal;
+      slot.fdes.push(fde);
+      fde.slot = slot;
+      slot.flags = fde.flagsValue;
+      this.backend.add(slot);
+      this.slots.set(fd, slot);
+      registerSlot(slot);
+      if (slot.flags && !internal) this.activeFdes++;
+    } else {
+      slot.fdes.push(fde);
+      fde.slot = slot;
+      slot.recompute();
+    }
+    this.trace('attach', fde);
+    this.driver?.kick();
+    return fde;
+  }
+
+  /** @internal the slot's union of flags changed */
+  slotChanged(slot: FdSlot, old: number): void {
+    if (slot.closed || this.closedFlag) return;
+    if (!slot.internal) this.activeFdes += (slot.flags ? 1 : 0) - (old ? 1 : 0);
+    this.backend.update(slot);
+    this.driver?.kick();
+  }
+
+  /** @internal */
+  freeFd(fde: FdEvent): void {
+    const slot = fde.slot;
+    if (!slot) return;
+    fde.slot = null;
+    const i = slot.fdes.indexOf(fde);
+    if (i >= 0) slot.fdes.splice(i, 1);
+    if (!slot.closed) {
+      if (slot.fdes.length === 0) this.dropSlot(slot);
+      else slot.recompute();
+    }
+    this.trace('detach', fde);
+    if (fde.autoClose) closeWatchedFd(fde.fd);
+  }
+
+  /** Closes fd after silencing every fde on it in every context (item 18). */
+  closeFd(fd: number): void {
+    closeWatchedFd(fd);
+  }
+
+  /** @internal called by the registry before the fd is closed */
+  silenceSlot(slot: FdSlot): void {
+    if (slot.closed) return;
+    this.dropSlot(slot, true);
+    slot.closed = true;
+  }
+
+  private dropSlot(slot: FdSlot, closing = false): void {
+    if (this.slots.get(slot.fd) === slot) this.slots.delete(slot.fd);
+    unregisterSlot(slot);
+    if (slot.flags && !slot.internal) this.activeFdes--;
+    if (!this.closedFlag) this.backend.remove(slot, closing);
+  }
+
+  // ---- timers ----
+
+  /** A one-shot timer due in delayMs (never early, item 23). */
+  addTimer(delayMs: number, handler: TimerHandler): TimerEvent {
+    this.assertOpen();
+    const te = new TimerEvent(this, performance.now() + Math.max(0, delayMs), handler, this.site(this.addTimer));
+    this.timers.insert(te);
+    this.trace('attach', te);
+    this.driver?.kick();
+    return te;
+  }
+
+  /** @internal */
+  updateTimer(te: TimerEvent, due: number): void {
+    if (this.closedFlag) return;
+    if (te.linked) {
+      this.timers.remove(te);
+      this.trace('detach', te);
+    }
+    te.due = due;
+    this.timers.insert(te);
+    this.trace('attach', te);
+    this.driver?.kick();
+  }
+
+  /** @internal */
+  freeTimer(te: TimerEvent): void {
+    if (!te.linked) return;
+    this.timers.remove(te);
+    this.trace('detach', te);
+  }
+
+  // ---- immediates ----
+
+  createImmediate(): ImmediateEvent {
+    return new ImmediateEvent(this, this.site(this.createImmediate));
+  }
+
+  /** Runs handler on a later iteration, FIFO (item 26). */
+  addImmediate(handler: ImmediateHandler): ImmediateEvent {
+    const im = new ImmediateEvent(this, this.site(this.addImmediate));
+    this.scheduleImmediate(im, handler);
+    return im;
+  }
+
+  /** @internal */
+  scheduleImmediate(im: ImmediateEvent, handler: ImmediateHandler): void {
+    this.assertOpen();
+    if (im.linked) {
+      this.immediates.remove(im);
+      this.trace('detach', im);
+    }
+    im.handler = handler;
+    this.immediates.push(im);
+    this.trace('attach', im);
+    this.driver?.kick();
+  }
+
+  /** @internal */
+  cancelImmediate(im: ImmediateEvent): void {
+    if (!im.linked) return;
+    this.immediates.remove(im);
+    this.trace('detach', im);
+  }
+
+  // ---- signals ----
+
+  /** A signal handler run from the loop; saFlags: SA_SIGINFO, SA_RESETHAND, SA_RESTART. */
+  addSignal(signal: number | string, saFlags: number, handler: SignalHandler): SignalEvent {
+    this.assertOpen();
+    const hub = signalHub();
+    const se = new SignalEvent(this, signalNumber(signal), saFlags, handler, this.site(this.addSignal));
+    hub.add(se);
+    if (this.signals.size === 0) this.addWakeFd(hub.wakeFd);
+    this.signals.add(se);
+    this.trace('attach', se);
+    this.driver?.kick();
+    return se;
+  }
+
+  private wakeFde: FdEvent | null = null;
+
+  private addWakeFd(fd: number): void {
+    if (this.wakeFde) return;
+    // The wake-up pipe is internal: it does not count as an event (item 3).
+    const t = this.onTrace;
+    this.onTrace = null;
+    this.wakeFde = this.addFdImpl(fd, FD_READ, () => signalHub().collect(), true);
+    this.onTrace = t;
+  }
+
+  /** @internal */
+  signalArrived(): void {
+    this.sigPending++;
+  }
+
+  /** @internal */
+  freeSignal(se: SignalEvent): void {
+    if (!se.active) return;
+    se.active = false;
+    this.signals.delete(se);
+    signalHub().remove(se);
+    this.trace('detach', se);
+    if (this.signals.size === 0 && this.wakeFde) {
+      const w = this.wakeFde;
+      this.wakeFde = null;
+      this.freeFdInternal(w);
+    }
+  }
+
+  private freeFdInternal(fde: FdEvent): void {
+    const t = this.onTrace;
+    this.onTrace = null;
+    try {
+      fde.free();
+    } finally {
+      this.onTrace = t;
+    }
+  }
+
+  private runSignals(): boolean {
+    if (this.sigPending === 0) return false;
+    this.sigPending = 0;
+    let ran = false;
+    for (const se of [...this.signals]) {
+      if (se.pending === 0 || !se.active || this.closedFlag) continue;
+      ran = true;
+      runSignalEvent(se, (s, count, info) => this.invoke(s, () => s.handler(s, s.signo, count, info)));
+    }
+    return ran;
+  }
+
+  // ---- the loop ----
+
+  /** Whether loopWait() has anything left to wait for (item 3). */
+  haveEvents(): boolean {
+    if (this.closedFlag) return false;
+    return (
+      this.signals.size > 0 || this.immediates.head !== null || this.timers.head !== null || this.activeFdes > 0 ||
+      (this.backend.busy?.() ?? false)
+    );
+  }
+
+  /**
+   * One iteration; runs at most one handler (signals excepted, item 1).
+   * maxWaitNs caps the backend wait (0: do not block). Returns whether a
+   * handler ran.
+   */
+  loopOnce(maxWaitNs = -1): boolean {
+    if (this.closedFlag) return false;
+    if (this.depth > 0 && !this.nesting) {
+      throw new SystemError('tevent_loop_once', ELOOP, 'loopOnce() called from inside a handler; call allowNesting() first');
+    }
+    if (this.signals.size > 0) {
+      signalHub().collect();
+      if (this.runSignals()) return true;
+    }
+    const im = this.immediates.head;
+    if (im) {
+      this.runImmediate(im);
+      return true;
+    }
+    let timeout = -1;
+    let due = -1;
+    const t = this.timers.head;
+    if (t) {
+      const now = performance.now();
+      if (t.due <= now) {
+        this.runTimer(t, now);
+        return true;
+      }
+      timeout = Math.ceil((t.due - now) * 1e6);
+      due = t.due;
+    }
+    if (maxWaitNs >= 0 && (timeout < 0 || timeout > maxWaitNs)) {
+      timeout = maxWaitNs;
+      due = -1;
+    }
+    if (timeout < 0 && this.activeFdes <= 0 && this.signals.size === 0 && !this.backend.hasPending() && !this.backend.busy?.()) {
+      return false;
+    }
+    let ran: boolean;
+    try {
+      ran = this.backend.wait(timeout, due);
+    } catch (err) {
+      if (!this.switchBackend(err)) throw err;
+      return false;
+    }
+    if (this.closedFlag) return ran;
+    if (this.sigPending > 0 && this.runSignals()) return true;
+    if (ran) return true;
+    if (this.signals.size > 0) {
+      signalHub().collect();
+      if (this.runSignals()) return true;
+    }
+    return this.runDueTimer();
+  }
+
+  private runDueTimer(): boolean {
+    const t = this.timers.head;
+    if (!t) return false;
+    const now = performance.now();
+    if (t.due > now) return false;
+    this.runTimer(t, now);
+    return true;
+  }
+
+  private runTimer(t: TimerEvent, now: number): void {
+    this.timers.remove(t);
+    this.invoke(t, () => t.handler(t, now));
+    this.trace('detach', t);
+  }
+
+  private runImmediate(im: ImmediateEvent): void {
+    this.immediates.remove(im);
+    const h = im.handler!;
+    this.invoke(im, () => h(im));
+    if (!im.linked) this.trace('detach', im);
+  }
+
+  /** @internal runs one fd handler (called by FdSlot.dispatch) */
+  runFd(fde: FdEvent, flags: number): void {
+    if (this.onTrace) this.trace('before_handler', fde);
+    this.depth++;
+    try {
+      fde.handler(fde, flags);
+    } catch (err) {
+      this.report(err, fde);
+    } finally {
+      if (--this.depth === 0 && this.backendCloseDeferred) this.finishClose();
+    }
+  }
+
+  private invoke(ev: EventSite, fn: () => void): void {
+    if (this.onTrace) this.trace('before_handler', ev);
+    this.depth++;
+    try {
+      fn();
+    } catch (err) {
+      this.report(err, ev);
+    } finally {
+      if (--this.depth === 0 && this.backendCloseDeferred) this.finishClose();
+    }
+  }
+
+  /** Reports an error of a handler (or of an io_uring completion callback) through onError. */
+  report(err: unknown, ev: EventSite): void {
+    const hook = this.onError;
+    if (hook) {
+      try {
+        hook(err, ev);
+        return;
+      } catch (e) {
+        err = e;
+      }
+    }
+    console.error(`ringsmb events: ${ev.kind} handler (created ${ev.site}) threw:`, err);
+  }
+
+  /** Runs until no events are left or the context is closed (item 3). */
+  loopWait(): Promise<number> {
+    if (!this.driver) throw new Error('context has no driver; create it with createEventContext()');
+    return this.driver.loopWait();
+  }
+
+  /** Frees every event without running it; safe from inside a handler (item 25). */
+  close(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    for (const se of [...this.signals]) this.freeSignal(se);
+    const toClose: number[] = [];
+    for (const slot of [...this.slots.values()]) {
+      let closing = false;
+      for (const fde of slot.fdes) {
+        fde.slot = null;
+        if (fde.autoClose) closing = true;
+      }
+      unregisterSlot(slot);
+      if (!slot.closed) this.backend.remove(slot, closing);
+      slot.closed = true;
+      if (closing) toClose.push(slot.fd);
+    }
+    this.slots.clear();
+    for (const fd of toClose) {
+      try {
+        closeWatchedFd(fd);
+      } catch {
+        /* already closed behind our back */
+      }
+    }
+    while (this.timers.head) this.timers.remove(this.timers.head);
+    while (this.immediates.head) this.immediates.remove(this.immediates.head);
+    this.activeFdes = 0;
+    this.driver?.close();
+    if (this.depth > 0) this.backendCloseDeferred = true;
+    else this.finishClose();
+  }
+
+  private finishClose(): void {
+    this.backendCloseDeferred = false;
+    this.backend.close();
+  }
+
+  private switchBackend(err: unknown): boolean {
+    const next = this.fallback?.(this.backend, err) ?? null;
+    if (!next) return false;
+    const old = this.backend;
+    this.backend = next;
+    try {
+      old.close();
+    } catch {
+      /* the failed backend may be half gone */
+    }
+    for (const slot of this.slots.values()) next.add(slot);
+    this.driver?.kick();
+    return true;
+  }
+
+  private assertOpen(): void {
+    if (this.closedFlag) throw new SystemError('tevent', EBADF, 'event context is closed');
+  }
+
+  private site(fn: (...a: never[]) => unknown): ReturnType<typeof captureSite> | null {
+    return this.captureSites ? captureSite(fn) : null;
+  }
+
+  private trace(what: 'attach' | 'before_handler' | 'detach', ev: EventSite): void {
+    if (this.onTrace) this.onTrace(what, ev);
+  }
+
+  /** @internal for diagnostics */
+  describe(ev: EventSite): string {
+    return `${ev.kind} event created ${ev.site}`;
+  }
+}
+
+export { formatSite };

@@ -1,0 +1,115 @@
+/**
+ * ringsmb's event loop: tevent semantics on poll, epoll, io_uring or both.
+ *
+ *   const ctx = createEventContext({ backend: 'auto', driver: 'node' });
+ *   const fde = ctx.addFd(fd, FD_READ, (fde, flags) => { ... });
+ *
+ * 'auto' takes uring where the kernel allows it, else epoll, else poll, and
+ * falls back at run time when a backend fails (tevent's "standard").
+ * RINGSMB_EVENTS_FAIL=uring,epoll (comma list; also 'epoll-wait') makes
+ * those backends fail, so CI runs the fallback paths.
+ */
+import { EventContext } from './context.js';
+import { PollBackend } from './backends/poll.js';
+import { EpollBackend } from './backends/epoll.js';
+import { UringBackend } from './backends/uring.js';
+import { HybridBackend } from './backends/hybrid.js';
+import { StandaloneDriver } from './drivers/standalone.js';
+import { NodeDriver } from './drivers/node.js';
+import { SystemError } from '../util/errors.js';
+import type { Backend, BackendChoice, BackendName, DriverName } from './types.js';
+
+export { EventContext } from './context.js';
+export { FdEvent, type FdHandler } from './fd.js';
+export { TimerEvent, ImmediateEvent, type TimerHandler, type ImmediateHandler } from './timer.js';
+export { SignalEvent, SA_SIGINFO, SA_RESETHAND, SA_RESTART, type SignalHandler, type SignalInfo } from './signal.js';
+export { watchersOf } from './registry.js';
+export * from './types.js';
+
+export interface EventContextOptions {
+  /** default 'auto' */
+  backend?: BackendChoice;
+  /** default 'node' (attached to Node's loop) */
+  driver?: DriverName;
+  /** epoll/hybrid: events taken per wait (default 64) */
+  maxEvents?: number;
+  /** capture creation sites (default true) */
+  captureSites?: boolean;
+}
+
+type Factory = (opts: EventContextOptions) => Backend;
+const factories = new Map<BackendName, Factory>();
+
+/** Backends register themselves here (uring/hybrid live in their own files). */
+export function registerBackend(name: BackendName, f: Factory): void {
+  factories.set(name, f);
+}
+
+registerBackend('poll', () => new PollBackend());
+registerBackend('epoll', (o) => new EpollBackend({ maxEvents: o.maxEvents ?? 64, failWait: injected().has('epoll-wait') }));
+registerBackend('uring', () => new UringBackend());
+registerBackend('hybrid', (o) => new HybridBackend({ maxEvents: o.maxEvents ?? 64 }));
+
+function injected(): Set<string> {
+  return new Set((process.env.RINGSMB_EVENTS_FAIL ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+}
+
+const AUTO_ORDER: BackendName[] = ['uring', 'epoll', 'poll'];
+
+/** Why each backend was or was not taken, for the one start-up log line. */
+export const backendNotes: string[] = [];
+
+function make(name: BackendName, opts: EventContextOptions): Backend {
+  if (injected().has(name)) throw new SystemError(`${name} backend setup`, 38 /* ENOSYS */, `fault injection (RINGSMB_EVENTS_FAIL)`);
+  const f = factories.get(name);
+  if (!f) throw new SystemError(`${name} backend setup`, 38, 'backend not available in this build');
+  return f(opts);
+}
+
+function makeFrom(order: BackendName[], opts: EventContextOptions): Backend {
+  let last: unknown = null;
+  for (const name of order) {
+    try {
+      return make(name, opts);
+    } catch (err) {
+      backendNotes.push(`${name}: ${(err as Error).message}`);
+      last = err;
+    }
+  }
+  throw last ?? new Error('no event backend available');
+}
+
+export function createEventContext(opts: EventContextOptions = {}): EventContext {
+  const choice = opts.backend ?? 'auto';
+  const backend = choice === 'auto' ? makeFrom(AUTO_ORDER, opts) : make(choice, opts);
+  const ctx = new EventContext(backend);
+  if (opts.captureSites === false) ctx.captureSites = false;
+  if (backend.ring) {
+    const ring = backend.ring;
+    ring.onError = (err) => ctx.report(err, { kind: 'fd', site: 'io_uring completion callback' });
+  }
+  if (choice === 'auto') {
+    ctx.fallback = (failed, err) => {
+      const i = AUTO_ORDER.indexOf(failed.name as BackendName);
+      if (i < 0 || i + 1 >= AUTO_ORDER.length) return null;
+      backendNotes.push(`${failed.name} failed at run time: ${(err as Error).message}`);
+      return makeFrom(AUTO_ORDER.slice(i + 1), opts);
+    };
+  }
+  ctx.driver = (opts.driver ?? 'node') === 'node' ? new NodeDriver(ctx) : new StandaloneDriver(ctx);
+  return ctx;
+}
+
+/** Which backends can be created here (for tests and the CLI). */
+export function availableBackends(): BackendName[] {
+  const out: BackendName[] = [];
+  for (const name of ['poll', 'epoll', 'uring', 'hybrid'] as BackendName[]) {
+    try {
+      make(name, {}).close();
+      out.push(name);
+    } catch {
+      /* not here */
+    }
+  }
+  return out;
+}

@@ -1,0 +1,105 @@
+// Drivers: the attached driver lives beside Node's own I/O; the standalone
+// driver blocks in the backend; backend selection and fault injection.
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createEventContext, FD_READ, FD_WRITE } from '../../src/events/index.js';
+import { ctxOf, it, n, perBackend, perBackendDriver, pipe, sleepMs, write1 } from './helpers.js';
+
+perBackend('attached driver', (b) => {
+  it('fd events run from Node\'s loop beside setTimeout and promises, without loopWait', async () => {
+    const ctx = ctxOf(b, 'node');
+    const [r, w] = pipe();
+    const got: number[] = [];
+    const fde = ctx.addFd(r, FD_READ, () => got.push(n.readByte(r)));
+    setTimeout(() => write1(w, 1), 5);
+    setTimeout(() => write1(w, 2), 15);
+    await sleepMs(40);
+    assert.deepEqual(got, [1, 2]);
+    fde.free();
+  });
+
+  it('timers and immediates fire from Node\'s loop', async () => {
+    const ctx = ctxOf(b, 'node');
+    const got: string[] = [];
+    ctx.addTimer(10, () => got.push('timer'));
+    ctx.addImmediate(() => got.push('immediate'));
+    await sleepMs(30);
+    assert.deepEqual(got, ['immediate', 'timer']);
+  });
+
+  it('an idle context does not keep the process alive', () => {
+    const script = `
+      import { createEventContext, FD_READ } from ${JSON.stringify(new URL('../../src/events/index.js', import.meta.url).href)};
+      const ctx = createEventContext({ backend: ${JSON.stringify(b)}, driver: 'node' });
+      const [r] = (await import(${JSON.stringify(new URL('../../src/native.js', import.meta.url).href)})).requireNative().pipe2(0);
+      ctx.addFd(r, 0, () => {});
+      setTimeout(() => {}, 10);
+    `;
+    const t0 = performance.now();
+    const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 5000 });
+    assert.equal(res.status, 0, String(res.stderr));
+    assert.ok(performance.now() - t0 < 4000);
+  });
+});
+
+perBackendDriver('drivers', (b, d) => {
+  it('speed1 shape: read and write handlers alternate, 2 iterations per read', async () => {
+    const ctx = ctxOf(b, d);
+    const [r, w] = pipe();
+    let reads = 0;
+    let writes = 0;
+    ctx.addFd(r, FD_READ, () => {
+      n.readByte(r);
+      if (++reads === 1000) ctx.close();
+    });
+    ctx.addFd(w, FD_WRITE, () => {
+      write1(w);
+      writes++;
+    });
+    await ctx.loopWait();
+    assert.equal(reads, 1000);
+    assert.ok(writes >= 1000 && writes <= 1001, `writes ${writes}`);
+  });
+});
+
+describe('backend selection', () => {
+  const self = fileURLToPath(import.meta.url);
+  it('auto takes the first backend that works; RINGSMB_EVENTS_FAIL forces the fallback', () => {
+    const name = (fail: string): string => {
+      const r = spawnSync(process.execPath, [self], { env: { ...process.env, RINGSMB_EVENTS_FAIL: fail, EVENTS_PRINT_BACKEND: '1' } });
+      return String(r.stdout).trim();
+    };
+    assert.equal(name('uring,epoll'), 'poll');
+    const viaEpoll = name('uring');
+    assert.equal(viaEpoll, 'epoll');
+    assert.equal(name('uring,epoll-wait'), 'poll', 'run-time failure of epoll falls back to poll');
+  });
+
+  it('an explicit backend that fails throws', () => {
+    process.env.RINGSMB_EVENTS_FAIL = 'epoll';
+    try {
+      assert.throws(() => createEventContext({ backend: 'epoll' }), { code: 'ENOSYS' });
+    } finally {
+      delete process.env.RINGSMB_EVENTS_FAIL;
+    }
+  });
+});
+
+if (process.env.EVENTS_PRINT_BACKEND) {
+  // Child mode for the selection test: run one event through 'auto', print the backend.
+  const ctx = createEventContext({ backend: 'auto', driver: 'standalone' });
+  const [r, w] = pipe();
+  write1(w);
+  let ok = false;
+  ctx.addFd(r, FD_READ, (f) => {
+    n.readByte(r);
+    ok = true;
+    f.free();
+  });
+  while (!ok) ctx.loopOnce();
+  process.stdout.write(ctx.backendName + '\n');
+  ctx.close();
+  process.exit(0);
+}

@@ -1,0 +1,127 @@
+// Ring behaviour through the op builders: FIFO when the SQ is full, links, hooks, close, attach, wait timeout, personalities.
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { OP } from '../../src/uring/constants.js';
+import { SystemError } from '../../src/util/errors.js';
+import { prepNop, nop } from '../../src/uring/ops/nop.js';
+import { prepRead, read } from '../../src/uring/ops/rw.js';
+import { prepPollAdd } from '../../src/uring/ops/poll.js';
+import { prepOpenat2, O, openat2 } from '../../src/uring/ops/openat2.js';
+import { prepClose } from '../../src/uring/ops/close.js';
+import { cleanup, drive, fdCount, n, needs, noUring, pipe, ring, tmp } from './helpers.js';
+
+describe('ring', { skip: noUring }, () => {
+  afterEach(cleanup);
+
+  it('SQ full: 100 NOPs through a 4-entry SQ drain in submission order', () => {
+    const r = ring({ entries: 4, flags: 0 });
+    const order: number[] = [];
+    for (let i = 0; i < 100; i++) r.submit(prepNop(r, (err) => { assert.equal(err, null); order.push(i); }));
+    assert.equal(r.queued, 96);
+    while (order.length < 100) r.wait(1, 1e9);
+    assert.deepEqual(order, Array.from({ length: 100 }, (_, i) => i));
+    assert.equal(r.inflight, 0);
+  });
+
+  it('links: a failing first op cancels the linked second with ECANCELED', () => {
+    const r = ring();
+    const errs: (SystemError | null)[] = [];
+    const first = prepOpenat2(r, -100, '/nonexistent/ringsmb', {}, (e) => errs.push(e));
+    const second = prepNop(r, (e) => errs.push(e));
+    r.submitLinked([first, second]);
+    while (errs.length < 2) r.wait(1, 1e9);
+    assert.equal(errs[0]?.code, 'ENOENT');
+    assert.equal(errs[1]?.code, 'ECANCELED');
+    assert.equal(errs[1]?.errno, 125);
+  });
+
+  it('a hook that returns false cancels the submission (ECANCELED, never reaches the kernel)', () => {
+    const r = ring();
+    let got: SystemError | null | undefined;
+    const op = prepNop(r, (e) => (got = e));
+    op.hook = (sqe) => {
+      assert.equal(sqe.opcode, OP.NOP);
+      return false;
+    };
+    r.submit(op);
+    assert.equal(got?.code, 'ECANCELED');
+    assert.equal(r.inflight, 0);
+  });
+
+  it('closing a ring with ops in flight completes each callback once with ECANCELED, no fd leaks', () => {
+    const before = fdCount();
+    const r = ring();
+    const [rd, wr] = pipe();
+    const calls: string[] = [];
+    r.submit(prepRead(r, rd, Buffer.alloc(8), -1, (e) => calls.push(`read:${e?.code}`)));
+    r.submit(prepPollAdd(r, rd, 1, (e) => calls.push(`poll:${e?.code}`)));
+    r.wait(0, 0);
+    assert.equal(r.inflight, 2);
+    r.close();
+    assert.deepEqual(calls.sort(), ['poll:ECANCELED', 'read:ECANCELED']);
+    n.close(rd);
+    n.close(wr);
+    assert.equal(fdCount(), before);
+  });
+
+  it('opening and closing many rings leaks no fd', () => {
+    const before = fdCount();
+    for (let i = 0; i < 20; i++) {
+      const r = ring({ attach: i % 2 === 0 });
+      r.submit(prepNop(r));
+      r.wait(1, 1e9);
+      r.close();
+    }
+    assert.equal(fdCount(), before);
+  });
+
+  it('attached mode resolves promises from Node\'s loop', async () => {
+    const r = ring({ attach: true });
+    assert.equal(await nop(r), 0);
+    const [rd, wr] = pipe();
+    const p = read(r, rd, Buffer.alloc(4), -1);
+    setTimeout(() => n.writeSync(wr, Buffer.from('abcd'), 0, 4), 10);
+    assert.equal(await p, 4);
+  });
+
+  it('wait(1, 50 ms) returns after 50 ms, not 100', () => {
+    const r = ring();
+    const [rd] = pipe();
+    r.submit(prepRead(r, rd, Buffer.alloc(1), -1));
+    r.wait(0, 0);
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = process.hrtime.bigint();
+      assert.equal(r.wait(1, 50e6), 0);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    const med = times.sort((a, b) => a - b)[1]!;
+    assert.ok(med >= 49 && med < 60, `waited ${times.join(', ')} ms`);
+  });
+
+  it('promise helpers throw TypeError/RangeError synchronously', () => {
+    const r = ring();
+    assert.throws(() => read(r, 'x' as never, Buffer.alloc(1), 0), TypeError);
+    assert.throws(() => read(r, -2, Buffer.alloc(1), 0), RangeError);
+    assert.throws(() => read(r, 0, 'buf' as never, 0), TypeError);
+    assert.throws(() => read(r, 0, Buffer.alloc(1), -5), RangeError);
+    assert.throws(() => openat2(r, -100, 'a\0b'), TypeError);
+    assert.equal(r.inflight, 0);
+  });
+
+  it('personality: OPENAT2 of a root-only 0600 file as nobody fails with EACCES', { skip: process.getuid?.() !== 0 ? 'needs root to register another user\'s credentials' : needs('OPENAT2') }, async () => {
+    const r = ring();
+    const d = tmp();
+    const f = join(d, 'secret');
+    writeFileSync(f, 'x');
+    chmodSync(f, 0o600);
+    chmodSync(d, 0o755);
+    const asRoot = await drive(r, openat2(r, -100, f));
+    r.submit(prepClose(r, asRoot));
+    const id = r.registerPersonalityAs(65534, 65534);
+    await assert.rejects(drive(r, openat2(r, -100, f, { flags: O.RDONLY, personality: id })), (e: SystemError) => e.code === 'EACCES' && e.errno === 13);
+    r.unregisterPersonality(id);
+  });
+});
