@@ -228,7 +228,7 @@ export class EventContext {
     // The wake-up pipe is internal: it does not count as an event (item 3).
     const t = this.onTrace;
     this.onTrace = null;
-    this.wakeFde = this.addFdImpl(fd, FD_READ, () => signalHub().collect(), true);
+    this.wakeFde = this.addFdImpl(fd, FD_READ, () => signalHub().wake(), true);
     this.onTrace = t;
   }
 

@@ -121,6 +121,16 @@ class SignalHub {
     }
   }
 
+  /**
+   * The wake-up pipe is readable: empty it whatever the counters say (a
+   * signal handled on another thread may write its byte after a collect()
+   * already ran), then collect.
+   */
+  wake(): void {
+    this.drain();
+    this.collect();
+  }
+
   drain(): void {
     const n = eventsNative();
     while (n.readSync(this.wakeFd, this.drainBuf, 0, 64) > 0) {
