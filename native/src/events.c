@@ -138,7 +138,8 @@ static napi_value PollOne(napi_env env, napi_callback_info info) {
   return ret_i64(env, n == 0 ? 0 : (uint16_t)p.revents);
 }
 
-/* readByte(fd) -> byte | -1 - errno... no: -errno, or 256 at end of file. */
+/* readByte(fd) -> the byte read (0-255), 256 at end of file, or -errno.
+ * The bench handlers' 1-byte read without a buffer argument. */
 static napi_value ReadByte(napi_env env, napi_callback_info info) {
   ARGS(1);
   GET_I32(0, fd);
@@ -232,11 +233,9 @@ static void sig_handler(int signo, siginfo_t *si, void *uc) {
 static napi_value SignalInit(napi_env env, napi_callback_info info) {
   if (sig_pipe[0] < 0 && pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0) return ret_i64(env, -errno);
   napi_value ab, obj;
-  void *data;
-  /* A copy-free view is what we want; external array buffers over static
-   * memory are fine in Node 20 (no V8 sandbox). */
+  /* A copy-free view of the static words; external array buffers are fine
+   * in Node 20 (no V8 sandbox). */
   if (napi_create_external_arraybuffer(env, sig_words, sizeof(sig_words), NULL, NULL, &ab) != napi_ok) {
-    (void)data;
     napi_throw_error(env, "ERR_RINGSMB_NATIVE", "cannot wrap signal words");
     return NULL;
   }

@@ -12,7 +12,7 @@ import { FdEvent, FdSlot, type FdHandler } from './fd.js';
 import { ImmediateEvent, ImmediateList, TimerEvent, TimerList, type ImmediateHandler, type TimerHandler } from './timer.js';
 import { SignalEvent, runSignalEvent, signalHub, signalNumber, type SignalHandler } from './signal.js';
 import { closeWatchedFd, registerSlot, unregisterSlot } from './registry.js';
-import { captureSite, formatSite } from './site.js';
+import { captureSite } from './site.js';
 import { FD_READ, FD_WRITE, FD_ERROR, type Backend, type ErrorHook, type EventSite, type TraceHook } from './types.js';
 import { eventsNative } from './native-events.js';
 
@@ -287,7 +287,8 @@ export class EventContext {
   /**
    * One iteration; runs at most one handler (signals excepted, item 1).
    * maxWaitNs caps the backend wait (0: do not block). Returns whether a
-   * handler ran.
+   * handler ran (or, on a backend with a ring, completions of other
+   * layers' io_uring ops were dispatched).
    */
   loopOnce(maxWaitNs = -1): boolean {
     if (this.closedFlag) return false;
@@ -470,11 +471,4 @@ export class EventContext {
   private trace(what: 'attach' | 'before_handler' | 'detach', ev: EventSite): void {
     if (this.onTrace) this.onTrace(what, ev);
   }
-
-  /** @internal for diagnostics */
-  describe(ev: EventSite): string {
-    return `${ev.kind} event created ${ev.site}`;
-  }
 }
-
-export { formatSite };

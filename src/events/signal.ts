@@ -150,7 +150,7 @@ export function signalHubIfAny(): SignalHub | null {
   return hub;
 }
 
-/** Runs one event's pending deliveries; returns false if it freed itself. */
+/** Runs one event's pending deliveries (SA_SIGINFO: one call per delivery; SA_RESETHAND: frees it after one). */
 export function runSignalEvent(se: SignalEvent, call: (se: SignalEvent, count: number, info: SignalInfo | null) => void): void {
   const count = se.pending;
   const infos = se.infos;

@@ -70,6 +70,7 @@ export class Ring {
   private watchRef = false;
   private eventfd = -1;
   private readonly efdBuf = Buffer.alloc(8);
+  private readonly cancelReg = Buffer.alloc(64);
   private flushScheduled = false;
   private readonly flushTask = (): void => {
     this.flushScheduled = false;
@@ -298,26 +299,31 @@ export class Ring {
     this.submit(op);
   }
 
-  /** Cancels every request on an fd, synchronously (IORING_REGISTER_SYNC_CANCEL, 6.0+); returns how many. */
+  /**
+   * Cancels every request on an fd synchronously (IORING_REGISTER_SYNC_CANCEL,
+   * 6.0+) and delivers their completions before returning. One call with
+   * CANCEL_FD|CANCEL_ALL: looping on single cancels never ends under
+   * DEFER_TASKRUN, where a cancelled request stays findable until the next
+   * io_uring_enter runs its task work (seen on 6.18). Returns the kernel's
+   * result (>= 0).
+   */
   syncCancelFd(fd: number, timeoutNs = 1e9): number {
-    let count = 0;
-    for (;;) {
-      // struct io_uring_sync_cancel_reg: addr u64, fd s32, flags u32, timeout {s64,s64}, opcode u8, pad[7], pad2[3] u64
-      const reg = Buffer.alloc(64);
-      reg.writeInt32LE(fd, 8);
-      reg.writeUInt32LE(CANCEL.FD, 12);
-      reg.writeBigInt64LE(BigInt(Math.floor(timeoutNs / 1e9)), 16);
-      reg.writeBigInt64LE(BigInt(Math.floor(timeoutNs % 1e9)), 24);
-      const r = this.n.ringRegister(this.fd, REGISTER.SYNC_CANCEL, reg, 1);
-      if (r === -2 /* ENOENT: nothing left */) break;
-      if (r < 0) {
-        if (r === -22 /* EINVAL: kernel without sync cancel */) return this.asyncCancelFdAndWait(fd);
-        throw new SystemError('io_uring_register(SYNC_CANCEL)', -r);
-      }
-      count++;
+    if (this.closed) return 0;
+    this.flush();
+    // struct io_uring_sync_cancel_reg: addr u64, fd s32, flags u32, timeout {s64 sec, s64 nsec}, opcode u8, pad
+    const reg = this.cancelReg;
+    reg.fill(0);
+    reg.writeInt32LE(fd, 8);
+    reg.writeUInt32LE(CANCEL.FD | CANCEL.ALL, 12);
+    reg.writeBigInt64LE(BigInt(Math.floor(timeoutNs / 1e9)), 16);
+    reg.writeBigInt64LE(BigInt(Math.floor(timeoutNs % 1e9)), 24);
+    const r = this.n.ringRegister(this.fd, REGISTER.SYNC_CANCEL, reg, 1);
+    if (r < 0 && r !== -2 /* ENOENT: nothing on that fd */) {
+      if (r === -22 /* EINVAL: kernel without sync cancel */) return this.asyncCancelFdAndWait(fd);
+      throw new SystemError('io_uring_register(SYNC_CANCEL)', -r);
     }
-    this.reap();
-    return count;
+    this.wait(0, 0);
+    return r > 0 ? r : 0;
   }
 
   /** Registers an eventfd that the kernel signals on completions. */

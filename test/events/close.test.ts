@@ -5,6 +5,11 @@ import assert from 'node:assert/strict';
 import { FD_READ, FD_WRITE, watchersOf, type FdEvent } from '../../src/events/index.js';
 import { ctxOf, isOpen, it, n, perBackend, pipe, socketpair, spin, write1 } from './helpers.js';
 
+/** Non-blocking: does fd report hangup (POLLHUP or POLLRDHUP) right now? */
+function peerSeesHangup(fd: number): boolean {
+  return (n.pollOne(fd, 0x2001) & 0x2010) !== 0;
+}
+
 perBackend('close and lifetime', (b) => {
   it('18: auto-close of one fde silences its siblings and the peer sees EOF at once', () => {
     const ctx = ctxOf(b);
@@ -25,6 +30,7 @@ perBackend('close and lifetime', (b) => {
     closer.free();
     assert.equal(isOpen(s0), false);
     // The peer sees the close at once: EOF, or ECONNRESET since s0 held unread data.
+    assert.ok(peerSeesHangup(s1), 'peer sees the hangup at once');
     const v = n.readByte(s1);
     assert.ok(v === 256 || v === -104, `peer read ${v}`);
     assert.equal(watchersOf(s0), 0);
@@ -40,7 +46,11 @@ perBackend('close and lifetime', (b) => {
     const [s0, s1] = socketpair();
     idle.addFd(s0, FD_READ, () => assert.fail('idle context fired'));
     ctx.addFd(s0, FD_READ, () => assert.fail('closed fd fired'));
+    // One non-blocking pass each: with io_uring a POLL_ADD on s0 is now pending in the kernel.
+    assert.equal(idle.loopOnce(0), false);
+    assert.equal(ctx.loopOnce(0), false);
     ctx.closeFd(s0);
+    assert.ok(peerSeesHangup(s1), 'peer sees the hangup at once (no pending POLL_ADD holds the file)');
     assert.equal(n.readByte(s1), 256);
     spin(idle, 3);
     spin(ctx, 3);
@@ -75,6 +85,30 @@ perBackend('close and lifetime', (b) => {
     }
     spin(ctx, 6);
     assert.equal(new Set(calls).size, 1, `only one fd may run: ${calls}`);
+  });
+
+  it('a freed, closed and reused fd number: the old batch entry never reaches the new fde', () => {
+    const ctx = ctxOf(b);
+    const fdes: FdEvent[] = [];
+    const calls: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [r, w] = pipe();
+      write1(w);
+      const f = ctx.addFd(r, FD_READ, () => {
+        calls.push(`old${i}`);
+        for (const g of fdes) {
+          if (g === f || g.freed) continue;
+          g.setAutoClose();
+          g.free(); // closes its read end: the number is free again
+          const [nr] = pipe(); // most likely reuses that number; the new pipe is empty
+          ctx.addFd(nr, FD_READ, () => calls.push(`new${nr}`));
+        }
+        n.readByte(f.fd);
+      });
+      fdes.push(f);
+    }
+    spin(ctx, 5);
+    assert.equal(calls.length, 1, `calls ${calls}`);
   });
 
   it('a handler consuming another ready blocking fd: that fd is not called (readiness re-checked)', () => {

@@ -20,6 +20,26 @@ perBackend('attached driver', (b) => {
     fde.free();
   });
 
+  it('two attached contexts watching one fd both get READ', async () => {
+    const a = ctxOf(b, 'node');
+    const c = ctxOf(b, 'node');
+    const [r, w] = pipe();
+    let x = 0;
+    let y = 0;
+    const fa = a.addFd(r, FD_READ, (f) => {
+      x++;
+      f.free();
+    });
+    const fc = c.addFd(r, FD_READ, (f) => {
+      y++;
+      f.free();
+    });
+    write1(w);
+    await sleepMs(20);
+    assert.deepEqual([x, y], [1, 1]);
+    assert.ok(fa.freed && fc.freed);
+  });
+
   it('timers and immediates fire from Node\'s loop', async () => {
     const ctx = ctxOf(b, 'node');
     const got: string[] = [];
@@ -103,3 +123,43 @@ if (process.env.EVENTS_PRINT_BACKEND) {
   ctx.close();
   process.exit(0);
 }
+
+perBackendDriver('ctx.ring', (b, d) => {
+  it('other layers\' io_uring ops complete on the same loop; loopWait waits for them', async () => {
+    const ctx = ctxOf(b, d);
+    if (b === 'poll' || b === 'epoll') {
+      assert.equal(ctx.ring, null);
+      return;
+    }
+    const ring = ctx.ring!;
+    const { Op } = await import('../../src/uring/op.js');
+    const { OP } = await import('../../src/uring/constants.js');
+    const [r, w] = pipe();
+    const mem = n.allocBuffer(4096);
+    assert.notEqual(typeof mem, 'number');
+    const { address, buffer } = mem as { address: number; buffer: ArrayBuffer };
+    let got = -1;
+    const op = new Op(OP.READ, (err, res) => {
+      assert.equal(err, null);
+      got = res === 1 ? new Uint8Array(buffer)[0]! : -2;
+    });
+    op.fd = r;
+    op.addr = address;
+    op.len = 1;
+    ring.submit(op);
+    let fdCalls = 0;
+    const [r2, w2] = pipe();
+    write1(w2);
+    ctx.addFd(r2, FD_READ, (f) => {
+      fdCalls++;
+      n.readByte(r2);
+      f.free();
+    });
+    // The standalone driver blocks Node's timers while it waits: write at once there.
+    if (d === 'standalone') write1(w, 77);
+    else setTimeout(() => write1(w, 77), 20);
+    await ctx.loopWait();
+    assert.equal(got, 77);
+    assert.equal(fdCalls, 1);
+  });
+});

@@ -127,3 +127,29 @@ perBackendDriver('exact timeout', (b, d) => {
     assert.ok(el >= 50 && el < 75, `fired after ${el} ms`);
   });
 });
+
+perBackend('tags and trace of fd and signal events', (b) => {
+  it('38, 39: fd and signal events carry tags; an fde freed in its handler detaches once', async () => {
+    const { FD_READ } = await import('../../src/events/index.js');
+    const { pipe, write1 } = await import('./helpers.js');
+    const ctx = ctxOf(b);
+    const log: string[] = [];
+    ctx.onTrace = (what, ev) => log.push(`${ev.kind}:${what}`);
+    const [r, w] = pipe();
+    write1(w);
+    const fde = ctx.addFd(r, FD_READ, (f) => {
+      log.push('fd:run');
+      f.free();
+      f.free();
+    });
+    assert.equal(fde.tag, 0);
+    fde.tag = 9;
+    const se = ctx.addSignal('SIGURG', 0, () => {});
+    se.tag = 3;
+    assert.equal(se.tag, 3);
+    se.free();
+    ctx.loopOnce();
+    assert.equal(fde.tag, 9);
+    assert.deepEqual(log, ['fd:attach', 'signal:attach', 'signal:detach', 'fd:before_handler', 'fd:run', 'fd:detach']);
+  });
+});

@@ -19,6 +19,7 @@ export class HybridBackend extends EpollBackend {
   override readonly ring: Ring;
   private readonly efd: number;
   private readonly efdBuf = new Uint8Array(8);
+  private ringTurn = true;
 
   constructor(opts: EpollOptions = {}, ring?: Ring) {
     super(opts);
@@ -42,16 +43,22 @@ export class HybridBackend extends EpollBackend {
   }
 
   override wait(timeoutNs: number, dueMs: number): boolean {
-    // Queued SQEs of other layers must reach the kernel before we block.
-    if (timeoutNs !== 0 && this.ring.inflight + this.ring.queued > 0) this.ring.flush();
+    // Other layers' ops in the ring: submit what is queued and dispatch what
+    // completed (one non-blocking enter); that is this iteration's work.
+    // Turns alternate with epoll, so a busy ring never starves fd events.
+    if (this.ringTurn && this.ring.inflight + this.ring.queued > 0 && this.ring.wait(0, 0) > 0) {
+      this.ringTurn = false;
+      return true;
+    }
+    this.ringTurn = true;
     return super.wait(timeoutNs, dueMs);
   }
 
   protected override onExtra(): boolean {
     // Runs deferred task work (DEFER_TASKRUN) and dispatches the completions.
     eventsNative().readSync(this.efd, this.efdBuf, 0, 8);
-    this.ring.wait(0, 0);
-    return false;
+    // Completions of other layers' ops count as progress (the loop ran something).
+    return this.ring.wait(0, 0) > 0;
   }
 
   busy(): boolean {

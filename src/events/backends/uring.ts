@@ -15,8 +15,13 @@
  *
  * Close: a pending POLL_ADD holds a file reference (seed 003 §9b), so the
  * registry (registry.ts) calls remove(slot, closing=true) on every context
- * watching the fd before close(2), and we cancel synchronously
- * (IORING_REGISTER_SYNC_CANCEL): the peer then sees the hangup at once.
+ * watching the fd before close(2), and we cancel synchronously: flush the
+ * SQ (a POLL_ADD still there would reach the kernel after the close),
+ * IORING_REGISTER_SYNC_CANCEL with CANCEL_FD|CANCEL_ALL, then one
+ * non-blocking enter, which with DEFER_TASKRUN is what completes the
+ * cancelled requests and drops their file references (6.18: without it, and
+ * without CANCEL_ALL, sync cancel keeps finding the same request). The peer
+ * then sees the hangup at once.
  *
  * Timers: the next timer's due time is an absolute CLOCK_MONOTONIC
  * IORING_OP_TIMEOUT in the ring, submitted only when that time changes, so
@@ -30,7 +35,8 @@
  * drives ctx.ring itself; do not also ring.attach() it.
  */
 import { Ring } from '../../uring/ring.js';
-import { OP, TIMEOUT_FLAGS } from '../../uring/constants.js';
+import { CANCEL, OP, REGISTER, TIMEOUT_FLAGS } from '../../uring/constants.js';
+import { SystemError } from '../../util/errors.js';
 import type { Submission } from '../../uring/op.js';
 import type { SqeWriter } from '../../uring/sqe.js';
 import { eventsNative, monoNsOf, type EventsBinding } from '../native-events.js';
@@ -42,7 +48,7 @@ const EFD_NONBLOCK_CLOEXEC = 0x800 | 0x80000;
 
 class PollAdd implements Submission {
   stale = false;
-  constructor(readonly be: UringBackend, readonly slot: FdSlot, readonly mask: number) {}
+  constructor(readonly be: UringBackend, readonly slot: FdSlot, public mask: number) {}
 
   prep(sqe: SqeWriter): void {
     sqe.prep(OP.POLL_ADD, this.slot.fd, 0, 0, 0);
@@ -51,6 +57,7 @@ class PollAdd implements Submission {
 
   complete(res: number): void {
     this.be.ownInflight--;
+    this.be.ownDone++;
     this.be.polled(this, res);
   }
 }
@@ -66,12 +73,15 @@ class DueTimeout implements Submission {
 
   complete(): void {
     this.be.ownInflight--;
+    this.be.ownDone++;
     this.be.timeoutDone(this);
   }
 }
 
 interface SlotState {
   armed: PollAdd | null;
+  /** a completed, never-cancelled POLL_ADD to submit again (no allocation per event) */
+  spare: PollAdd | null;
   revents: number;
   /** handler epoch at which revents was observed */
   epoch: number;
@@ -86,6 +96,8 @@ export class UringBackend implements Backend {
   private readonly efdBuf = new Uint8Array(8);
   /** @internal our own ops in the ring (polls, their cancels): not "busy" for loopWait */
   ownInflight = 0;
+  /** @internal completions of our own ops, to tell them from other layers' */
+  ownDone = 0;
   private armedTimeout: DueTimeout | null = null;
   /** 16-byte __kernel_timespec slots the kernel reads at submission */
   private tsMem: { view: DataView; address: number } | null = null;
@@ -117,7 +129,7 @@ export class UringBackend implements Backend {
   }
 
   add(slot: FdSlot): void {
-    slot.priv = { armed: null, revents: 0, epoch: 0, queued: false } satisfies SlotState;
+    slot.priv = { armed: null, spare: null, revents: 0, epoch: 0, queued: false } satisfies SlotState;
     this.arm(slot);
   }
 
@@ -132,11 +144,14 @@ export class UringBackend implements Backend {
   remove(slot: FdSlot, closing: boolean): void {
     const st = slot.priv as SlotState | null;
     if (!st) return;
-    const had = st.armed !== null;
     this.disarm(st, !closing);
-    // The fd is about to be closed: drop every request on it synchronously,
-    // so close(2) really releases the file.
-    if (closing && had && !this.ring.isClosed) this.ring.syncCancelFd(slot.fd);
+    // The fd is about to be closed: drop every request on it now, so
+    // close(2) really releases the file.
+    if (closing && !this.ring.isClosed) this.cancelFdNow(slot.fd);
+  }
+
+  private cancelFdNow(fd: number): void {
+    this.ring.syncCancelFd(fd);
   }
 
   hasPending(): boolean {
@@ -154,8 +169,10 @@ export class UringBackend implements Backend {
   wait(timeoutNs: number, dueMs: number): boolean {
     if (this.readyHead < this.ready.length && this.dispatchReady()) return true;
     if (timeoutNs > 0 && dueMs >= 0 && this.armDue(dueMs)) timeoutNs = -1;
-    this.ring.wait(1, timeoutNs);
-    return this.dispatchReady();
+    this.ownDone = 0;
+    const total = this.ring.wait(1, timeoutNs);
+    // Completions of other layers' ops ran in that wait: that is progress too.
+    return this.dispatchReady() || total > this.ownDone;
   }
 
   /** Makes sure a TIMEOUT op wakes us at dueMs (or earlier); false if it cannot. */
@@ -200,6 +217,7 @@ export class UringBackend implements Backend {
     const slot = sub.slot;
     const st = slot.priv as SlotState;
     if (st.armed === sub) st.armed = null;
+    st.spare = sub;
     if (slot.closed || res === -ECANCELED) return;
     st.revents = res < 0 ? P_ERR | P_NVAL : res;
     st.epoch = this.epoch;
@@ -239,7 +257,13 @@ export class UringBackend implements Backend {
   private arm(slot: FdSlot): void {
     const st = slot.priv as SlotState;
     if (st.armed || slot.closed || slot.flags === 0 || this.ring.isClosed) return;
-    const sub = new PollAdd(this, slot, pollEventsFor(slot.flags));
+    let sub = st.spare;
+    if (sub) {
+      st.spare = null;
+      sub.mask = pollEventsFor(slot.flags);
+    } else {
+      sub = new PollAdd(this, slot, pollEventsFor(slot.flags));
+    }
     st.armed = sub;
     this.ownInflight++;
     this.ring.submit(sub);
