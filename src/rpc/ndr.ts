@@ -110,7 +110,6 @@ export class NdrWriter {
    * referent follows at once; inside `constructed` it is deferred (C706 14.3.12.3).
    */
   uniquePtr<T>(value: T | null | undefined, writeReferent: (v: T) => void): this {
-    this.align(4);
     if (value === null || value === undefined) return this.u32(0);
     this.u32(this.nextReferent);
     this.nextReferent += 4;
@@ -142,8 +141,12 @@ export class NdrWriter {
     });
   }
 
+  /**
+   * The bytes written, as a view: no copy, since the stub is copied into its PDUs anyway.
+   * Later writes only append, so they never change what the view shows.
+   */
   finish(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.len));
+    return this.buf.subarray(0, this.len);
   }
 }
 

@@ -131,9 +131,12 @@ export function decodeHeader(b: Buffer): PduHeader {
   return h;
 }
 
-/** Builds a PDU from its header fields and body (frag_length is computed). */
-export function encodePdu(ptype: number, flags: number, callId: number, body: Buffer): Buffer {
-  const out = Buffer.alloc(HEADER_LENGTH + body.length);
+/**
+ * A PDU of `bodyLength` bytes after the common header, the header written (frag_length
+ * included) and the body zeroed: callers write the body in place at HEADER_LENGTH.
+ */
+function newPdu(ptype: number, flags: number, callId: number, bodyLength: number): Buffer {
+  const out = Buffer.alloc(HEADER_LENGTH + bodyLength);
   out[0] = 5;
   out[1] = 0;
   out[2] = ptype;
@@ -142,6 +145,12 @@ export function encodePdu(ptype: number, flags: number, callId: number, body: Bu
   out.writeUInt16LE(out.length, 8);
   out.writeUInt16LE(0, 10);
   out.writeUInt32LE(callId >>> 0, 12);
+  return out;
+}
+
+/** Builds a PDU from its header fields and body (frag_length is computed). */
+export function encodePdu(ptype: number, flags: number, callId: number, body: Buffer): Buffer {
+  const out = newPdu(ptype, flags, callId, body.length);
   body.copy(out, HEADER_LENGTH);
   return out;
 }
@@ -290,12 +299,12 @@ export function decodeRequest(pdu: Buffer): RequestPdu {
 }
 
 export function encodeRequest(callId: number, flags: number, contextId: number, opnum: number, stub: Buffer, allocHint = stub.length): Buffer {
-  const body = Buffer.alloc(8 + stub.length);
-  body.writeUInt32LE(allocHint >>> 0, 0);
-  body.writeUInt16LE(contextId, 4);
-  body.writeUInt16LE(opnum, 6);
-  stub.copy(body, 8);
-  return encodePdu(PTYPE.request, flags, callId, body);
+  const out = newPdu(PTYPE.request, flags, callId, 8 + stub.length);
+  out.writeUInt32LE(allocHint >>> 0, 16);
+  out.writeUInt16LE(contextId, 20);
+  out.writeUInt16LE(opnum, 22);
+  stub.copy(out, REQUEST_HEADER_LENGTH);
+  return out;
 }
 
 /**
@@ -312,11 +321,11 @@ export function encodeResponses(callId: number, contextId: number, stub: Buffer,
     let flags = 0;
     if (at === 0) flags |= PFC.FIRST_FRAG;
     if (at + chunk.length >= stub.length) flags |= PFC.LAST_FRAG;
-    const body = Buffer.alloc(8 + chunk.length);
-    body.writeUInt32LE(stub.length - at, 0);
-    body.writeUInt16LE(contextId, 4);
-    chunk.copy(body, 8);
-    out.push(encodePdu(PTYPE.response, flags, callId, body));
+    const pdu = newPdu(PTYPE.response, flags, callId, 8 + chunk.length);
+    pdu.writeUInt32LE(stub.length - at, 16);
+    pdu.writeUInt16LE(contextId, 20);
+    chunk.copy(pdu, RESPONSE_HEADER_LENGTH);
+    out.push(pdu);
     at += chunk.length;
   } while (at < stub.length);
   return out;
@@ -324,9 +333,9 @@ export function encodeResponses(callId: number, contextId: number, stub: Buffer,
 
 /** fault (C706 12.6.4.7): 32 bytes, status after alloc_hint/context/cancel count. */
 export function encodeFault(callId: number, contextId: number, status: number, didNotExecute = true): Buffer {
-  const body = Buffer.alloc(16);
-  body.writeUInt16LE(contextId, 4);
-  body.writeUInt32LE(status >>> 0, 8);
   const flags = PFC.FIRST_FRAG | PFC.LAST_FRAG | (didNotExecute ? PFC.DID_NOT_EXECUTE : 0);
-  return encodePdu(PTYPE.fault, flags, callId, body);
+  const pdu = newPdu(PTYPE.fault, flags, callId, 16);
+  pdu.writeUInt16LE(contextId, 20);
+  pdu.writeUInt32LE(status >>> 0, 24);
+  return pdu;
 }

@@ -29,6 +29,7 @@ import {
   type BindPdu,
   type ContextElement,
   type ContextResult,
+  type PduHeader,
 } from './pdu.js';
 import type { RpcContext, RpcInterface, RpcShare } from './interface.js';
 import { srvsvc } from './srvsvc.js';
@@ -97,22 +98,21 @@ class PipeEndpoint implements RpcPipe {
     if (this.closed || this.broken) return;
     this.input = this.input.length ? Buffer.concat([this.input, data]) : Buffer.from(data);
     while (this.input.length >= HEADER_LENGTH) {
-      let fragLength: number;
-      let callId = 0;
+      let h: PduHeader;
       try {
-        callId = this.input.readUInt32LE(12);
-        fragLength = decodeHeader(this.input).fragLength;
+        h = decodeHeader(this.input);
       } catch {
         // Wrong version or byte order: the stream cannot be framed any more.
+        const callId = this.input.readUInt32LE(12);
         this.broken = true;
         this.input = Buffer.alloc(0);
         this.output.push(this.bound ? encodeFault(callId, 0, NCA.s_proto_error) : encodeBindNak(callId, NAK_REASON.protocol_version_not_supported));
         return;
       }
-      if (this.input.length < fragLength) return;
-      const pdu = this.input.subarray(0, fragLength);
-      this.input = this.input.subarray(fragLength);
-      this.handlePdu(pdu);
+      if (this.input.length < h.fragLength) return;
+      const pdu = this.input.subarray(0, h.fragLength);
+      this.input = this.input.subarray(h.fragLength);
+      this.handlePdu(pdu, h);
     }
   }
 
@@ -145,11 +145,10 @@ class PipeEndpoint implements RpcPipe {
     this.contexts.clear();
   }
 
-  private handlePdu(pdu: Buffer): void {
-    let callId = pdu.readUInt32LE(12);
+  /** `h` is the header `write` framed the PDU by. */
+  private handlePdu(pdu: Buffer, h: PduHeader): void {
+    const callId = h.callId;
     try {
-      const h = decodeHeader(pdu);
-      callId = h.callId;
       switch (h.ptype) {
         case PTYPE.bind:
           return this.onBind(pdu);
@@ -243,7 +242,8 @@ class PipeEndpoint implements RpcPipe {
       return this.fault(callId, req.contextId, NCA.s_proto_error);
     }
     const call = this.partial!;
-    call.chunks.push(Buffer.from(req.stub));
+    // A view, not a copy: `input` is this endpoint's own copy of what was written.
+    call.chunks.push(req.stub);
     call.size += req.stub.length;
     if (call.size > MAX_REQUEST_STUB) {
       this.partial = null;
@@ -251,7 +251,7 @@ class PipeEndpoint implements RpcPipe {
     }
     if (!(flags & PFC.LAST_FRAG)) return;
     this.partial = null;
-    this.dispatch(call, Buffer.concat(call.chunks, call.size));
+    this.dispatch(call, call.chunks.length === 1 ? call.chunks[0]! : Buffer.concat(call.chunks, call.size));
   }
 
   private dispatch(call: Reassembly, stub: Buffer): void {

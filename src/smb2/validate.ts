@@ -10,7 +10,7 @@
 import { Command } from './constants.js';
 import { HEADER_SIZE, PROTOCOL_ID_SMB2 } from './header.js';
 import { NtStatus } from './status.js';
-import { MalformedError } from './wire.js';
+import { MalformedError, overlaps } from './wire.js';
 import { decodeCreateRequest } from './commands/create.js';
 import { decodeNegotiateRequest } from './commands/negotiate.js';
 import { decodeTreeConnectRequest } from './commands/tree-connect.js';
@@ -82,6 +82,8 @@ const PAIRS: Readonly<Record<number, readonly Pair[]>> = {
   [Command.SET_INFO]: [[8, 2, 4, 4]],
 };
 
+const NO_PAIRS: readonly Pair[] = [];
+
 /** Checks that need the whole variable part parsed (context chains, counts). */
 const DEEP: Readonly<Record<number, (msg: Buffer) => unknown>> = {
   [Command.NEGOTIATE]: decodeNegotiateRequest,
@@ -113,7 +115,7 @@ export function validateRequest(msg: Buffer, command: number, msgLength = msg.le
   const fixed = fixedOf(got);
   if (msg.length < B + fixed) return bad;
 
-  for (const [oOff, oW, lOff, lW, utf16] of PAIRS[command] ?? []) {
+  for (const [oOff, oW, lOff, lW, utf16] of PAIRS[command] ?? NO_PAIRS) {
     const offset = readField(msg, B + oOff, oW);
     const length = readField(msg, B + lOff, lW);
     if (length === 0) continue;
@@ -124,7 +126,7 @@ export function validateRequest(msg: Buffer, command: number, msgLength = msg.le
     const count = msg.readUInt16LE(B + 2);
     if (count === 0 || B + 24 + count * 24 > msg.length) return bad;
   }
-  if (command === Command.IOCTL && overlaps(msg)) return bad;
+  if (command === Command.IOCTL && ioctlBuffersOverlap(msg)) return bad;
 
   const deep = DEEP[command];
   if (deep) {
@@ -138,10 +140,6 @@ export function validateRequest(msg: Buffer, command: number, msgLength = msg.le
   return null;
 }
 
-function overlaps(msg: Buffer): boolean {
-  const io = msg.readUInt32LE(B + 24);
-  const il = msg.readUInt32LE(B + 28);
-  const oo = msg.readUInt32LE(B + 36);
-  const ol = msg.readUInt32LE(B + 40);
-  return il !== 0 && ol !== 0 && oo < io + il && io < oo + ol;
+function ioctlBuffersOverlap(msg: Buffer): boolean {
+  return overlaps(msg.readUInt32LE(B + 24), msg.readUInt32LE(B + 28), msg.readUInt32LE(B + 36), msg.readUInt32LE(B + 40));
 }

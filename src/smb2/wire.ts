@@ -18,24 +18,51 @@ export function need(buf: Buffer, off: number, len: number, what: string): void 
   }
 }
 
+/** The empty buffer every decoder returns for an absent region (shared: nothing can be written to it). */
+const EMPTY = Buffer.alloc(0);
+
 /**
  * The buffer that an Offset/Length pair of a message points at, as a view (no copy).
  * A zero length yields an empty buffer whatever the offset (MS-SMB2 lets senders put 0
  * there). `min` is the first byte after the fixed part: data may not overlap it.
  */
 export function region(msg: Buffer, offset: number, length: number, min: number, what: string): Buffer {
-  if (length === 0) return msg.subarray(0, 0);
+  if (length === 0) return EMPTY;
   if (offset < min) throw new MalformedError(`${what}: offset ${offset} inside the fixed part (< ${min})`);
   need(msg, offset, length, what);
   return msg.subarray(offset, offset + length);
+}
+
+/** True when two non-empty Offset/Length regions share a byte. */
+export function overlaps(aOff: number, aLen: number, bOff: number, bLen: number): boolean {
+  return aLen !== 0 && bLen !== 0 && bOff < aOff + aLen && aOff < bOff + bLen;
 }
 
 export function align8(n: number): number {
   return (n + 7) & ~7;
 }
 
-export function align4(n: number): number {
-  return (n + 3) & ~3;
+/**
+ * Joins the entries of a NextEntryOffset chain (MS-FSCC 2.4 and 2.7.1, MS-SMB2 2.2.13.2):
+ * every entry but the last is padded to `alignment` and its first u32, NextEntryOffset,
+ * set to that padded size; the last is unpadded with NextEntryOffset 0. Each entry comes
+ * with its first four bytes left for that field. An empty list gives an empty buffer.
+ */
+export function joinChain(entries: readonly Buffer[], alignment: 4 | 8): Buffer {
+  const last = entries.length - 1;
+  const step = (e: Buffer) => (e.length + alignment - 1) & -alignment;
+  let total = 0;
+  entries.forEach((e, i) => (total += i === last ? e.length : step(e)));
+  const out = Buffer.alloc(total);
+  let off = 0;
+  entries.forEach((e, i) => {
+    e.copy(out, off);
+    if (i === last) return;
+    const next = step(e);
+    out.writeUInt32LE(next, off);
+    off += next;
+  });
+  return out;
 }
 
 /** UTF-16LE bytes of a string. */

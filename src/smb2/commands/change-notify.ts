@@ -3,7 +3,7 @@
  * FILE_NOTIFY_INFORMATION entries (MS-FSCC 2.7.1) the response carries.
  */
 import { HEADER_SIZE } from '../header.js';
-import { FileId, MalformedError, align4, fromUtf16, need, readFileId, structureSize, utf16, writeFileId } from '../wire.js';
+import { FileId, MalformedError, fromUtf16, joinChain, need, readFileId, structureSize, utf16, writeFileId } from '../wire.js';
 import { decodeOutputBufferResponse, encodeOutputBufferResponse } from './query-directory.js';
 
 const B = HEADER_SIZE;
@@ -45,22 +45,15 @@ export function encodeChangeNotifyRequest(r: ChangeNotifyRequest): Buffer {
 
 /** FILE_NOTIFY_INFORMATION chain, each entry 4-aligned, last NextEntryOffset 0. */
 export function encodeFileNotifyInformation(list: readonly FileNotifyInformation[]): Buffer {
-  const parts: Buffer[] = [];
-  let total = 0;
-  list.forEach((e, i) => {
+  const entries = list.map((e) => {
     const name = utf16(e.fileName);
-    const size = 12 + name.length;
-    const last = i === list.length - 1;
-    const padded = last ? size : align4(size);
-    const b = Buffer.alloc(padded);
-    b.writeUInt32LE(last ? 0 : padded, 0);
+    const b = Buffer.alloc(12 + name.length);
     b.writeUInt32LE(e.action, 4);
     b.writeUInt32LE(name.length, 8);
     name.copy(b, 12);
-    parts.push(b);
-    total += padded;
+    return b;
   });
-  return Buffer.concat(parts, total);
+  return joinChain(entries, 4);
 }
 
 export function decodeFileNotifyInformation(buf: Buffer): FileNotifyInformation[] {

@@ -4,7 +4,7 @@
  * Reserved(2) DataOffset(2) DataLength(4) Buffer; offsets are relative to the context,
  * each context 8-aligned, Data 8-aligned within it.
  */
-import { MalformedError, align8, copy16, need, put16 } from '../wire.js';
+import { MalformedError, align8, copy16, joinChain, need, put16 } from '../wire.js';
 
 export interface CreateContext {
   /** Usually 4 ASCII characters ('MxAc'); 16-byte GUID names are hex (32 characters, as on the wire). */
@@ -44,7 +44,7 @@ export function decodeCreateContexts(buf: Buffer): CreateContext[] {
     }
     out.push({
       name: nameString(buf.subarray(off + nameOff, off + nameOff + nameLen)),
-      data: dataLen ? buf.subarray(off + dataOff, off + dataOff + dataLen) : buf.subarray(0, 0),
+      data: buf.subarray(off + dataOff, off + dataOff + dataLen),
     });
     if (next === 0) break;
     off += next;
@@ -54,26 +54,19 @@ export function decodeCreateContexts(buf: Buffer): CreateContext[] {
 
 /** Encodes a list; empty list gives an empty buffer. The caller places it 8-aligned. */
 export function encodeCreateContexts(list: readonly CreateContext[]): Buffer {
-  const parts: Buffer[] = [];
-  let total = 0;
-  list.forEach((c, i) => {
+  const entries = list.map((c) => {
     const name = nameBytes(c.name);
     const dataOff = c.data.length ? align8(16 + name.length) : 0;
-    const size = c.data.length ? dataOff + c.data.length : 16 + name.length;
-    const last = i === list.length - 1;
-    const padded = last ? size : align8(size);
-    const b = Buffer.alloc(padded);
-    b.writeUInt32LE(last ? 0 : padded, 0);
+    const b = Buffer.alloc(c.data.length ? dataOff + c.data.length : 16 + name.length);
     b.writeUInt16LE(16, 4);
     b.writeUInt16LE(name.length, 6);
     b.writeUInt16LE(dataOff, 10);
     b.writeUInt32LE(c.data.length, 12);
     name.copy(b, 16);
     c.data.copy(b, dataOff);
-    parts.push(b);
-    total += padded;
+    return b;
   });
-  return Buffer.concat(parts, total);
+  return joinChain(entries, 8);
 }
 
 export function findContext(list: readonly CreateContext[], name: string): CreateContext | undefined {

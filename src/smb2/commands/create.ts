@@ -2,6 +2,7 @@
 import { HEADER_SIZE } from '../header.js';
 import { FileId, MalformedError, align8, fromUtf16, need, readFileId, region, structureSize, utf16, writeFileId } from '../wire.js';
 import { CreateContext, decodeCreateContexts, encodeCreateContexts } from './create-contexts.js';
+import { readOpenAttributes, writeOpenAttributes, type OpenAttributes } from './open-attributes.js';
 
 const B = HEADER_SIZE;
 export const CREATE_REQUEST_SIZE = 57;
@@ -22,25 +23,17 @@ export interface CreateRequest {
   createContexts: CreateContext[];
 }
 
-export interface CreateResponse {
+export interface CreateResponse extends OpenAttributes {
   oplockLevel: number;
   flags: number;
   createAction: number;
-  creationTime: bigint;
-  lastAccessTime: bigint;
-  lastWriteTime: bigint;
-  changeTime: bigint;
-  allocationSize: bigint;
-  endofFile: bigint;
-  fileAttributes: number;
   fileId: FileId;
   createContexts: CreateContext[];
 }
 
 /** The CreateContexts region of a message, checked to start 8-aligned after `min`. */
 function contextsRegion(msg: Buffer, off: number, len: number, min: number, what: string): Buffer {
-  if (len === 0) return msg.subarray(0, 0);
-  if (off % 8 !== 0) throw new MalformedError(`${what}: CreateContextsOffset ${off} not 8-aligned`);
+  if (len !== 0 && off % 8 !== 0) throw new MalformedError(`${what}: CreateContextsOffset ${off} not 8-aligned`);
   return region(msg, off, len, min, what);
 }
 
@@ -102,13 +95,7 @@ export function encodeCreateResponse(r: CreateResponse): Buffer {
   body.writeUInt8(r.oplockLevel, 2);
   body.writeUInt8(r.flags, 3);
   body.writeUInt32LE(r.createAction, 4);
-  body.writeBigUInt64LE(r.creationTime, 8);
-  body.writeBigUInt64LE(r.lastAccessTime, 16);
-  body.writeBigUInt64LE(r.lastWriteTime, 24);
-  body.writeBigUInt64LE(r.changeTime, 32);
-  body.writeBigInt64LE(r.allocationSize, 40);
-  body.writeBigInt64LE(r.endofFile, 48);
-  body.writeUInt32LE(r.fileAttributes >>> 0, 56);
+  writeOpenAttributes(body, 8, r);
   writeFileId(body, 64, r.fileId);
   body.writeUInt32LE(ctx.length ? B + 88 : 0, 80);
   body.writeUInt32LE(ctx.length, 84);
@@ -124,13 +111,7 @@ export function decodeCreateResponse(msg: Buffer): CreateResponse {
     oplockLevel: msg.readUInt8(B + 2),
     flags: msg.readUInt8(B + 3),
     createAction: msg.readUInt32LE(B + 4),
-    creationTime: msg.readBigUInt64LE(B + 8),
-    lastAccessTime: msg.readBigUInt64LE(B + 16),
-    lastWriteTime: msg.readBigUInt64LE(B + 24),
-    changeTime: msg.readBigUInt64LE(B + 32),
-    allocationSize: msg.readBigInt64LE(B + 40),
-    endofFile: msg.readBigInt64LE(B + 48),
-    fileAttributes: msg.readUInt32LE(B + 56),
+    ...readOpenAttributes(msg, B + 8),
     fileId: readFileId(msg, B + 64),
     createContexts: decodeCreateContexts(ctxBuf),
   };

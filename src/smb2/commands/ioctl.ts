@@ -1,6 +1,6 @@
 /** IOCTL request (MS-SMB2 2.2.31) and response (2.2.32). FSCTL payloads are in fsctl.ts. */
 import { HEADER_SIZE } from '../header.js';
-import { FileId, MalformedError, align8, need, readFileId, region, structureSize, writeFileId } from '../wire.js';
+import { FileId, MalformedError, align8, need, overlaps, readFileId, region, structureSize, writeFileId } from '../wire.js';
 
 const B = HEADER_SIZE;
 export const IOCTL_REQUEST_SIZE = 57;
@@ -35,7 +35,7 @@ export function decodeIoctlRequest(msg: Buffer): IoctlRequest {
   const outLen = msg.readUInt32LE(B + 40);
   const input = region(msg, inOff, inLen, B + 56, 'IOCTL input');
   const output = region(msg, outOff, outLen, B + 56, 'IOCTL output');
-  if (inLen && outLen && outOff < inOff + inLen && inOff < outOff + outLen) {
+  if (overlaps(inOff, inLen, outOff, outLen)) {
     throw new MalformedError('IOCTL: input and output buffers overlap');
   }
   return {

@@ -54,11 +54,15 @@ export function encodeQueryDirectoryRequest(r: QueryDirectoryRequest): Buffer {
  * QUERY_DIRECTORY, CHANGE_NOTIFY and QUERY_INFO responses share this layout:
  * StructureSize 9, OutputBufferOffset(2), OutputBufferLength(4), Buffer.
  */
+function writeOutputBufferHead(b: Buffer, outputLength: number): void {
+  b.writeUInt16LE(9, 0);
+  b.writeUInt16LE(outputLength ? B + 8 : 0, 2);
+  b.writeUInt32LE(outputLength, 4);
+}
+
 export function encodeOutputBufferResponse(output: Buffer): Buffer {
   const b = Buffer.alloc(8 + Math.max(1, output.length));
-  b.writeUInt16LE(9, 0);
-  b.writeUInt16LE(output.length ? B + 8 : 0, 2);
-  b.writeUInt32LE(output.length, 4);
+  writeOutputBufferHead(b, output.length);
   output.copy(b, 8);
   return b;
 }
@@ -66,9 +70,7 @@ export function encodeOutputBufferResponse(output: Buffer): Buffer {
 /** The 8-byte prefix alone, for output that is sent separately. */
 export function encodeOutputBufferResponseHead(outputLength: number): Buffer {
   const b = Buffer.alloc(8);
-  b.writeUInt16LE(9, 0);
-  b.writeUInt16LE(outputLength ? B + 8 : 0, 2);
-  b.writeUInt32LE(outputLength, 4);
+  writeOutputBufferHead(b, outputLength);
   return b;
 }
 

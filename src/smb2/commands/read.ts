@@ -65,6 +65,14 @@ export function encodeReadRequest(r: ReadRequest): Buffer {
   return b;
 }
 
+function writeReadResponseHead(b: Buffer, dataLength: number, dataRemaining: number, flags: number): void {
+  b.writeUInt16LE(READ_RESPONSE_SIZE, 0);
+  b.writeUInt8(READ_RESPONSE_DATA_OFFSET, 2);
+  b.writeUInt32LE(dataLength, 4);
+  b.writeUInt32LE(dataRemaining, 8);
+  b.writeUInt32LE(flags, 12);
+}
+
 /**
  * The 16-byte body prefix of a READ response whose data (`dataLength` bytes) follows
  * immediately at offset 0x50, so the data can be sent separately (splice, sendfile)
@@ -72,19 +80,17 @@ export function encodeReadRequest(r: ReadRequest): Buffer {
  */
 export function encodeReadResponseHead(dataLength: number, dataRemaining = 0, flags = 0): Buffer {
   const b = Buffer.alloc(16);
-  b.writeUInt16LE(READ_RESPONSE_SIZE, 0);
-  b.writeUInt8(READ_RESPONSE_DATA_OFFSET, 2);
-  b.writeUInt32LE(dataLength, 4);
-  b.writeUInt32LE(dataRemaining, 8);
-  b.writeUInt32LE(flags, 12);
+  writeReadResponseHead(b, dataLength, dataRemaining, flags);
   return b;
 }
 
 /** The whole body, prefix and data (copies the data). */
 export function encodeReadResponse(r: Pick<ReadResponse, 'data'> & Partial<ReadResponse>): Buffer {
-  const head = encodeReadResponseHead(r.data.length, r.dataRemaining ?? 0, r.flags ?? 0);
   // An empty read still carries the one byte of Buffer StructureSize counts.
-  return Buffer.concat([head, r.data.length ? r.data : Buffer.alloc(1)]);
+  const b = Buffer.alloc(16 + Math.max(1, r.data.length));
+  writeReadResponseHead(b, r.data.length, r.dataRemaining ?? 0, r.flags ?? 0);
+  r.data.copy(b, 16);
+  return b;
 }
 
 export function decodeReadResponse(msg: Buffer): ReadResponse {

@@ -32,16 +32,16 @@ export interface WriteResponse {
  * not read into memory (spliced to a file), use decodeWriteRequestHead instead.
  */
 export function decodeWriteRequest(msg: Buffer): WriteRequest {
-  const r = decodeWriteRequestHead(msg);
-  return { ...r, data: region(msg, r.dataOffset, r.length, B + 48, 'WRITE data') };
+  // The head object gains `data` in place: no second object per WRITE.
+  const r = decodeWriteRequestHead(msg) as WriteRequest;
+  r.data = region(msg, r.dataOffset, r.length, B + 48, 'WRITE data');
+  return r;
 }
 
 /** Only the 48-byte fixed part: what a server needs to decide where the data goes. */
 export function decodeWriteRequestHead(msg: Buffer): Omit<WriteRequest, 'data'> {
   structureSize(msg, B, WRITE_REQUEST_SIZE, 'WRITE request');
   need(msg, B, 48, 'WRITE request');
-  const chOff = msg.readUInt16LE(B + 40);
-  const chLen = msg.readUInt16LE(B + 42);
   return {
     dataOffset: msg.readUInt16LE(B + 2),
     length: msg.readUInt32LE(B + 4),
@@ -49,7 +49,7 @@ export function decodeWriteRequestHead(msg: Buffer): Omit<WriteRequest, 'data'> 
     fileId: readFileId(msg, B + 16),
     channel: msg.readUInt32LE(B + 32),
     remainingBytes: msg.readUInt32LE(B + 36),
-    writeChannelInfo: chLen ? region(msg, chOff, chLen, B + 48, 'WRITE channel info') : msg.subarray(0, 0),
+    writeChannelInfo: region(msg, msg.readUInt16LE(B + 40), msg.readUInt16LE(B + 42), B + 48, 'WRITE channel info'),
     flags: msg.readUInt32LE(B + 44),
   };
 }

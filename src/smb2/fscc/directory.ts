@@ -8,14 +8,11 @@
  */
 import { FileInfoClass as C } from '../constants.js';
 import { MalformedError, align8, fromUtf16, need, utf16 } from '../wire.js';
+import { readFileTimes, writeFileTimes, type FileTimes } from './time.js';
 
-export interface DirectoryEntry {
+export interface DirectoryEntry extends FileTimes {
   fileName: string;
   fileIndex?: number;
-  creationTime: bigint;
-  lastAccessTime: bigint;
-  lastWriteTime: bigint;
-  changeTime: bigint;
   endOfFile: bigint;
   allocationSize: bigint;
   fileAttributes: number;
@@ -72,10 +69,7 @@ function writeEntry(b: Buffer, off: number, infoClass: number, l: Layout, e: Dir
     name.copy(b, off + 12);
     return;
   }
-  b.writeBigUInt64LE(e.creationTime, off + 8);
-  b.writeBigUInt64LE(e.lastAccessTime, off + 16);
-  b.writeBigUInt64LE(e.lastWriteTime, off + 24);
-  b.writeBigUInt64LE(e.changeTime, off + 32);
+  writeFileTimes(b, off + 8, e);
   b.writeBigInt64LE(e.endOfFile, off + 40);
   b.writeBigInt64LE(e.allocationSize, off + 48);
   b.writeUInt32LE(e.fileAttributes >>> 0, off + 56);
@@ -190,10 +184,7 @@ function readEntry(b: Buffer, off: number, infoClass: number, l: Layout, nameLen
   const e: DirectoryEntry = {
     fileName,
     fileIndex: b.readUInt32LE(off + 4),
-    creationTime: b.readBigUInt64LE(off + 8),
-    lastAccessTime: b.readBigUInt64LE(off + 16),
-    lastWriteTime: b.readBigUInt64LE(off + 24),
-    changeTime: b.readBigUInt64LE(off + 32),
+    ...readFileTimes(b, off + 8),
     endOfFile: b.readBigInt64LE(off + 40),
     allocationSize: b.readBigInt64LE(off + 48),
     fileAttributes: b.readUInt32LE(off + 56),

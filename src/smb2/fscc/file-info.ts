@@ -2,23 +2,17 @@
  * File information classes returned by QUERY_INFO (MS-FSCC 2.4): encoders for the
  * server, decoders for the client. Sizes are the spec's; all integers little-endian.
  */
-import { MalformedError, align8, fromUtf16, need, utf16 } from '../wire.js';
+import { MalformedError, fromUtf16, joinChain, need, utf16 } from '../wire.js';
+import { readFileTimes, writeFileTimes, type FileTimes } from './time.js';
 
 /** FileBasicInformation (2.4.7), 40 bytes. Also the SET_INFO form. */
-export interface FileBasicInformation {
-  creationTime: bigint;
-  lastAccessTime: bigint;
-  lastWriteTime: bigint;
-  changeTime: bigint;
+export interface FileBasicInformation extends FileTimes {
   fileAttributes: number;
 }
 
 export function encodeFileBasicInformation(i: FileBasicInformation): Buffer {
   const b = Buffer.alloc(40);
-  b.writeBigUInt64LE(i.creationTime, 0);
-  b.writeBigUInt64LE(i.lastAccessTime, 8);
-  b.writeBigUInt64LE(i.lastWriteTime, 16);
-  b.writeBigUInt64LE(i.changeTime, 24);
+  writeFileTimes(b, 0, i);
   b.writeUInt32LE(i.fileAttributes >>> 0, 32);
   return b;
 }
@@ -26,13 +20,7 @@ export function encodeFileBasicInformation(i: FileBasicInformation): Buffer {
 /** Accepts 36 bytes too: some clients omit the trailing Reserved in SET_INFO. */
 export function decodeFileBasicInformation(b: Buffer): FileBasicInformation {
   need(b, 0, 36, 'FileBasicInformation');
-  return {
-    creationTime: b.readBigUInt64LE(0),
-    lastAccessTime: b.readBigUInt64LE(8),
-    lastWriteTime: b.readBigUInt64LE(16),
-    changeTime: b.readBigUInt64LE(24),
-    fileAttributes: b.readUInt32LE(32),
-  };
+  return { ...readFileTimes(b, 0), fileAttributes: b.readUInt32LE(32) };
 }
 
 /** FileStandardInformation (2.4.41), 24 bytes. */
@@ -162,11 +150,7 @@ export function decodeFileAllInformation(b: Buffer): FileAllInformation {
 }
 
 /** FileNetworkOpenInformation (2.4.29), 56 bytes. */
-export interface FileNetworkOpenInformation {
-  creationTime: bigint;
-  lastAccessTime: bigint;
-  lastWriteTime: bigint;
-  changeTime: bigint;
+export interface FileNetworkOpenInformation extends FileTimes {
   allocationSize: bigint;
   endOfFile: bigint;
   fileAttributes: number;
@@ -174,10 +158,7 @@ export interface FileNetworkOpenInformation {
 
 export function encodeFileNetworkOpenInformation(i: FileNetworkOpenInformation): Buffer {
   const b = Buffer.alloc(56);
-  b.writeBigUInt64LE(i.creationTime, 0);
-  b.writeBigUInt64LE(i.lastAccessTime, 8);
-  b.writeBigUInt64LE(i.lastWriteTime, 16);
-  b.writeBigUInt64LE(i.changeTime, 24);
+  writeFileTimes(b, 0, i);
   b.writeBigInt64LE(i.allocationSize, 32);
   b.writeBigInt64LE(i.endOfFile, 40);
   b.writeUInt32LE(i.fileAttributes >>> 0, 48);
@@ -187,10 +168,7 @@ export function encodeFileNetworkOpenInformation(i: FileNetworkOpenInformation):
 export function decodeFileNetworkOpenInformation(b: Buffer): FileNetworkOpenInformation {
   need(b, 0, 52, 'FileNetworkOpenInformation');
   return {
-    creationTime: b.readBigUInt64LE(0),
-    lastAccessTime: b.readBigUInt64LE(8),
-    lastWriteTime: b.readBigUInt64LE(16),
-    changeTime: b.readBigUInt64LE(24),
+    ...readFileTimes(b, 0),
     allocationSize: b.readBigInt64LE(32),
     endOfFile: b.readBigInt64LE(40),
     fileAttributes: b.readUInt32LE(48),
@@ -219,22 +197,16 @@ export interface FileStreamEntry {
 
 /** Entries 8-aligned, last NextEntryOffset 0. An empty list is an empty buffer. */
 export function encodeFileStreamInformation(list: readonly FileStreamEntry[]): Buffer {
-  const parts: Buffer[] = [];
-  let total = 0;
-  list.forEach((e, i) => {
+  const entries = list.map((e) => {
     const n = utf16(e.streamName);
-    const last = i === list.length - 1;
-    const size = last ? 24 + n.length : align8(24 + n.length);
-    const b = Buffer.alloc(size);
-    b.writeUInt32LE(last ? 0 : size, 0);
+    const b = Buffer.alloc(24 + n.length);
     b.writeUInt32LE(n.length, 4);
     b.writeBigInt64LE(e.streamSize, 8);
     b.writeBigInt64LE(e.streamAllocationSize, 16);
     n.copy(b, 24);
-    parts.push(b);
-    total += size;
+    return b;
   });
-  return Buffer.concat(parts, total);
+  return joinChain(entries, 8);
 }
 
 export function decodeFileStreamInformation(b: Buffer): FileStreamEntry[] {

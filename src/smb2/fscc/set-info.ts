@@ -4,7 +4,7 @@
  * Also FILE_FULL_EA_INFORMATION (2.4.15) and FILE_GET_EA_INFORMATION (2.4.15.1),
  * used by both QUERY_INFO and SET_INFO.
  */
-import { MalformedError, align4, fromUtf16, need, utf16 } from '../wire.js';
+import { MalformedError, fromUtf16, joinChain, need, utf16 } from '../wire.js';
 
 /**
  * FileRenameInformation / FileLinkInformation in their SMB2 form (2.4.37.2 / 2.4.27.2):
@@ -124,25 +124,18 @@ export function decodeFileFullEaInformation(b: Buffer): FileFullEaInformation[] 
 }
 
 export function encodeFileFullEaInformation(list: readonly FileFullEaInformation[]): Buffer {
-  const parts: Buffer[] = [];
-  let total = 0;
-  list.forEach((e, i) => {
+  const entries = list.map((e) => {
     const name = Buffer.from(e.eaName, 'latin1');
     if (name.length > 255 || e.eaValue.length > 0xffff) throw new RangeError('EA name or value too long');
-    const size = 8 + name.length + 1 + e.eaValue.length;
-    const last = i === list.length - 1;
-    const padded = last ? size : align4(size);
-    const b = Buffer.alloc(padded);
-    b.writeUInt32LE(last ? 0 : padded, 0);
+    const b = Buffer.alloc(8 + name.length + 1 + e.eaValue.length);
     b.writeUInt8(e.flags, 4);
     b.writeUInt8(name.length, 5);
     b.writeUInt16LE(e.eaValue.length, 6);
     name.copy(b, 8);
     e.eaValue.copy(b, 9 + name.length);
-    parts.push(b);
-    total += padded;
+    return b;
   });
-  return Buffer.concat(parts, total);
+  return joinChain(entries, 4);
 }
 
 /** FILE_GET_EA_INFORMATION list (2.4.15.1): the names a QUERY_INFO asks for. */

@@ -21,8 +21,10 @@ export function filetimeToUnixNs(ft: bigint): bigint {
   return (ft - FILETIME_UNIX_EPOCH) * 100n;
 }
 
+/** Milliseconds (as Date.now() gives) to FILETIME, exactly: ms x 1e6 would pass 2^53 as a double. */
 export function msToFiletime(ms: number): bigint {
-  return unixNsToFiletime(BigInt(Math.round(ms * 1e6)));
+  const whole = Math.floor(ms);
+  return unixNsToFiletime(BigInt(whole) * 1000000n + BigInt(Math.round((ms - whole) * 1e6)));
 }
 
 export function filetimeToMs(ft: bigint): number {
@@ -40,4 +42,34 @@ export function filetimeToDate(ft: bigint): Date {
 /** True for the SET_INFO special values that do not name a time (0, -1, -2). */
 export function isSpecialFiletime(ft: bigint): boolean {
   return ft === FILETIME_KEEP || ft === FILETIME_FREEZE || ft === FILETIME_THAW;
+}
+
+/**
+ * The four FILETIMEs that open FileBasicInformation (MS-FSCC 2.4.7) and recur, in this
+ * order, in FileNetworkOpenInformation, the directory classes and the CREATE and CLOSE
+ * responses.
+ */
+export interface FileTimes {
+  creationTime: bigint;
+  lastAccessTime: bigint;
+  lastWriteTime: bigint;
+  changeTime: bigint;
+}
+
+/** Writes the 32 bytes of `t` at `off`. */
+export function writeFileTimes(b: Buffer, off: number, t: FileTimes): void {
+  b.writeBigUInt64LE(t.creationTime, off);
+  b.writeBigUInt64LE(t.lastAccessTime, off + 8);
+  b.writeBigUInt64LE(t.lastWriteTime, off + 16);
+  b.writeBigUInt64LE(t.changeTime, off + 24);
+}
+
+/** Reads 32 bytes at `off`; the caller has checked that they are there. */
+export function readFileTimes(b: Buffer, off: number): FileTimes {
+  return {
+    creationTime: b.readBigUInt64LE(off),
+    lastAccessTime: b.readBigUInt64LE(off + 8),
+    lastWriteTime: b.readBigUInt64LE(off + 16),
+    changeTime: b.readBigUInt64LE(off + 24),
+  };
 }
