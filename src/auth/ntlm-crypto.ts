@@ -168,10 +168,6 @@ export class NtlmSecurityContext {
 
   unwrap(sealed: Buffer, signature: Buffer): Buffer | null {
     const plain = this.recv.seal.update(sealed);
-    return this.verifyMicRaw(plain, signature) ? plain : null;
-  }
-
-  private verifyMicRaw(message: Buffer, signature: Buffer): boolean {
-    return signature.length === 16 && timingSafeEqual(this.mac(this.recv, message), signature);
+    return this.verifyMic(plain, signature) ? plain : null;
   }
 }

@@ -86,11 +86,6 @@ export class UserStore {
   serialize(): string {
     return serializeUsers(this.list());
   }
-
-  /** The lookup function NtlmServer / createServerAuth take. */
-  lookupFn(): (user: string) => { ntHash: Buffer } | null {
-    return (user) => this.lookup(user);
-  }
 }
 
 /** Loads a users file; a missing file is an empty store. */

@@ -11,16 +11,11 @@
  * the full GSS key (Session.FullSessionKey) with L = 256; the signing and
  * application keys stay 128-bit and come from SessionKey.
  */
+import { Dialect } from '../smb2/constants.js';
 import { smb3Kdf } from './kdf.js';
 import { CipherId, cipherKeyLength } from './encryption.js';
 
-export const Dialect = {
-  SMB202: 0x0202,
-  SMB210: 0x0210,
-  SMB300: 0x0300,
-  SMB302: 0x0302,
-  SMB311: 0x0311,
-} as const;
+export { Dialect };
 
 export interface SessionKeys {
   /** Session.SessionKey (16 bytes). */
@@ -44,7 +39,7 @@ export interface DeriveOptions {
 }
 
 /** Session.SessionKey: first 16 bytes of the GSS key, zero-padded. */
-export function truncateSessionKey(gss: Buffer): Buffer {
+function truncateSessionKey(gss: Buffer): Buffer {
   const k = Buffer.alloc(16);
   gss.copy(k, 0, 0, Math.min(16, gss.length));
   return k;

@@ -10,8 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 
-export const PREAUTH_HASH_SHA512 = 0x0001;
-export const PREAUTH_HASH_SIZE = 64;
+const PREAUTH_HASH_SIZE = 64;
 
 export function preauthInitial(): Buffer {
   return Buffer.alloc(PREAUTH_HASH_SIZE);

@@ -8,37 +8,29 @@
  * modified during computation.
  */
 import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { Command, Dialect, HeaderFlags, SigningAlgorithm as SigningAlgorithmIds } from '../smb2/constants.js';
+import { HEADER_SIZE } from '../smb2/header.js';
 import { AesCmac } from './cmac.js';
 
 /** SigningAlgorithmId values of SMB2_SIGNING_CAPABILITIES (MS-SMB2 2.2.3.1.7). */
-export const SigningAlgorithm = {
-  HMAC_SHA256: 0x0000,
-  AES_CMAC: 0x0001,
-  AES_GMAC: 0x0002,
-} as const;
+export const SigningAlgorithm = SigningAlgorithmIds;
 export type SigningAlgorithm = (typeof SigningAlgorithm)[keyof typeof SigningAlgorithm];
 
-export const SIGNATURE_OFFSET = 48;
-export const SIGNATURE_SIZE = 16;
-const SMB2_HEADER_SIZE = 64;
-const FLAGS_OFFSET = 16;
+/** SMB2 header fields (MS-SMB2 2.2.1.2) that signing reads or writes. */
 const COMMAND_OFFSET = 12;
+const FLAGS_OFFSET = 16;
 const MESSAGE_ID_OFFSET = 24;
-const SMB2_FLAGS_SERVER_TO_REDIR = 0x00000001;
-const SMB2_FLAGS_SIGNED = 0x00000008;
-const SMB2_CANCEL = 0x000c;
+const SIGNATURE_OFFSET = 48;
+const SIGNATURE_SIZE = 16;
 const ZERO_SIG = Buffer.alloc(SIGNATURE_SIZE);
-
-/** Dialect numbers as on the wire. */
-const DIALECT_300 = 0x0300;
 
 /**
  * The algorithm for a connection: HMAC-SHA256 below 3.0, AES-CMAC for 3.x,
  * unless 3.1.1 negotiated another through SIGNING_CAPABILITIES.
  */
 export function signingAlgorithmFor(dialect: number, negotiated?: SigningAlgorithm): SigningAlgorithm {
-  if (dialect < DIALECT_300) return SigningAlgorithm.HMAC_SHA256;
-  if (dialect === 0x0311 && negotiated !== undefined) return negotiated;
+  if (dialect < Dialect.SMB300) return SigningAlgorithm.HMAC_SHA256;
+  if (dialect === Dialect.SMB311 && negotiated !== undefined) return negotiated;
   return SigningAlgorithm.AES_CMAC;
 }
 
@@ -58,8 +50,8 @@ export interface SignOptions {
 export function gmacNonce(msg: Buffer, opts: SignOptions = {}): Buffer {
   const nonce = Buffer.alloc(12);
   const mid = opts.messageId ?? msg.readBigUInt64LE(MESSAGE_ID_OFFSET);
-  const s2c = opts.serverToClient ?? (msg.readUInt32LE(FLAGS_OFFSET) & SMB2_FLAGS_SERVER_TO_REDIR) !== 0;
-  const cancel = opts.isCancel ?? msg.readUInt16LE(COMMAND_OFFSET) === SMB2_CANCEL;
+  const s2c = opts.serverToClient ?? (msg.readUInt32LE(FLAGS_OFFSET) & HeaderFlags.SERVER_TO_REDIR) !== 0;
+  const cancel = opts.isCancel ?? msg.readUInt16LE(COMMAND_OFFSET) === Command.CANCEL;
   nonce.writeBigUInt64LE(mid, 0);
   nonce.writeUInt32LE((s2c ? 1 : 0) | (cancel ? 2 : 0), 8);
   return nonce;
@@ -67,7 +59,7 @@ export function gmacNonce(msg: Buffer, opts: SignOptions = {}): Buffer {
 
 function pieces(parts: readonly Buffer[]): Buffer[] {
   const first = parts[0];
-  if (!first || first.length < SMB2_HEADER_SIZE) throw new RangeError('SMB2 message shorter than its header');
+  if (!first || first.length < HEADER_SIZE) throw new RangeError('SMB2 message shorter than its header');
   return [first.subarray(0, SIGNATURE_OFFSET), ZERO_SIG, first.subarray(SIGNATURE_OFFSET + SIGNATURE_SIZE), ...parts.slice(1)];
 }
 
@@ -108,7 +100,7 @@ export function signv(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer
 
 /** Constant-time check of the signature at bytes 48..63. */
 export function verify(alg: SigningAlgorithm, key: Buffer, msg: Buffer, opts: SignOptions = {}): boolean {
-  if (msg.length < SMB2_HEADER_SIZE) return false;
+  if (msg.length < HEADER_SIZE) return false;
   const expected = sign(alg, key, msg, opts);
   return timingSafeEqual(expected, msg.subarray(SIGNATURE_OFFSET, SIGNATURE_OFFSET + SIGNATURE_SIZE));
 }
@@ -116,10 +108,14 @@ export function verify(alg: SigningAlgorithm, key: Buffer, msg: Buffer, opts: Si
 /**
  * Sets SMB2_FLAGS_SIGNED and writes the signature into bytes 48..63 of the
  * message itself: the data path signs a registered buffer where it lies.
- * The flag is set first because the signature covers it.
+ * The message may be given in parts (header+body, then file data), the
+ * first holding the whole header. The flag is set first because the
+ * signature covers it.
  */
-export function signInPlace(alg: SigningAlgorithm, key: Buffer, msg: Buffer, opts: SignOptions = {}): void {
-  if (msg.length < SMB2_HEADER_SIZE) throw new RangeError('SMB2 message shorter than its header');
-  msg.writeUInt32LE((msg.readUInt32LE(FLAGS_OFFSET) | SMB2_FLAGS_SIGNED) >>> 0, FLAGS_OFFSET);
-  sign(alg, key, msg, opts).copy(msg, SIGNATURE_OFFSET);
+export function signInPlace(alg: SigningAlgorithm, key: Buffer, msg: Buffer | readonly Buffer[], opts: SignOptions = {}): void {
+  const parts = Buffer.isBuffer(msg) ? [msg] : msg;
+  const head = parts[0];
+  if (!head || head.length < HEADER_SIZE) throw new RangeError('SMB2 message shorter than its header');
+  head.writeUInt32LE((head.readUInt32LE(FLAGS_OFFSET) | HeaderFlags.SIGNED) >>> 0, FLAGS_OFFSET);
+  signv(alg, key, parts, opts).copy(head, SIGNATURE_OFFSET);
 }
