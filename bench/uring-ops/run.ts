@@ -19,8 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ring } from '../../src/uring/ring.js';
 import { Op } from '../../src/uring/op.js';
-import { uringAvailability } from '../../src/uring/features.js';
-import { names } from '../../src/uring/features.js';
+import { names, uringAvailability } from '../../src/uring/features.js';
 import { SETUP } from '../../src/uring/constants.js';
 import { prepNop } from '../../src/uring/ops/nop.js';
 import { prepRead } from '../../src/uring/ops/rw.js';
@@ -66,8 +65,11 @@ function runC(bin: string, c: Case, flags: number, file: string): number {
 /** ns per op through the TS API. */
 function runTs(ring: Ring, c: Case, fd: number, reuse: boolean): number {
   let completed = 0;
-  const cb = (): void => {
+  let failed: Error | null = null;
+  // As c_loop does, a failed op fails the run: a fast error path is no result.
+  const cb = (err: Error | null): void => {
     completed++;
+    if (err) failed = err;
   };
   const buf = Buffer.alloc(4096);
   const make = (i: number): Op => (c.mode === 'nop' ? prepNop(ring, cb) : prepRead(ring, fd, buf, (i % FILE_PAGES) * 4096, cb));
@@ -90,6 +92,7 @@ function runTs(ring: Ring, c: Case, fd: number, reuse: boolean): number {
     while (completed < submitted) ring.wait(submitted - completed);
   }
   const ns = Number(process.hrtime.bigint() - t0);
+  if (failed) throw failed;
   return ns / c.ops;
 }
 

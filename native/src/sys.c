@@ -1,9 +1,8 @@
 /* The few syscalls Node lacks, as thin wrappers returning result | -errno.
  *
  * Path syscalls (openat2 with RESOLVE_BENEATH, the *at family, statx,
- * xattrs, fallocate) run either synchronously or on libuv's threadpool
- * (sysAsync), for the threadpool VFS when io_uring is missing. One
- * dispatcher, sys_run(), serves both. */
+ * xattrs, fallocate) run on libuv's threadpool (sysAsync), for the
+ * threadpool VFS when io_uring is missing. */
 #include "addon.h"
 #include <fcntl.h>
 #include <unistd.h>
@@ -84,7 +83,7 @@ static void sys_run(sys_req_t *q) {
   q->result = r < 0 ? -errno : r;
 }
 
-/* Arguments shared by sysSync and sysAsync:
+/* Arguments of sysAsync (before its callback):
  * (op, dirfd, path|null, dirfd2, path2|null, flags, mode, resolve, num, num2, out|null) */
 #define SYS_NARGS 11
 
@@ -127,14 +126,6 @@ static int parse_req(napi_env env, napi_value *argv, sys_req_t *q) {
     if (arg_bytes(env, argv[10], &q->out, &q->outlen)) return -1;
   }
   return 0;
-}
-
-static napi_value SysSync(napi_env env, napi_callback_info info) {
-  ARGS(SYS_NARGS);
-  sys_req_t q;
-  if (parse_req(env, argv, &q)) return NULL;
-  sys_run(&q);
-  return ret_i64(env, q.result);
 }
 
 typedef struct {
@@ -302,19 +293,7 @@ static napi_value FcntlInt(napi_env env, napi_callback_info info) {
   return ret_i64(env, r < 0 ? -errno : r);
 }
 
-/* setsockoptInt(fd, level, name, value) -> 0 | -errno */
-static napi_value SetsockoptInt(napi_env env, napi_callback_info info) {
-  ARGS(4);
-  GET_I32(0, fd);
-  GET_I32(1, level);
-  GET_I32(2, name);
-  GET_I32(3, value);
-  int r = setsockopt(fd, level, name, &value, sizeof(value));
-  return ret_i64(env, r < 0 ? -errno : 0);
-}
-
 void sys_init(napi_env env, napi_value exports) {
-  export_fn(env, exports, "sysSync", SysSync);
   export_fn(env, exports, "sysAsync", SysAsync);
   export_fn(env, exports, "close", Close);
   export_fn(env, exports, "readSync", ReadSync);
@@ -326,5 +305,4 @@ void sys_init(napi_env env, napi_value exports) {
   export_fn(env, exports, "fcntlInt", FcntlInt);
   export_fn(env, exports, "fionread", Fionread);
   export_fn(env, exports, "dup", Dup);
-  export_fn(env, exports, "setsockoptInt", SetsockoptInt);
 }

@@ -13,7 +13,8 @@
 import type { Ring } from './ring.js';
 import { NativeRegion } from './memory.js';
 import { REGISTER, SIZEOF } from './constants.js';
-import { SystemError } from '../util/errors.js';
+import { hi32, lo32 } from './sqe.js';
+import { check } from '../util/errors.js';
 
 const PAGE = 4096;
 
@@ -21,9 +22,30 @@ function roundUp(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }
 
-export class RegisteredBuffers {
-  readonly region: NativeRegion;
+/** A registration the ring holds until dispose(); a closed ring has dropped it already. */
+abstract class Registration {
   private registered = true;
+  constructor(readonly ring: Ring) {}
+
+  get isRegistered(): boolean {
+    return this.registered;
+  }
+
+  dispose(): void {
+    if (!this.registered) return;
+    this.registered = false;
+    if (!this.ring.isClosed) this.unregister();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  protected abstract unregister(): void;
+}
+
+export class RegisteredBuffers extends Registration {
+  readonly region: NativeRegion;
 
   /** Registers `count` buffers of `size` bytes with the ring (one set per ring). */
   static register(ring: Ring, count: number, size: number): RegisteredBuffers {
@@ -32,15 +54,15 @@ export class RegisteredBuffers {
     return new RegisteredBuffers(ring, count, size);
   }
 
-  private constructor(readonly ring: Ring, readonly count: number, readonly size: number) {
+  private constructor(ring: Ring, readonly count: number, readonly size: number) {
+    super(ring);
     this.region = new NativeRegion(roundUp(count * size, PAGE));
     const iov = Buffer.alloc(count * SIZEOF.IOVEC);
     for (let i = 0; i < count; i++) {
       iov.writeUIntLE(this.region.address + i * size, i * SIZEOF.IOVEC, 6);
       iov.writeUIntLE(size, i * SIZEOF.IOVEC + 8, 6);
     }
-    const r = ring.register(REGISTER.BUFFERS, iov, count);
-    if (r < 0) throw new SystemError('io_uring_register(BUFFERS)', -r);
+    check('io_uring_register(BUFFERS)', ring.register(REGISTER.BUFFERS, iov, count));
   }
 
   /** Buffer i, over the registered memory. */
@@ -54,21 +76,8 @@ export class RegisteredBuffers {
     return this.region.address + i * this.size;
   }
 
-  get isRegistered(): boolean {
-    return this.registered;
-  }
-
-  /** Unregisters the buffers (a closed ring has dropped them already). */
-  dispose(): void {
-    if (!this.registered) return;
-    this.registered = false;
-    if (this.ring.isClosed) return;
-    const r = this.ring.register(REGISTER.UNREGISTER_BUFFERS, null, 0);
-    if (r < 0) throw new SystemError('io_uring_register(UNREGISTER_BUFFERS)', -r);
-  }
-
-  [Symbol.dispose](): void {
-    this.dispose();
+  protected unregister(): void {
+    check('io_uring_register(UNREGISTER_BUFFERS)', this.ring.register(REGISTER.UNREGISTER_BUFFERS, null, 0));
   }
 
   private checkIndex(i: number): void {
@@ -90,7 +99,7 @@ export interface BufRingOptions {
  * the ring's tail is the resv field of entry 0, so entry 0 is written
  * field by field and its last two bytes are left to the tail.
  */
-export class BufRing {
+export class BufRing extends Registration {
   readonly bgid: number;
   readonly entries: number;
   readonly size: number;
@@ -102,7 +111,6 @@ export class BufRing {
   private readonly u16: Uint16Array;
   private readonly u32: Uint32Array;
   private tail = 0;
-  private registered = true;
 
   static register(ring: Ring, opts: BufRingOptions): BufRing {
     const bgid = opts.bgid ?? 0;
@@ -113,7 +121,8 @@ export class BufRing {
     return new BufRing(ring, bgid, e, opts.size);
   }
 
-  private constructor(readonly ring: Ring, bgid: number, entries: number, size: number) {
+  private constructor(ring: Ring, bgid: number, entries: number, size: number) {
+    super(ring);
     this.bgid = bgid;
     this.entries = entries;
     this.size = size;
@@ -127,22 +136,21 @@ export class BufRing {
     reg.writeUIntLE(this.ringMemory.address, 0, 6);
     reg.writeUInt32LE(entries, 8);
     reg.writeUInt16LE(bgid, 12);
-    const r = ring.register(REGISTER.PBUF_RING, reg, 1);
-    if (r < 0) throw new SystemError('io_uring_register(PBUF_RING)', -r);
+    check('io_uring_register(PBUF_RING)', ring.register(REGISTER.PBUF_RING, reg, 1));
     for (let bid = 0; bid < entries; bid++) this.put(bid);
     this.publish();
   }
 
   /** Gives buffer `bid` back to the kernel. */
   recycle(bid: number): void {
-    if (!Number.isInteger(bid) || bid < 0 || bid >= this.entries) throw new RangeError(`buffer id ${bid} is outside 0..${this.entries - 1}`);
+    this.checkBid(bid);
     this.put(bid);
     this.publish();
   }
 
   /** The first `len` bytes of buffer `bid`, over the ring's memory (no copy). */
   view(bid: number, len = this.size): Buffer {
-    if (!Number.isInteger(bid) || bid < 0 || bid >= this.entries) throw new RangeError(`buffer id ${bid} is outside 0..${this.entries - 1}`);
+    this.checkBid(bid);
     if (!Number.isInteger(len) || len < 0 || len > this.size) throw new RangeError(`length ${len} is outside 0..${this.size}`);
     return this.memory.view(bid * this.size, len);
   }
@@ -151,29 +159,21 @@ export class BufRing {
     return this.memory.address + bid * this.size;
   }
 
-  get isRegistered(): boolean {
-    return this.registered;
-  }
-
-  dispose(): void {
-    if (!this.registered) return;
-    this.registered = false;
-    if (this.ring.isClosed) return;
+  protected unregister(): void {
     const reg = Buffer.alloc(40);
     reg.writeUInt16LE(this.bgid, 12);
-    const r = this.ring.register(REGISTER.UNREGISTER_PBUF_RING, reg, 1);
-    if (r < 0) throw new SystemError('io_uring_register(UNREGISTER_PBUF_RING)', -r);
+    check('io_uring_register(UNREGISTER_PBUF_RING)', this.ring.register(REGISTER.UNREGISTER_PBUF_RING, reg, 1));
   }
 
-  [Symbol.dispose](): void {
-    this.dispose();
+  private checkBid(bid: number): void {
+    if (!Number.isInteger(bid) || bid < 0 || bid >= this.entries) throw new RangeError(`buffer id ${bid} is outside 0..${this.entries - 1}`);
   }
 
   private put(bid: number): void {
     const e = (this.tail & this.mask) * 4; // word index of the entry
     const addr = this.address(bid);
-    this.u32[e] = addr >>> 0;
-    this.u32[e + 1] = Math.floor(addr / 4294967296) >>> 0;
+    this.u32[e] = lo32(addr);
+    this.u32[e + 1] = hi32(addr);
     this.u32[e + 2] = this.size;
     this.u16[e * 2 + 6] = bid;
     this.tail = (this.tail + 1) & 0xffff;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { native, nativeError } from '../native.js';
 import { errnoName } from '../util/errors.js';
-import { FEAT, OPS, REGISTER, SETUP, type OpName } from './constants.js';
+import { FEAT, OPS, REGISTER, SETUP } from './constants.js';
 
 export interface Availability {
   available: boolean;
@@ -26,11 +26,6 @@ export function uringAvailability(): Availability {
   if (cached) return cached;
   cached = check();
   return cached;
-}
-
-/** For tests: forget the cached answer. */
-export function resetAvailability(): void {
-  cached = null;
 }
 
 function check(): Availability {
@@ -124,8 +119,4 @@ export function describeFeatures(f: RingFeatures | null, avail: Availability): F
     features: f ? names(FEAT, f.featureBits) : [],
     ops: OPS.map((name, code) => ({ name, code, supported: f ? f.ops.has(code) : false })),
   };
-}
-
-export function opCode(name: OpName): number {
-  return OPS.indexOf(name);
 }

@@ -12,7 +12,7 @@ export {
   type OpName,
 } from './constants.js';
 export {
-  uringAvailability, uringForcedOff, resetAvailability, describeFeatures, probeOps, parseProbe, FLAG_CHOICES, names, opCode,
+  uringAvailability, uringForcedOff, describeFeatures, probeOps, parseProbe, FLAG_CHOICES, names,
   type Availability, type RingFeatures, type FeatureReport,
 } from './features.js';
 export { Arena, NativeRegion, addressOf, type ArenaBlock } from './memory.js';

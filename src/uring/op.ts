@@ -22,6 +22,15 @@ export interface Submission {
 /** err is set when res < 0; res is the kernel's result otherwise. */
 export type OpCallback = (err: SystemError | null, res: number, flags: number) => void;
 
+/**
+ * The user_data the ring gives a placed submission: slot in the low word,
+ * generation (21 bits, so the sum stays an exact double) in the high word.
+ * ASYNC_CANCEL, POLL_REMOVE and TIMEOUT_REMOVE name their target by it.
+ */
+export function encodeUserData(slot: number, gen: number): number {
+  return slot + gen * 4294967296;
+}
+
 export function opName(opcode: number): string {
   return OPS[opcode] ?? `OP_${opcode}`;
 }
@@ -65,15 +74,20 @@ export class Op implements Submission, SqeFields {
     sqe.fill(this);
   }
 
+  /** user_data while placed and not finally completed; 0 (matches nothing) otherwise */
+  get userData(): number {
+    return this.slot >= 0 && !this.done ? encodeUserData(this.slot, this.gen) : 0;
+  }
+
   complete(res: number, flags: number): void {
     const final = (flags & CQE.F_MORE) === 0;
     if (final) {
       this.done = true;
       if (this.release) this.release(this);
     }
+    if (final) this.keep = null;
     const cb = this.cb;
     if (!cb) return;
-    if (final) this.keep = null;
     // The notification CQE of a zero-copy send carries res 0 and F_NOTIF.
     if (res < 0) cb(new SystemError(opName(this.opcode), -res), res, flags);
     else cb(null, res, flags);

@@ -13,7 +13,7 @@ import { SystemError, check } from '../util/errors.js';
 import { CANCEL, CQE, ENTER, OP, REGISTER, SETUP, SQE, type OpName } from './constants.js';
 import { FLAG_CHOICES, probeOps, uringAvailability, type RingFeatures } from './features.js';
 import { Arena } from './memory.js';
-import { Op, type OpCallback, type Submission } from './op.js';
+import { Op, encodeUserData, type OpCallback, type Submission } from './op.js';
 import { SqeWriter } from './sqe.js';
 
 export interface RingOptions {
@@ -27,7 +27,11 @@ export interface RingOptions {
   attach?: boolean;
 }
 
-type Queued = Submission | Submission[];
+/** A linked chain waiting for SQ room: placed whole or not at all. */
+class Chain {
+  constructor(readonly subs: Submission[], readonly hard: boolean) {}
+}
+type Queued = Submission | Chain;
 
 const BATCH = 256;
 let chosenFlags: number | null = null;
@@ -148,9 +152,8 @@ export class Ring {
     if (this.closed) throw new SystemError('io_uring_enter', 9, 'ring is closed');
     if (subs.length === 0) return;
     if (subs.length > this.sqEntries) throw new RangeError(`a chain of ${subs.length} does not fit an SQ of ${this.sqEntries}`);
-    const chain = subs.slice();
-    (chain as Submission[] & { hard?: boolean }).hard = hard;
-    if (this.queue.length === this.queueHead && this.sqSpace() >= chain.length) this.placeChain(chain);
+    const chain = new Chain(subs.slice(), hard);
+    if (this.queue.length === this.queueHead && this.sqSpace() >= chain.subs.length) this.placeChain(chain);
     else this.queue.push(chain);
     this.scheduleFlush();
   }
@@ -164,10 +167,8 @@ export class Ring {
     if (this.closed) return 0;
     let total = 0;
     for (;;) {
-      this.drainQueue();
-      const pending = (this.sqTail - this.sqU32[this.sqHead]!) >>> 0;
-      if (pending === 0 && !(this.deferTaskrun && this.inflight > 0)) break;
-      Atomics.store(this.sqU32, this.sqTailIdx, this.sqTail);
+      const pending = this.publish();
+      if (pending === 0) break;
       const r = this.n.ringEnter(this.fd, pending, 0, this.inflight > 0 ? ENTER.GETEVENTS : 0, -1);
       if (r < 0) {
         if (r === -4 /* EINTR */) continue;
@@ -193,9 +194,7 @@ export class Ring {
    */
   wait(minComplete = 1, timeoutNs = -1): number {
     if (this.closed) return 0;
-    this.drainQueue();
-    const pending = (this.sqTail - this.sqU32[this.sqHead]!) >>> 0;
-    Atomics.store(this.sqU32, this.sqTailIdx, this.sqTail);
+    const pending = this.publish();
     const avail = (Atomics.load(this.cqU32, this.cqTailIdx) - this.cqHead) >>> 0;
     const min = avail >= minComplete ? 0 : minComplete;
     const r = this.n.ringEnter(this.fd, pending, min, ENTER.GETEVENTS, timeoutNs);
@@ -258,13 +257,7 @@ export class Ring {
   /** Harvests completions from Node's loop from now on. */
   attach(): void {
     if (this.watch || this.closed) return;
-    // The ring fd itself does not wake pollers for DEFER_TASKRUN task work
-    // (seen on 6.18); a registered eventfd is signalled for it.
-    if (this.eventfd < 0) {
-      this.eventfd = check('eventfd', this.n.eventfd(0, 0x800 /* O_NONBLOCK */ | 0x80000 /* O_CLOEXEC */));
-      this.registerEventfd(this.eventfd);
-    }
-    const h = this.n.pollWatch(this.eventfd, 1, () => this.onReadable());
+    const h = this.n.pollWatch(this.wakeFd(), 1, () => this.onReadable());
     if (typeof h === 'number') check('uv_poll_start', h);
     this.watch = h as WatchHandle;
     this.watchRef = true;
@@ -295,7 +288,7 @@ export class Ring {
       return;
     }
     const op = new Op(OP.ASYNC_CANCEL, cb);
-    op.addr = slot + this.gens[slot]! * 4294967296;
+    op.addr = encodeUserData(slot, this.gens[slot]!);
     this.submit(op);
   }
 
@@ -326,11 +319,24 @@ export class Ring {
     return r > 0 ? r : 0;
   }
 
-  /** Registers an eventfd that the kernel signals on completions. */
-  registerEventfd(efd: number): void {
+  /**
+   * The ring's eventfd, signalled on completions and on DEFER_TASKRUN task
+   * work (the ring fd itself does not wake pollers for the latter; seen on
+   * 6.18). A ring takes one registered eventfd, so every watcher shares this
+   * one; it is created on first use and closed with the ring.
+   */
+  wakeFd(): number {
+    if (this.eventfd >= 0) return this.eventfd;
+    const efd = check('eventfd', this.n.eventfd(0, 0x800 /* O_NONBLOCK */ | 0x80000 /* O_CLOEXEC */));
     const b = Buffer.alloc(4);
     b.writeInt32LE(efd, 0);
-    check('io_uring_register(EVENTFD)', this.n.ringRegister(this.fd, REGISTER.EVENTFD, b, 1));
+    const r = this.n.ringRegister(this.fd, REGISTER.EVENTFD, b, 1);
+    if (r < 0) {
+      this.n.close(efd);
+      throw new SystemError('io_uring_register(EVENTFD)', -r);
+    }
+    this.eventfd = efd;
+    return efd;
   }
 
   /** Registers the current credentials; returns the personality id for ops. */
@@ -366,7 +372,7 @@ export class Ring {
     const queued = this.queue.slice(this.queueHead);
     this.queue = [];
     this.queueHead = 0;
-    for (const q of queued) for (const s of Array.isArray(q) ? q : [q]) this.cancelNow(s);
+    for (const q of queued) for (const s of q instanceof Chain ? q.subs : [q]) this.cancelNow(s);
     if (this.inflight > 0) {
       const op = new Op(OP.ASYNC_CANCEL, null);
       op.opFlags = CANCEL.ANY | CANCEL.ALL;
@@ -399,6 +405,13 @@ export class Ring {
   }
 
   // ---- internals ----
+
+  /** Moves what fits from the user-space queue into the SQ and publishes the tail; returns SQEs not yet consumed. */
+  private publish(): number {
+    this.drainQueue();
+    Atomics.store(this.sqU32, this.sqTailIdx, this.sqTail);
+    return (this.sqTail - this.sqU32[this.sqHead]!) >>> 0;
+  }
 
   private sqSpace(): number {
     return this.sqEntries - ((this.sqTail - this.sqU32[this.sqHead]!) >>> 0);
@@ -452,19 +465,18 @@ export class Ring {
     return true;
   }
 
-  private placeChain(chain: Submission[] & { hard?: boolean }): void {
+  private placeChain(chain: Chain): void {
     const link = chain.hard ? SQE.IO_HARDLINK : SQE.IO_LINK;
+    const subs = chain.subs;
     const start = this.sqTail;
-    const placed: Submission[] = [];
-    for (let i = 0; i < chain.length; i++) {
-      if (!this.place(chain[i]!, i < chain.length - 1 ? link : 0)) {
+    for (let i = 0; i < subs.length; i++) {
+      if (!this.place(subs[i]!, i < subs.length - 1 ? link : 0)) {
         // A hook cancelled a member: the chain is withdrawn whole.
-        for (const s of placed) this.unplace(s);
+        for (let j = 0; j < i; j++) this.unplace(subs[j]!);
         this.sqTail = start;
-        for (const s of chain) this.cancelNow(s);
+        for (const s of subs) this.cancelNow(s);
         return;
       }
-      placed.push(chain[i]!);
     }
   }
 
@@ -480,8 +492,8 @@ export class Ring {
   private drainQueue(): void {
     while (this.queueHead < this.queue.length) {
       const q = this.queue[this.queueHead]!;
-      if (Array.isArray(q)) {
-        if (this.sqSpace() < q.length) break;
+      if (q instanceof Chain) {
+        if (this.sqSpace() < q.subs.length) break;
         this.placeChain(q);
       } else {
         if (this.sqSpace() < 1) break;
@@ -524,8 +536,7 @@ export class Ring {
     // With DEFER_TASKRUN, completions are posted only when we enter with GETEVENTS.
     if (this.deferTaskrun) this.n.ringEnter(this.fd, 0, 0, ENTER.GETEVENTS, -1);
     this.reap();
-    if (this.queued > 0 || ((this.sqTail - this.sqU32[this.sqHead]!) >>> 0) > 0) this.flush();
-    this.updateRef();
+    this.flush();
   }
 
   /** The ring keeps Node alive only while ops are in flight. */

@@ -4,13 +4,12 @@
  */
 import type { Ring } from '../ring.js';
 import { Op } from '../op.js';
-import { ACCEPT_MULTISHOT, CQE, OP } from '../constants.js';
-import type { SystemError } from '../../util/errors.js';
-import { checkCallback, checkFd, checkUint, submitPromise, type ResultCallback } from './common.js';
+import { ACCEPT_MULTISHOT, OP } from '../constants.js';
+import { checkCallback, checkFd, checkUint, multishot, submitPromise, type MultishotCallback, type ResultCallback } from './common.js';
 import { SOCK } from './socket.js';
 
 /** fd of the accepted connection; `more` false means the multishot accept ended. */
-export type AcceptMultiCallback = (err: SystemError | null, fd: number, more: boolean) => void;
+export type AcceptMultiCallback = MultishotCallback;
 
 export interface AcceptOptions {
   /** accept4 flags besides SOCK_CLOEXEC (always set), e.g. SOCK_NONBLOCK */
@@ -31,7 +30,7 @@ export function prepAcceptMultishot(ring: Ring, fd: number, cb: AcceptMultiCallb
   if (!callback) throw new TypeError('cb is required for a multishot accept');
   const op = prepAccept(ring, fd, null, opts);
   op.ioprio = ACCEPT_MULTISHOT;
-  op.cb = (err, res, flags) => callback(err, res, (flags & CQE.F_MORE) !== 0);
+  op.cb = multishot(callback);
   return op;
 }
 

@@ -8,6 +8,7 @@ import { Op, type OpCallback } from '../op.js';
 import type { SqeWriter } from '../sqe.js';
 import type { ArenaBlock, Arena } from '../memory.js';
 import type { SystemError } from '../../util/errors.js';
+import { CQE } from '../constants.js';
 
 /** The plain completion: err when res < 0, else the kernel's result. */
 export type ResultCallback = (err: SystemError | null, res: number) => void;
@@ -57,11 +58,11 @@ export function checkCallback<T>(name: string, cb: T | undefined | null): T | nu
   return cb;
 }
 
-/** A byte range of a view: [offset, offset + length) must lie inside it. */
-export function checkRange(buf: Bytes, offset: number | undefined, length: number | undefined): [number, number] {
-  const off = offset === undefined ? 0 : checkUint('offset', offset, buf.byteLength);
-  const len = length === undefined ? buf.byteLength - off : checkUint('length', length);
-  if (off + len > buf.byteLength) throw new RangeError(`offset + length (${off + len}) exceeds the buffer (${buf.byteLength} bytes)`);
+/** A byte range of a buffer of `size` bytes: [offset, offset + length) must lie inside it. */
+export function checkRange(size: number, offset: number | undefined, length: number | undefined): [number, number] {
+  const off = offset === undefined ? 0 : checkUint('offset', offset, size);
+  const len = length === undefined ? size - off : checkUint('length', length);
+  if (off + len > size) throw new RangeError(`offset + length (${off + len}) exceeds the buffer (${size} bytes)`);
   return [off, len];
 }
 
@@ -84,9 +85,45 @@ export function holdBlocks(ring: Ring, op: Op, blocks: ArenaBlock[]): void {
   op.release = r;
 }
 
+/**
+ * The *at ops' common layout: fd = the directory fd, addr = the first path,
+ * off = the second block (a second path, else a `scratch` block of that
+ * many bytes: open_how, the statx buffer). Paths are copied NUL-terminated
+ * into the arena and held until the final CQE. All blocks or none: when the
+ * arena refuses a path (too long, a NUL), those taken before it go back.
+ */
+export function prepPathOp(
+  ring: Ring, opcode: number, cb: OpCallback | null, dirfd: number, path: string, path2: string | null, scratch = 0,
+): Op {
+  const arena = ring.arena;
+  const blocks: ArenaBlock[] = [];
+  try {
+    blocks.push(arena.path(path));
+    if (path2 !== null) blocks.push(arena.path(path2));
+    if (scratch > 0) blocks.push(arena.alloc(scratch));
+  } catch (err) {
+    for (const b of blocks) arena.release(b);
+    throw err;
+  }
+  const op = new Op(opcode, cb);
+  op.fd = dirfd;
+  op.addr = blocks[0]!.addr;
+  if (blocks.length > 1) op.off = blocks[1]!.addr;
+  holdBlocks(ring, op, blocks);
+  return op;
+}
+
+/** A multishot op's completion: `more` false means it is no longer armed (no CQE_F_MORE). */
+export type MultishotCallback = (err: SystemError | null, res: number, more: boolean) => void;
+
+/** The op callback of a multishot op (ACCEPT, POLL_ADD): one call per CQE, with `more`. */
+export function multishot(cb: MultishotCallback): OpCallback {
+  return (err, res, flags) => cb(err, res, (flags & CQE.F_MORE) !== 0);
+}
+
 /** user_data the ring gave a submitted op (slot + generation); 0 matches nothing. */
 export function userDataOf(op: Op): number {
-  return op.slot >= 0 && !op.done ? op.slot + op.gen * 4294967296 : 0;
+  return op.userData;
 }
 
 /**

@@ -1,8 +1,8 @@
 /** IORING_OP_LINKAT: linkat(olddirfd, oldpath, newdirfd, newpath, flags). */
 import type { Ring } from '../ring.js';
-import { Op } from '../op.js';
+import type { Op } from '../op.js';
 import { AT, OP } from '../constants.js';
-import { checkCallback, checkDirFd, checkString, checkUint, holdBlocks, submitPromise, type ResultCallback } from './common.js';
+import { checkCallback, checkDirFd, checkString, checkUint, prepPathOp, submitPromise, type ResultCallback } from './common.js';
 
 export function prepLinkat(ring: Ring, oldDirfd: number, oldPath: string, newDirfd: number, newPath: string, cb?: ResultCallback | null, opts?: { flags?: number }): Op {
   checkDirFd('oldDirfd', oldDirfd);
@@ -11,16 +11,9 @@ export function prepLinkat(ring: Ring, oldDirfd: number, oldPath: string, newDir
   checkString('newPath', newPath);
   const flags = opts?.flags === undefined ? 0 : checkUint('flags', opts.flags);
   if (flags & ~(AT.SYMLINK_FOLLOW | AT.EMPTY_PATH)) throw new RangeError('linkat flags may hold only AT_SYMLINK_FOLLOW and AT_EMPTY_PATH');
-  const callback = checkCallback('cb', cb);
-  const a = ring.arena.path(oldPath);
-  const b = ring.arena.path(newPath);
-  const op = new Op(OP.LINKAT, callback);
-  op.fd = oldDirfd;
-  op.addr = a.addr;
+  const op = prepPathOp(ring, OP.LINKAT, checkCallback('cb', cb), oldDirfd, oldPath, newPath);
   op.len = newDirfd >>> 0;
-  op.off = b.addr;
   op.opFlags = flags;
-  holdBlocks(ring, op, [a, b]);
   return op;
 }
 

@@ -1,20 +1,15 @@
 /** IORING_OP_MKDIRAT: mkdirat(dirfd, path, mode). */
 import type { Ring } from '../ring.js';
-import { Op } from '../op.js';
+import type { Op } from '../op.js';
 import { OP } from '../constants.js';
-import { checkCallback, checkDirFd, checkString, checkUint, holdBlocks, submitPromise, type ResultCallback } from './common.js';
+import { checkCallback, checkDirFd, checkString, checkUint, prepPathOp, submitPromise, type ResultCallback } from './common.js';
 
 export function prepMkdirat(ring: Ring, dirfd: number, path: string, mode = 0o777, cb?: ResultCallback | null): Op {
   checkDirFd('dirfd', dirfd);
   checkString('path', path);
   checkUint('mode', mode, 0o7777);
-  const callback = checkCallback('cb', cb);
-  const p = ring.arena.path(path);
-  const op = new Op(OP.MKDIRAT, callback);
-  op.fd = dirfd;
-  op.addr = p.addr;
+  const op = prepPathOp(ring, OP.MKDIRAT, checkCallback('cb', cb), dirfd, path, null);
   op.len = mode;
-  holdBlocks(ring, op, [p]);
   return op;
 }
 

@@ -4,9 +4,9 @@
  * RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS.
  */
 import type { Ring } from '../ring.js';
-import { Op } from '../op.js';
+import type { Op } from '../op.js';
 import { OP, SIZEOF } from '../constants.js';
-import { checkCallback, checkDirFd, checkString, checkUint, holdBlocks, submitPromise, type ResultCallback } from './common.js';
+import { checkCallback, checkDirFd, checkString, checkUint, prepPathOp, submitPromise, type ResultCallback } from './common.js';
 
 export const O = {
   RDONLY: 0, WRONLY: 1, RDWR: 2, CREAT: 0o100, EXCL: 0o200, NOCTTY: 0o400, TRUNC: 0o1000, APPEND: 0o2000,
@@ -31,21 +31,15 @@ export function prepOpenat2(ring: Ring, dirfd: number, path: string, how?: OpenH
   const mode = how?.mode === undefined ? 0 : checkUint('mode', how.mode, 0o7777);
   const resolve = how?.resolve === undefined ? 0 : checkUint('resolve', how.resolve, 0xff);
   const personality = how?.personality === undefined ? 0 : checkUint('personality', how.personality, 0xffff);
-  const callback = checkCallback('cb', cb);
-  const p = ring.arena.path(path);
-  const h = ring.arena.alloc(SIZEOF.OPEN_HOW);
-  // struct open_how: flags u64, mode u64, resolve u64
-  h.buf.fill(0, 0, SIZEOF.OPEN_HOW);
-  h.buf.writeUInt32LE(flags >>> 0, 0);
-  h.buf.writeUInt32LE(mode, 8);
-  h.buf.writeUInt32LE(resolve, 16);
-  const op = new Op(OP.OPENAT2, callback);
-  op.fd = dirfd;
-  op.addr = p.addr;
+  const op = prepPathOp(ring, OP.OPENAT2, checkCallback('cb', cb), dirfd, path, null, SIZEOF.OPEN_HOW);
+  // struct open_how at off: flags u64, mode u64, resolve u64
+  const h = op.blocks![1]!.buf;
+  h.fill(0, 0, SIZEOF.OPEN_HOW);
+  h.writeUInt32LE(flags >>> 0, 0);
+  h.writeUInt32LE(mode, 8);
+  h.writeUInt32LE(resolve, 16);
   op.len = SIZEOF.OPEN_HOW;
-  op.off = h.addr;
   op.personality = personality;
-  holdBlocks(ring, op, [p, h]);
   return op;
 }
 

@@ -4,11 +4,13 @@
  */
 import type { Ring } from '../ring.js';
 import { Op } from '../op.js';
-import { CQE, OP, POLL_ADD_MULTI } from '../constants.js';
-import type { SystemError } from '../../util/errors.js';
-import { checkCallback, checkFd, checkOp, checkUint, submitPromise, TargetedOp, type ResultCallback } from './common.js';
+import { OP, POLL_ADD_MULTI } from '../constants.js';
+import {
+  checkCallback, checkFd, checkOp, checkUint, multishot, submitPromise, TargetedOp, type MultishotCallback, type ResultCallback,
+} from './common.js';
 
-export type PollMultiCallback = (err: SystemError | null, events: number, more: boolean) => void;
+/** the ready poll(2) bits; `more` false means the multishot poll ended. */
+export type PollMultiCallback = MultishotCallback;
 
 export function prepPollAdd(_ring: Ring, fd: number, events: number, cb?: ResultCallback | null): Op {
   checkFd('fd', fd);
@@ -24,7 +26,7 @@ export function prepPollMultishot(ring: Ring, fd: number, events: number, cb: Po
   if (!callback) throw new TypeError('cb is required for a multishot poll');
   const op = prepPollAdd(ring, fd, events, null);
   op.len = POLL_ADD_MULTI;
-  op.cb = (err, res, flags) => callback(err, res, (flags & CQE.F_MORE) !== 0);
+  op.cb = multishot(callback);
   return op;
 }
 

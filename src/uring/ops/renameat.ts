@@ -1,8 +1,8 @@
 /** IORING_OP_RENAMEAT: renameat2(olddirfd, oldpath, newdirfd, newpath, flags). */
 import type { Ring } from '../ring.js';
-import { Op } from '../op.js';
+import type { Op } from '../op.js';
 import { OP } from '../constants.js';
-import { checkCallback, checkDirFd, checkString, checkUint, holdBlocks, submitPromise, type ResultCallback } from './common.js';
+import { checkCallback, checkDirFd, checkString, checkUint, prepPathOp, submitPromise, type ResultCallback } from './common.js';
 
 export const RENAME = { NOREPLACE: 1, EXCHANGE: 2, WHITEOUT: 4 } as const;
 
@@ -12,16 +12,9 @@ export function prepRenameat(ring: Ring, oldDirfd: number, oldPath: string, newD
   checkDirFd('newDirfd', newDirfd);
   checkString('newPath', newPath);
   const flags = opts?.flags === undefined ? 0 : checkUint('flags', opts.flags, 7);
-  const callback = checkCallback('cb', cb);
-  const a = ring.arena.path(oldPath);
-  const b = ring.arena.path(newPath);
-  const op = new Op(OP.RENAMEAT, callback);
-  op.fd = oldDirfd;
-  op.addr = a.addr;
+  const op = prepPathOp(ring, OP.RENAMEAT, checkCallback('cb', cb), oldDirfd, oldPath, newPath);
   op.len = newDirfd >>> 0;
-  op.off = b.addr;
   op.opFlags = flags;
-  holdBlocks(ring, op, [a, b]);
   return op;
 }
 

@@ -25,11 +25,11 @@ export interface RwOptions {
 /** Longest iovec array one arena block holds. */
 export const MAX_IOVECS = 4096 / SIZEOF.IOVEC;
 
-function prepRw(opcode: number, ring: Ring, fd: number, buf: Bytes, position: number, cb: ResultCallback | null | undefined, o: RwOptions | undefined): Op {
+function prepRw(opcode: number, fd: number, buf: Bytes, position: number, cb: ResultCallback | null | undefined, o: RwOptions | undefined): Op {
   checkFd('fd', fd);
   checkBytes('buf', buf);
   checkPosition('position', position);
-  const [off, len] = checkRange(buf, o?.offset, o?.length);
+  const [off, len] = checkRange(buf.byteLength, o?.offset, o?.length);
   const op = new Op(opcode, checkCallback('cb', cb));
   op.fd = fd;
   op.addr = addressOf(buf) + off;
@@ -40,12 +40,12 @@ function prepRw(opcode: number, ring: Ring, fd: number, buf: Bytes, position: nu
   return op;
 }
 
-export function prepRead(ring: Ring, fd: number, buf: Bytes, position: number, cb?: ResultCallback | null, opts?: RwOptions): Op {
-  return prepRw(OP.READ, ring, fd, buf, position, cb, opts);
+export function prepRead(_ring: Ring, fd: number, buf: Bytes, position: number, cb?: ResultCallback | null, opts?: RwOptions): Op {
+  return prepRw(OP.READ, fd, buf, position, cb, opts);
 }
 
-export function prepWrite(ring: Ring, fd: number, buf: Bytes, position: number, cb?: ResultCallback | null, opts?: RwOptions): Op {
-  return prepRw(OP.WRITE, ring, fd, buf, position, cb, opts);
+export function prepWrite(_ring: Ring, fd: number, buf: Bytes, position: number, cb?: ResultCallback | null, opts?: RwOptions): Op {
+  return prepRw(OP.WRITE, fd, buf, position, cb, opts);
 }
 
 export function read(ring: Ring, fd: number, buf: Bytes, position: number, opts?: RwOptions): Promise<number> {
@@ -62,6 +62,7 @@ function prepVec(opcode: number, ring: Ring, fd: number, bufs: readonly Bytes[],
   if (bufs.length === 0 || bufs.length > MAX_IOVECS) throw new RangeError(`bufs must hold 1 to ${MAX_IOVECS} buffers`);
   checkPosition('position', position);
   for (const b of bufs) checkBytes('bufs[i]', b);
+  const flags = rwFlags === undefined ? 0 : checkUint('rwFlags', rwFlags);
   const callback = checkCallback('cb', cb);
   const block = ring.arena.alloc(bufs.length * SIZEOF.IOVEC);
   writeIovecs(block.buf, 0, bufs);
@@ -70,7 +71,7 @@ function prepVec(opcode: number, ring: Ring, fd: number, bufs: readonly Bytes[],
   op.addr = block.addr;
   op.len = bufs.length;
   op.off = position;
-  if (rwFlags !== undefined) op.opFlags = checkUint('rwFlags', rwFlags);
+  op.opFlags = flags;
   op.keep = bufs.slice();
   holdBlocks(ring, op, [block]);
   return op;
@@ -104,13 +105,12 @@ export function writev(ring: Ring, fd: number, bufs: readonly Bytes[], position:
   return submitPromise<number>(ring, (cb) => prepWritev(ring, fd, bufs, position, cb, opts));
 }
 
-function prepFixed(opcode: number, ring: Ring, fd: number, fixed: RegisteredBuffers, index: number, position: number, cb: ResultCallback | null | undefined, o: RwOptions | undefined): Op {
+function prepFixed(opcode: number, fd: number, fixed: RegisteredBuffers, index: number, position: number, cb: ResultCallback | null | undefined, o: RwOptions | undefined): Op {
   checkFd('fd', fd);
   if (fixed === null || typeof fixed !== 'object' || typeof fixed.view !== 'function') throw new TypeError('fixed must be a RegisteredBuffers');
   checkUint('index', index, fixed.count - 1);
   checkPosition('position', position);
-  const view = fixed.view(index);
-  const [off, len] = checkRange(view, o?.offset, o?.length);
+  const [off, len] = checkRange(fixed.size, o?.offset, o?.length);
   const op = new Op(opcode, checkCallback('cb', cb));
   op.fd = fd;
   op.addr = fixed.address(index) + off;
@@ -122,12 +122,12 @@ function prepFixed(opcode: number, ring: Ring, fd: number, fixed: RegisteredBuff
 }
 
 /** READ_FIXED into registered buffer `index` (fixed.view(index) then holds the data). */
-export function prepReadFixed(ring: Ring, fd: number, fixed: RegisteredBuffers, index: number, position: number, cb?: ResultCallback | null, opts?: RwOptions): Op {
-  return prepFixed(OP.READ_FIXED, ring, fd, fixed, index, position, cb, opts);
+export function prepReadFixed(_ring: Ring, fd: number, fixed: RegisteredBuffers, index: number, position: number, cb?: ResultCallback | null, opts?: RwOptions): Op {
+  return prepFixed(OP.READ_FIXED, fd, fixed, index, position, cb, opts);
 }
 
-export function prepWriteFixed(ring: Ring, fd: number, fixed: RegisteredBuffers, index: number, position: number, cb?: ResultCallback | null, opts?: RwOptions): Op {
-  return prepFixed(OP.WRITE_FIXED, ring, fd, fixed, index, position, cb, opts);
+export function prepWriteFixed(_ring: Ring, fd: number, fixed: RegisteredBuffers, index: number, position: number, cb?: ResultCallback | null, opts?: RwOptions): Op {
+  return prepFixed(OP.WRITE_FIXED, fd, fixed, index, position, cb, opts);
 }
 
 export function readFixed(ring: Ring, fd: number, fixed: RegisteredBuffers, index: number, position: number, opts?: RwOptions): Promise<number> {

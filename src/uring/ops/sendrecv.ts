@@ -32,7 +32,7 @@ export type RecvMultiCallback = (err: SystemError | null, bid: number, len: numb
 function prepSR(opcode: number, fd: number, buf: Bytes, cb: ResultCallback | null | undefined, o: SendRecvOptions | undefined): Op {
   checkFd('fd', fd);
   checkBytes('buf', buf);
-  const [off, len] = checkRange(buf, o?.offset, o?.length);
+  const [off, len] = checkRange(buf.byteLength, o?.offset, o?.length);
   const flags = o?.flags === undefined ? 0 : checkUint('flags', o.flags);
   const op = new Op(opcode, checkCallback('cb', cb));
   op.fd = fd;

@@ -13,14 +13,11 @@ export interface SpliceOptions {
   flags?: number;
 }
 
-export function prepSplice(_ring: Ring, fdIn: number, offIn: number, fdOut: number, offOut: number, length: number, cb?: ResultCallback | null, opts?: SpliceOptions): Op {
-  checkFd('fdIn', fdIn);
-  checkPosition('offIn', offIn);
-  checkFd('fdOut', fdOut);
-  checkPosition('offOut', offOut);
+/** SPLICE and TEE share their layout; TEE leaves both offsets 0, as the kernel requires. */
+function spliceOp(opcode: number, fdIn: number, offIn: number, fdOut: number, offOut: number, length: number, cb: ResultCallback | null | undefined, opts: SpliceOptions | undefined): Op {
   checkUint('length', length);
   const flags = opts?.flags === undefined ? 0 : checkUint('flags', opts.flags, 0xf);
-  const op = new Op(OP.SPLICE, checkCallback('cb', cb));
+  const op = new Op(opcode, checkCallback('cb', cb));
   op.spliceFdIn = fdIn;
   op.addr = offIn; // splice_off_in shares the addr field; -1 writes all ones
   op.fd = fdOut;
@@ -30,17 +27,18 @@ export function prepSplice(_ring: Ring, fdIn: number, offIn: number, fdOut: numb
   return op;
 }
 
+export function prepSplice(_ring: Ring, fdIn: number, offIn: number, fdOut: number, offOut: number, length: number, cb?: ResultCallback | null, opts?: SpliceOptions): Op {
+  checkFd('fdIn', fdIn);
+  checkPosition('offIn', offIn);
+  checkFd('fdOut', fdOut);
+  checkPosition('offOut', offOut);
+  return spliceOp(OP.SPLICE, fdIn, offIn, fdOut, offOut, length, cb, opts);
+}
+
 export function prepTee(_ring: Ring, fdIn: number, fdOut: number, length: number, cb?: ResultCallback | null, opts?: SpliceOptions): Op {
   checkFd('fdIn', fdIn);
   checkFd('fdOut', fdOut);
-  checkUint('length', length);
-  const flags = opts?.flags === undefined ? 0 : checkUint('flags', opts.flags, 0xf);
-  const op = new Op(OP.TEE, checkCallback('cb', cb));
-  op.spliceFdIn = fdIn;
-  op.fd = fdOut;
-  op.len = length;
-  op.opFlags = flags;
-  return op;
+  return spliceOp(OP.TEE, fdIn, 0, fdOut, 0, length, cb, opts);
 }
 
 export function splice(ring: Ring, fdIn: number, offIn: number, fdOut: number, offOut: number, length: number, opts?: SpliceOptions): Promise<number> {

@@ -1,9 +1,9 @@
 /** IORING_OP_STATX, parsed into a plain object (times as bigint ns since the epoch). */
 import type { Ring } from '../ring.js';
-import { Op } from '../op.js';
+import type { Op } from '../op.js';
 import { AT, OP, SIZEOF } from '../constants.js';
 import type { SystemError } from '../../util/errors.js';
-import { checkCallback, checkDirFd, checkString, checkUint, holdBlocks, submitPromise } from './common.js';
+import { checkCallback, checkDirFd, checkString, checkUint, prepPathOp, submitPromise } from './common.js';
 
 export const STATX = {
   TYPE: 0x1, MODE: 0x2, NLINK: 0x4, UID: 0x8, GID: 0x10, ATIME: 0x20, MTIME: 0x40, CTIME: 0x80,
@@ -46,9 +46,13 @@ function ts(b: Buffer, o: number): bigint {
   return b.readBigInt64LE(o) * 1000000000n + BigInt(b.readUInt32LE(o + 8));
 }
 
-/** glibc's makedev(), as Node reports st_dev. */
+/**
+ * glibc's makedev(), as Node reports st_dev: ((major & ~0xfff) << 32) |
+ * ((major & 0xfff) << 8) | ((minor & ~0xff) << 12) | (minor & 0xff).
+ * Linux majors fit 12 bits, so the first term is 0 and the result is exact.
+ */
 function makedev(major: number, minor: number): number {
-  return (major & 0xfff) * 256 + (minor & 0xff) + (minor >>> 8) * 1048576 + (major >>> 12) * 2 ** 32;
+  return (major >>> 12) * 2 ** 44 + (major & 0xfff) * 256 + (minor >>> 8) * 1048576 + (minor & 0xff);
 }
 
 /** Decodes struct statx (include/uapi/linux/stat.h). */
@@ -83,21 +87,13 @@ export function prepStatx(ring: Ring, dirfd: number, path: string, cb: StatxCall
   const callback = checkCallback('cb', cb);
   if (!callback) throw new TypeError('cb is required for statx (it receives the result)');
   if (path === '' && (flags & AT.EMPTY_PATH) === 0) throw new RangeError("an empty path needs AT_EMPTY_PATH in flags");
-  const p = ring.arena.path(path);
-  const out = ring.arena.alloc(SIZEOF.STATX);
-  const op = new Op(OP.STATX, (err, res) => {
-    // The block went back to the arena just before this call (Op.complete); nothing
-    // can reuse it before the parse below, which comes first.
-    if (err) callback(err, null);
-    else callback(null, parseStatx(out.buf));
-    void res;
-  });
-  op.fd = dirfd;
-  op.addr = p.addr;
+  const op = prepPathOp(ring, OP.STATX, null, dirfd, path, null, SIZEOF.STATX);
+  const out = op.blocks![1]!.buf;
+  // The block goes back to the arena just before this runs (Op.complete);
+  // nothing can take it again before the parse, which comes first.
+  op.cb = (err) => callback(err, err ? null : parseStatx(out));
   op.len = mask;
   op.opFlags = flags;
-  op.off = out.addr;
-  holdBlocks(ring, op, [p, out]);
   return op;
 }
 

@@ -3,11 +3,11 @@
  * value's length (the value is in `value`); set* with 0.
  */
 import type { Ring } from '../ring.js';
-import { Op } from '../op.js';
+import type { Op } from '../op.js';
 import { OP } from '../constants.js';
 import { addressOf } from '../memory.js';
 import {
-  checkBytes, checkCallback, checkFd, checkString, checkUint, holdBlocks, submitPromise, type Bytes, type ResultCallback,
+  checkBytes, checkCallback, checkFd, checkString, checkUint, prepPathOp, submitPromise, type Bytes, type ResultCallback,
 } from './common.js';
 
 export const XATTR = { CREATE: 1, REPLACE: 2 } as const;
@@ -23,22 +23,13 @@ function prepXattr(opcode: number, ring: Ring, fd: number, path: string | null, 
   checkName(name);
   checkBytes('value', value);
   checkUint('flags', flags, 3);
-  const callback = checkCallback('cb', cb);
-  const n = ring.arena.path(name);
-  const blocks = [n];
-  const op = new Op(opcode, callback);
-  op.fd = path === null ? fd : 0;
-  op.addr = n.addr;
+  // addr = the name; the path (GETXATTR/SETXATTR) goes in addr3, the value in off.
+  const op = prepPathOp(ring, opcode, checkCallback('cb', cb), path === null ? fd : 0, name, path);
+  op.addr3 = path === null ? 0 : op.off;
   op.off = value.byteLength ? addressOf(value) : 0;
   op.len = value.byteLength;
   op.opFlags = flags;
-  if (path !== null) {
-    const p = ring.arena.path(path);
-    blocks.push(p);
-    op.addr3 = p.addr;
-  }
   op.keep = value;
-  holdBlocks(ring, op, blocks);
   return op;
 }
 

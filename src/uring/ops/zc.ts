@@ -45,7 +45,7 @@ function wrap(cb: ZcCallback): (err: SystemError | null, res: number, flags: num
 export function prepSendZc(_ring: Ring, fd: number, buf: Bytes, cb: ZcCallback, opts?: ZcOptions): Op {
   checkFd('fd', fd);
   checkBytes('buf', buf);
-  const [off, len] = checkRange(buf, opts?.offset, opts?.length);
+  const [off, len] = checkRange(buf.byteLength, opts?.offset, opts?.length);
   const flags = opts?.flags === undefined ? 0 : checkUint('flags', opts.flags);
   const callback = checkCallback('cb', cb);
   if (!callback) throw new TypeError('cb is required for a zero-copy send (it sees the notification)');
