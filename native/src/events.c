@@ -127,7 +127,8 @@ static napi_value Ppoll(napi_env env, napi_callback_info info) {
 }
 
 /* pollOne(fd, events) -> revents (0 = not ready) | -errno; never blocks.
- * Re-checks the readiness of one batched epoll entry. */
+ * Re-checks readiness seen before a handler ran (FdSlot.pollNow: queued
+ * epoll batch entries, queued io_uring POLL_ADD completions). */
 static napi_value PollOne(napi_env env, napi_callback_info info) {
   ARGS(2);
   GET_I32(0, fd);
@@ -139,7 +140,8 @@ static napi_value PollOne(napi_env env, napi_callback_info info) {
 }
 
 /* readByte(fd) -> the byte read (0-255), 256 at end of file, or -errno.
- * The bench handlers' 1-byte read without a buffer argument. */
+ * The 1-byte read of the pipe-events bench handlers and the events tests,
+ * without a buffer argument (readSync in sys.c takes one). */
 static napi_value ReadByte(napi_env env, napi_callback_info info) {
   ARGS(1);
   GET_I32(0, fd);

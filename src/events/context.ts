@@ -8,9 +8,9 @@
  */
 import { SystemError } from '../util/errors.js';
 import type { Ring } from '../uring/ring.js';
-import { FdEvent, FdSlot, type FdHandler } from './fd.js';
+import { FdEvent, FdSlot, handlerRan, type FdHandler } from './fd.js';
 import { ImmediateEvent, ImmediateList, TimerEvent, TimerList, type ImmediateHandler, type TimerHandler } from './timer.js';
-import { SignalEvent, runSignalEvent, signalHub, signalNumber, type SignalHandler } from './signal.js';
+import { SignalEvent, runSignalEvent, signalHub, signalNumber, type SignalHandler, type SignalInfo } from './signal.js';
 import { closeWatchedFd, registerSlot, unregisterSlot } from './registry.js';
 import { captureSite } from './site.js';
 import { FD_READ, FD_WRITE, FD_ERROR, type Backend, type ErrorHook, type EventSite, type TraceHook } from './types.js';
@@ -226,10 +226,7 @@ export class EventContext {
   private addWakeFd(fd: number): void {
     if (this.wakeFde) return;
     // The wake-up pipe is internal: it does not count as an event (item 3).
-    const t = this.onTrace;
-    this.onTrace = null;
-    this.wakeFde = this.addFdImpl(fd, FD_READ, () => signalHub().wake(), true);
-    this.onTrace = t;
+    this.wakeFde = this.untraced(() => this.addFdImpl(fd, FD_READ, () => signalHub().wake(), true));
   }
 
   /** @internal */
@@ -247,18 +244,26 @@ export class EventContext {
     if (this.signals.size === 0 && this.wakeFde) {
       const w = this.wakeFde;
       this.wakeFde = null;
-      this.freeFdInternal(w);
+      this.untraced(() => w.free());
     }
   }
 
-  private freeFdInternal(fde: FdEvent): void {
+  /** Runs fn with the trace hook off: the internal wake-up fde is not traced. */
+  private untraced<T>(fn: () => T): T {
     const t = this.onTrace;
     this.onTrace = null;
     try {
-      fde.free();
+      return fn();
     } finally {
       this.onTrace = t;
     }
+  }
+
+  /** Collects deliveries from the hub and runs them (item 29); false if none. */
+  private pollSignals(): boolean {
+    if (this.signals.size === 0) return false;
+    signalHub().collect();
+    return this.runSignals();
   }
 
   private runSignals(): boolean {
@@ -268,7 +273,7 @@ export class EventContext {
     for (const se of [...this.signals]) {
       if (se.pending === 0 || !se.active || this.closedFlag) continue;
       ran = true;
-      runSignalEvent(se, (s, count, info) => this.invoke(s, () => s.handler(s, s.signo, count, info)));
+      runSignalEvent(se, (s, count, info) => this.invoke(s, (c: number, i: SignalInfo | null) => s.handler(s, s.signo, c, i), count, info));
     }
     return ran;
   }
@@ -295,10 +300,7 @@ export class EventContext {
     if (this.depth > 0 && !this.nesting) {
       throw new SystemError('tevent_loop_once', ELOOP, 'loopOnce() called from inside a handler; call allowNesting() first');
     }
-    if (this.signals.size > 0) {
-      signalHub().collect();
-      if (this.runSignals()) return true;
-    }
+    if (this.pollSignals()) return true;
     const im = this.immediates.head;
     if (im) {
       this.runImmediate(im);
@@ -320,9 +322,8 @@ export class EventContext {
       timeout = maxWaitNs;
       due = -1;
     }
-    if (timeout < 0 && this.activeFdes <= 0 && this.signals.size === 0 && !this.backend.hasPending() && !this.backend.busy?.()) {
-      return false;
-    }
+    // Nothing to wait for: no timer, no cap, no fd event, nothing queued (item 3).
+    if (timeout < 0 && !this.haveEvents() && !this.backend.hasPending()) return false;
     let ran: boolean;
     try {
       ran = this.backend.wait(timeout, due);
@@ -331,12 +332,10 @@ export class EventContext {
       return false;
     }
     if (this.closedFlag) return ran;
-    if (this.sigPending > 0 && this.runSignals()) return true;
+    // Signals the wait woke up for (the wake-up fde collected them) run now.
+    if (this.runSignals()) return true;
     if (ran) return true;
-    if (this.signals.size > 0) {
-      signalHub().collect();
-      if (this.runSignals()) return true;
-    }
+    if (this.pollSignals()) return true;
     return this.runDueTimer();
   }
 
@@ -351,40 +350,49 @@ export class EventContext {
 
   private runTimer(t: TimerEvent, now: number): void {
     this.timers.remove(t);
-    this.invoke(t, () => t.handler(t, now));
+    this.invoke(t, t.handler, t, now);
     this.trace('detach', t);
   }
 
   private runImmediate(im: ImmediateEvent): void {
     this.immediates.remove(im);
-    const h = im.handler!;
-    this.invoke(im, () => h(im));
+    this.invoke(im, im.handler!, im, undefined);
     if (!im.linked) this.trace('detach', im);
   }
 
-  /** @internal runs one fd handler (called by FdSlot.dispatch) */
+  /** @internal runs one fd handler (called by FdSlot.dispatch); a direct call, the hot path */
   runFd(fde: FdEvent, flags: number): void {
-    if (this.onTrace) this.trace('before_handler', fde);
-    this.depth++;
+    this.enter(fde);
     try {
       fde.handler(fde, flags);
     } catch (err) {
       this.report(err, fde);
     } finally {
-      if (--this.depth === 0 && this.backendCloseDeferred) this.finishClose();
+      this.leave();
     }
   }
 
-  private invoke(ev: EventSite, fn: () => void): void {
-    if (this.onTrace) this.trace('before_handler', ev);
-    this.depth++;
+  /** Timer, immediate and signal handlers; arguments are passed, not closed over (no allocation per event). */
+  private invoke<A, B>(ev: EventSite, fn: (a: A, b: B) => void, a: A, b: B): void {
+    this.enter(ev);
     try {
-      fn();
+      fn.call(ev, a, b);
     } catch (err) {
       this.report(err, ev);
     } finally {
-      if (--this.depth === 0 && this.backendCloseDeferred) this.finishClose();
+      this.leave();
     }
+  }
+
+  private enter(ev: EventSite): void {
+    if (this.onTrace) this.trace('before_handler', ev);
+    this.depth++;
+  }
+
+  /** After every handler: readiness backends saw earlier may be stale now (handlerRan). */
+  private leave(): void {
+    handlerRan();
+    if (--this.depth === 0 && this.backendCloseDeferred) this.finishClose();
   }
 
   /** Reports an error of a handler (or of an io_uring completion callback) through onError. */

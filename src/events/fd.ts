@@ -6,9 +6,26 @@
  * from the start). Backends register the slot once with the union of the
  * flags and hand readiness back through FdSlot.dispatch().
  */
-import { FD_ERROR, FD_READ, FD_WRITE, P_BAD, P_IN, P_NVAL, P_OUT, type EventSite } from './types.js';
+import { FD_ERROR, FD_READ, FD_WRITE, P_BAD, P_IN, P_NVAL, P_OUT, pollEventsFor, type EventSite } from './types.js';
 import { formatSite, type SiteHolder } from './site.js';
+import { eventsNative } from './native-events.js';
 import type { EventContext } from './context.js';
+
+/**
+ * Bumped after every handler of every context. Readiness a backend saw at
+ * an older epoch may have been consumed since (a handler read that fd) and
+ * must be re-checked with FdSlot.pollNow() before it is dispatched.
+ */
+let epoch = 0;
+
+export function handlerEpoch(): number {
+  return epoch;
+}
+
+/** @internal the core calls this after each handler */
+export function handlerRan(): void {
+  epoch++;
+}
 
 export type FdHandler = (fde: FdEvent, flags: number) => void;
 
@@ -95,6 +112,13 @@ export class FdSlot {
       this.flags = u;
       this.ctx.slotChanged(this, old);
     }
+  }
+
+  /** Current readiness for the slot's flags (0: none or no flags), for readiness seen at an older epoch. */
+  pollNow(): number {
+    if (this.flags === 0) return 0;
+    const r = eventsNative().pollOne(this.fd, pollEventsFor(this.flags));
+    return r > 0 ? r : 0;
   }
 
   /**

@@ -37,18 +37,13 @@ export interface EventContextOptions {
   captureSites?: boolean;
 }
 
-type Factory = (opts: EventContextOptions) => Backend;
-const factories = new Map<BackendName, Factory>();
-
-/** Backends register themselves here (uring/hybrid live in their own files). */
-export function registerBackend(name: BackendName, f: Factory): void {
-  factories.set(name, f);
-}
-
-registerBackend('poll', () => new PollBackend());
-registerBackend('epoll', (o) => new EpollBackend({ maxEvents: o.maxEvents ?? 64, failWait: injected().has('epoll-wait') }));
-registerBackend('uring', () => new UringBackend());
-registerBackend('hybrid', (o) => new HybridBackend({ maxEvents: o.maxEvents ?? 64 }));
+/** How each backend is made (tevent's backend list). */
+const factories = new Map<BackendName, (opts: EventContextOptions) => Backend>([
+  ['poll', () => new PollBackend()],
+  ['epoll', (o) => new EpollBackend({ maxEvents: o.maxEvents ?? 64, failWait: injected().has('epoll-wait') })],
+  ['uring', () => new UringBackend()],
+  ['hybrid', (o) => new HybridBackend({ maxEvents: o.maxEvents ?? 64 })],
+]);
 
 function injected(): Set<string> {
   return new Set((process.env.RINGSMB_EVENTS_FAIL ?? '').split(',').map((s) => s.trim()).filter(Boolean));
@@ -103,7 +98,7 @@ export function createEventContext(opts: EventContextOptions = {}): EventContext
 /** Which backends can be created here (for tests and the CLI). */
 export function availableBackends(): BackendName[] {
   const out: BackendName[] = [];
-  for (const name of ['poll', 'epoll', 'uring', 'hybrid'] as BackendName[]) {
+  for (const name of factories.keys()) {
     try {
       make(name, {}).close();
       out.push(name);

@@ -4,6 +4,8 @@
  * narrows its open-ended `[extra: string]: unknown` part.
  */
 import { requireNative, type NativeBinding } from '../native.js';
+import { SystemError } from '../util/errors.js';
+import type { Ring } from '../uring/ring.js';
 
 export interface EventsNative {
   epollCreate(): number;
@@ -37,10 +39,28 @@ export function eventsNative(): EventsBinding {
   if (cached) return cached;
   const n = requireNative() as EventsBinding;
   if (typeof n.epollWait !== 'function') {
-    throw new Error('native addon lacks the event functions (native/src/events.c); rebuild with "npx node-gyp rebuild"');
+    throw new Error('native addon lacks the event functions (native/src/events.c); rebuild with "npm run install" in the package directory');
   }
   cached = n;
   return n;
+}
+
+const EFD_NONBLOCK_CLOEXEC = 0o4000 | 0o2000000;
+const counterBuf = new Uint8Array(8);
+
+/** Empties an eventfd or timerfd (non-blocking; one 8-byte read). */
+export function drainCounter(fd: number): void {
+  eventsNative().readSync(fd, counterBuf, 0, 8);
+}
+
+/**
+ * A non-blocking eventfd registered with the ring: the kernel signals it on
+ * completions. It stands in for the ring fd, which with DEFER_TASKRUN does
+ * not become readable for epoll or uv_poll when completions are pending (6.18).
+ */
+/** The ring's own wake-up eventfd (owned and closed by the ring). */
+export function ringWakeFd(ring: Ring): number {
+  return ring.wakeFd();
 }
 
 export const EPOLL_CTL_ADD = 1;

@@ -96,10 +96,25 @@ class SignalHub {
 
   /** Cheap when nothing arrived: one array read. */
   collect(): void {
-    const w = this.words;
-    if (w[0] === this.seenTotal) return;
-    this.seenTotal = w[0]!;
+    if (this.words[0] === this.seenTotal) return;
     this.drain();
+    this.take();
+  }
+
+  /**
+   * The wake-up pipe is readable: empty it whatever the counters say (a
+   * signal handled on another thread may write its byte after a collect()
+   * already ran), then take what arrived.
+   */
+  wake(): void {
+    this.drain();
+    if (this.words[0] !== this.seenTotal) this.take();
+  }
+
+  /** Hands the deliveries since the last take to the signal events. */
+  private take(): void {
+    const w = this.words;
+    this.seenTotal = w[0]!;
     for (let s = 1; s < SIG_MAX; s++) {
       const now = w[1 + s]!;
       const n = (now - this.seen[s]!) | 0;
@@ -121,17 +136,7 @@ class SignalHub {
     }
   }
 
-  /**
-   * The wake-up pipe is readable: empty it whatever the counters say (a
-   * signal handled on another thread may write its byte after a collect()
-   * already ran), then collect.
-   */
-  wake(): void {
-    this.drain();
-    this.collect();
-  }
-
-  drain(): void {
+  private drain(): void {
     const n = eventsNative();
     while (n.readSync(this.wakeFd, this.drainBuf, 0, 64) > 0) {
       /* empty the wake-up pipe */
@@ -143,10 +148,6 @@ let hub: SignalHub | null = null;
 
 export function signalHub(): SignalHub {
   if (!hub) hub = new SignalHub();
-  return hub;
-}
-
-export function signalHubIfAny(): SignalHub | null {
   return hub;
 }
 

@@ -44,7 +44,6 @@ export class TimerEvent implements EventSite {
 export class TimerList {
   head: TimerEvent | null = null;
   tail: TimerEvent | null = null;
-  count = 0;
 
   /** After all entries with due <= t.due (equal due times keep insertion order, item 22). */
   insert(t: TimerEvent): void {
@@ -57,7 +56,6 @@ export class TimerList {
     if (after) after.next = t;
     else this.head = t;
     t.linked = true;
-    this.count++;
   }
 
   remove(t: TimerEvent): void {
@@ -68,7 +66,6 @@ export class TimerList {
     else this.tail = t.prev;
     t.prev = t.next = null;
     t.linked = false;
-    this.count--;
   }
 }
 

@@ -6,11 +6,11 @@
  * dispatched per loopOnce; the rest stay queued. Before a queued entry
  * runs it is re-validated: its tag must still name a live slot (a freed or
  * re-registered fd gets a new tag, so stale user data never reaches a
- * handler), the flags are intersected with the slot's current ones, and the
- * readiness itself is re-checked with a zero-timeout poll of that one fd,
- * because an earlier handler may have consumed it. The first entry of a
- * fresh batch needs no re-check. Several fdes per fd share one epoll
- * registration (user-space multiplexing, item 10).
+ * handler) and, once any handler has run since the wait (FdSlot epoch),
+ * its readiness is re-checked for the slot's current flags with a
+ * zero-timeout poll of that one fd, because that handler may have consumed
+ * it. Several fdes per fd share one epoll registration (user-space
+ * multiplexing, item 10).
  *
  * Timer deadlines go into a CLOCK_MONOTONIC timerfd in the epoll set,
  * armed only when the next due time changes, so every wait is
@@ -18,9 +18,9 @@
  * and exact to the nanosecond (seed 003 §9a).
  */
 import { SystemError } from '../../util/errors.js';
-import { EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, eventsNative, monoNsOf, type EventsBinding } from '../native-events.js';
+import { EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, drainCounter, eventsNative, monoNsOf, type EventsBinding } from '../native-events.js';
 import { pollEventsFor, type Backend } from '../types.js';
-import type { FdSlot } from '../fd.js';
+import { handlerEpoch, type FdSlot } from '../fd.js';
 
 const EINTR = 4;
 const EEXIST = 17;
@@ -49,10 +49,11 @@ export class EpollBackend implements Backend {
   private readonly stride: number;
   private batchPos = 0;
   private batchLen = 0;
+  /** handlerEpoch() when the batch was taken */
+  private batchEpoch = 0;
   private failWait: boolean;
   private timerFd = -1;
   private armedDue = -1;
-  private readonly drainBuf = new Uint8Array(8);
   /** hybrid: readiness of this tag is handed to the ring instead */
   protected extraTag = 0;
 
@@ -101,7 +102,7 @@ export class EpollBackend implements Backend {
   }
 
   wait(timeoutNs: number, dueMs: number): boolean {
-    if (this.batchPos < this.batchLen && this.dispatchQueued()) return true;
+    if (this.batchPos < this.batchLen && this.dispatchBatch()) return true;
     if (timeoutNs > 0 && dueMs >= 0 && this.timerFd >= 0) {
       if (dueMs !== this.armedDue) {
         const r = this.n.timerfdArm(this.timerFd, monoNsOf(dueMs) + ARM_SLACK_NS);
@@ -121,12 +122,19 @@ export class EpollBackend implements Backend {
     }
     this.batchLen = r;
     this.batchPos = 0;
-    return this.dispatchFresh();
+    this.batchEpoch = handlerEpoch();
+    return this.dispatchBatch();
   }
 
-  /** First entry of a fresh batch: the kernel just checked it. */
-  private dispatchFresh(): boolean {
+  /**
+   * Dispatches batch entries until a handler runs. An entry is taken as the
+   * kernel reported it while no handler has run since the epoll_wait;
+   * after that its readiness is re-checked for the slot's current flags.
+   */
+  private dispatchBatch(): boolean {
     const out = this.out;
+    // Constant in the loop: it returns as soon as a handler has run.
+    const fresh = handlerEpoch() === this.batchEpoch;
     while (this.batchPos < this.batchLen) {
       const i = this.batchPos++ * this.stride;
       const tag = out[i + 1]! >>> 0;
@@ -139,36 +147,15 @@ export class EpollBackend implements Backend {
         continue;
       }
       const slot = this.byTag.get(tag);
-      if (slot && slot.dispatch(out[i]!)) return true;
-    }
-    return false;
-  }
-
-  /** Queued entries: re-validate tag, flags and readiness before running. */
-  private dispatchQueued(): boolean {
-    const out = this.out;
-    while (this.batchPos < this.batchLen) {
-      const i = this.batchPos++ * this.stride;
-      const tag = out[i + 1]! >>> 0;
-      if (tag === TIMER_TAG) {
-        this.timerFired();
-        continue;
-      }
-      if (tag === this.extraTag && tag !== 0) {
-        if (this.onExtra()) return true;
-        continue;
-      }
-      const slot = this.byTag.get(tag);
-      if (!slot || slot.flags === 0) continue;
-      const revents = this.n.pollOne(slot.fd, pollEventsFor(slot.flags));
-      if (revents <= 0) continue;
-      if (slot.dispatch(revents)) return true;
+      if (!slot) continue;
+      const revents = fresh ? out[i]! : slot.pollNow();
+      if (revents !== 0 && slot.dispatch(revents)) return true;
     }
     return false;
   }
 
   private timerFired(): void {
-    this.n.readSync(this.timerFd, this.drainBuf, 0, 8);
+    drainCounter(this.timerFd);
     this.armedDue = -1;
   }
 

@@ -8,7 +8,7 @@
  * eventfd registered with the ring stands in for it.
  */
 import { Ring } from '../../uring/ring.js';
-import { EPOLL_CTL_ADD, eventsNative } from '../native-events.js';
+import { EPOLL_CTL_ADD, drainCounter, eventsNative, ringWakeFd } from '../native-events.js';
 import { SystemError } from '../../util/errors.js';
 import { EpollBackend, type EpollOptions } from './epoll.js';
 
@@ -18,7 +18,6 @@ export class HybridBackend extends EpollBackend {
   override readonly name = 'hybrid' as const;
   override readonly ring: Ring;
   private readonly efd: number;
-  private readonly efdBuf = new Uint8Array(8);
   private ringTurn = true;
 
   constructor(opts: EpollOptions = {}, ring?: Ring) {
@@ -30,15 +29,17 @@ export class HybridBackend extends EpollBackend {
       throw err;
     }
     const n = eventsNative();
-    this.efd = n.eventfd(0, 0x800 | 0x80000);
-    const r = this.efd < 0 ? this.efd : n.epollCtl(this.pollFd, EPOLL_CTL_ADD, this.efd, 1, RING_TAG);
-    if (r < 0) {
-      this.ring.close();
-      if (this.efd >= 0) n.close(this.efd);
+    let efd = -1;
+    try {
+      efd = ringWakeFd(this.ring);
+      const r = n.epollCtl(this.pollFd, EPOLL_CTL_ADD, efd, 1, RING_TAG);
+      if (r < 0) throw new SystemError('epoll_ctl', -r, 'ring eventfd');
+    } catch (err) {
+      this.ring.close(); // closes its wake-up eventfd too
       super.close();
-      throw new SystemError('epoll_ctl', -r, 'ring eventfd');
+      throw err;
     }
-    this.ring.registerEventfd(this.efd);
+    this.efd = efd;
     this.extraTag = RING_TAG;
   }
 
@@ -56,7 +57,7 @@ export class HybridBackend extends EpollBackend {
 
   protected override onExtra(): boolean {
     // Runs deferred task work (DEFER_TASKRUN) and dispatches the completions.
-    eventsNative().readSync(this.efd, this.efdBuf, 0, 8);
+    drainCounter(this.efd);
     // Completions of other layers' ops count as progress (the loop ran something).
     return this.ring.wait(0, 0) > 0;
   }
@@ -71,7 +72,6 @@ export class HybridBackend extends EpollBackend {
 
   override close(): void {
     super.close();
-    this.ring.close();
-    eventsNative().close(this.efd);
+    this.ring.close(); // closes its wake-up eventfd too
   }
 }

@@ -39,12 +39,11 @@ import { CANCEL, OP, REGISTER, TIMEOUT_FLAGS } from '../../uring/constants.js';
 import { SystemError } from '../../util/errors.js';
 import type { Submission } from '../../uring/op.js';
 import type { SqeWriter } from '../../uring/sqe.js';
-import { eventsNative, monoNsOf, type EventsBinding } from '../native-events.js';
+import { drainCounter, eventsNative, monoNsOf, ringWakeFd } from '../native-events.js';
 import { P_ERR, P_NVAL, pollEventsFor, type Backend } from '../types.js';
-import type { FdSlot } from '../fd.js';
+import { handlerEpoch, type FdSlot } from '../fd.js';
 
 const ECANCELED = 125;
-const EFD_NONBLOCK_CLOEXEC = 0x800 | 0x80000;
 
 class PollAdd implements Submission {
   stale = false;
@@ -83,7 +82,7 @@ interface SlotState {
   /** a completed, never-cancelled POLL_ADD to submit again (no allocation per event) */
   spare: PollAdd | null;
   revents: number;
-  /** handler epoch at which revents was observed */
+  /** handlerEpoch() at which revents was observed */
   epoch: number;
   queued: boolean;
 }
@@ -91,9 +90,7 @@ interface SlotState {
 export class UringBackend implements Backend {
   readonly name = 'uring' as const;
   readonly ring: Ring;
-  private readonly n: EventsBinding = eventsNative();
   private efd = -1;
-  private readonly efdBuf = new Uint8Array(8);
   /** @internal our own ops in the ring (polls, their cancels): not "busy" for loopWait */
   ownInflight = 0;
   /** @internal completions of our own ops, to tell them from other layers' */
@@ -103,8 +100,6 @@ export class UringBackend implements Backend {
   private tsMem: { view: DataView; address: number } | null = null;
   private ready: FdSlot[] = [];
   private readyHead = 0;
-  /** bumped whenever a handler runs: older readiness must be re-checked */
-  private epoch = 0;
 
   constructor(ring?: Ring) {
     this.ring = ring ?? Ring.open({ entries: 256 });
@@ -115,17 +110,12 @@ export class UringBackend implements Backend {
   }
 
   get pollFd(): number {
-    if (this.efd < 0) {
-      const fd = this.n.eventfd(0, EFD_NONBLOCK_CLOEXEC);
-      if (fd < 0) throw new Error(`eventfd failed: ${fd}`);
-      this.ring.registerEventfd(fd);
-      this.efd = fd;
-    }
+    if (this.efd < 0) this.efd = ringWakeFd(this.ring);
     return this.efd;
   }
 
   drainWake(): void {
-    if (this.efd >= 0) this.n.readSync(this.efd, this.efdBuf, 0, 8);
+    if (this.efd >= 0) drainCounter(this.efd);
   }
 
   add(slot: FdSlot): void {
@@ -147,11 +137,7 @@ export class UringBackend implements Backend {
     this.disarm(st, !closing);
     // The fd is about to be closed: drop every request on it now, so
     // close(2) really releases the file.
-    if (closing && !this.ring.isClosed) this.cancelFdNow(slot.fd);
-  }
-
-  private cancelFdNow(fd: number): void {
-    this.ring.syncCancelFd(fd);
+    if (closing && !this.ring.isClosed) this.ring.syncCancelFd(slot.fd);
   }
 
   hasPending(): boolean {
@@ -181,7 +167,7 @@ export class UringBackend implements Backend {
     // An earlier pending timeout wakes us first; the loop then re-arms.
     if (cur && cur.due <= dueMs) return true;
     if (!this.tsMem) {
-      const m = this.n.allocBuffer(4096);
+      const m = eventsNative().allocBuffer(4096);
       if (typeof m === 'number') return false;
       this.tsMem = { view: new DataView(m.buffer), address: m.address };
     }
@@ -206,8 +192,7 @@ export class UringBackend implements Backend {
   close(): void {
     this.ready = [];
     this.readyHead = 0;
-    this.ring.close();
-    if (this.efd >= 0) this.n.close(this.efd);
+    this.ring.close(); // closes its wake-up eventfd too
     this.efd = -1;
   }
 
@@ -220,7 +205,7 @@ export class UringBackend implements Backend {
     st.spare = sub;
     if (slot.closed || res === -ECANCELED) return;
     st.revents = res < 0 ? P_ERR | P_NVAL : res;
-    st.epoch = this.epoch;
+    st.epoch = handlerEpoch();
     if (!st.queued) {
       st.queued = true;
       this.ready.push(slot);
@@ -237,17 +222,9 @@ export class UringBackend implements Backend {
       const st = slot.priv as SlotState;
       st.queued = false;
       if (slot.closed || slot.flags === 0) continue;
-      let revents = st.revents;
-      if (st.epoch !== this.epoch) {
-        // A handler ran since this readiness was seen: ask again.
-        revents = this.n.pollOne(slot.fd, pollEventsFor(slot.flags));
-        if (revents <= 0) {
-          this.arm(slot);
-          continue;
-        }
-      }
-      const ran = slot.dispatch(revents);
-      if (ran) this.epoch++;
+      // A handler ran since this readiness was seen: ask again.
+      const revents = st.epoch === handlerEpoch() ? st.revents : slot.pollNow();
+      const ran = revents !== 0 && slot.dispatch(revents);
       if (!slot.closed) this.arm(slot);
       if (ran) return true;
     }

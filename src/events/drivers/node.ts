@@ -11,7 +11,7 @@
  */
 import type { WatchHandle } from '../../native.js';
 import { eventsNative } from '../native-events.js';
-import { FD_ERROR, FD_READ, FD_WRITE } from '../types.js';
+import { FD_ERROR, FD_READ, FD_WRITE, type Backend } from '../types.js';
 import { PollBackend } from '../backends/poll.js';
 import type { Driver, EventContext } from '../context.js';
 import type { FdSlot } from '../fd.js';
@@ -38,7 +38,10 @@ function uvEvents(flags: number): number {
 
 export class NodeDriver implements Driver {
   private watch: WatchHandle | null = null;
-  private watchedFd = -1;
+  /** whether the watch keeps Node alive (a new uv_poll does) */
+  private watchRef = true;
+  /** the backend whose readiness we watch; changes after a run-time fallback */
+  private attached: Backend | null = null;
   private running = false;
   private immediate: NodeJS.Immediate | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -73,8 +76,9 @@ export class NodeDriver implements Driver {
   /** (Re)attaches to the context's current backend (also after a fallback). */
   private attachBackend(): void {
     const b = this.ctx.backend;
-    if (!(b instanceof PollBackend) && b.pollFd === this.watchedFd) return;
+    if (b === this.attached) return;
     this.detachMain();
+    this.attached = b;
     if (b instanceof PollBackend) {
       b.watcher = (slot, removed) => this.slotWatch(slot, removed);
       for (const slot of b.slots()) this.slotWatch(slot, false);
@@ -83,13 +87,13 @@ export class NodeDriver implements Driver {
     const h = this.n.pollWatch(b.pollFd, UV_READABLE, this.drive);
     if (typeof h === 'number') throw new Error(`uv_poll_start on fd ${b.pollFd} failed: ${h}`);
     this.watch = h;
-    this.watchedFd = b.pollFd;
+    this.watchRef = true;
   }
 
   private detachMain(): void {
     if (this.watch) this.n.pollStop(this.watch);
     this.watch = null;
-    this.watchedFd = -1;
+    this.attached = null;
   }
 
   private slotWatch(slot: FdSlot, removed: boolean): void {
@@ -98,7 +102,7 @@ export class NodeDriver implements Driver {
     const ev = removed || this.closed ? 0 : uvEvents(slot.flags);
     if (!w) {
       if (ev === 0) return;
-      const h = this.n.pollWatch(fd, ev, (status) => this.fanOut(fd, status));
+      const h = this.n.pollWatch(fd, ev, () => this.fanOut(fd));
       if (typeof h === 'number') throw new Error(`uv_poll_start on fd ${fd} failed: ${h}`);
       w = { h, users: new Map(), events: ev };
       sharedWatches.set(fd, w);
@@ -117,7 +121,7 @@ export class NodeDriver implements Driver {
     }
   }
 
-  private fanOut(fd: number, status: number): void {
+  private fanOut(fd: number): void {
     const w = sharedWatches.get(fd);
     if (!w) return;
     for (const d of [...w.users.keys()]) d.run();
@@ -155,7 +159,7 @@ export class NodeDriver implements Driver {
       if (this.waiters.length && !this.idleCheck) this.idleCheck = setImmediate(this.checkIdle);
       return;
     }
-    if (ctx.backend.pollFd !== this.watchedFd && !(ctx.backend instanceof PollBackend)) this.attachBackend();
+    this.attachBackend();
     this.setRef(true);
     if (ctx.immediates.head || ctx.backend.hasPending()) {
       if (!this.immediate) this.immediate = setImmediate(this.drive);
@@ -177,7 +181,9 @@ export class NodeDriver implements Driver {
   }
 
   private setRef(on: boolean): void {
-    if (this.watch) this.n.pollRef(this.watch, on);
+    if (!this.watch || this.watchRef === on) return;
+    this.watchRef = on;
+    this.n.pollRef(this.watch, on);
   }
 
   loopWait(): Promise<number> {
