@@ -40,8 +40,6 @@ export interface NativeBinding {
   pollUpdate(h: WatchHandle, events: number): number;
   pollRef(h: WatchHandle, ref: boolean): number;
   pollStop(h: WatchHandle): number;
-  sysSync(op: number, dirfd: number, path: Uint8Array | null, dirfd2: number, path2: Uint8Array | null,
-    flags: number, mode: number, resolve: number, num: number, num2: number, out: Bytes | null): number;
   sysAsync(op: number, dirfd: number, path: Uint8Array | null, dirfd2: number, path2: Uint8Array | null,
     flags: number, mode: number, resolve: number, num: number, num2: number, out: Bytes | null,
     cb: (result: number) => void): number;
@@ -55,7 +53,6 @@ export interface NativeBinding {
   fcntlInt(fd: number, cmd: number, arg: number): number;
   fionread(fd: number): number;
   dup(fd: number): number;
-  setsockoptInt(fd: number, level: number, name: number, value: number): number;
   // events.c (poll/epoll backends) adds its functions here; see src/events/native-events.ts
   [extra: string]: unknown;
 }
@@ -78,13 +75,13 @@ function load(): { binding: NativeBinding | null; error: string | null } {
   const candidates = [join(root, 'build', 'Release', 'ringsmb_native.node'), join(root, 'build', 'Debug', 'ringsmb_native.node')];
   const path = candidates.find((p) => existsSync(p));
   if (!path) {
-    return { binding: null, error: `native addon not built (looked for ${candidates[0]}); run "npm install" or "npx node-gyp rebuild" in ${root}` };
+    return { binding: null, error: `native addon not built (looked for ${candidates[0]}); run "npm install" (or "npm run install" to rebuild it) in ${root}` };
   }
   try {
     const require = createRequire(import.meta.url);
     return { binding: require(path) as NativeBinding, error: null };
   } catch (err) {
-    return { binding: null, error: `cannot load ${path}: ${(err as Error).message}; rebuild with "npx node-gyp rebuild"` };
+    return { binding: null, error: `cannot load ${path}: ${(err as Error).message}; rebuild with "npm run install" in ${root}` };
   }
 }
 

@@ -51,18 +51,19 @@ async function serve(args: string[]): Promise<void> {
   const users: UserConfig[] = [];
   let dir: string | undefined;
   let vfs: 'auto' | 'threadpool' | 'uring' = 'auto';
-  let usersFile: string | undefined;
+  let listenFromConfig = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     switch (a) {
       case '--listen': listens.push(parseListen(takeValue(args, i++, a))); break;
       case '--share': shares.push(parseShareSpec(takeValue(args, i++, a))); break;
       case '--user': users.push(parseUserSpec(takeValue(args, i++, a))); break;
-      case '--users': usersFile = takeValue(args, i++, a); break;
+      case '--users': cfg.usersFile = takeValue(args, i++, a); break;
       case '--config': {
         const loaded = loadConfigFile(takeValue(args, i++, a));
         for (const w of loaded.warnings) process.stderr.write(`ringsmb: warning: ${w}\n`);
         cfg = mergeConfig(cfg, loaded);
+        if (loaded.listen) listenFromConfig = true;
         break;
       }
       case '--guest': cfg.guest = true; break;
@@ -76,19 +77,18 @@ async function serve(args: string[]): Promise<void> {
     }
   }
   if (!['auto', 'threadpool', 'uring'].includes(vfs)) throw new Error(`--vfs must be auto, threadpool or uring`);
+  // Embedded default: loopback only, unless --listen or the config file says where.
   if (listens.length) cfg.listen = listens;
-  else if (!cfg.listen.length || (cfg.listen.length === 1 && cfg.listen[0]!.port === defaultConfig().listen[0]!.port && cfg.listen[0]!.host === '0.0.0.0')) {
-    // Embedded default: loopback only; port 445 only as root.
-    cfg.listen = [{ host: '127.0.0.1', port: process.getuid?.() === 0 && listens.length === 0 && dir === undefined && shares.length === 0 && !cfg.shares.length ? 4445 : 4445 }];
-  }
+  else if (!listenFromConfig) cfg.listen = [{ host: '127.0.0.1', port: 4445 }];
   if (shares.length) cfg.shares = [...cfg.shares, ...shares];
   if (dir !== undefined || cfg.shares.length === 0) {
     const path = resolve(dir ?? 'share');
     if (!existsSync(path)) mkdirSync(path, { recursive: true });
     cfg.shares = [...cfg.shares, { name: 'share', path, readOnly: false, comment: 'ringsmb share', encrypt: false, browseable: true, guestOk: false }];
   }
-  if (usersFile) {
-    const store = await loadUsers(usersFile);
+  // One place loads the users file, whether --users or the config named it.
+  if (cfg.usersFile) {
+    const store = await loadUsers(cfg.usersFile);
     for (const u of store.list()) users.push({ name: u.name, ntHash: u.ntHash });
   }
   let generated: { name: string; password: string } | null = null;
@@ -97,7 +97,7 @@ async function serve(args: string[]): Promise<void> {
     generated = { name: 'ringsmb', password: randomBytes(9).toString('base64url') };
     cfg.users = [{ name: generated.name, password: generated.password }];
   }
-  const problems = validateConfig(cfg).filter((p) => !/users/i.test(p) || cfg.users.length === 0);
+  const problems = validateConfig(cfg);
   if (problems.length) throw new Error(`configuration problems:\n  ${problems.join('\n  ')}`);
   const avail = uringAvailability();
   const server = createServer({ ...cfg, vfs });

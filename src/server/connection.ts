@@ -8,6 +8,8 @@ import { decodeHeader, encodeHeader, protocolKind, HEADER_SIZE, type Smb2Header 
 import { Command, HeaderFlags } from '../smb2/constants.js';
 import { NtStatus, statusName } from '../smb2/status.js';
 import { validateRequest } from '../smb2/validate.js';
+import { splitCompound, compoundPadding } from '../smb2/compound.js';
+import { handleSmb1Negotiate } from './handlers/negotiate.js';
 import { decryptMessage, encryptMessage, parseTransformHeader } from '../crypto/encryption.js';
 import { signInPlace, verify, type SigningAlgorithm } from '../crypto/signing.js';
 import { preauthUpdate } from '../crypto/preauth.js';
@@ -34,6 +36,18 @@ export interface NegotiatedState {
 }
 
 const MAX_CREDITS = 8192;
+const ZERO_SIGNATURE = Buffer.alloc(16);
+const ZERO_PAD = Buffer.alloc(8);
+
+/** One response on its way out: header and body as they are (no copy), and who signs or seals it. */
+interface OutMessage {
+  parts: Buffer[];
+  length: number;
+  signWith: Session | null;
+  encryptWith: Session | null;
+}
+
+type Related = { open: Open | null; session: Session | null; tree: TreeConnect | null; status: number };
 
 export class SmbConnection {
   readonly id: number;
@@ -86,7 +100,7 @@ export class SmbConnection {
 
   private async handlePdu(raw: Buffer): Promise<void> {
     const kind = protocolKind(raw);
-    if (kind === 'smb1') return this.server.handleSmb1Negotiate(this, raw);
+    if (kind === 'smb1') return handleSmb1Negotiate(this.server, this, raw);
     let pdu = raw;
     let encryptedSession: Session | null = null;
     if (kind === 'transform') {
@@ -100,37 +114,31 @@ export class SmbConnection {
     } else if (kind !== 'smb2') {
       return this.drop(kind === 'compressed' ? 'compressed messages are not supported' : 'not an SMB2 message');
     }
-    const responses: Buffer[] = [];
-    const related: { open: Open | null; session: Session | null; tree: TreeConnect | null; status: number } = { open: null, session: null, tree: null, status: 0 };
-    let off = 0;
-    let encryptReply = encryptedSession !== null;
-    while (off < pdu.length) {
-      if (pdu.length - off < HEADER_SIZE) return this.drop('truncated SMB2 header');
-      const hdr = decodeHeader(pdu, off);
+    const msgs = splitCompound(pdu);
+    if (!msgs) return this.drop('malformed compound (truncated header or bad NextCommand)');
+    const responses: OutMessage[] = [];
+    const related: Related = { open: null, session: null, tree: null, status: 0 };
+    let sealWith = encryptedSession;
+    for (let i = 0; i < msgs.length; i++) {
+      const msg = msgs[i]!;
+      const hdr = decodeHeader(msg, 0);
       if (hdr.flags & HeaderFlags.SERVER_TO_REDIR) return this.drop('response received from client');
-      const next = hdr.nextCommand;
-      if (next !== 0 && (next % 8 !== 0 || next < HEADER_SIZE || off + next > pdu.length)) return this.drop('bad NextCommand offset');
-      const msg = pdu.subarray(off, next ? off + next : pdu.length);
-      const first = off === 0;
-      off = next ? off + next : pdu.length;
-      const out = await this.handleRequest(hdr, msg, first, related, encryptedSession);
+      const out = await this.handleRequest(hdr, msg, i === 0, related, encryptedSession);
       if (out === null) return; // dropped
       if (out === 'none') continue; // CANCEL: no response
-      responses.push(out.bytes);
-      if (out.encrypt) encryptReply = true;
+      responses.push(out);
+      sealWith ??= out.encryptWith;
     }
-    this.sendResponses(responses, encryptReply ? (encryptedSession ?? this.lastSession) : null);
+    this.sendResponses(responses, sealWith);
   }
-
-  private lastSession: Session | null = null;
 
   private async handleRequest(
     hdr: Smb2Header,
     msg: Buffer,
     first: boolean,
-    rel: { open: Open | null; session: Session | null; tree: TreeConnect | null; status: number },
+    rel: Related,
     encSession: Session | null,
-  ): Promise<{ bytes: Buffer; encrypt: boolean } | 'none' | null> {
+  ): Promise<OutMessage | 'none' | null> {
     const spec = COMMANDS[hdr.command];
     const isCancel = hdr.command === Command.CANCEL;
     if (!isCancel) {
@@ -179,19 +187,19 @@ export class SmbConnection {
     rel.session = ctx.session;
     rel.tree = ctx.tree;
     const session = ctx.session ?? (reply.sessionId !== undefined ? this.server.state.sessions.get(reply.sessionId) ?? null : null);
-    if (session) this.lastSession = session;
-    const bytes = this.buildResponse(hdr, reply, isRelated, ctx);
+    const out = this.buildResponse(hdr, reply, isRelated, ctx);
     // 3.1.1: the connection's preauth hash covers NEGOTIATE request and response.
     if (hdr.command === Command.NEGOTIATE && reply.status === 0 && this.negotiated?.preauthHash) {
-      this.negotiated.preauthHash = preauthUpdate(this.negotiated.preauthHash, bytes);
+      this.negotiated.preauthHash = preauthUpdate(this.negotiated.preauthHash, out.parts);
     }
     // 3.1.1: every SESSION_SETUP exchange except the final response goes into the session's hash.
     if (hdr.command === Command.SESSION_SETUP && session?.preauthHash && reply.status === NtStatus.MORE_PROCESSING_REQUIRED) {
-      session.preauthHash = preauthUpdate(session.preauthHash, bytes);
+      session.preauthHash = preauthUpdate(session.preauthHash, out.parts);
     }
-    const encrypt = encSession !== null || !!(session && session.state === 'valid' && (session.encryptData || ctx.tree?.share.encrypt) && session.encryptionKey);
-    this.markSigning(bytes, hdr, signWith ?? session, encrypt, reply);
-    return { bytes, encrypt };
+    const seal = session && session.state === 'valid' && (session.encryptData || ctx.tree?.share.encrypt) && session.encryptionKey ? session : null;
+    out.encryptWith = encSession ?? seal;
+    if (out.encryptWith === null) out.signWith = this.signerFor(hdr, signWith ?? session, reply);
+    return out;
   }
 
   /** Session and tree lookup, encryption and signing checks (3.3.5.2.9-11, 3.3.5.2.4). */
@@ -238,11 +246,9 @@ export class SmbConnection {
     return null;
   }
 
-  private buildResponse(req: Smb2Header, reply: Reply, related: boolean, ctx: RequestContext): Buffer {
-    const parts = Array.isArray(reply.body) ? reply.body : [reply.body];
-    let len = HEADER_SIZE;
-    for (const p of parts) len += p.length;
-    const out = Buffer.allocUnsafe(len);
+  /** The response header, followed by the body parts as the handler gave them (no copy of data). */
+  private buildResponse(req: Smb2Header, reply: Reply, related: boolean, ctx: RequestContext): OutMessage {
+    const header = Buffer.allocUnsafe(HEADER_SIZE);
     const grant = req.command === Command.CANCEL ? 0 : this.credits.grant(req.credits, req.creditCharge);
     encodeHeader({
       creditCharge: req.creditCharge,
@@ -256,53 +262,44 @@ export class SmbConnection {
       processId: req.processId,
       treeId: reply.treeId ?? ctx.tree?.id ?? req.treeId,
       sessionId: reply.sessionId ?? ctx.session?.id ?? req.sessionId,
-      signature: Buffer.alloc(16),
-    }, out, 0);
-    let o = HEADER_SIZE;
-    for (const p of parts) {
-      p.copy(out, o);
-      o += p.length;
+      signature: ZERO_SIGNATURE,
+    }, header, 0);
+    const parts: Buffer[] = [header];
+    let length = HEADER_SIZE;
+    for (const p of Array.isArray(reply.body) ? reply.body : [reply.body]) {
+      parts.push(p);
+      length += p.length;
     }
-    return out;
+    return { parts, length, signWith: null, encryptWith: null };
   }
 
-  /** Responses to be signed get the flag now and the signature after compound padding. */
-  private signQueue = new WeakMap<Buffer, Session>();
-
-  private markSigning(bytes: Buffer, req: Smb2Header, s: Session | null, encrypt: boolean, reply: Reply): void {
-    if (encrypt || !s || !s.signingKey) return;
+  /** The session whose key signs this response, or null (3.3.4.1.1). */
+  private signerFor(req: Smb2Header, s: Session | null, reply: Reply): Session | null {
+    if (!s || !s.signingKey) return null;
     const isFinalSetup = req.command === Command.SESSION_SETUP && reply.status === 0 && !s.isGuest && !s.isAnonymous;
     const wants = isFinalSetup || (s.state === 'valid' && (s.signingRequired || (req.flags & HeaderFlags.SIGNED) !== 0));
-    if (!wants) return;
-    // 3.3.4.1.1: errors other than these on an unsigned-capable path are still signed when the session signs.
-    if (reply.status === NtStatus.USER_SESSION_DELETED || reply.status === NtStatus.NETWORK_SESSION_EXPIRED) return;
-    bytes.writeUInt32LE(bytes.readUInt32LE(16) | HeaderFlags.SIGNED, 16);
-    this.signQueue.set(bytes, s);
+    if (!wants) return null;
+    if (reply.status === NtStatus.USER_SESSION_DELETED || reply.status === NtStatus.NETWORK_SESSION_EXPIRED) return null;
+    return s;
   }
 
-  private sendResponses(responses: Buffer[], encSession: Session | null): void {
+  /** Pads and chains a compound, signs each response over its padded length, and seals the whole when a session encrypts. */
+  private sendResponses(responses: OutMessage[], sealWith: Session | null): void {
     if (responses.length === 0 || this.closed) return;
     const parts: Buffer[] = [];
     for (let i = 0; i < responses.length; i++) {
-      let r = responses[i]!;
+      const r = responses[i]!;
       if (i < responses.length - 1) {
-        const padded = (r.length + 7) & ~7;
-        if (padded !== r.length) {
-          const b = Buffer.alloc(padded);
-          r.copy(b);
-          const s = this.signQueue.get(r);
-          if (s) this.signQueue.set(b, s);
-          r = b;
-        }
-        r.writeUInt32LE(padded, 20);
+        const pad = compoundPadding(r.length);
+        if (pad) r.parts.push(ZERO_PAD.subarray(0, pad));
+        r.parts[0]!.writeUInt32LE(r.length + pad, 20);
       }
-      const s = this.signQueue.get(r);
-      if (s) signInPlace(s.signingAlgorithm, s.signingKey!, r);
-      parts.push(r);
+      const s = sealWith ? null : r.signWith;
+      if (s) signInPlace(s.signingAlgorithm, s.signingKey!, r.parts);
+      for (const p of r.parts) parts.push(p);
     }
-    if (encSession && encSession.encryptionKey && this.negotiated) {
-      const enc = encryptMessage(this.negotiated.cipherId, encSession.encryptionKey, encSession.id, parts);
-      this.transport.send([enc]);
+    if (sealWith && sealWith.encryptionKey && this.negotiated) {
+      this.transport.send([encryptMessage(this.negotiated.cipherId, sealWith.encryptionKey, sealWith.id, parts)]);
       return;
     }
     this.transport.send(parts);

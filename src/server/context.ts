@@ -1,5 +1,6 @@
 /** The one signature every command handler shares (STYLE.md: ksmbd's dispatch). */
 import type { Smb2Header } from '../smb2/header.js';
+import { encodeErrorResponse } from '../smb2/commands/error.js';
 import type { Session, TreeConnect, Open } from './state.js';
 import type { SmbConnection } from './connection.js';
 import type { SmbServer } from './server.js';
@@ -39,8 +40,8 @@ export interface CommandSpec {
   tree: boolean;
 }
 
-/** The ERROR response body (2.2.2): StructureSize 9, no error contexts. */
-const ERROR_BODY = Buffer.from([9, 0, 0, 0, 0, 0, 0, 0, 0]);
+/** The ERROR response body (2.2.2) without error data, built once: it is never modified. */
+const ERROR_BODY = encodeErrorResponse({});
 
 export function errorReply(status: number): Reply {
   return { status, body: ERROR_BODY };

@@ -112,6 +112,8 @@ export function wildcardMatch(pattern: string, name: string): boolean {
   if (pattern === '*' || pattern === '') return true;
   const P = pattern.toUpperCase();
   const N = name.toUpperCase();
+  // A plain name (the common lookup of one entry): no matcher, no memo per entry.
+  if (!hasWildcards(pattern)) return P === N;
   const lastDot = N.lastIndexOf('.');
   const memo = new Map<number, boolean>();
   const W = N.length + 1;

@@ -15,9 +15,8 @@ import { createNodeTransport } from '../transport/node.js';
 import type { Listener, Transport, TransportConnection } from '../transport/types.js';
 import { createServerAuth, type ServerAuth } from '../auth/authenticator.js';
 import { Dialect } from '../smb2/constants.js';
-import { defaultConfig, type ServerConfig, type ShareConfig, type UserConfig } from './config.js';
+import { defaultConfig, type ServerConfig, type ShareConfig } from './config.js';
 import { SmbConnection } from './connection.js';
-import { handleSmb1Negotiate } from './handlers/negotiate.js';
 import { ServerState, type Open, type Session, type ShareState, type TreeConnect } from './state.js';
 import { ntHash } from '../auth/ntlm-crypto.js';
 
@@ -56,7 +55,8 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   private readonly shares = new Map<string, ShareState>();
   private netListeners: Listener[] = [];
   private sweeper: NodeJS.Timeout | null = null;
-  private users = new Map<string, UserConfig>();
+  /** NT hashes by lower-cased user name, computed once */
+  private readonly users = new Map<string, Buffer>();
 
   constructor(opts: ServerOptions = {}) {
     super();
@@ -71,16 +71,15 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       maxTreesPerSession: 1024,
     } as RuntimeConfig;
     this.log = opts.logger ?? createLogger(this.config.logLevel);
-    for (const u of this.config.users) this.users.set(u.name.toLowerCase(), u);
+    for (const u of this.config.users) this.users.set(u.name.toLowerCase(), u.ntHash ?? ntHash(u.password ?? ''));
     for (const s of this.config.shares) this.addShare(s);
     this.shares.set('ipc$', { name: 'IPC$', path: '', readOnly: true, comment: 'IPC Service', encrypt: false, browseable: false, guestOk: true, isIpc: true, root: null });
     this.vfs = createVfs(opts.vfs ?? 'auto');
     this.transport = createNodeTransport({ maxPdu: this.config.maxPdu, log: (l, m) => this.log.log(l, m) });
     this.auth = createServerAuth({
       lookup: (user) => {
-        const u = this.users.get(user.toLowerCase());
-        if (!u) return null;
-        return { ntHash: u.ntHash ?? ntHash(u.password ?? '') };
+        const hash = this.users.get(user.toLowerCase());
+        return hash ? { ntHash: hash } : null;
       },
       allowGuest: this.config.guest,
       netbiosName: this.config.serverName,
@@ -161,10 +160,6 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     this.emit('disconnect', { id: c.id, remote: c.peer });
   }
 
-  handleSmb1Negotiate(c: SmbConnection, pdu: Buffer): void {
-    handleSmb1Negotiate(this, c, pdu);
-  }
-
   /** Closes every tree and open of a session and forgets it. */
   async logoff(s: Session): Promise<void> {
     for (const t of [...s.trees.values()]) await this.disconnectTree(t);
@@ -193,7 +188,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       if (o.file) await o.file.close();
       if (o.deleteOnClose && o.tree.share.root) {
         // The delete happens when the last handle closes (MS-FSA 2.1.5.4): pass it on.
-        const others = this.opensOf(o);
+        const others = this.state.opensAt(o.tree.share, o.path);
         if (others.length > 0) for (const other of others) other.deleteOnClose = true;
         else if (o.isDirectory) await o.tree.share.root.rmdir(o.path);
         else await o.tree.share.root.unlink(o.path);
@@ -201,12 +196,6 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     } catch (err) {
       this.log.warn(`close of "${o.path}" on share ${o.tree.share.name}: ${(err as Error).message}`);
     }
-  }
-
-  private opensOf(o: Open): Open[] {
-    const out: Open[] = [];
-    for (const other of this.state.opens.values()) if (other.tree.share === o.tree.share && other.path === o.path) out.push(other);
-    return out;
   }
 
   /** Drops idle connections and connections that never authenticated. */

@@ -22,11 +22,6 @@ export interface ShareState {
 
 export type SessionState = 'inProgress' | 'valid' | 'expired';
 
-export interface Channel {
-  connectionId: number;
-  signingKey: Buffer;
-}
-
 export class Session {
   state: SessionState = 'inProgress';
   user = '';
@@ -48,9 +43,7 @@ export class Session {
   /** the authentication exchange in progress */
   auth: unknown = null;
   readonly trees = new Map<number, TreeConnect>();
-  readonly channels = new Map<number, Channel>();
   private nextTreeId = 1;
-  readonly createdAt = Date.now();
   lastActivity = Date.now();
 
   constructor(readonly id: bigint, readonly dialect: number, readonly connectionId: number) {}
@@ -78,9 +71,11 @@ export class TreeConnect {
 export interface DirEnumState {
   entries: VfsDirEntry[] | null;
   index: number;
-  pattern: string | null;
+  pattern: string;
   /** '.' and '..' already returned */
   dotsDone: number;
+  /** some entry was returned since the scan (re)started: the end is NO_MORE_FILES, not NO_SUCH_FILE */
+  returnedSome: boolean;
 }
 
 export class Open {
@@ -91,7 +86,6 @@ export class Open {
   position = 0;
   mode = 0;
   closed = false;
-  readonly createdAt = Date.now();
 
   constructor(
     readonly persistentId: bigint,
@@ -119,6 +113,16 @@ export class ServerState {
       const id = randomBytes(8).readBigUInt64LE(0) & 0x7fffffffffffffffn;
       if (id !== 0n && !this.sessions.has(id)) return id;
     }
+  }
+
+  /** File opens on `share` whose path is `path` or, with `below`, lies under it. */
+  opensAt(share: ShareState, path: string, below = false): Open[] {
+    const out: Open[] = [];
+    for (const o of this.opens.values()) {
+      if (o.tree.share !== share || !o.file) continue;
+      if (o.path === path || (below && o.path.startsWith(path + '/'))) out.push(o);
+    }
+    return out;
   }
 
   newOpenIds(): { persistent: bigint; volatile: bigint } {

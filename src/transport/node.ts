@@ -42,8 +42,9 @@ class NodeConnection implements TransportConnection {
     for (const p of parts) len += p.length;
     const hdr = Buffer.allocUnsafe(4);
     hdr.writeUInt32BE(len & 0xffffff, 0);
-    if (parts.length === 1 && len < 16384) {
-      this.sock.write(Buffer.concat([hdr, parts[0]!]));
+    if (len < 16384) {
+      // Small responses: one write of one buffer beats several corked ones.
+      this.sock.write(Buffer.concat([hdr, ...parts], 4 + len));
       return;
     }
     this.sock.cork();
@@ -77,12 +78,12 @@ class NodeConnection implements TransportConnection {
     this.chunks.push(d);
     this.have += d.length;
     while (this.have >= 4 && !this.closed) {
-      const head = this.peek(4);
-      const type = head[0]!;
-      const len = head.readUInt32BE(0) & 0xffffff;
+      const word = this.peek32();
+      const type = word >>> 24;
+      const len = word & 0xffffff;
       if (type === 0x85) {
         // NetBIOS session keepalive: no payload to deliver.
-        this.consume(4);
+        this.skip(4);
         continue;
       }
       if (type !== 0 || len > this.opts.maxPdu || len < 4) {
@@ -91,21 +92,38 @@ class NodeConnection implements TransportConnection {
         return;
       }
       if (this.have < 4 + len) return;
-      this.consume(4);
+      this.skip(4);
       const pdu = this.take(len);
       this.onMessage(pdu);
     }
   }
 
-  private peek(n: number): Buffer {
-    if (this.chunks[0]!.length >= n) return this.chunks[0]!;
-    const b = Buffer.concat(this.chunks);
-    this.chunks = [b];
-    return b;
+  /** The first four buffered bytes as a big-endian word, without joining chunks. */
+  private peek32(): number {
+    const first = this.chunks[0]!;
+    if (first.length >= 4) return first.readUInt32BE(0);
+    let word = 0;
+    let got = 0;
+    for (const c of this.chunks) {
+      for (let i = 0; i < c.length && got < 4; i++, got++) word = word * 256 + c[i]!;
+      if (got === 4) break;
+    }
+    return word >>> 0;
   }
 
-  private consume(n: number): void {
-    this.take(n);
+  /** Drops n bytes from the front. */
+  private skip(n: number): void {
+    this.have -= n;
+    while (n > 0) {
+      const c = this.chunks[0]!;
+      if (c.length <= n) {
+        n -= c.length;
+        this.chunks.shift();
+      } else {
+        this.chunks[0] = c.subarray(n);
+        n = 0;
+      }
+    }
   }
 
   /** Removes n bytes from the front; no copy when they sit in one chunk. */

@@ -17,10 +17,6 @@ export class FdGuard {
 
   constructor(private readonly what: string) {}
 
-  get closed(): boolean {
-    return this.closing !== null;
-  }
-
   /** Runs fn while the fd is guaranteed open; EBADF once close() was called. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closing) throw new SystemError(this.what, EBADF, 'handle closed');

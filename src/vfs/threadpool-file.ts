@@ -7,7 +7,7 @@ import { SystemError, errnoOf } from '../util/errors.js';
 import { FdGuard } from './guard.js';
 import { AT_SYMLINK_NOFOLLOW, FALLOC_FL_KEEP_SIZE, XATTR_CREATE, XATTR_REPLACE } from './linux.js';
 import {
-  ENODATA, ERANGE, type ThreadpoolSys, fsClose, fsFutimes, fsRead, fsWrite, toSafeNumber,
+  ENODATA, ERANGE, type ThreadpoolSys, fsClose, fsFutimes, fsRead, fsWrite, toSafeNumber, toSystemError,
 } from './threadpool-sys.js';
 import type { SetTimes, VfsDirEntry, VfsFile, VfsStat } from './types.js';
 
@@ -89,8 +89,7 @@ export class ThreadpoolFile implements VfsFile {
       try {
         raw = await readdir(`/proc/self/fd/${this.fd}`, { encoding: 'buffer' });
       } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        throw typeof e.errno === 'number' ? new SystemError('readdir', e.errno) : err;
+        throw toSystemError(err);
       }
       const named: { name: string; bytes: Buffer }[] = [];
       for (const bytes of raw) {

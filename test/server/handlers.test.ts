@@ -91,7 +91,8 @@ describe('wildcardMatch', () => {
 // ---- handlers over a temp-dir share
 
 const HDR = Buffer.alloc(64);
-const msg = (body: Buffer) => Buffer.concat([HDR, body]);
+/** A response message from a reply body, which is one buffer or parts (Reply.body). */
+const msg = (body: Buffer | Buffer[]) => Buffer.concat([HDR, ...(Array.isArray(body) ? body : [body])]);
 
 describe('file handlers', () => {
   let dir: string;

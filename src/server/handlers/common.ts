@@ -2,13 +2,14 @@
 import { FileAttributes } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { unixNsToFiletime } from '../../smb2/fscc/time.js';
-import { MalformedError, type FileId } from '../../smb2/wire.js';
-import type { VfsStat } from '../../vfs/types.js';
+import { FILE_ID_ANY, MalformedError, type FileId } from '../../smb2/wire.js';
+import type { VfsFile, VfsStat } from '../../vfs/types.js';
 import { errnoToStatus, type ErrnoOptions } from '../errno.js';
 import type { RequestContext } from '../context.js';
 import type { Open } from '../state.js';
 
-const ALL_ONES = 0xffffffffffffffffn;
+/** Largest offset + length a READ or WRITE may reach (MS-FSA 2.1.5.2/2.1.5.3: a signed 64-bit offset). */
+const MAX_OFFSET = 0x7fffffffffffffffn;
 
 /**
  * The Open a request's FileId names (MS-SMB2 3.3.5.2.7.2 for related compounds:
@@ -18,7 +19,7 @@ const ALL_ONES = 0xffffffffffffffffn;
  */
 export function lookupOpen(ctx: RequestContext, id: FileId): Open | number {
   let open: Open | null | undefined;
-  if (id.persistent === ALL_ONES && id.volatile === ALL_ONES) {
+  if (id.persistent === FILE_ID_ANY.persistent && id.volatile === FILE_ID_ANY.volatile) {
     open = ctx.related.open;
     if (!open) return NtStatus.FILE_CLOSED;
   } else {
@@ -50,10 +51,30 @@ export function fileAttributes(st: VfsStat): number {
   let a = 0;
   if (st.isDirectory) a |= FileAttributes.DIRECTORY;
   else a |= FileAttributes.ARCHIVE;
-  // No write permission for anyone: READONLY (directories ignore it on Windows).
-  if (!st.isDirectory && (st.mode & 0o222) === 0) a |= FileAttributes.READONLY;
+  if (isReadOnly(st)) a |= FileAttributes.READONLY;
   if (st.isSymlink) a |= FileAttributes.REPARSE_POINT;
   return a || FileAttributes.NORMAL;
+}
+
+/** No write permission for anyone: FILE_ATTRIBUTE_READONLY (directories ignore it on Windows). */
+export function isReadOnly(st: VfsStat): boolean {
+  return !st.isDirectory && (st.mode & 0o222) === 0;
+}
+
+/**
+ * Why the file cannot be marked for deletion (MS-FSA 2.1.5.1.2.1, 2.1.5.14.3):
+ * a read-only file (CANNOT_DELETE) or a non-empty directory (DIRECTORY_NOT_EMPTY);
+ * null when it can.
+ */
+export async function deleteRefusal(file: VfsFile, st: VfsStat): Promise<number | null> {
+  if (isReadOnly(st)) return NtStatus.CANNOT_DELETE;
+  if (st.isDirectory && (await file.readdir()).length > 0) return NtStatus.DIRECTORY_NOT_EMPTY;
+  return null;
+}
+
+/** A READ or WRITE range beyond what a signed 64-bit offset can address. */
+export function beyondMaxOffset(offset: bigint, length: number): boolean {
+  return offset > MAX_OFFSET || offset + BigInt(length) > MAX_OFFSET;
 }
 
 export interface FileTimes {
@@ -80,6 +101,12 @@ export function endOfFile(st: VfsStat): bigint {
 
 export function allocationSize(st: VfsStat): bigint {
   return st.isDirectory ? 0n : st.allocSize;
+}
+
+/** The parent of a share-relative path ('' for the root and its children). */
+export function parentPath(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
 }
 
 /** The Open's path in SMB form for FileNameInformation: '\dir\file'. */

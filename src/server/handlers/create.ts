@@ -9,7 +9,7 @@ import { Access, mapGeneric, MaskWriting } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
 import { Open, type Session, type TreeConnect } from '../state.js';
-import { allocationSize, decodeOr, endOfFile, fileAttributes, fileTimes, fsStatus } from './common.js';
+import { allocationSize, decodeOr, deleteRefusal, endOfFile, fileAttributes, fileTimes, fsStatus, parentPath } from './common.js';
 
 const DATA_ACCESS = Access.FILE_READ_DATA | Access.FILE_EXECUTE;
 const WRITE_DATA = Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA;
@@ -111,18 +111,15 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   if (file.isDirectory && truncate) return fail(NtStatus.INVALID_PARAMETER);
   if (deleteOnClose) {
     if (rel === '') return fail(NtStatus.ACCESS_DENIED);
-    // MS-FSA 2.1.5.1.2.1: a read-only file cannot be deleted; a non-empty directory neither.
-    if (!file.isDirectory && (st.mode & 0o222) === 0) return fail(NtStatus.CANNOT_DELETE);
-    if (file.isDirectory) {
-      try {
-        if ((await file.readdir()).length > 0) return fail(NtStatus.DIRECTORY_NOT_EMPTY);
-      } catch (err) {
-        return fail(fsStatus(ctx, err));
-      }
+    let refusal: number | null;
+    try {
+      refusal = await deleteRefusal(file, st);
+    } catch (err) {
+      return fail(fsStatus(ctx, err));
     }
+    if (refusal !== null) return fail(refusal);
   }
-  // A directory cannot be written: drop data rights that make no sense there? Keep what was asked,
-  // like Windows; WRITE/READ handlers refuse directories separately.
+  // Data rights on a directory are kept as asked, like Windows; READ and WRITE refuse directories.
   const open = register(ctx, tree, (p, v) => new Open(p, v, tree, file, null, rel, file.isDirectory, granted, req.shareAccess));
   open.deleteOnClose = deleteOnClose;
   let action: number = CreateAction.OPENED;
@@ -155,8 +152,7 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
 async function openError(ctx: RequestContext, rel: string, err: unknown, wantDir: boolean): Promise<number> {
   const code = (err as { code?: string }).code;
   if (code === 'ENOENT' && rel.includes('/')) {
-    const parent = rel.slice(0, rel.lastIndexOf('/'));
-    const parentOk = await ctx.tree!.share.root!.stat(parent, { follow: true }).then((s) => s.isDirectory, () => false);
+    const parentOk = await ctx.tree!.share.root!.stat(parentPath(rel), { follow: true }).then((s) => s.isDirectory, () => false);
     return fsStatus(ctx, err, { parentMissing: !parentOk });
   }
   if (code === 'ENOTDIR' && wantDir) {

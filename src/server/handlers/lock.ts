@@ -11,7 +11,6 @@ import { errorReply, type Reply, type RequestContext } from '../context.js';
 import type { Open } from '../state.js';
 import { decodeOr, lookupOpen } from './common.js';
 
-const STATUS_INVALID_LOCK_RANGE = 0xc00001a1;
 const U64_MAX = 0xffffffffffffffffn;
 
 interface ByteLock {
@@ -35,11 +34,9 @@ function overlaps(a: { offset: bigint; length: bigint }, b: { offset: bigint; le
   return a.offset < b.offset + b.length && b.offset < a.offset + a.length;
 }
 
+/** The locks on a file whose opens are still open. */
 function live(key: string): ByteLock[] {
-  const list = (table.get(key) ?? []).filter((l) => !l.open.closed);
-  if (list.length) table.set(key, list);
-  else table.delete(key);
-  return list;
+  return (table.get(key) ?? []).filter((l) => !l.open.closed);
 }
 
 export function handleLock(ctx: RequestContext): Reply {
@@ -48,10 +45,9 @@ export function handleLock(ctx: RequestContext): Reply {
   const open = lookupOpen(ctx, req.fileId);
   if (typeof open === 'number') return errorReply(open);
   if (!open.file || open.isDirectory) return errorReply(NtStatus.INVALID_PARAMETER);
-  const key = fileKey(open);
   const unlocking = (req.locks[0]!.flags & LockFlags.UNLOCK) !== 0;
   for (const l of req.locks) {
-    if (l.length !== 0n && l.offset + l.length - 1n > U64_MAX) return errorReply(STATUS_INVALID_LOCK_RANGE);
+    if (l.length !== 0n && l.offset + l.length - 1n > U64_MAX) return errorReply(NtStatus.INVALID_LOCK_RANGE);
     const kind = l.flags & (LockFlags.SHARED_LOCK | LockFlags.EXCLUSIVE_LOCK | LockFlags.UNLOCK);
     // 3.3.5.14: all elements unlock, or all lock; each exactly one of shared/exclusive/unlock.
     if (unlocking ? l.flags !== LockFlags.UNLOCK : kind !== LockFlags.SHARED_LOCK && kind !== LockFlags.EXCLUSIVE_LOCK) {
@@ -60,35 +56,35 @@ export function handleLock(ctx: RequestContext): Reply {
     // 3.3.5.14: several locks in one request must all be FAIL_IMMEDIATELY.
     if (!unlocking && req.locks.length > 1 && !(l.flags & LockFlags.FAIL_IMMEDIATELY)) return errorReply(NtStatus.INVALID_PARAMETER);
   }
+  const key = fileKey(open);
   const list = live(key);
-  if (unlocking) {
-    for (const l of req.locks) {
-      const i = list.findIndex((x) => x.open === open && x.offset === l.offset && x.length === l.length);
-      if (i < 0) {
-        table.set(key, list);
-        return errorReply(NtStatus.RANGE_NOT_LOCKED);
-      }
-      list.splice(i, 1);
-    }
-  } else {
-    const added: ByteLock[] = [];
-    for (const l of req.locks) {
-      const want = toLock(open, l);
-      if (list.some((x) => overlaps(x, want) && (x.exclusive || want.exclusive))) {
-        for (const a of added) list.splice(list.indexOf(a), 1);
-        if (list.length) table.set(key, list);
-        // A lock that would wait (no FAIL_IMMEDIATELY) is answered like Windows does when it times out.
-        return errorReply(l.flags & LockFlags.FAIL_IMMEDIATELY ? NtStatus.LOCK_NOT_GRANTED : NtStatus.FILE_LOCK_CONFLICT);
-      }
-      list.push(want);
-      added.push(want);
-    }
-  }
+  const status = unlocking ? unlock(list, open, req.locks) : lock(list, open, req.locks);
   if (list.length) table.set(key, list);
   else table.delete(key);
-  return { status: NtStatus.SUCCESS, body: encodeLockResponse() };
+  return status === NtStatus.SUCCESS ? { status, body: encodeLockResponse() } : errorReply(status);
 }
 
-function toLock(open: Open, l: LockElement): ByteLock {
-  return { open, offset: l.offset, length: l.length, exclusive: (l.flags & LockFlags.EXCLUSIVE_LOCK) !== 0 };
+/** Removes each range in turn; the first one not held stops with RANGE_NOT_LOCKED (earlier ones stay removed). */
+function unlock(list: ByteLock[], open: Open, locks: LockElement[]): number {
+  for (const l of locks) {
+    const i = list.findIndex((x) => x.open === open && x.offset === l.offset && x.length === l.length);
+    if (i < 0) return NtStatus.RANGE_NOT_LOCKED;
+    list.splice(i, 1);
+  }
+  return NtStatus.SUCCESS;
+}
+
+/** Takes every range or none. */
+function lock(list: ByteLock[], open: Open, locks: LockElement[]): number {
+  const before = list.length;
+  for (const l of locks) {
+    const want: ByteLock = { open, offset: l.offset, length: l.length, exclusive: (l.flags & LockFlags.EXCLUSIVE_LOCK) !== 0 };
+    if (list.some((x) => overlaps(x, want) && (x.exclusive || want.exclusive))) {
+      list.length = before;
+      // A lock that would wait (no FAIL_IMMEDIATELY) is answered like Windows does when it times out.
+      return l.flags & LockFlags.FAIL_IMMEDIATELY ? NtStatus.LOCK_NOT_GRANTED : NtStatus.FILE_LOCK_CONFLICT;
+    }
+    list.push(want);
+  }
+  return NtStatus.SUCCESS;
 }

@@ -1,12 +1,13 @@
 /** NEGOTIATE (MS-SMB2 3.3.5.3 / 3.3.5.4). */
 import { decodeNegotiateRequest, encodeNegotiateResponse, type NegotiateContexts } from '../../smb2/commands/negotiate.js';
-import { Capabilities, Cipher, Command, Dialect, HashAlgorithm, SecurityMode, SigningAlgorithm as SigAlg } from '../../smb2/constants.js';
+import { Capabilities, Cipher, Command, Dialect, HashAlgorithm, HeaderFlags, SecurityMode, SigningAlgorithm as SigAlg } from '../../smb2/constants.js';
+import { smb1NegotiateDialects } from '../../smb2/compound.js';
+import { msToFiletime } from '../../smb2/fscc/time.js';
 import { encodeHeader, HEADER_SIZE, makeHeader } from '../../smb2/header.js';
 import { NtStatus } from '../../smb2/status.js';
 import { preauthInitial, preauthUpdate } from '../../crypto/preauth.js';
 import { signingAlgorithmFor, type SigningAlgorithm } from '../../crypto/signing.js';
 import { randomBytes } from 'node:crypto';
-import { HeaderFlags } from '../../smb2/constants.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import type { SmbConnection } from '../connection.js';
 import type { SmbServer } from '../server.js';
@@ -17,8 +18,8 @@ const CIPHER_PREF = [Cipher.AES_128_GCM, Cipher.AES_128_CCM, Cipher.AES_256_GCM,
 const SIGNING_PREF = [SigAlg.AES_GMAC, SigAlg.AES_CMAC, SigAlg.HMAC_SHA256];
 const STATUS_NO_PREAUTH_INTEGRITY_HASH_OVERLAP = 0xc05d0000;
 
-function nowFiletime(): bigint {
-  return BigInt(Date.now()) * 10000n + 116444736000000000n;
+function securityMode(server: SmbServer): number {
+  return SecurityMode.SIGNING_ENABLED | (server.config.signing === 'required' ? SecurityMode.SIGNING_REQUIRED : 0);
 }
 
 export async function handleNegotiate(ctx: RequestContext): Promise<Reply> {
@@ -79,20 +80,20 @@ export async function handleNegotiate(ctx: RequestContext): Promise<Reply> {
     maxWrite: max,
   };
   const body = encodeNegotiateResponse({
-    securityMode: SecurityMode.SIGNING_ENABLED | (server.config.signing === 'required' ? SecurityMode.SIGNING_REQUIRED : 0),
+    securityMode: securityMode(server),
     dialectRevision: dialect,
     serverGuid: server.guid,
     capabilities: caps,
     maxTransactSize: max,
     maxReadSize: max,
     maxWriteSize: max,
-    systemTime: nowFiletime(),
+    systemTime: msToFiletime(Date.now()),
     serverStartTime: 0n,
     securityBuffer: server.auth.initialToken(),
     negotiateContexts: dialect === Dialect.SMB311 ? ours : undefined,
   });
   server.log.debug(`connection ${conn.id} (${conn.peer}): dialect ${dialect.toString(16)}${cipherId ? ` cipher ${cipherId}` : ''}`);
-  return { status: 0, body, preauthResponse: dialect === Dialect.SMB311 } as Reply;
+  return { status: 0, body };
 }
 
 /**
@@ -102,21 +103,21 @@ export async function handleNegotiate(ctx: RequestContext): Promise<Reply> {
  * is not served.
  */
 export function handleSmb1Negotiate(server: SmbServer, conn: SmbConnection, pdu: Buffer): void {
-  if (conn.negotiated || pdu.length < 35 || pdu[4] !== 0x72) return conn.drop('SMB1 request other than NEGOTIATE');
-  const names = pdu.subarray(35).toString('latin1').split('\x02').map((s) => s.replace(/\0.*$/s, ''));
+  const names = conn.negotiated ? null : smb1NegotiateDialects(pdu);
+  if (!names) return conn.drop('SMB1 request other than NEGOTIATE');
   const wildcard = names.includes('SMB 2.???');
   const only202 = names.includes('SMB 2.002');
   if (!wildcard && !only202) return conn.drop('SMB1-only client (SMB1 is not supported)');
   const dialect = wildcard && server.config.maxDialect >= Dialect.SMB210 ? Dialect.WILDCARD : Dialect.SMB202;
   const body = encodeNegotiateResponse({
-    securityMode: SecurityMode.SIGNING_ENABLED | (server.config.signing === 'required' ? SecurityMode.SIGNING_REQUIRED : 0),
+    securityMode: securityMode(server),
     dialectRevision: dialect,
     serverGuid: server.guid,
     capabilities: dialect === Dialect.WILDCARD ? Capabilities.LARGE_MTU : 0,
     maxTransactSize: 65536,
     maxReadSize: 65536,
     maxWriteSize: 65536,
-    systemTime: nowFiletime(),
+    systemTime: msToFiletime(Date.now()),
     serverStartTime: 0n,
     securityBuffer: server.auth.initialToken(),
   });

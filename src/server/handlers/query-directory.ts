@@ -1,5 +1,5 @@
 /** QUERY_DIRECTORY (MS-SMB2 3.3.5.18). Wildcards: MS-FSA 2.1.4.4 (errno.ts). */
-import { decodeQueryDirectoryRequest, encodeQueryDirectoryResponse } from '../../smb2/commands/query-directory.js';
+import { decodeQueryDirectoryRequest, encodeOutputBufferResponseHead, encodeQueryDirectoryResponse } from '../../smb2/commands/query-directory.js';
 import { QueryDirectoryFlags } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { DirectoryEncoder, isDirectoryInfoClass, type DirectoryEntry } from '../../smb2/fscc/directory.js';
@@ -8,10 +8,9 @@ import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { wildcardMatch } from '../errno.js';
 import type { DirEnumState, Open } from '../state.js';
-import { allocationSize, decodeOr, endOfFile, fileAttributes, fileTimes, fsStatus, lookupOpen } from './common.js';
+import { allocationSize, decodeOr, endOfFile, fileAttributes, fileTimes, fsStatus, lookupOpen, parentPath } from './common.js';
 
 /** Scans that have returned at least one entry since their (re)start: NO_MORE_FILES vs NO_SUCH_FILE. */
-const returnedSome = new WeakSet<DirEnumState>();
 
 function toEntry(name: string, st: VfsStat): DirectoryEntry {
   return {
@@ -46,11 +45,8 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
   }
   const root = ctx.tree!.share.root!;
   const restart = (req.flags & (QueryDirectoryFlags.RESTART_SCANS | QueryDirectoryFlags.REOPEN)) !== 0;
-  if (!open.dir || restart) {
-    open.dir = { entries: null, index: 0, pattern: req.fileName || '*', dotsDone: 0 };
-  } else if (req.fileName && open.dir.pattern === null) {
-    open.dir.pattern = req.fileName;
-  }
+  // The pattern is fixed when a scan (re)starts; continuations' FileName is ignored.
+  if (!open.dir || restart) open.dir = { entries: null, index: 0, pattern: req.fileName || '*', dotsDone: 0, returnedSome: false };
   const dir = open.dir;
   if (dir.entries === null) {
     try {
@@ -59,7 +55,7 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
       return errorReply(fsStatus(ctx, err));
     }
   }
-  const pattern = dir.pattern ?? '*';
+  const pattern = dir.pattern;
   const enc = new DirectoryEncoder(req.fileInformationClass, req.outputBufferLength);
   const single = (req.flags & QueryDirectoryFlags.RETURN_SINGLE_ENTRY) !== 0;
   let full = false;
@@ -72,8 +68,7 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
       try {
         if (dir.dotsDone === 0) st = await open.file.stat();
         else {
-          const parent = open.path.includes('/') ? open.path.slice(0, open.path.lastIndexOf('/')) : '';
-          st = open.path === '' ? await open.file.stat() : await root.stat(parent, { follow: true });
+          st = open.path === '' ? await open.file.stat() : await root.stat(parentPath(open.path), { follow: true });
         }
       } catch (err) {
         return errorReply(fsStatus(ctx, err));
@@ -110,8 +105,11 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
     const more = dir.dotsDone < 2 || dir.index < dir.entries.length;
     // 3.3.5.18: the first entry does not fit in the client's buffer.
     if (more) return errorReply(NtStatus.INFO_LENGTH_MISMATCH);
-    return errorReply(returnedSome.has(dir) ? NtStatus.NO_MORE_FILES : NtStatus.NO_SUCH_FILE);
+    return errorReply(dir.returnedSome ? NtStatus.NO_MORE_FILES : NtStatus.NO_SUCH_FILE);
   }
-  returnedSome.add(dir);
-  return { status: NtStatus.SUCCESS, body: encodeQueryDirectoryResponse({ output: enc.finish() }) };
+  dir.returnedSome = true;
+  const output = enc.finish();
+  // The entries go out as they are, after the 8-byte head (no copy); empty output needs the codec's padding byte.
+  const body = output.length > 0 ? [encodeOutputBufferResponseHead(output.length), output] : encodeQueryDirectoryResponse({ output });
+  return { status: NtStatus.SUCCESS, body };
 }

@@ -1,4 +1,5 @@
 /** QUERY_INFO (MS-SMB2 3.3.5.20): FILE, FILESYSTEM and SECURITY information. */
+import { encodeErrorResponse } from '../../smb2/commands/error.js';
 import { decodeQueryInfoRequest, encodeQueryInfoResponse } from '../../smb2/commands/query-info.js';
 import { DeviceCharacteristics, DeviceType, Dialect, FileInfoClass as F, FsAttributes, FsInfoClass as FS, InfoType } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
@@ -23,11 +24,9 @@ type InfoResult = Info | number;
 
 /** Error response whose ErrorData is the required size (2.2.2: STATUS_BUFFER_TOO_SMALL for SECURITY). */
 function bufferTooSmall(needed: number): Reply {
-  const b = Buffer.alloc(12);
-  b.writeUInt16LE(9, 0);
-  b.writeUInt32LE(4, 4);
-  b.writeUInt32LE(needed, 8);
-  return { status: NtStatus.BUFFER_TOO_SMALL, body: b };
+  const errorData = Buffer.alloc(4);
+  errorData.writeUInt32LE(needed, 0);
+  return { status: NtStatus.BUFFER_TOO_SMALL, body: encodeErrorResponse({ errorData }) };
 }
 
 export async function handleQueryInfo(ctx: RequestContext): Promise<Reply> {
@@ -104,7 +103,8 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<I
     case F.FileStandardInformation:
       return fixed(fscc.encodeFileStandardInformation(standard(await file.stat(), open)));
     case F.FileInternalInformation:
-      return fixed(fscc.encodeFileInternalInformation((await file.stat()).ino));
+      // An open fd keeps its inode and device: no statx needed for them.
+      return fixed(fscc.encodeFileInternalInformation(file.statAtOpen.ino));
     case F.FileEaInformation:
       return fixed(fscc.encodeFileEaInformation(0));
     case F.FileAccessInformation:
@@ -159,10 +159,8 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<I
       const st = await file.stat();
       return fixed(fscc.encodeFileCompressionInformation({ compressedFileSize: endOfFile(st), compressionFormat: 0, compressionUnitShift: 0, chunkShift: 0, clusterShift: 0 }));
     }
-    case F.FileIdInformation: {
-      const st = await file.stat();
-      return fixed(fscc.encodeFileIdInformation(st.dev, st.ino));
-    }
+    case F.FileIdInformation:
+      return fixed(fscc.encodeFileIdInformation(file.statAtOpen.dev, file.statAtOpen.ino));
     case F.FileFullEaInformation:
       return NtStatus.NO_EAS_ON_FILE;
     case F.FileAlternateNameInformation:
@@ -182,10 +180,9 @@ async function fsInfo(ctx: RequestContext, open: Open, cls: number): Promise<Inf
   const root = share.root;
   switch (cls) {
     case FS.FileFsVolumeInformation: {
-      const st = await open.file!.stat();
       const data = fscc.encodeFileFsVolumeInformation({
         volumeCreationTime: 0n,
-        volumeSerialNumber: Number(st.dev & 0xffffffffn),
+        volumeSerialNumber: Number(open.file!.statAtOpen.dev & 0xffffffffn),
         supportsObjects: false,
         volumeLabel: share.name,
       });
@@ -239,11 +236,10 @@ async function fsInfo(ctx: RequestContext, open: Open, cls: number): Promise<Inf
 
 /** A minimal self-relative SD: Unix owner/group SIDs (Samba's S-1-22 mapping), Everyone allowed what the share allows. */
 async function securityInfo(ctx: RequestContext, open: Open, additional: number): Promise<InfoResult> {
-  const uid = open.file ? (await open.file.stat()).uid : 0;
-  const gid = open.file ? (await open.file.stat()).gid : 0;
+  const st = open.file ? await open.file.stat() : null;
   const sd = {
-    owner: `${WellKnownSid.UNIX_USER_PREFIX}${uid}`,
-    group: `${WellKnownSid.UNIX_GROUP_PREFIX}${gid}`,
+    owner: `${WellKnownSid.UNIX_USER_PREFIX}${st?.uid ?? 0}`,
+    group: `${WellKnownSid.UNIX_GROUP_PREFIX}${st?.gid ?? 0}`,
     dacl: [{ aceType: AceType.ACCESS_ALLOWED, aceFlags: 0, mask: ctx.tree!.maximalAccess, sid: WellKnownSid.EVERYONE }],
   };
   const data = encodeSecurityDescriptor(sd, additional & 0x7);

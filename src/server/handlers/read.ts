@@ -4,16 +4,14 @@ import { NtStatus } from '../../smb2/status.js';
 import type { VfsFile } from '../../vfs/types.js';
 import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
-import { decodeOr, fsStatus, lookupOpen } from './common.js';
-
-const MAX_OFFSET = 0x7fffffffffffffffn;
+import { beyondMaxOffset, decodeOr, fsStatus, lookupOpen } from './common.js';
 
 /**
  * The data movement of a READ, kept in one place: the io_uring data path will
  * replace it with READ_FIXED / splice into the socket. Reads until `len` bytes
  * or end of file.
  */
-export async function readFileData(file: VfsFile, len: number, pos: bigint): Promise<Buffer> {
+async function readFileData(file: VfsFile, len: number, pos: bigint): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(len);
   let got = 0;
   while (got < len) {
@@ -43,10 +41,9 @@ export async function handleRead(ctx: RequestContext): Promise<Reply> {
     return { status, body: encodeReadResponse({ data }) };
   }
   const file = open.file;
-  if (!file) return errorReply(NtStatus.INVALID_DEVICE_REQUEST);
-  if (open.isDirectory) return errorReply(NtStatus.INVALID_DEVICE_REQUEST);
+  if (!file || open.isDirectory) return errorReply(NtStatus.INVALID_DEVICE_REQUEST);
   if (!(open.grantedAccess & (Access.FILE_READ_DATA | Access.FILE_EXECUTE))) return errorReply(NtStatus.ACCESS_DENIED);
-  if (req.offset > MAX_OFFSET || req.offset + BigInt(req.length) > MAX_OFFSET) return errorReply(NtStatus.INVALID_PARAMETER);
+  if (beyondMaxOffset(req.offset, req.length)) return errorReply(NtStatus.INVALID_PARAMETER);
   if (req.length === 0) return { status: NtStatus.SUCCESS, body: encodeReadResponse({ data: Buffer.alloc(0) }) };
   let data: Buffer;
   try {

@@ -8,7 +8,7 @@ import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
 import type { Open } from '../state.js';
-import { decodeOr, fsStatus, lookupOpen } from './common.js';
+import { decodeOr, deleteRefusal, fsStatus, lookupOpen } from './common.js';
 
 const OK: Reply = { status: NtStatus.SUCCESS, body: encodeSetInfoResponse() };
 
@@ -113,17 +113,12 @@ async function setBasic(open: Open, i: fscc.FileBasicInformation): Promise<numbe
   return NtStatus.SUCCESS;
 }
 
-/** Opens of the same share whose path is `from` or below it. */
-function opensUnder(ctx: RequestContext, open: Open, from: string): Open[] {
-  const out: Open[] = [];
-  for (const o of ctx.server.state.opens.values()) {
-    if (o.tree.share !== open.tree.share || !o.file) continue;
-    if (o.path === from || o.path.startsWith(from + '/')) out.push(o);
-  }
-  return out;
+/** File opens of the same share whose path is `path` or, with `below`, under it. */
+function opensAt(ctx: RequestContext, open: Open, path: string, below = false): Open[] {
+  return ctx.server.state.opensAt(open.tree.share, path, below);
 }
 
-async function targetPath(info: fscc.FileRenameInformation): Promise<string | number> {
+function targetPath(info: fscc.FileRenameInformation): string | number {
   // MS-SMB2 2.2.39 / 3.3.5.21.1: RootDirectory must be zero; the name is relative to the share root.
   if (info.rootDirectory !== 0n) return NtStatus.INVALID_PARAMETER;
   if (info.fileName.startsWith(':')) return NtStatus.NOT_SUPPORTED; // stream rename: no named streams
@@ -135,7 +130,7 @@ async function targetPath(info: fscc.FileRenameInformation): Promise<string | nu
 async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInformation): Promise<number> {
   if (!has(open, Access.DELETE)) return NtStatus.ACCESS_DENIED;
   if (open.path === '') return NtStatus.ACCESS_DENIED;
-  const to = await targetPath(info);
+  const to = targetPath(info);
   if (typeof to === 'number') return to;
   const from = open.path;
   if (to === from) return NtStatus.SUCCESS;
@@ -147,24 +142,23 @@ async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInfo
     const existing = await root.stat(to).catch(() => null);
     if (existing?.isDirectory) return NtStatus.ACCESS_DENIED;
     // Replacing a file someone has open: Windows refuses with ACCESS_DENIED too.
-    for (const o of ctx.server.state.opens.values()) if (o.tree.share === open.tree.share && o.path === to) return NtStatus.ACCESS_DENIED;
+    if (opensAt(ctx, open, to).length > 0) return NtStatus.ACCESS_DENIED;
   }
   try {
     await root.rename(from, to, { replace: info.replaceIfExists });
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'EEXIST' || code === 'ENOTEMPTY') return NtStatus.OBJECT_NAME_COLLISION;
-    if (code === 'ENOENT') return to.includes('/') ? NtStatus.OBJECT_PATH_NOT_FOUND : NtStatus.OBJECT_NAME_NOT_FOUND;
-    return fsStatus(ctx, err);
+    // A non-empty directory in the way is a name collision here, not DIRECTORY_NOT_EMPTY.
+    if ((err as { code?: string }).code === 'ENOTEMPTY') return NtStatus.OBJECT_NAME_COLLISION;
+    return fsStatus(ctx, err, { parentMissing: to.includes('/') });
   }
   // Every open of the file, or below the directory, follows the rename.
-  for (const o of opensUnder(ctx, open, from)) o.path = to + o.path.slice(from.length);
+  for (const o of opensAt(ctx, open, from, true)) o.path = to + o.path.slice(from.length);
   return NtStatus.SUCCESS;
 }
 
 async function link(ctx: RequestContext, open: Open, info: fscc.FileLinkInformation): Promise<number> {
   if (open.isDirectory) return NtStatus.FILE_IS_A_DIRECTORY;
-  const to = await targetPath(info);
+  const to = targetPath(info);
   if (typeof to === 'number') return to;
   const root = open.tree.share.root!;
   try {
@@ -181,21 +175,19 @@ async function link(ctx: RequestContext, open: Open, info: fscc.FileLinkInformat
 }
 
 /**
- * Delete pending is a property of the file, not of one handle (MS-FSA 2.1.5.14.3):
- * it is set on every open of the path so the last close deletes it.
+ * Delete pending is a property of the file, not of one handle (MS-FSA 2.1.5.14.3),
+ * so it is set (or cleared) on every open of the path. server.closeOpen passing the
+ * flag on at close would delete the file without this, but every handle must also
+ * report DeletePending (FileStandardInformation) and be able to clear it.
  */
 async function disposition(ctx: RequestContext, open: Open, del: boolean): Promise<number> {
   if (!has(open, Access.DELETE)) return NtStatus.ACCESS_DENIED;
   if (del) {
     if (open.path === '') return NtStatus.ACCESS_DENIED;
-    const st = await open.file!.stat();
-    // MS-FSA 2.1.5.14.3: a read-only file cannot be deleted; a non-empty directory neither.
-    if (!st.isDirectory && (st.mode & 0o222) === 0) return NtStatus.CANNOT_DELETE;
-    if (st.isDirectory && (await open.file!.readdir()).length > 0) return NtStatus.DIRECTORY_NOT_EMPTY;
+    const refusal = await deleteRefusal(open.file!, await open.file!.stat());
+    if (refusal !== null) return refusal;
   }
-  for (const o of ctx.server.state.opens.values()) {
-    if (o.tree.share === open.tree.share && o.path === open.path && o.file) o.deleteOnClose = del;
-  }
+  for (const o of opensAt(ctx, open, open.path)) o.deleteOnClose = del;
   return NtStatus.SUCCESS;
 }
 

@@ -1,5 +1,6 @@
 /** TREE_CONNECT (3.3.5.7) and TREE_DISCONNECT (3.3.5.8). */
 import { decodeTreeConnectRequest, encodeTreeConnectResponse } from '../../smb2/commands/tree-connect.js';
+import { encodeTreeDisconnectResponse } from '../../smb2/commands/tree-disconnect.js';
 import { ShareFlags, ShareType } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
@@ -43,5 +44,5 @@ export async function handleTreeConnect(ctx: RequestContext): Promise<Reply> {
 
 export async function handleTreeDisconnect(ctx: RequestContext): Promise<Reply> {
   await ctx.server.disconnectTree(ctx.tree!);
-  return { status: 0, body: Buffer.from([4, 0, 0, 0]) };
+  return { status: 0, body: encodeTreeDisconnectResponse() };
 }

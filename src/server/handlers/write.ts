@@ -5,14 +5,13 @@ import { NtStatus } from '../../smb2/status.js';
 import type { VfsFile } from '../../vfs/types.js';
 import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
-import { decodeOr, fsStatus, lookupOpen } from './common.js';
+import { beyondMaxOffset, decodeOr, fsStatus, lookupOpen } from './common.js';
 
-const MAX_OFFSET = 0x7fffffffffffffffn;
 /** Offset meaning "at the end of file" for append-only opens (MS-FSA 2.1.5.3). */
 const APPEND_OFFSET = 0xffffffffffffffffn;
 
 /** The data movement of a WRITE (one place, for the io_uring path to replace). */
-export async function writeFileData(file: VfsFile, data: Buffer, pos: bigint): Promise<number> {
+async function writeFileData(file: VfsFile, data: Buffer, pos: bigint): Promise<number> {
   let done = 0;
   while (done < data.length) {
     const n = await file.write(data, done, data.length - done, pos + BigInt(done));
@@ -49,7 +48,7 @@ export async function handleWrite(ctx: RequestContext): Promise<Reply> {
     if (pos === APPEND_OFFSET || !canWrite) {
       // Append-only opens write at the end whatever the offset says (MS-FSA 2.1.5.3).
       pos = (await file.stat()).size;
-    } else if (pos > MAX_OFFSET || pos + BigInt(req.length) > MAX_OFFSET) {
+    } else if (beyondMaxOffset(pos, req.length)) {
       return errorReply(NtStatus.INVALID_PARAMETER);
     }
     const n = await writeFileData(file, req.data, pos);
