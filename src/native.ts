@@ -53,6 +53,9 @@ export interface NativeBinding {
   fcntlInt(fd: number, cmd: number, arg: number): number;
   fionread(fd: number): number;
   dup(fd: number): number;
+  tcpListen(sockaddr: Bytes, backlog: number): number;
+  sockName(fd: number, peer: boolean, out: Bytes): number;
+  setsockoptInt(fd: number, level: number, name: number, value: number): number;
   // events.c (poll/epoll backends) adds its functions here; see src/events/native-events.ts
   [extra: string]: unknown;
 }

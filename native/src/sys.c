@@ -9,6 +9,8 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -293,6 +295,53 @@ static napi_value FcntlInt(napi_env env, napi_callback_info info) {
   return ret_i64(env, r < 0 ? -errno : r);
 }
 
+/* tcpListen(sockaddr, backlog) -> listening fd | -errno: socket (CLOEXEC),
+ * SO_REUSEADDR, IPV6_V6ONLY for IPv6, bind, listen. The io_uring transport
+ * accepts on it with multishot ACCEPT; Node has no way to hand out such an fd. */
+static napi_value TcpListen(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  void *sa; size_t salen;
+  if (arg_bytes(env, argv[0], &sa, &salen)) return NULL;
+  GET_I32(1, backlog);
+  if (salen < sizeof(sa_family_t)) return ret_i64(env, -EINVAL);
+  int family = ((struct sockaddr *)sa)->sa_family;
+  int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ret_i64(env, -errno);
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+      (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) ||
+      bind(fd, (struct sockaddr *)sa, (socklen_t)salen) < 0 || listen(fd, backlog) < 0) {
+    int e = errno;
+    close(fd);
+    return ret_i64(env, -e);
+  }
+  return ret_i64(env, fd);
+}
+
+/* sockName(fd, peer, out) -> address length | -errno: getpeername/getsockname into out */
+static napi_value SockName(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  GET_I32(0, fd);
+  bool peer;
+  if (napi_get_value_bool(env, argv[1], &peer) != napi_ok) { napi_throw_type_error(env, NULL, "peer must be a boolean"); return NULL; }
+  void *out; size_t outlen;
+  if (arg_bytes(env, argv[2], &out, &outlen)) return NULL;
+  socklen_t len = (socklen_t)outlen;
+  int r = peer ? getpeername(fd, out, &len) : getsockname(fd, out, &len);
+  return ret_i64(env, r < 0 ? -errno : (int64_t)len);
+}
+
+/* setsockoptInt(fd, level, name, value) -> 0 | -errno (TCP_NODELAY, SO_SNDBUF ...) */
+static napi_value SetsockoptInt(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  GET_I32(0, fd);
+  GET_I32(1, level);
+  GET_I32(2, name);
+  GET_I32(3, value);
+  int r = setsockopt(fd, level, name, &value, sizeof value);
+  return ret_i64(env, r < 0 ? -errno : 0);
+}
+
 void sys_init(napi_env env, napi_value exports) {
   export_fn(env, exports, "sysAsync", SysAsync);
   export_fn(env, exports, "close", Close);
@@ -305,4 +354,7 @@ void sys_init(napi_env env, napi_value exports) {
   export_fn(env, exports, "fcntlInt", FcntlInt);
   export_fn(env, exports, "fionread", Fionread);
   export_fn(env, exports, "dup", Dup);
+  export_fn(env, exports, "tcpListen", TcpListen);
+  export_fn(env, exports, "sockName", SockName);
+  export_fn(env, exports, "setsockoptInt", SetsockoptInt);
 }

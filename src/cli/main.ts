@@ -18,8 +18,8 @@ import { addUser, loadUsers } from '../auth/users.js';
 
 const USAGE = `usage:
   ringsmb serve [DIR] [--listen HOST:PORT]... [--share NAME=PATH[:ro]]... [--user NAME:PASSWORD]...
-                [--users FILE] [--config FILE] [--guest] [--encrypt] [--vfs auto|threadpool|uring]
-                [--log-level error|warn|info|debug]
+                [--users FILE] [--config FILE] [--guest] [--encrypt] [--signing required|enabled]
+                [--vfs auto|threadpool|uring] [--transport auto|node|uring] [--log-level error|warn|info|debug]
   ringsmb features [--json]       what this kernel's io_uring offers
   ringsmb user add FILE NAME      add a user (asks for the password on stdin) to a users file
 `;
@@ -51,6 +51,7 @@ async function serve(args: string[]): Promise<void> {
   const users: UserConfig[] = [];
   let dir: string | undefined;
   let vfs: 'auto' | 'threadpool' | 'uring' = 'auto';
+  let transport: 'auto' | 'node' | 'uring' = 'auto';
   let listenFromConfig = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -69,6 +70,14 @@ async function serve(args: string[]): Promise<void> {
       case '--guest': cfg.guest = true; break;
       case '--encrypt': cfg.encrypt = true; break;
       case '--vfs': vfs = takeValue(args, i++, a) as typeof vfs; break;
+      case '--transport': transport = takeValue(args, i++, a) as typeof transport; break;
+      case '--signing': {
+        // "enabled": sign when the client asks (unsigned traffic may take the zero-copy read path).
+        const v = takeValue(args, i++, a);
+        if (v !== 'required' && v !== 'enabled') throw new Error('--signing must be required or enabled');
+        cfg.signing = v;
+        break;
+      }
       case '--log-level': cfg.logLevel = takeValue(args, i++, a) as ServerConfig['logLevel']; break;
       default:
         if (a.startsWith('--')) throw new Error(`unknown option ${a}\n${USAGE}`);
@@ -77,6 +86,7 @@ async function serve(args: string[]): Promise<void> {
     }
   }
   if (!['auto', 'threadpool', 'uring'].includes(vfs)) throw new Error(`--vfs must be auto, threadpool or uring`);
+  if (!['auto', 'node', 'uring'].includes(transport)) throw new Error(`--transport must be auto, node or uring`);
   // Embedded default: loopback only, unless --listen or the config file says where.
   if (listens.length) cfg.listen = listens;
   else if (!listenFromConfig) cfg.listen = [{ host: '127.0.0.1', port: 4445 }];
@@ -100,7 +110,7 @@ async function serve(args: string[]): Promise<void> {
   const problems = validateConfig(cfg);
   if (problems.length) throw new Error(`configuration problems:\n  ${problems.join('\n  ')}`);
   const avail = uringAvailability();
-  const server = createServer({ ...cfg, vfs });
+  const server = createServer({ ...cfg, vfs, transport });
   if (!avail.available) server.log.warn(`io_uring unavailable: ${avail.reason}; using the fallbacks (threadpool VFS, net transport)`);
   const addrs = await server.listen();
   const a = addrs[0]!;

@@ -92,6 +92,8 @@ export function createEventContext(opts: EventContextOptions = {}): EventContext
     };
   }
   ctx.driver = (opts.driver ?? 'node') === 'node' ? new NodeDriver(ctx) : new StandaloneDriver(ctx);
+  // Other layers' ops queued outside the loop still reach the kernel.
+  if (backend.ring) backend.ring.ownerKick = () => ctx.driver?.kick();
   return ctx;
 }
 

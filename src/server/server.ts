@@ -12,6 +12,8 @@ import { createLogger, type Logger } from '../util/log.js';
 import { createVfs } from '../vfs/index.js';
 import type { Vfs } from '../vfs/types.js';
 import { createNodeTransport } from '../transport/node.js';
+import { createUringTransport, URING_TRANSPORT_OPS, type UringTransport } from '../transport/uring.js';
+import { createEventContext, type EventContext } from '../events/index.js';
 import type { Listener, Transport, TransportConnection } from '../transport/types.js';
 import { createServerAuth, type ServerAuth } from '../auth/authenticator.js';
 import { Dialect } from '../smb2/constants.js';
@@ -23,6 +25,10 @@ import { ntHash } from '../auth/ntlm-crypto.js';
 export interface ServerOptions extends Partial<ServerConfig> {
   /** 'auto' (default) uses io_uring where the kernel allows it */
   vfs?: 'auto' | 'threadpool' | 'uring';
+  /** 'auto' (default) uses the io_uring transport where the ring has its ops */
+  transport?: 'auto' | 'node' | 'uring';
+  /** The event context the server runs on (default: a new one attached to Node's loop, backend 'auto'). Its ring, when it has one, carries the io_uring transport and VFS. */
+  events?: EventContext;
   logger?: Logger;
   minDialect?: number;
   maxDialect?: number;
@@ -51,6 +57,8 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   readonly auth: ServerAuth;
   readonly vfs: Vfs;
   readonly transport: Transport;
+  readonly events: EventContext;
+  private readonly ownEvents: boolean;
   readonly connections = new Map<number, SmbConnection>();
   private readonly shares = new Map<string, ShareState>();
   private netListeners: Listener[] = [];
@@ -74,8 +82,11 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     for (const u of this.config.users) this.users.set(u.name.toLowerCase(), u.ntHash ?? ntHash(u.password ?? ''));
     for (const s of this.config.shares) this.addShare(s);
     this.shares.set('ipc$', { name: 'IPC$', path: '', readOnly: true, comment: 'IPC Service', encrypt: false, browseable: false, guestOk: true, isIpc: true, root: null });
-    this.vfs = createVfs(opts.vfs ?? 'auto');
-    this.transport = createNodeTransport({ maxPdu: this.config.maxPdu, log: (l, m) => this.log.log(l, m) });
+    this.ownEvents = !opts.events;
+    this.events = opts.events ?? createEventContext({ backend: 'auto', driver: 'node' });
+    const ring = this.events.ring;
+    this.vfs = createVfs(opts.vfs ?? 'auto', ring ?? undefined);
+    this.transport = this.chooseTransport(opts.transport ?? 'auto');
     this.auth = createServerAuth({
       lookup: (user) => {
         const hash = this.users.get(user.toLowerCase());
@@ -86,6 +97,19 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       dnsName: this.config.serverName.toLowerCase(),
       domain: 'WORKGROUP',
     });
+  }
+
+  /** io_uring where the ring has the ops (decision 1: probed, not configured), else net.Socket. */
+  private chooseTransport(kind: 'auto' | 'node' | 'uring'): Transport {
+    const tOpts = { maxPdu: this.config.maxPdu, log: (l: 'debug' | 'info' | 'warn' | 'error', m: string) => this.log.log(l, m) };
+    const ring = this.events.ring;
+    const forcedOff = process.env.RINGSMB_TRANSPORT === 'node';
+    if (kind === 'node' || (kind === 'auto' && forcedOff)) return createNodeTransport(tOpts);
+    const missing = !ring ? 'the event context has no ring' : URING_TRANSPORT_OPS.filter((op) => !ring.supports(op)).join(', ');
+    if (ring && !missing) return createUringTransport({ ...tOpts, ring });
+    if (kind === 'uring') throw new Error(`transport uring: ${missing ? `io_uring lacks ${missing}` : 'no ring'}`);
+    this.log.info(`transport: net.Socket (${missing})`);
+    return createNodeTransport(tOpts);
   }
 
   private addShare(s: ShareConfig): void {
@@ -137,6 +161,8 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       if (s.root) await s.root.close();
       s.root = null;
     }
+    if (this.transport.name === 'uring') (this.transport as UringTransport).close();
+    if (this.ownEvents) this.events.close();
     this.emit('close');
   }
 

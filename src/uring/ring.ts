@@ -76,6 +76,13 @@ export class Ring {
   private readonly efdBuf = Buffer.alloc(8);
   private readonly cancelReg = Buffer.alloc(64);
   private flushScheduled = false;
+  /**
+   * Set by the owner that drives this ring (an EventContext): called when
+   * an op is queued, so that ops submitted outside the owner's loop (from a
+   * promise continuation, say) reach the kernel without waiting for
+   * unrelated activity. The owner coalesces the calls.
+   */
+  ownerKick: (() => void) | null = null;
   private readonly flushTask = (): void => {
     this.flushScheduled = false;
     if (!this.closed) this.flush();
@@ -421,6 +428,8 @@ export class Ring {
     if (this.watch && !this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushTask);
+    } else if (this.ownerKick) {
+      this.ownerKick();
     }
   }
 

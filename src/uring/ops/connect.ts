@@ -70,3 +70,30 @@ export function prepConnect(ring: Ring, fd: number, host: string, port: number, 
 export function connect(ring: Ring, fd: number, host: string, port: number): Promise<number> {
   return submitPromise<number>(ring, (cb) => prepConnect(ring, fd, host, port, cb));
 }
+
+/** Host and port of a struct sockaddr_in / sockaddr_in6 (as getpeername fills it). */
+export function parseSockaddr(sa: Uint8Array): { host: string; port: number } {
+  const b = Buffer.from(sa.buffer, sa.byteOffset, sa.byteLength);
+  const family = b.length >= 2 ? b.readUInt16LE(0) : 0;
+  if (family === AF.INET && b.length >= 8) return { host: `${b[4]}.${b[5]}.${b[6]}.${b[7]}`, port: b.readUInt16BE(2) };
+  if (family === AF.INET6 && b.length >= 24) {
+    const g: number[] = [];
+    for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(8 + 2 * i));
+    if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
+      return { host: `::ffff:${b[20]}.${b[21]}.${b[22]}.${b[23]}`, port: b.readUInt16BE(2) };
+    }
+    // RFC 5952: the longest run of two or more zero groups becomes "::".
+    let best = -1, bestLen = 1;
+    for (let i = 0; i < 8; ) {
+      if (g[i] !== 0) { i++; continue; }
+      let j = i;
+      while (j < 8 && g[j] === 0) j++;
+      if (j - i > bestLen) { best = i; bestLen = j - i; }
+      i = j;
+    }
+    const hex = g.map((x) => x.toString(16));
+    const host = best < 0 ? hex.join(':') : `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+    return { host, port: b.readUInt16BE(2) };
+  }
+  return { host: '', port: 0 };
+}
