@@ -13,11 +13,21 @@ import { ImmediateEvent, ImmediateList, TimerEvent, TimerList, type ImmediateHan
 import { SignalEvent, runSignalEvent, signalHub, signalNumber, type SignalHandler, type SignalInfo } from './signal.js';
 import { closeWatchedFd, registerSlot, unregisterSlot } from './registry.js';
 import { captureSite } from './site.js';
-import { FD_READ, FD_WRITE, FD_ERROR, type Backend, type ErrorHook, type EventSite, type TraceHook } from './types.js';
+import {
+  FD_READ, FD_WRITE, FD_ERROR,
+  type Backend, type ErrorHook, type EventSite, type EventTraceCallback, type TraceHook, type TraceKind, type TraceRegistration, type TraceWhat,
+} from './types.js';
+import { TraceTable } from './trace.js';
 import { eventsNative } from './native-events.js';
 
 const ELOOP = 40;
 const EBADF = 9;
+
+/** @internal what a wrapper context (wrapper.ts) exposes to its main context */
+export interface WrapperLink {
+  /** the main context was re-initialised or closed: the wrapper is dead */
+  mainGone(): void;
+}
 
 export interface Driver {
   /** something was added that the driver may need to arm for (timer, immediate, fd) */
@@ -28,7 +38,11 @@ export interface Driver {
 
 export class EventContext {
   onError: ErrorHook | null = null;
-  onTrace: TraceHook | null = null;
+  /** what handlers call: onTrace alone, or a dispatcher to the per-kind callbacks too (trace.ts) */
+  private traceFn: TraceHook | null = null;
+  private readonly traceTable = new TraceTable();
+  /** @internal wrapper contexts on this one (item 33) */
+  readonly wrappers = new Set<WrapperLink>();
   /** capture the creation site of every event (cheap: one frame) */
   captureSites = true;
   /** @internal */ backend: Backend;
@@ -64,7 +78,45 @@ export class EventContext {
   }
 
   allowNesting(on = true): void {
+    if (on && this.wrappers.size > 0) throw new SystemError('tevent_loop_allow_nesting', 22, 'nesting conflicts with wrapper contexts');
     this.nesting = on;
+  }
+
+  get nestingAllowed(): boolean {
+    return this.nesting;
+  }
+
+  /**
+   * tevent caches getpid() and must refresh it after fork() (item 37). Node
+   * never forks a running JS heap: child_process.fork() and cluster start a
+   * new process that loads its modules afresh, so every process reads its
+   * own pid here and there is no cache to go stale.
+   */
+  get pid(): number {
+    return process.pid;
+  }
+
+  // ---- trace callbacks (items 39, 42; trace.ts) ----
+
+  /** One hook for every kind of event (fd, timer, immediate, signal, queue). */
+  get onTrace(): TraceHook | null {
+    return this.traceTable.all;
+  }
+
+  set onTrace(hook: TraceHook | null) {
+    this.traceTable.all = hook;
+    this.traceFn = this.traceTable.dispatcher();
+  }
+
+  /** tevent_set_trace_{fd,timer,signal,immediate,queue}_callback: one callback and its private data per kind. */
+  setTraceCallback(kind: TraceKind, callback: EventTraceCallback | null, privateData: unknown = null): void {
+    this.traceTable.set(kind, callback, privateData);
+    this.traceFn = this.traceTable.dispatcher();
+  }
+
+  /** Exactly what was set for kind; { callback: null, privateData: null } by default. */
+  getTraceCallback(kind: TraceKind): TraceRegistration {
+    return this.traceTable.get(kind);
   }
 
   // ---- fd events ----
@@ -109,8 +161,27 @@ export class EventContext {
 
   /** @internal */
   freeFd(fde: FdEvent): void {
-    const slot = fde.slot;
-    if (!slot) return;
+    if (!fde.slot) {
+      // Detached by reinitialise() or a freed wrapper: freeing it now still honours auto-close.
+      if (fde.detached) {
+        fde.detached = false;
+        if (fde.autoClose) closeWatchedFd(fde.fd);
+      }
+      return;
+    }
+    this.unlinkFd(fde);
+    if (fde.autoClose) closeWatchedFd(fde.fd);
+  }
+
+  /** @internal takes fde off the loop without closing its fd; a later free() still auto-closes (items 34, 40) */
+  detachFd(fde: FdEvent): void {
+    if (!fde.slot) return;
+    this.unlinkFd(fde);
+    fde.detached = true;
+  }
+
+  private unlinkFd(fde: FdEvent): void {
+    const slot = fde.slot!;
     fde.slot = null;
     const i = slot.fdes.indexOf(fde);
     if (i >= 0) slot.fdes.splice(i, 1);
@@ -119,7 +190,6 @@ export class EventContext {
       else slot.recompute();
     }
     this.trace('detach', fde);
-    if (fde.autoClose) closeWatchedFd(fde.fd);
   }
 
   /** Closes fd after silencing every fde on it in every context (item 18). */
@@ -250,12 +320,12 @@ export class EventContext {
 
   /** Runs fn with the trace hook off: the internal wake-up fde is not traced. */
   private untraced<T>(fn: () => T): T {
-    const t = this.onTrace;
-    this.onTrace = null;
+    const t = this.traceFn;
+    this.traceFn = null;
     try {
       return fn();
     } finally {
-      this.onTrace = t;
+      this.traceFn = t;
     }
   }
 
@@ -385,7 +455,7 @@ export class EventContext {
   }
 
   private enter(ev: EventSite): void {
-    if (this.onTrace) this.trace('before_handler', ev);
+    if (this.traceFn) this.trace('before_handler', ev);
     this.depth++;
   }
 
@@ -419,6 +489,7 @@ export class EventContext {
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    this.dropWrappers();
     for (const se of [...this.signals]) this.freeSignal(se);
     const toClose: number[] = [];
     for (const slot of [...this.slots.values()]) {
@@ -446,6 +517,41 @@ export class EventContext {
     this.driver?.close();
     if (this.depth > 0) this.backendCloseDeferred = true;
     else this.finishClose();
+  }
+
+  /**
+   * tevent_re_initialise (item 40): every pending event is detached without
+   * running (traced DETACH), wrappers die, and the context stays usable.
+   * Event objects keep their tags and may be re-armed (timer update(),
+   * immediate schedule()); a detached fde is gone, but freeing it still
+   * honours auto-close. tevent also rebuilds its backend here because the
+   * epoll fd is shared with the parent after fork(); Node does not fork (see
+   * pid), so the backend and the io_uring of other layers' ops stay.
+   */
+  reinitialise(): void {
+    this.assertOpen();
+    this.dropWrappers();
+    for (const se of [...this.signals]) this.freeSignal(se);
+    for (const slot of [...this.slots.values()]) {
+      for (const fde of [...slot.fdes]) this.detachFd(fde);
+    }
+    while (this.timers.head) {
+      const t = this.timers.head;
+      this.timers.remove(t);
+      this.trace('detach', t);
+    }
+    while (this.immediates.head) {
+      const im = this.immediates.head;
+      this.immediates.remove(im);
+      this.trace('detach', im);
+    }
+  }
+
+  private dropWrappers(): void {
+    if (this.wrappers.size === 0) return;
+    const ws = [...this.wrappers];
+    this.wrappers.clear();
+    for (const w of ws) w.mainGone();
   }
 
   private finishClose(): void {
@@ -476,7 +582,8 @@ export class EventContext {
     return this.captureSites ? captureSite(fn) : null;
   }
 
-  private trace(what: 'attach' | 'before_handler' | 'detach', ev: EventSite): void {
-    if (this.onTrace) this.onTrace(what, ev);
+  /** @internal also used by queues (queue.ts) for their entries */
+  trace(what: TraceWhat, ev: EventSite): void {
+    if (this.traceFn) this.traceFn(what, ev);
   }
 }

@@ -35,6 +35,8 @@ export class FdEvent implements EventSite {
   tag = 0;
   autoClose = false;
   /** @internal */ slot: FdSlot | null = null;
+  /** @internal taken off the loop by reinitialise() or a freed wrapper, not yet freed (auto-close pending) */
+  detached = false;
   /** @internal */ flagsValue: number;
   /** @internal */ siteHolder: SiteHolder | null;
 

@@ -17,6 +17,7 @@ import { HybridBackend } from './backends/hybrid.js';
 import { StandaloneDriver } from './drivers/standalone.js';
 import { NodeDriver } from './drivers/node.js';
 import { SystemError } from '../util/errors.js';
+import { Ring } from '../uring/ring.js';
 import type { Backend, BackendChoice, BackendName, DriverName } from './types.js';
 
 export { EventContext } from './context.js';
@@ -24,6 +25,9 @@ export { FdEvent, type FdHandler } from './fd.js';
 export { TimerEvent, ImmediateEvent, type TimerHandler, type ImmediateHandler } from './timer.js';
 export { SignalEvent, SA_SIGINFO, SA_RESETHAND, SA_RESTART, type SignalHandler, type SignalInfo } from './signal.js';
 export { watchersOf } from './registry.js';
+export { WrapperContext, createWrapper, type WrapperOps } from './wrapper.js';
+export { EventQueue, QueueEntry, type QueueTrigger } from './queue.js';
+export { ThreadProxy, ThreadSender, type ThreadEndpoint, type ThreadMessageHandler } from './threads.js';
 export * from './types.js';
 
 export interface EventContextOptions {
@@ -41,7 +45,9 @@ export interface EventContextOptions {
 const factories = new Map<BackendName, (opts: EventContextOptions) => Backend>([
   ['poll', () => new PollBackend()],
   ['epoll', (o) => new EpollBackend({ maxEvents: o.maxEvents ?? 64, failWait: injected().has('epoll-wait') })],
-  ['uring', () => new UringBackend()],
+  // The attached driver (and the hybrid backend, always) sleeps outside io_uring_enter and
+  // is woken by the ring's eventfd; that decides the ring's setup flags (features.ts).
+  ['uring', (o) => new UringBackend(Ring.open({ entries: 256, wakeups: (o.driver ?? 'node') === 'node' ? 'eventfd' : 'enter' }))],
   ['hybrid', (o) => new HybridBackend({ maxEvents: o.maxEvents ?? 64 })],
 ]);
 

@@ -70,7 +70,7 @@ export interface Backend {
 }
 
 export interface EventSite {
-  readonly kind: 'fd' | 'timer' | 'immediate' | 'signal';
+  readonly kind: TraceKind;
   /** where the event was created ("at file:line:col"), computed on first use */
   readonly site: string;
 }
@@ -79,3 +79,13 @@ export type ErrorHook = (err: unknown, event: EventSite) => void;
 
 export type TraceWhat = 'attach' | 'before_handler' | 'detach';
 export type TraceHook = (what: TraceWhat, event: EventSite) => void;
+
+/** The kinds with their own trace callback in tevent (queue: tevent_queue entries, queue.ts). */
+export type TraceKind = 'fd' | 'timer' | 'immediate' | 'signal' | 'queue';
+export const TRACE_KINDS: readonly TraceKind[] = ['fd', 'timer', 'immediate', 'signal', 'queue'];
+/** tevent_trace_<kind>_callback_t: the event, the trace point, the private data given when set */
+export type EventTraceCallback = (event: EventSite, what: TraceWhat, privateData: unknown) => void;
+export interface TraceRegistration {
+  callback: EventTraceCallback | null;
+  privateData: unknown;
+}

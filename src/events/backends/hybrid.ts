@@ -23,7 +23,8 @@ export class HybridBackend extends EpollBackend {
   constructor(opts: EpollOptions = {}, ring?: Ring) {
     super(opts);
     try {
-      this.ring = ring ?? Ring.open({ entries: 256 });
+      // Woken through epoll by the ring's eventfd, whatever the driver.
+      this.ring = ring ?? Ring.open({ entries: 256, wakeups: 'eventfd' });
     } catch (err) {
       super.close();
       throw err;

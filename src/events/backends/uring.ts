@@ -253,7 +253,11 @@ export class UringBackend implements Backend {
     sub.stale = true;
     if (cancel && !this.ring.isClosed) {
       this.ownInflight++;
-      this.ring.cancel(sub, () => this.ownInflight--);
+      // Our own op too: its completion is no progress for loopOnce().
+      this.ring.cancel(sub, () => {
+        this.ownInflight--;
+        this.ownDone++;
+      });
     }
   }
 }

@@ -88,6 +88,8 @@ export class NodeDriver implements Driver {
     if (typeof h === 'number') throw new Error(`uv_poll_start on fd ${b.pollFd} failed: ${h}`);
     this.watch = h;
     this.watchRef = true;
+    // A new uv_poll keeps Node alive; arm() drops that while the context is idle.
+    this.kick();
   }
 
   private detachMain(): void {
