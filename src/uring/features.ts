@@ -82,7 +82,7 @@ export function probeOps(ringFd: number): Set<number> {
   return parseProbe(buf);
 }
 
-/** Setup flag sets tried in order, best first. */
+/** Setup flag sets tried in order, best first, for a ring whose owner waits in io_uring_enter. */
 export const FLAG_CHOICES: readonly number[] = [
   SETUP.SUBMIT_ALL | SETUP.SINGLE_ISSUER | SETUP.DEFER_TASKRUN,
   SETUP.SUBMIT_ALL | SETUP.SINGLE_ISSUER | SETUP.COOP_TASKRUN,
@@ -90,6 +90,18 @@ export const FLAG_CHOICES: readonly number[] = [
   SETUP.SUBMIT_ALL,
   0,
 ];
+
+/**
+ * For a ring whose owner sleeps in Node's loop and is woken by the ring's
+ * registered eventfd: no DEFER_TASKRUN. With it, a completion that needs task
+ * work (a RECV on a socket that had no data yet) signals the eventfd only for
+ * the first item of the ring's work list, and on 6.18 that wake-up was seen
+ * to come ~15 ms late or only with the next unrelated completion: sequential
+ * request/response traffic (smbtorture smb2.credits.skipped_mid, 8191 writes)
+ * ran at ~60 round trips/s instead of ~2700. COOP_TASKRUN posts the CQE from
+ * task work run on the way back to user space, and the eventfd follows the CQE.
+ */
+export const EVENTFD_FLAG_CHOICES: readonly number[] = FLAG_CHOICES.filter((f) => (f & SETUP.DEFER_TASKRUN) === 0);
 
 export function names<T extends Record<string, number>>(table: T, bits: number): string[] {
   return Object.entries(table).filter(([, v]) => v !== 0 && (bits & v) === v).map(([k]) => k);

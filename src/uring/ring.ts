@@ -11,7 +11,7 @@
 import { requireNative, type NativeBinding, type WatchHandle } from '../native.js';
 import { SystemError, check } from '../util/errors.js';
 import { CANCEL, CQE, ENTER, OP, REGISTER, SETUP, SQE, type OpName } from './constants.js';
-import { FLAG_CHOICES, probeOps, uringAvailability, type RingFeatures } from './features.js';
+import { EVENTFD_FLAG_CHOICES, FLAG_CHOICES, probeOps, uringAvailability, type RingFeatures } from './features.js';
 import { Arena } from './memory.js';
 import { Op, encodeUserData, type OpCallback, type Submission } from './op.js';
 import { SqeWriter } from './sqe.js';
@@ -25,6 +25,14 @@ export interface RingOptions {
   flags?: number;
   /** harvest completions from Node's loop; default false */
   attach?: boolean;
+  /**
+   * How the owner learns of completions: 'enter' (it sleeps in io_uring_enter,
+   * the standalone driver) or 'eventfd' (Node's loop watches the ring's
+   * registered eventfd: the attached driver, attach()). Default: 'eventfd'
+   * when attach is set, else 'enter'. Decides whether DEFER_TASKRUN is used,
+   * see EVENTFD_FLAG_CHOICES.
+   */
+  wakeups?: 'enter' | 'eventfd';
 }
 
 /** A linked chain waiting for SQ room: placed whole or not at all. */
@@ -34,7 +42,8 @@ class Chain {
 type Queued = Submission | Chain;
 
 const BATCH = 256;
-let chosenFlags: number | null = null;
+/** the flag set this kernel accepted, per wake-up mode (probed once each) */
+const chosenFlags = new Map<'enter' | 'eventfd', number>();
 /** Buffers of ops abandoned at close; kept so the kernel never writes freed memory. */
 const graveyard = new Set<unknown>();
 
@@ -104,7 +113,7 @@ export class Ring {
     if (!Number.isInteger(entries) || entries < 1 || entries > 32768) throw new RangeError('entries must be an integer from 1 to 32768');
     const cqEntries = opts.cqEntries ?? entries * 4;
     if (!Number.isInteger(cqEntries) || cqEntries < entries || cqEntries > 65536 * 8) throw new RangeError('cqEntries must be an integer >= entries');
-    const r = setup(n, entries, cqEntries, opts.flags);
+    const r = setup(n, entries, cqEntries, opts.flags, opts.wakeups ?? (opts.attach ? 'eventfd' : 'enter'));
     this.fd = r.fd;
     this.sqU32 = new Uint32Array(r.sqRing);
     this.cqU32 = new Uint32Array(r.cqRing);
@@ -571,13 +580,15 @@ export class Ring {
   }
 }
 
-function setup(n: NativeBinding, entries: number, cqEntries: number, flags: number | undefined) {
-  const tryFlags = flags !== undefined ? [flags] : chosenFlags !== null ? [chosenFlags] : FLAG_CHOICES;
+function setup(n: NativeBinding, entries: number, cqEntries: number, flags: number | undefined, wakeups: 'enter' | 'eventfd') {
+  const known = chosenFlags.get(wakeups);
+  const choices = wakeups === 'eventfd' ? EVENTFD_FLAG_CHOICES : FLAG_CHOICES;
+  const tryFlags = flags !== undefined ? [flags] : known !== undefined ? [known] : choices;
   let lastErr = -22;
   for (const f of tryFlags) {
     const r = n.ringSetup(entries, f, cqEntries, -1);
     if (typeof r !== 'number') {
-      if (flags === undefined) chosenFlags = f;
+      if (flags === undefined) chosenFlags.set(wakeups, f);
       return r;
     }
     lastErr = r;
