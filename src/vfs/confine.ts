@@ -52,9 +52,14 @@ export function validateRelPath(rel: string): void {
   if (err) throw err;
 }
 
-/** NUL-terminated bytes for the kernel; '' (the root) becomes '.'. */
-export function pathBytes(rel: string): Buffer {
-  return Buffer.from((rel === '' ? '.' : rel) + '\0', 'utf8');
+/** The name the kernel is given: '' (the root) becomes '.'. */
+export function kernelPath(rel: string): string {
+  return rel === '' ? '.' : rel;
+}
+
+/** NUL-terminated UTF-8, for the native syscalls. */
+export function cString(s: string): Buffer {
+  return Buffer.from(s + '\0', 'utf8');
 }
 
 /** Splits a validated non-root path into parent ('' = root) and final name. */
@@ -69,7 +74,8 @@ export function resolveFlags(followSymlinks: boolean): number {
 
 /** The two syscalls the confinement algorithms need; result >= 0 or -errno. */
 export interface PathSys {
-  openat2(dirfd: number, path: Buffer, flags: number, mode: number, resolve: number): Promise<number>;
+  /** path is relative to dirfd (or absolute with AT_FDCWD), without NUL. */
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): Promise<number>;
   /** Closes an fd the algorithms opened (errors are ignored: O_PATH fds). */
   closeFd(fd: number): void;
 }
@@ -81,7 +87,7 @@ export interface PathSys {
  */
 export async function openBeneath(sys: PathSys, dirfd: number, rel: string, flags: number, mode: number,
   followSymlinks = true): Promise<number> {
-  const path = pathBytes(rel);
+  const path = kernelPath(rel);
   const resolve = resolveFlags(followSymlinks);
   if (!(flags & O_CREAT)) mode = 0; // openat2, unlike openat, refuses a mode it would ignore (EINVAL)
   let r = -EAGAIN;
@@ -98,13 +104,13 @@ export async function openBeneath(sys: PathSys, dirfd: number, rel: string, flag
  * the root has no name to act on). Intermediate symlinks are followed (beneath).
  */
 export async function withParent<T>(sys: PathSys, rootfd: number, rel: string,
-  fn: (parentFd: number, name: Buffer) => Promise<T>): Promise<T> {
+  fn: (parentFd: number, name: string) => Promise<T>): Promise<T> {
   validateRelPath(rel);
   if (rel === '') throw new SystemError('validateRelPath', EINVAL, 'the share root has no parent');
   const { parent, name } = splitParent(rel);
   const pfd = await openBeneath(sys, rootfd, parent, O_PATH | O_DIRECTORY, 0);
   try {
-    return await fn(pfd, Buffer.from(name + '\0', 'utf8'));
+    return await fn(pfd, name);
   } finally {
     sys.closeFd(pfd);
   }
@@ -112,7 +118,7 @@ export async function withParent<T>(sys: PathSys, rootfd: number, rel: string,
 
 /** Like withParent, for the two names of rename/link. */
 export async function withTwoParents<T>(sys: PathSys, rootfd: number, fromRel: string, toRel: string,
-  fn: (fromFd: number, fromName: Buffer, toFd: number, toName: Buffer) => Promise<T>): Promise<T> {
+  fn: (fromFd: number, fromName: string, toFd: number, toName: string) => Promise<T>): Promise<T> {
   return withParent(sys, rootfd, fromRel, (fromFd, fromName) =>
     withParent(sys, rootfd, toRel, (toFd, toName) => fn(fromFd, fromName, toFd, toName)));
 }

@@ -1,8 +1,9 @@
 /**
- * Linux numbers and the struct statx decoder, shared by every VFS module
- * (the uring module decodes the same 256 bytes from its STATX completions).
+ * Linux numbers shared by every VFS module, and struct statx as a VfsStat
+ * (the bytes are decoded by uring/ops/statx.ts, for both modules).
  */
 import { constants as fsc } from 'node:fs';
+import { decodeStatx, type StatxExact } from '../uring/ops/statx.js';
 import type { VfsStat } from './types.js';
 
 // Native sys op numbers (native/src/sys.c).
@@ -42,6 +43,7 @@ export const AT_EMPTY_PATH = 0x1000;
 
 export const RENAME_NOREPLACE = 1;
 export const FALLOC_FL_KEEP_SIZE = 1;
+export const FALLOC_FL_PUNCH_HOLE = 2;
 export const XATTR_CREATE = 1;
 export const XATTR_REPLACE = 2;
 
@@ -54,37 +56,29 @@ const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 
-function tsNs(b: Buffer, off: number): bigint {
-  return b.readBigInt64LE(off) * 1_000_000_000n + BigInt(b.readUInt32LE(off + 8));
-}
-
-/** glibc's makedev(), so `dev` equals what fs.stat reports. */
-function makedev(major: number, minor: number): bigint {
-  const ma = BigInt(major);
-  const mi = BigInt(minor);
-  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
-}
-
-/** Decodes struct statx (include/uapi/linux/stat.h). */
-export function decodeStatx(b: Buffer): VfsStat {
-  const mask = b.readUInt32LE(0);
-  const mode = b.readUInt16LE(28);
-  const type = mode & S_IFMT;
+/** VfsStat of a decoded struct statx (decoded once, in uring/ops/statx.ts). */
+export function vfsStatOf(x: StatxExact): VfsStat {
+  const type = x.mode & S_IFMT;
   return {
-    size: b.readBigUInt64LE(40),
-    allocSize: b.readBigUInt64LE(48) * 512n,
+    size: x.size,
+    allocSize: x.blocks * 512n,
     isFile: type === S_IFREG,
     isDirectory: type === S_IFDIR,
     isSymlink: type === S_IFLNK,
-    mode,
-    nlink: b.readUInt32LE(16),
-    uid: b.readUInt32LE(20),
-    gid: b.readUInt32LE(24),
-    ino: b.readBigUInt64LE(32),
-    dev: makedev(b.readUInt32LE(136), b.readUInt32LE(140)),
-    atimeNs: tsNs(b, 64),
-    birthtimeNs: mask & STATX_BTIME ? tsNs(b, 80) : null,
-    ctimeNs: tsNs(b, 96),
-    mtimeNs: tsNs(b, 112),
+    mode: x.mode,
+    nlink: x.nlink,
+    uid: x.uid,
+    gid: x.gid,
+    ino: x.ino,
+    dev: x.dev,
+    atimeNs: x.atime,
+    birthtimeNs: x.mask & STATX_BTIME ? x.btime : null,
+    ctimeNs: x.ctime,
+    mtimeNs: x.mtime,
   };
+}
+
+/** VfsStat of the 256 bytes of a struct statx. */
+export function decodeVfsStat(b: Buffer): VfsStat {
+  return vfsStatOf(decodeStatx(b));
 }

@@ -1,11 +1,15 @@
 /**
  * An open file or directory of the threadpool VFS: Node's fs for pread/pwrite/
  * futimes/close, the native threadpool syscalls for the rest.
+ *
+ * The public methods hold the checks, the FdGuard and the loops (xattr
+ * sizes, readdir); each syscall is one protected primitive, which the uring
+ * module's file (uring-file.ts) overrides with a ring op where it has one.
  */
 import { readdir } from 'node:fs/promises';
 import { SystemError, errnoOf } from '../util/errors.js';
 import { FdGuard } from './guard.js';
-import { AT_SYMLINK_NOFOLLOW, FALLOC_FL_KEEP_SIZE, XATTR_CREATE, XATTR_REPLACE } from './linux.js';
+import { AT_SYMLINK_NOFOLLOW, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, XATTR_CREATE, XATTR_REPLACE } from './linux.js';
 import {
   ENODATA, ERANGE, type ThreadpoolSys, fsClose, fsFutimes, fsRead, fsWrite, toSafeNumber, toSystemError,
 } from './threadpool-sys.js';
@@ -18,10 +22,14 @@ const READDIR_CONCURRENCY = 8;
 const XATTR_FIRST_TRY = 4096;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Also the base of the uring module's file, which overrides what the ring
+ * does and inherits the rest (readdir, setTimes, list/remove xattr).
+ */
 export class ThreadpoolFile implements VfsFile {
-  private readonly guard = new FdGuard('file');
+  protected readonly guard = new FdGuard('file');
 
-  constructor(private readonly sys: ThreadpoolSys, readonly fd: number, readonly created: boolean,
+  constructor(protected readonly sys: ThreadpoolSys, readonly fd: number, readonly created: boolean,
     readonly statAtOpen: VfsStat) {}
 
   get isDirectory(): boolean {
@@ -29,36 +37,81 @@ export class ThreadpoolFile implements VfsFile {
   }
 
   read(buf: Buffer, bufOff: number, len: number, pos: number | bigint): Promise<number> {
-    return this.guard.run(() => fsRead(this.fd, buf, bufOff, len, pos));
+    return this.guard.run(() => this.pread(buf, bufOff, len, toSafeNumber(pos, 'position')));
   }
 
   write(buf: Buffer, bufOff: number, len: number, pos: number | bigint): Promise<number> {
-    return this.guard.run(() => fsWrite(this.fd, buf, bufOff, len, pos));
+    return this.guard.run(() => this.pwrite(buf, bufOff, len, toSafeNumber(pos, 'position')));
   }
 
   stat(): Promise<VfsStat> {
-    return this.guard.run(() => this.sys.statx(this.fd, null, 0));
+    return this.guard.run(() => this.statAt(null));
   }
 
   truncate(len: number | bigint): Promise<void> {
-    return this.guard.run(async () => {
-      await this.sys.call('ftruncate', { dirfd: this.fd, num: toSafeNumber(len, 'length') });
-    });
+    return this.guard.run(() => this.ftruncate(toSafeNumber(len, 'length')));
   }
 
   allocate(len: number | bigint, opts: { keepSize?: boolean } = {}): Promise<void> {
     return this.guard.run(async () => {
       const n = toSafeNumber(len, 'length');
       if (n === 0) return; // fallocate(len 0) is EINVAL; nothing to reserve
-      const mode = opts.keepSize === false ? 0 : FALLOC_FL_KEEP_SIZE;
-      await this.sys.call('fallocate', { dirfd: this.fd, flags: mode, num: 0, num2: n });
+      await this.fallocate(opts.keepSize === false ? 0 : FALLOC_FL_KEEP_SIZE, 0, n);
+    });
+  }
+
+  punchHole(offset: number | bigint, length: number | bigint): Promise<void> {
+    return this.guard.run(async () => {
+      const off = toSafeNumber(offset, 'offset');
+      const n = toSafeNumber(length, 'length');
+      if (n === 0) return; // fallocate(len 0) is EINVAL
+      await this.fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, n);
     });
   }
 
   sync(dataOnly = false): Promise<void> {
-    return this.guard.run(async () => {
-      await this.sys.call('fsync', { dirfd: this.fd, flags: dataOnly ? 1 : 0 });
-    });
+    return this.guard.run(() => this.fsync(dataOnly));
+  }
+
+  // ---- primitives: one syscall each, called inside guard.run ----
+
+  protected pread(buf: Buffer, bufOff: number, len: number, pos: number): Promise<number> {
+    return fsRead(this.fd, buf, bufOff, len, pos);
+  }
+
+  protected pwrite(buf: Buffer, bufOff: number, len: number, pos: number): Promise<number> {
+    return fsWrite(this.fd, buf, bufOff, len, pos);
+  }
+
+  /** lstat of name in this directory, or of the file itself (null). */
+  protected statAt(name: string | null): Promise<VfsStat> {
+    return this.sys.statx(this.fd, name, name === null ? 0 : AT_SYMLINK_NOFOLLOW);
+  }
+
+  protected async ftruncate(len: number): Promise<void> {
+    await this.sys.call('ftruncate', { dirfd: this.fd, num: len });
+  }
+
+  protected async fallocate(mode: number, offset: number, len: number): Promise<void> {
+    await this.sys.call('fallocate', { dirfd: this.fd, flags: mode, num: offset, num2: len });
+  }
+
+  protected async fsync(dataOnly: boolean): Promise<void> {
+    await this.sys.call('fsync', { dirfd: this.fd, flags: dataOnly ? 1 : 0 });
+  }
+
+  /** The value's length (out null: the size it needs), or -errno. */
+  protected fgetxattr(_name: string, nameBytes: Buffer, out: Buffer | null): Promise<number> {
+    return this.sys.raw('fgetxattr', { dirfd: this.fd, path: nameBytes, out });
+  }
+
+  protected async fsetxattr(name: string, nameBytes: Buffer, value: Buffer, flags: number): Promise<void> {
+    await this.sys.call('fsetxattr', { dirfd: this.fd, path: nameBytes, out: value, flags }, name);
+  }
+
+  /** Closes the fd once every operation drained (FdGuard.close). */
+  protected release(): Promise<void> {
+    return fsClose(this.fd);
   }
 
   /**
@@ -72,7 +125,7 @@ export class ThreadpoolFile implements VfsFile {
       if (t.atimeNs === undefined && t.mtimeNs === undefined) return;
       let { atimeNs, mtimeNs } = t;
       if (atimeNs === undefined || mtimeNs === undefined) {
-        const st = await this.sys.statx(this.fd, null, 0);
+        const st = await this.statAt(null);
         atimeNs ??= st.atimeNs;
         mtimeNs ??= st.mtimeNs;
       }
@@ -91,10 +144,10 @@ export class ThreadpoolFile implements VfsFile {
       } catch (err) {
         throw toSystemError(err);
       }
-      const named: { name: string; bytes: Buffer }[] = [];
+      const named: string[] = [];
       for (const bytes of raw) {
         const name = decodeName(bytes);
-        if (name !== null) named.push({ name, bytes });
+        if (name !== null) named.push(name);
       }
       return this.statEntries(named);
     });
@@ -102,15 +155,14 @@ export class ThreadpoolFile implements VfsFile {
 
   /** lstat of each name relative to this directory fd; entries that vanished
    * between listing and statx are dropped, as a later listing would. */
-  private async statEntries(named: { name: string; bytes: Buffer }[]): Promise<VfsDirEntry[]> {
+  private async statEntries(named: string[]): Promise<VfsDirEntry[]> {
     const out: (VfsDirEntry | null)[] = new Array(named.length).fill(null);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < named.length) {
         const i = next++;
-        const path = Buffer.concat([named[i].bytes, Buffer.from([0])]);
         try {
-          out[i] = { name: named[i].name, stat: await this.sys.statx(this.fd, path, AT_SYMLINK_NOFOLLOW) };
+          out[i] = { name: named[i]!, stat: await this.statAt(named[i]!) };
         } catch (err) {
           if ((err as SystemError).code !== 'ENOENT') throw err;
         }
@@ -125,12 +177,13 @@ export class ThreadpoolFile implements VfsFile {
       const nameBytes = xattrName(name);
       let out = Buffer.allocUnsafe(XATTR_FIRST_TRY);
       for (;;) {
-        const r = await this.sys.raw('fgetxattr', { dirfd: this.fd, path: nameBytes, out });
+        const r = await this.fgetxattr(name, nameBytes, out);
         if (r >= 0) return Buffer.from(out.subarray(0, r));
         if (-r === ENODATA) return null;
         if (-r !== ERANGE) throw new SystemError('fgetxattr', -r, name);
         // Grew since we asked: learn the size (empty buffer), then retry.
-        const size = await this.sys.call('fgetxattr', { dirfd: this.fd, path: nameBytes, out: null }, name);
+        const size = await this.fgetxattr(name, nameBytes, null);
+        if (size < 0) throw new SystemError('fgetxattr', -size, name);
         out = Buffer.allocUnsafe(Math.max(size, 1));
       }
     });
@@ -139,7 +192,7 @@ export class ThreadpoolFile implements VfsFile {
   setXattr(name: string, value: Buffer, opts: { create?: boolean; replace?: boolean } = {}): Promise<void> {
     return this.guard.run(async () => {
       const flags = (opts.create ? XATTR_CREATE : 0) | (opts.replace ? XATTR_REPLACE : 0);
-      await this.sys.call('fsetxattr', { dirfd: this.fd, path: xattrName(name), out: value, flags }, name);
+      await this.fsetxattr(name, xattrName(name), value, flags);
     });
   }
 
@@ -163,7 +216,7 @@ export class ThreadpoolFile implements VfsFile {
   }
 
   close(): Promise<void> {
-    return this.guard.close(() => fsClose(this.fd));
+    return this.guard.close(() => this.release());
   }
 }
 

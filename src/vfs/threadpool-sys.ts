@@ -6,18 +6,23 @@
 import * as fs from 'node:fs';
 import { requireNative, type NativeBinding } from '../native.js';
 import { SystemError, errnoOf } from '../util/errors.js';
-import type { PathSys } from './confine.js';
-import { AT_EMPTY_PATH, STATX_BASIC_STATS, STATX_BTIME, STATX_SIZE, SysOp, decodeStatx, type SysOpName } from './linux.js';
+import { cString } from './confine.js';
+import {
+  AT_EMPTY_PATH, STATX_BASIC_STATS, STATX_BTIME, STATX_SIZE, SysOp, decodeVfsStat, type SysOpName,
+} from './linux.js';
+import type { VfsSys } from './share.js';
 import type { VfsStat } from './types.js';
 
 const EMPTY_PATH = Buffer.from('\0');
+const READLINK_MAX = 4096;
 
 export interface SysArgs {
   dirfd?: number; path?: Buffer | null; dirfd2?: number; path2?: Buffer | null;
   flags?: number; mode?: number; resolve?: number; num?: number; num2?: number; out?: Buffer | null;
 }
 
-export class ThreadpoolSys implements PathSys {
+/** The threadpool module's syscalls; the uring module keeps one for what the ring cannot do. */
+export class ThreadpoolSys implements Omit<VfsSys, 'newFile'> {
   readonly n: NativeBinding;
 
   constructor() {
@@ -40,8 +45,8 @@ export class ThreadpoolSys implements PathSys {
     return r;
   }
 
-  openat2(dirfd: number, path: Buffer, flags: number, mode: number, resolve: number): Promise<number> {
-    return this.raw('openat2', { dirfd, path, flags, mode, resolve });
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): Promise<number> {
+    return this.raw('openat2', { dirfd, path: cString(path), flags, mode, resolve });
   }
 
   closeFd(fd: number): void {
@@ -49,13 +54,41 @@ export class ThreadpoolSys implements PathSys {
   }
 
   /** statx of an open fd (AT_EMPTY_PATH), or of `name` relative to it. */
-  async statx(fd: number, name: Buffer | null, atFlags: number): Promise<VfsStat> {
+  async statx(fd: number, name: string | null, atFlags: number): Promise<VfsStat> {
     const out = Buffer.allocUnsafe(STATX_SIZE);
     await this.call('statx', {
-      dirfd: fd, path: name ?? EMPTY_PATH, flags: name ? atFlags : atFlags | AT_EMPTY_PATH,
+      dirfd: fd, path: name === null ? EMPTY_PATH : cString(name), flags: name === null ? atFlags | AT_EMPTY_PATH : atFlags,
       mode: STATX_BASIC_STATS | STATX_BTIME, out,
-    });
-    return decodeStatx(out);
+    }, name ?? undefined);
+    return decodeVfsStat(out);
+  }
+
+  async mkdirat(dirfd: number, name: string, mode: number): Promise<void> {
+    await this.call('mkdirat', { dirfd, path: cString(name), mode }, name);
+  }
+
+  async unlinkat(dirfd: number, name: string, flags: number): Promise<void> {
+    await this.call('unlinkat', { dirfd, path: cString(name), flags }, name);
+  }
+
+  async renameat2(fromFd: number, fromName: string, toFd: number, toName: string, flags: number): Promise<void> {
+    await this.call('renameat2', { dirfd: fromFd, path: cString(fromName), dirfd2: toFd, path2: cString(toName), flags },
+      `${fromName} -> ${toName}`);
+  }
+
+  async linkat(fromFd: number, fromName: string, toFd: number, toName: string): Promise<void> {
+    await this.call('linkat', { dirfd: fromFd, path: cString(fromName), dirfd2: toFd, path2: cString(toName), flags: 0 },
+      `${fromName} -> ${toName}`);
+  }
+
+  async symlinkat(target: string, dirfd: number, name: string): Promise<void> {
+    await this.call('symlinkat', { path: cString(target), dirfd2: dirfd, path2: cString(name) }, name);
+  }
+
+  async readlinkat(dirfd: number, name: string): Promise<string> {
+    const out = Buffer.allocUnsafe(READLINK_MAX);
+    const n = await this.call('readlinkat', { dirfd, path: cString(name), out }, name);
+    return out.subarray(0, n).toString('utf8');
   }
 }
 

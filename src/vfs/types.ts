@@ -2,8 +2,9 @@
  * The VFS contract: the only way server handlers reach files.
  *
  * Two modules implement it: `threadpool` (native path syscalls on libuv's
- * threadpool, Node fs for fd I/O) and, later, `uring` (OPENAT2, STATX,
- * READ/WRITE(_FIXED), FSYNC, UNLINKAT, RENAMEAT, MKDIRAT ... on the ring).
+ * threadpool, Node fs for fd I/O) and `uring` (OPENAT2, STATX,
+ * READ/WRITE(_FIXED), FSYNC, UNLINKAT, RENAMEAT, MKDIRAT ... on the ring;
+ * see uring.ts for what stays on the threadpool). Both run share.ts.
  * Callers cannot tell them apart (ARCHITECTURE decision 1).
  *
  * Rules every implementation keeps:
@@ -23,6 +24,9 @@ export type VfsKind = 'threadpool' | 'uring';
 
 export interface Vfs {
   readonly name: VfsKind;
+  /** Why this module serves, in one line for the start-up log
+   * (e.g. 'io_uring lacks OPENAT2, STATX'). */
+  readonly reason: string;
   /** Opens the share's root directory (trusted configuration: symlinks in
    * rootPath itself are followed). */
   openShare(rootPath: string): Promise<ShareRoot>;
@@ -128,6 +132,10 @@ export interface VfsFile {
   /** Reserves space up to len bytes; keepSize (default true) leaves the end of
    * file alone (FALLOC_FL_KEEP_SIZE), as SMB AllocationSize asks. */
   allocate(len: number | bigint, opts?: { keepSize?: boolean }): Promise<void>;
+  /** Deallocates [offset, offset+length) so it reads as zeros, never changing the
+   * end of file (fallocate PUNCH_HOLE | KEEP_SIZE). EOPNOTSUPP where the
+   * filesystem cannot; callers then write zeros. length 0 does nothing. */
+  punchHole(offset: number | bigint, length: number | bigint): Promise<void>;
   sync(dataOnly?: boolean): Promise<void>;
   /** A time left out keeps its value. Precision is what futimes(2) through a
    * double gives (about a microsecond today), see threadpool.ts. */

@@ -4,8 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createVfs, relPathError, validateRelPath, type ShareRoot } from '../../src/vfs/index.js';
-import { makeTree, openFdCount, rejectsCode } from './helpers.js';
+import { relPathError, validateRelPath, type ShareRoot } from '../../src/vfs/index.js';
+import { describeEachVfs, makeTree, openFdCount, rejectsCode } from './helpers.js';
 
 describe('validateRelPath', () => {
   const cases: [string, string | null][] = [
@@ -23,7 +23,7 @@ describe('validateRelPath', () => {
   }
 });
 
-describe('confinement beneath the share root', () => {
+describeEachVfs('confinement beneath the share root', (mod) => {
   const tree = makeTree();
   let share: ShareRoot;
   const secret = join(tree.outside, 'secret');
@@ -45,7 +45,7 @@ describe('confinement beneath the share root', () => {
     symlinkSync('in/file', join(tree.share, 'goodfile'));                // inside: allowed
     symlinkSync('in', join(tree.share, 'gooddir'));
     symlinkSync('../../share/in/file', join(tree.share, 'in', 'roundtrip')); // leaves and re-enters
-    share = await createVfs('threadpool').openShare(tree.share);
+    share = await mod().vfs.openShare(tree.share);
   });
   after(async () => {
     await share.close();

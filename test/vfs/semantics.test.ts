@@ -1,17 +1,18 @@
-/** Threadpool VFS: open/create semantics, I/O, stat, readdir, path ops, xattrs, statfs. */
-import { after, before, describe, test } from 'node:test';
+/** VFS semantics, run against every module (threadpool, uring): open/create
+ * semantics, I/O, stat, readdir, path ops, xattrs, statfs. */
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createVfs, type ShareRoot } from '../../src/vfs/index.js';
-import { makeTree, rejectsCode } from './helpers.js';
+import { describeEachVfs, makeTree, rejectsCode } from './helpers.js';
 
-describe('threadpool vfs', () => {
+describeEachVfs('vfs semantics', (mod) => {
   const tree = makeTree();
   let share: ShareRoot;
 
   before(async () => {
-    share = await createVfs('threadpool').openShare(tree.share);
+    share = await mod().vfs.openShare(tree.share);
   });
   after(async () => {
     await share.close();
@@ -19,7 +20,8 @@ describe('threadpool vfs', () => {
   });
 
   test('name and root path', () => {
-    assert.equal(createVfs('auto').name, 'threadpool');
+    assert.equal(mod().vfs.name, mod().kind);
+    assert.equal(createVfs('auto').name, 'threadpool', 'auto without a ring');
     assert.equal(share.rootPath, tree.share);
   });
 
@@ -83,6 +85,29 @@ describe('threadpool vfs', () => {
     assert.equal(st2.atimeNs, 1_500_000_000_000_000_000n);
     assert.equal(st2.mtimeNs, st.mtimeNs, 'mtime kept when left out');
     await f.close();
+  });
+
+  test('punchHole: zeros read back, end of file kept, blocks freed', async () => {
+    const f = await share.open('holes', { read: true, write: true, create: 'always' });
+    try {
+      const size = 1 << 20;
+      assert.equal(await f.write(Buffer.alloc(size, 0x5a), 0, size, 0), size);
+      await f.sync(true);
+      const before = await f.stat();
+      await f.punchHole(65536, 262144n);
+      await f.punchHole(0, 0); // nothing to do
+      const after = await f.stat();
+      assert.equal(after.size, before.size, 'KEEP_SIZE');
+      assert.ok(after.allocSize <= before.allocSize - 262144n, `allocSize ${before.allocSize} -> ${after.allocSize}`);
+      const buf = Buffer.alloc(4);
+      await f.read(buf, 0, 4, 65536 + 1000);
+      assert.deepEqual(buf, Buffer.alloc(4));
+      await f.read(buf, 0, 4, 65536 + 262144);
+      assert.deepEqual(buf, Buffer.alloc(4, 0x5a));
+      await assert.rejects(f.punchHole(-1, 10), RangeError);
+    } finally {
+      await f.close();
+    }
   });
 
   test('stat fields match Node and have a birth time', async () => {
@@ -223,7 +248,7 @@ describe('threadpool vfs', () => {
     await f.close(); // idempotent
     await rejectsCode(f.read(Buffer.alloc(1), 0, 1, 0), 'EBADF');
     await rejectsCode(f.stat(), 'EBADF');
-    const other = await createVfs('threadpool').openShare(tree.share);
+    const other = await mod().vfs.openShare(tree.share);
     await other.close();
     await rejectsCode(other.stat(''), 'EBADF');
   });
