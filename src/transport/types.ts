@@ -10,6 +10,8 @@ export interface FileRegion {
   fd: number;
   offset: number;
   length: number;
+  /** Called once the region has been sent or abandoned (the fd may be closed then). */
+  release?: () => void;
 }
 
 export interface TransportConnection {
@@ -24,6 +26,14 @@ export interface TransportConnection {
   onClose: (err?: Error) => void;
   /** Sends one PDU made of `parts`, in order with every other send. */
   send(parts: readonly Buffer[]): void;
+  /**
+   * Sends one PDU made of `head` followed by `region.length` bytes of a file,
+   * in order with every other send, without the data passing through user
+   * space (io_uring SPLICE). Bytes the file no longer has when they are sent
+   * go out as zeros, so the stream keeps the length the PDU announced.
+   * Resolves with the file bytes sent. Only transports that can splice have it.
+   */
+  sendFile?(head: readonly Buffer[], region: FileRegion): Promise<number>;
   /** Bytes queued and not yet taken by the kernel. */
   readonly pendingBytes: number;
   /** Stops delivering messages until resume(). */

@@ -36,12 +36,13 @@ import type { FileRegion, ListenAddress, Listener, Transport, TransportConnectio
 const STAGING = 64 * 1024;
 /** iovecs per SENDMSG; the kernel's UIO_MAXIEV is 1024, our msghdr block holds fewer */
 const MAX_IOV = 128;
-const PIPE_SIZE = 1024 * 1024;
+const PIPE_SIZES = [8 << 20, 1 << 20];
 const ECANCELED = 125;
 const EAGAIN = 11;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
 const O_CLOEXEC = 0o2000000;
 const ZEROS = Buffer.alloc(64 * 1024);
 /** Ops that must complete before a socket's fd may be closed. */
@@ -64,9 +65,11 @@ export class PipePool {
     if (p) return p;
     const fds = requireNative().pipe2(O_CLOEXEC);
     if (typeof fds === 'number') throw new SystemError('pipe2', -fds);
-    // Root may exceed pipe-max-size; others get what the limit allows.
-    const got = requireNative().fcntlInt(fds[1], F_SETPIPE_SZ, PIPE_SIZE);
-    this.size = got > 0 ? got : 65536;
+    // One pipe-full per 8 MiB READ where allowed (CAP_SYS_RESOURCE may exceed
+    // /proc/sys/fs/pipe-max-size), else the usual 1 MiB limit, else the default.
+    let got = -1;
+    for (const want of PIPE_SIZES) if ((got = requireNative().fcntlInt(fds[1], F_SETPIPE_SZ, want)) > 0) break;
+    this.size = got > 0 ? got : requireNative().fcntlInt(fds[1], F_GETPIPE_SZ, 0);
     this.created++;
     return fds;
   }
@@ -95,7 +98,9 @@ export class PipePool {
   }
 }
 
-type SendItem = { kind: 'bytes'; buf: Buffer } | { kind: 'file'; head: Buffer[]; region: FileRegion; done: (err: Error | null, fileBytes: number) => void };
+type SendItem =
+  | { kind: 'bytes'; buf: Buffer }
+  | { kind: 'file'; head: Buffer[]; region: FileRegion; done: (err: Error | null, fileBytes: number) => void; send?: FileSend };
 
 let nextId = 1_000_000;
 
@@ -275,7 +280,10 @@ class UringConnection implements TransportConnection {
       for (const p of head) len += p.length;
       const hdr = Buffer.allocUnsafe(4);
       hdr.writeUInt32BE(len & 0xffffff, 0);
-      this.queue.push({ kind: 'file', head: [hdr, ...head], region, done: (err, n) => (err ? reject(err) : resolve(n)) });
+      const item: SendItem & { kind: 'file' } = { kind: 'file', head: [hdr, ...head], region, done: (err, n) => (err ? reject(err) : resolve(n)) };
+      item.send = new FileSend(this, item);
+      item.send.prefill();
+      this.queue.push(item);
       this.queuedBytes += 4 + len;
       this.pump();
     });
@@ -287,7 +295,7 @@ class UringConnection implements TransportConnection {
     if (first.kind === 'file') {
       this.queue.shift();
       this.sendBusy = true;
-      new FileSend(this, first).start();
+      first.send!.start();
       return;
     }
     const bufs: Buffer[] = [];
@@ -348,12 +356,13 @@ class UringConnection implements TransportConnection {
     const q = this.queue;
     this.queue = [];
     this.queuedBytes = 0;
-    for (const it of q) if (it.kind === 'file') it.done(err, 0);
+    for (const it of q) if (it.kind === 'file') it.send!.abort(err);
   }
 
   // ---- ops accounting for FileSend ----
   /** @internal */ get ringRef(): Ring { return this.ring; }
   /** @internal */ get pipes(): PipePool { return this.t.pipes; }
+  /** @internal */ get stats(): UringTransportStats { return this.t.stats; }
   /** @internal */ opStarted(): void { this.inflight++; }
   /** @internal */ opEnded(): void { this.inflight--; }
 
@@ -417,6 +426,13 @@ class FileSend {
   private eof = false;
   private readonly total: number;
 
+  /** the send reached the head of the connection's queue */
+  private atHead = false;
+  private aborted = false;
+  private finished = false;
+  /** the first chain has been submitted (later steps go one at a time) */
+  private chained = false;
+
   constructor(private readonly c: UringConnection, private readonly item: SendItem & { kind: 'file' }) {
     this.head = item.head.slice();
     this.headLeft = 0;
@@ -424,24 +440,67 @@ class FileSend {
     this.total = this.headLeft + item.region.length;
   }
 
-  start(): void {
+  /**
+   * At enqueue: the first pipe-full moves file -> pipe now, while earlier
+   * responses are still going out (the pipe holds page references, not
+   * copies). Nothing reaches the socket before start().
+   */
+  prefill(): void {
+    if (this.item.region.length === 0) return;
     try {
       this.pipe = this.c.pipes.take();
     } catch (err) {
-      return this.finish(err as Error);
+      this.failed = err as Error;
+      return;
+    }
+    const ring = this.c.ringRef;
+    const { fd, offset, length } = this.item.region;
+    this.outstanding = 1;
+    this.c.opStarted();
+    ring.submit(prepSplice(ring, fd, offset, this.pipe[1], -1, Math.min(this.c.pipes.size, length), (e, n) => this.onIn(e, n)));
+  }
+
+  /** At the head of the queue: the socket is ours until finish(). */
+  start(): void {
+    this.atHead = true;
+    if (this.outstanding === 0) this.next();
+  }
+
+  /**
+   * One linked chain from wherever the prefill left off: [SEND head] ->
+   * [SPLICE pipe -> socket] -> ([SPLICE file -> pipe] -> [SPLICE pipe ->
+   * socket])... A short link breaks the chain; next() then finishes step by step.
+   */
+  private chain(): void {
+    this.chained = true;
+    if (!this.pipe && this.item.region.length > 0) {
+      try {
+        this.pipe = this.c.pipes.take();
+      } catch (err) {
+        return this.finish(err as Error);
+      }
     }
     const ring = this.c.ringRef;
     const { fd, offset, length } = this.item.region;
     const chunk = this.c.pipes.size;
     const ops: Op[] = [];
-    const headBuf = this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head);
-    ops.push(prepSend(ring, this.c.fd, headBuf, (e, n) => this.onHead(e, n), { flags: MSG.WAITALL | MSG.NOSIGNAL | (length > 0 ? MSG.MORE : 0) }));
-    for (let done = 0; done < length; done += chunk) {
-      const k = Math.min(chunk, length - done);
-      const last = done + k >= length;
-      ops.push(prepSplice(ring, fd, offset + done, this.pipe[1], -1, k, (e, n) => this.onIn(e, n)));
-      ops.push(prepSplice(ring, this.pipe[0], -1, this.c.fd, -1, k, (e, n) => this.onOut(e, n), { flags: last ? 0 : SPLICE_F.MORE }));
+    const more = (last: boolean): number => (last ? 0 : SPLICE_F.MORE);
+    if (this.headLeft > 0) {
+      const headBuf = this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head);
+      ops.push(prepSend(ring, this.c.fd, headBuf, (e, n) => this.onHead(e, n), { flags: MSG.WAITALL | MSG.NOSIGNAL | (length > 0 ? MSG.MORE : 0) }));
     }
+    const inPipe = this.intoPipe - this.outOfPipe;
+    if (inPipe > 0) {
+      ops.push(prepSplice(ring, this.pipe![0], -1, this.c.fd, -1, inPipe, (e, n) => this.onOut(e, n), { flags: more(this.intoPipe >= length) }));
+    }
+    if (!this.eof) {
+      for (let done = this.intoPipe; done < length; done += chunk) {
+        const k = Math.min(chunk, length - done);
+        ops.push(prepSplice(ring, fd, offset + done, this.pipe![1], -1, k, (e, n) => this.onIn(e, n)));
+        ops.push(prepSplice(ring, this.pipe![0], -1, this.c.fd, -1, k, (e, n) => this.onOut(e, n), { flags: more(done + k >= length) }));
+      }
+    }
+    if (ops.length === 0) return this.next();
     if (ops.length > ring.features.sqEntries) return this.stepwise();
     this.outstanding = ops.length;
     for (let i = 0; i < ops.length; i++) this.c.opStarted();
@@ -486,9 +545,11 @@ class FileSend {
     this.settle(e);
   }
 
-  /** After the chain (or a step): done, failed, or one more step. */
+  /** After the prefill, the chain or a step: wait for the head, done, failed, or go on. */
   private next(): void {
+    if (!this.atHead) return; // prefilled; start() comes when earlier sends are out
     if (this.failed) return this.finish(this.failed);
+    if (!this.chained) return this.chain();
     const len = this.item.region.length;
     if (this.headLeft === 0 && this.outOfPipe + this.zeros === len) return this.finish(null);
     this.stepwise();
@@ -523,12 +584,42 @@ class FileSend {
     }, { length: k, flags: MSG.NOSIGNAL }));
   }
 
+  /** Dropped from the queue before its turn (the connection failed). */
+  abort(err: Error): void {
+    this.aborted = true;
+    this.failed ??= err;
+    this.atHead = true;
+    if (this.outstanding === 0) this.finish(this.failed);
+  }
+
   private finish(err: Error | null): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.aborted) {
+      if (this.pipe) this.c.pipes.give(this.pipe, false);
+      this.pipe = null;
+      this.item.done(err, 0);
+      this.c.opSettled();
+      return;
+    }
+    const st = this.c.stats;
+    st.filesSent++;
+    st.splicedBytes += this.outOfPipe;
+    st.zeroPadBytes += this.zeros;
     if (this.pipe) this.c.pipes.give(this.pipe, err === null && this.intoPipe === this.outOfPipe);
     this.pipe = null;
     this.c.fileDone(this.item, err, this.outOfPipe, this.total);
     this.c.opSettled();
   }
+}
+
+export interface UringTransportStats {
+  /** sendFile calls finished (sent or failed) */
+  filesSent: number;
+  /** file bytes that went file -> pipe -> socket */
+  splicedBytes: number;
+  /** zeros sent for bytes a shrinking file no longer had */
+  zeroPadBytes: number;
 }
 
 export interface UringTransportOptions extends TransportOptions {
@@ -542,6 +633,7 @@ export class UringTransport implements Transport {
   readonly name = 'uring' as const;
   readonly pipes = new PipePool();
   readonly connections = new Set<UringConnection>();
+  readonly stats: UringTransportStats = { filesSent: 0, splicedBytes: 0, zeroPadBytes: 0 };
 
   constructor(readonly opts: UringTransportOptions) {
     for (const op of URING_TRANSPORT_OPS) {

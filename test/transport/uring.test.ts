@@ -1,0 +1,257 @@
+/**
+ * The io_uring transport against real sockets: framing, ordering, the
+ * spliced file send (including a file that shrinks under it), a client
+ * that vanishes mid-send, and no fd left behind.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { randomBytes, createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync, openSync, closeSync, ftruncateSync, readdirSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEventContext, type EventContext } from '../../src/events/index.js';
+import { createUringTransport, type UringTransport } from '../../src/transport/uring.js';
+import type { Listener, TransportConnection } from '../../src/transport/types.js';
+import { uringAvailability } from '../../src/uring/features.js';
+import { startServer, smbclient, smbclientPath } from '../interop/harness.js';
+
+const avail = uringAvailability();
+const skip = avail.available ? false : `io_uring unavailable: ${avail.reason}`;
+
+function fdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** Reads direct-TCP frames from a socket. */
+class FrameReader {
+  private buf = Buffer.alloc(0);
+  private waiters: ((f: Buffer | null) => void)[] = [];
+  private frames: Buffer[] = [];
+  closed = false;
+  constructor(readonly sock: net.Socket) {
+    sock.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      for (;;) {
+        if (this.buf.length < 4) break;
+        const len = this.buf.readUInt32BE(0) & 0xffffff;
+        if (this.buf.length < 4 + len) break;
+        this.push(this.buf.subarray(4, 4 + len));
+        this.buf = this.buf.subarray(4 + len);
+      }
+    });
+    sock.on('close', () => {
+      this.closed = true;
+      for (const w of this.waiters.splice(0)) w(null);
+    });
+    sock.on('error', () => {});
+  }
+  private push(f: Buffer): void {
+    const w = this.waiters.shift();
+    if (w) w(f);
+    else this.frames.push(f);
+  }
+  next(): Promise<Buffer | null> {
+    const f = this.frames.shift();
+    if (f) return Promise.resolve(f);
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((r) => this.waiters.push(r));
+  }
+}
+
+function frame(payload: Buffer): Buffer {
+  const h = Buffer.alloc(4);
+  h.writeUInt32BE(payload.length, 0);
+  return Buffer.concat([h, payload]);
+}
+
+describe('transport/uring', { skip }, () => {
+  let ctx: EventContext;
+  let t: UringTransport;
+  let listener: Listener;
+  let dir: string;
+  const logs: string[] = [];
+  let onConn: (c: TransportConnection) => void = () => {};
+  let fdsBefore = 0;
+
+  before(async () => {
+    fdsBefore = fdCount();
+    dir = mkdtempSync(join(tmpdir(), 'ringsmb-transport-'));
+    ctx = createEventContext({ backend: 'auto', driver: 'node' });
+    assert.ok(ctx.ring, 'the auto backend has a ring here');
+    t = createUringTransport({ ring: ctx.ring!, maxPdu: 4 << 20, log: (l, m) => logs.push(`${l} ${m}`) });
+    listener = await t.listen({ host: '127.0.0.1', port: 0 }, (c) => onConn(c));
+  });
+
+  after(async () => {
+    await listener.close();
+    t.close();
+    ctx.close();
+    rmSync(dir, { recursive: true, force: true });
+    // Give libuv a turn to drop its watch of the ring's eventfd.
+    await new Promise((r) => setImmediate(r));
+    assert.equal(fdCount(), fdsBefore, 'every socket, pipe and ring fd is closed');
+  });
+
+  function connect(): Promise<{ sock: net.Socket; r: FrameReader; server: TransportConnection }> {
+    return new Promise((resolve) => {
+      let server: TransportConnection | null = null;
+      let sock: net.Socket | null = null;
+      const done = () => server && sock && resolve({ sock, r: new FrameReader(sock), server });
+      onConn = (c) => {
+        server = c;
+        done();
+      };
+      const s = net.connect(listener.address.port, '127.0.0.1', () => {
+        sock = s;
+        done();
+      });
+    });
+  }
+
+  test('reports the peer and local addresses', async () => {
+    const { sock, server } = await connect();
+    assert.equal(server.remoteAddress, '127.0.0.1');
+    assert.equal(server.remotePort, sock.localPort);
+    assert.equal(server.localPort, listener.address.port);
+    sock.destroy();
+  });
+
+  test('frames PDUs of every size however the bytes arrive, and sends in order', async () => {
+    const { sock, r, server } = await connect();
+    server.onMessage = (pdu) => server.send([Buffer.from('echo:'), Buffer.from(pdu)]);
+    const small = [randomBytes(4), randomBytes(100), randomBytes(70000)];
+    const big = randomBytes(3 << 20); // larger than the staging buffer: received in place
+    const all = Buffer.concat([...small.map(frame), frame(big)]);
+    // Dribble the first part byte by byte, then the rest in odd chunks.
+    for (let i = 0; i < 10; i++) sock.write(all.subarray(i, i + 1));
+    for (let i = 10; i < all.length; i += 65521) sock.write(all.subarray(i, Math.min(all.length, i + 65521)));
+    for (const want of [...small, big]) {
+      const got = await r.next();
+      assert.ok(got);
+      assert.equal(got.subarray(0, 5).toString(), 'echo:');
+      assert.ok(got.subarray(5).equals(want), `payload of ${want.length} bytes comes back intact`);
+    }
+    sock.destroy();
+  });
+
+  test('a bad frame type or length ends the connection with a log line', async () => {
+    const { sock, r, server } = await connect();
+    let closed = false;
+    server.onClose = () => (closed = true);
+    const bad = Buffer.from([0x01, 0, 0, 4, 1, 2, 3, 4]);
+    sock.write(bad);
+    assert.equal(await r.next(), null, 'the server hangs up');
+    await new Promise((res) => setTimeout(res, 20));
+    assert.ok(closed, 'onClose ran');
+    assert.ok(logs.some((l) => l.includes('bad frame (type 1')), 'the reason is logged');
+  });
+
+  test('sendFile splices a region byte for byte, in order with other sends', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 123);
+    const path = join(dir, 'region');
+    writeFileSync(path, data);
+    const fd = openSync(path, 'r');
+    const { sock, r, server } = await connect();
+    const before = t.stats.splicedBytes;
+    server.send([Buffer.from('first')]);
+    const sent = server.sendFile!([Buffer.from('head')], { fd, offset: 1000, length: data.length - 1000 });
+    server.send([Buffer.from('last')]);
+    assert.equal((await r.next())!.toString(), 'first');
+    const f = (await r.next())!;
+    assert.equal(f.subarray(0, 4).toString(), 'head');
+    assert.ok(f.subarray(4).equals(data.subarray(1000)), 'the file bytes, exactly');
+    assert.equal((await r.next())!.toString(), 'last');
+    assert.equal(await sent, data.length - 1000);
+    assert.equal(t.stats.splicedBytes - before, data.length - 1000, 'the bytes went by splice');
+    closeSync(fd);
+    sock.destroy();
+  });
+
+  test('a file that shrank under the send is padded with zeros and the stream stays in step', async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    const path = join(dir, 'shrinks');
+    writeFileSync(path, data);
+    const fd = openSync(path, 'r+');
+    const { sock, r, server } = await connect();
+    const pad0 = t.stats.zeroPadBytes;
+    // The length was fixed (as READ does from the size) before the file shrank.
+    const announced = data.length;
+    ftruncateSync(fd, 700_000);
+    const sent = server.sendFile!([Buffer.from('H')], { fd, offset: 0, length: announced });
+    server.send([Buffer.from('next')]);
+    const f = (await r.next())!;
+    assert.equal(f.length, 1 + announced, 'the frame has the announced length');
+    assert.ok(f.subarray(1, 1 + 700_000).equals(data.subarray(0, 700_000)), 'what the file still had');
+    assert.ok(f.subarray(1 + 700_000).equals(Buffer.alloc(announced - 700_000)), 'zeros for the rest');
+    assert.equal((await r.next())!.toString(), 'next', 'the following PDU is intact');
+    assert.equal(await sent, 700_000);
+    assert.equal(t.stats.zeroPadBytes - pad0, announced - 700_000);
+    closeSync(fd);
+    sock.destroy();
+  });
+
+  test('a client that disconnects in the middle of a splice leaks nothing', async () => {
+    const path = join(dir, 'large');
+    const fd0 = openSync(path, 'w+');
+    ftruncateSync(fd0, 256 * 1024 * 1024); // sparse: reads as zeros
+    const fds = fdCount();
+    const { sock, server } = await connect();
+    let closed = false;
+    const gone = new Promise<void>((res) => (server.onClose = () => { closed = true; res(); }));
+    sock.pause(); // the client reads nothing: the splice blocks on a full socket
+    const sent = server.sendFile!([Buffer.from('H')], { fd: fd0, offset: 0, length: 200 * 1024 * 1024 }).then(
+      (n) => ({ ok: true, n }),
+      (e: Error) => ({ ok: false, n: 0, e }),
+    );
+    await new Promise((res) => setTimeout(res, 100));
+    sock.destroy();
+    const res = await sent;
+    await gone;
+    assert.ok(closed);
+    assert.equal(res.ok, false, 'the send fails rather than hanging');
+    closeSync(fd0);
+    await new Promise((r) => setTimeout(r, 20));
+    // Pipes may stay pooled (a pipe with bytes left is closed, never reused).
+    assert.ok(fdCount() <= fds - 1 + t.pipes.idle, `fds back to ${fds - 1} + pooled pipes (now ${fdCount()})`);
+  });
+});
+
+describe('server on the io_uring transport', { skip: skip || (!smbclientPath() && 'smbclient not installed') }, () => {
+  test('unsigned READs are spliced, signed ones copied; both byte for byte', async () => {
+    const srv = await startServer({ transport: 'uring', signing: 'enabled' });
+    try {
+      const t = srv.server.transport as UringTransport;
+      assert.equal(t.name, 'uring');
+      const data = randomBytes(5 * 1024 * 1024 + 7);
+      writeFileSync(join(srv.dir, 'data.bin'), data);
+      const want = createHash('sha256').update(data).digest('hex');
+      const out = join(srv.dir, 'out.bin');
+      const before = t.stats.splicedBytes;
+      let r = await smbclient(srv.port, `get data.bin ${out}`, ['--client-protection=off']);
+      assert.equal(r.code, 0, r.out);
+      assert.equal(createHash('sha256').update(readFileSync(out)).digest('hex'), want);
+      assert.equal(t.stats.splicedBytes - before, data.length, 'every byte went by splice');
+      const mid = t.stats.splicedBytes;
+      r = await smbclient(srv.port, `get data.bin ${out}`, ['--client-protection=sign', '-m', 'SMB3_11']);
+      assert.equal(r.code, 0, r.out);
+      assert.equal(createHash('sha256').update(readFileSync(out)).digest('hex'), want);
+      assert.equal(t.stats.splicedBytes, mid, 'signed responses are never spliced');
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+describe('transport choice', () => {
+  test('auto takes io_uring when the kernel allows it, net.Socket when not (RINGSMB_URING=off)', async () => {
+    const srv = await startServer();
+    try {
+      assert.equal(srv.server.transport.name, avail.available ? 'uring' : 'node');
+      const r = smbclientPath() ? await smbclient(srv.port, 'ls') : null;
+      if (r) assert.equal(r.code, 0, r.out);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
