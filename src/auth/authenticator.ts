@@ -29,7 +29,7 @@ export class AuthError extends RingsmbError {
 export type AuthStepResult =
   | { status: 'more'; token: Buffer }
   | { status: 'ok'; token: Buffer; user: string; domain: string; workstation: string; sessionKey: Buffer; isGuest: boolean; isAnonymous: boolean }
-  | { status: 'failed'; reason: string; token?: Buffer };
+  | { status: 'failed'; reason: string; token?: Buffer; /** a malformed message rather than wrong credentials */ invalid?: boolean };
 
 export interface AuthExchange {
   step(token: Buffer): AuthStepResult;
@@ -87,9 +87,10 @@ class ServerExchange implements AuthExchange {
     }
   }
 
-  private failed(reason: string): AuthStepResult {
+  private failed(reason: string, invalid = false): AuthStepResult {
     this.state = 'done';
-    return this.raw ? { status: 'failed', reason } : { status: 'failed', reason, token: REJECT };
+    const r = { status: 'failed' as const, reason, ...(invalid ? { invalid: true } : {}) };
+    return this.raw ? r : { ...r, token: REJECT };
   }
 
   private first(t: SpnegoToken): AuthStepResult {
@@ -136,7 +137,7 @@ class ServerExchange implements AuthExchange {
     const tok = this.mechToken(t);
     if (ntlmType(tok) !== MessageType.AUTHENTICATE) return this.failed('expected an NTLMSSP AUTHENTICATE');
     const r = this.ntlm.authenticate(tok!);
-    if (!r.ok) return this.failed(r.reason);
+    if (!r.ok) return this.failed(r.reason, r.status === 'INVALID_PARAMETER');
     const clientMic = t.kind === 'resp' ? t.resp.mechListMIC : undefined;
     const sec = this.ntlm.security;
     let serverMic: Buffer | undefined;

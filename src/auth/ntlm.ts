@@ -35,7 +35,7 @@ export interface NtlmServerOptions {
 
 export type NtlmAuthResult =
   | { ok: true; user: string; domain: string; workstation: string; sessionKey: Buffer; isGuest: boolean; isAnonymous: boolean }
-  | { ok: false; status: 'LOGON_FAILURE'; reason: string };
+  | { ok: false; status: 'LOGON_FAILURE' | 'INVALID_PARAMETER'; reason: string };
 
 /** What the server offers; the challenge answers with the intersection. */
 const SERVER_ECHOED_FLAGS =
@@ -95,6 +95,8 @@ export class NtlmServer {
       return { ok: true, ...base, sessionKey: Buffer.alloc(0), isGuest: false, isAnonymous: true };
     }
     if (auth.ntResponse.length <= 24) return fail('NTLMv1/LM responses are refused');
+    const malformed = ntlmv2BlobProblem(auth.ntResponse);
+    if (malformed) return { ok: false, status: 'INVALID_PARAMETER', reason: malformed };
     const rec = this.opts.lookup(auth.user, auth.domain);
     if (!rec) {
       if (this.opts.allowGuest) return { ok: true, ...base, sessionKey: Buffer.alloc(0), isGuest: true, isAnonymous: false };
@@ -149,6 +151,25 @@ export class NtlmServer {
     }
     return { ok: true, ...base, sessionKey: exported, isGuest: false, isAnonymous: false };
   }
+}
+
+/**
+ * A structural fault of an NTLMv2 response (MS-NLMP 2.2.2.7
+ * NTLMv2_CLIENT_CHALLENGE: RespType and HiRespType 1, AV pairs ending in
+ * MsvAvEOL inside the blob), or null. Checked before the password, as
+ * Windows and Samba do: a malformed message is INVALID_PARAMETER, not a
+ * failed logon (Samba bug 14932).
+ */
+function ntlmv2BlobProblem(ntResponse: Buffer): string | null {
+  const blob = ntResponse.subarray(16);
+  if (blob.length < NTLMV2_BLOB_AV_OFFSET + 4) return 'NTLMv2 response too short';
+  if (blob[0] !== 1 || blob[1] !== 1) return `NTLMv2 response type ${blob[0]}.${blob[1]}`;
+  try {
+    decodeAvPairs(blob.subarray(NTLMV2_BLOB_AV_OFFSET));
+  } catch (e) {
+    return `NTLMv2 response: ${(e as Error).message}`;
+  }
+  return null;
 }
 
 export interface NtlmClientOptions {

@@ -39,6 +39,8 @@ export interface ServerConfig {
   guest: boolean;
   /** Global: require encryption on every session. */
   encrypt: boolean;
+  /** SMB 3.x multichannel: session binding from several connections ("server multi channel support"). */
+  multichannel: boolean;
   signing: 'required' | 'enabled';
   logLevel: LogLevel;
   serverName: string;
@@ -74,6 +76,7 @@ export function defaultConfig(): ServerConfig {
     users: [],
     guest: false,
     encrypt: false,
+    multichannel: true,
     signing: 'required',
     logLevel: 'info',
     serverName: defaultServerName(),
@@ -308,6 +311,7 @@ const GLOBAL_KEYS: Record<string, Setter<PartialConfig>> = {
   },
   smbencrypt: encryptSetter((o: PartialConfig, b) => (o.encrypt = b)),
   serversmbencrypt: encryptSetter((o: PartialConfig, b) => (o.encrypt = b)),
+  servermultichannelsupport: boolSetter((o: PartialConfig, b) => (o.multichannel = b)),
   maptoguest: (_st, o, v) => {
     const s = foldKey(v);
     if (s === 'never') o.guest = false;

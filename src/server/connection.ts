@@ -13,10 +13,13 @@ import { handleSmb1Negotiate } from './handlers/negotiate.js';
 import { decryptMessage, encryptMessage, parseTransformHeader } from '../crypto/encryption.js';
 import { signInPlace, verify, type SigningAlgorithm } from '../crypto/signing.js';
 import { preauthUpdate } from '../crypto/preauth.js';
-import type { TransportConnection } from '../transport/types.js';
+import type { FileRegion, TransportConnection } from '../transport/types.js';
 import { CreditWindow } from './credits.js';
+import { PendingTable, type PendingRequest } from './async.js';
+import { encodeErrorResponse } from '../smb2/commands/error.js';
 import { errorReply, type Reply, type RequestContext } from './context.js';
 import { COMMANDS } from './dispatch.js';
+import { boundTo, channelOf, isBindingRequest, signingFor } from './channel.js';
 import type { Session, TreeConnect, Open } from './state.js';
 import type { SmbServer } from './server.js';
 
@@ -38,15 +41,27 @@ export interface NegotiatedState {
 const MAX_CREDITS = 8192;
 const ZERO_SIGNATURE = Buffer.alloc(16);
 const ZERO_PAD = Buffer.alloc(8);
+/** MessageId of server-to-client notifications (oplock and lease breaks, 3.3.4.6/3.3.4.7). */
+const UNSOLICITED_MESSAGE_ID = 0xffffffffffffffffn;
+const INTERIM_BODY = encodeErrorResponse({});
 
 /** One response on its way out: header and body as they are (no copy), and who signs or seals it. */
 interface OutMessage {
   parts: Buffer[];
+  /** file data that follows the parts (zero-copy READ), see canSendFile */
+  region?: FileRegion;
   length: number;
   signWith: Session | null;
   encryptWith: Session | null;
+  /** runs on the parts once signed, as they go on the wire (the 3.1.1 preauth hash of a SESSION_SETUP response) */
+  onSigned?: (parts: Buffer[]) => void;
 }
 
+/**
+ * What a related request takes from the one before it (3.3.5.2.7.2). `status`: the error a
+ * failed CREATE (or a first request wrongly flagged related) passes on to the related
+ * requests after it, as Windows does; other failures are not passed on.
+ */
 type Related = { open: Open | null; session: Session | null; tree: TreeConnect | null; status: number };
 
 export class SmbConnection {
@@ -54,6 +69,8 @@ export class SmbConnection {
   negotiated: NegotiatedState | null = null;
   readonly sessions = new Map<bigint, Session>();
   private readonly credits = new CreditWindow(MAX_CREDITS);
+  /** requests that wait: async ones and those a CANCEL may name (async.ts) */
+  readonly pending = new PendingTable();
   private closed = false;
   private inflight = 0;
   lastActivity = Date.now();
@@ -83,6 +100,7 @@ export class SmbConnection {
   private onClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    this.pending.cancelAll();
     this.server.connectionClosed(this);
   }
 
@@ -106,7 +124,7 @@ export class SmbConnection {
     if (kind === 'transform') {
       const th = parseTransformHeader(raw);
       const s = th ? this.server.state.sessions.get(th.sessionId) : undefined;
-      if (!th || !s || !s.decryptionKey || !this.negotiated) return this.drop('encrypted message for an unknown session');
+      if (!th || !s || !s.decryptionKey || !this.negotiated || !boundTo(s, this)) return this.drop('encrypted message for an unknown session');
       const plain = decryptMessage(this.negotiated.cipherId, s.decryptionKey, raw);
       if (!plain) return this.drop('message failed decryption');
       pdu = plain;
@@ -116,15 +134,21 @@ export class SmbConnection {
     }
     const msgs = splitCompound(pdu);
     if (!msgs) return this.drop('malformed compound (truncated header or bad NextCommand)');
-    const responses: OutMessage[] = [];
+    let responses: OutMessage[] = [];
     const related: Related = { open: null, session: null, tree: null, status: 0 };
     let sealWith = encryptedSession;
     for (let i = 0; i < msgs.length; i++) {
       const msg = msgs[i]!;
       const hdr = decodeHeader(msg, 0);
       if (hdr.flags & HeaderFlags.SERVER_TO_REDIR) return this.drop('response received from client');
-      const out = await this.handleRequest(hdr, msg, i === 0, related, encryptedSession);
+      const co = msgs.length > 1 ? { earlier: responses, last: i === msgs.length - 1, flushed: false } : undefined;
+      const out = await this.handleRequest(hdr, msg, i === 0, related, encryptedSession, co);
       if (out === null) return; // dropped
+      if (co?.flushed) {
+        // The last request went async: the earlier responses left with its interim one.
+        responses = [];
+        sealWith = encryptedSession;
+      }
       if (out === 'none') continue; // CANCEL: no response
       responses.push(out);
       sealWith ??= out.encryptWith;
@@ -138,7 +162,9 @@ export class SmbConnection {
     first: boolean,
     rel: Related,
     encSession: Session | null,
+    compoundOut?: { earlier: OutMessage[]; last: boolean; flushed: boolean },
   ): Promise<OutMessage | 'none' | null> {
+    const compound = compoundOut !== undefined;
     const spec = COMMANDS[hdr.command];
     const isCancel = hdr.command === Command.CANCEL;
     if (!isCancel) {
@@ -152,23 +178,30 @@ export class SmbConnection {
       this.drop(`${spec?.name ?? hdr.command} before NEGOTIATE`);
       return null;
     }
-    const isRelated = !first && (hdr.flags & HeaderFlags.RELATED_OPERATIONS) !== 0;
+    const flaggedRelated = (hdr.flags & HeaderFlags.RELATED_OPERATIONS) !== 0;
+    const isRelated = !first && flaggedRelated;
+    // 3.3.5.2.7.2: the first request of a compound cannot be related.
+    const badFirst = first && compound && flaggedRelated;
+    if (!isRelated) rel.status = badFirst ? NtStatus.INVALID_PARAMETER : 0;
     const ctx: RequestContext = {
       server: this.server, conn: this, hdr, msg, session: null, tree: null,
-      encrypted: encSession !== null, related: { open: isRelated ? rel.open : null },
+      encrypted: encSession !== null, compound, compoundOut, related: { open: isRelated ? rel.open : null },
     };
     let reply: Reply;
     let signWith: Session | null = null;
+    /** the session was valid when the request came: its response is signed even if the request ended it (LOGOFF, failed re-authentication) */
+    let liveBefore = false;
     const bad = spec ? validateRequest(msg, hdr.command) : NtStatus.INVALID_PARAMETER;
     if (!spec || bad !== null) {
       if (!spec) this.server.log.warn(`connection ${this.id}: unknown command ${hdr.command}`);
       else this.server.log.debug(`connection ${this.id}: malformed ${spec.name}: ${statusName(bad!)}`);
       reply = errorReply(bad ?? NtStatus.INVALID_PARAMETER);
-    } else if (isRelated && rel.status !== 0 && rel.status !== NtStatus.MORE_PROCESSING_REQUIRED) {
+    } else if (badFirst || (isRelated && rel.status !== 0)) {
       reply = errorReply(rel.status);
     } else {
       const pre = this.resolve(ctx, spec.session, spec.tree, isRelated ? rel : null, encSession);
       signWith = ctx.session;
+      liveBefore = ctx.session?.state === 'valid';
       if (pre !== null) reply = errorReply(pre);
       else {
         try {
@@ -179,45 +212,81 @@ export class SmbConnection {
         }
       }
     }
-    if (this.closed) return null;
+    if (this.closed) {
+      reply.region?.release?.();
+      return null;
+    }
     // CANCEL has no response (3.3.5.16).
     if (isCancel) return 'none';
-    rel.status = reply.status;
+    if (hdr.command === Command.CREATE && reply.status >>> 0 >= 0xc0000000) rel.status = reply.status;
     rel.open = ctx.related.open;
     rel.session = ctx.session;
     rel.tree = ctx.tree;
     const session = ctx.session ?? (reply.sessionId !== undefined ? this.server.state.sessions.get(reply.sessionId) ?? null : null);
-    const out = this.buildResponse(hdr, reply, isRelated, ctx);
+    // A final response after the compound's interim went out stands alone.
+    const out = this.buildResponse(hdr, reply, isRelated && !compoundOut?.flushed, ctx);
     // 3.1.1: the connection's preauth hash covers NEGOTIATE request and response.
     if (hdr.command === Command.NEGOTIATE && reply.status === 0 && this.negotiated?.preauthHash) {
       this.negotiated.preauthHash = preauthUpdate(this.negotiated.preauthHash, out.parts);
     }
-    // 3.1.1: every SESSION_SETUP exchange except the final response goes into the session's hash.
-    if (hdr.command === Command.SESSION_SETUP && session?.preauthHash && reply.status === NtStatus.MORE_PROCESSING_REQUIRED) {
-      session.preauthHash = preauthUpdate(session.preauthHash, out.parts);
+    // 3.1.1: every SESSION_SETUP exchange except the final response goes into the channel's hash (channel.ts).
+    const ch = hdr.command === Command.SESSION_SETUP && session ? channelOf(session, this) : undefined;
+    // A binding's interim responses are signed: the hash takes them as sent (sendResponses).
+    if (ch?.preauthHash && reply.status === NtStatus.MORE_PROCESSING_REQUIRED) {
+      out.onSigned = (parts) => { if (ch.preauthHash) ch.preauthHash = preauthUpdate(ch.preauthHash, parts); };
     }
-    const seal = session && session.state === 'valid' && (session.encryptData || ctx.tree?.share.encrypt) && session.encryptionKey ? session : null;
+    // SESSION_SETUP responses are signed, not sealed, unless the request came sealed (3.3.4.1.4; the 3.1.1 client checks the signature).
+    const sealable = session && hdr.command !== Command.SESSION_SETUP && session.state === 'valid';
+    const seal = sealable && (session.encryptData || ctx.tree?.share.encrypt) && session.encryptionKey ? session : null;
     out.encryptWith = encSession ?? seal;
-    if (out.encryptWith === null) out.signWith = this.signerFor(hdr, signWith ?? session, reply);
+    if (out.encryptWith === null) out.signWith = this.signerFor(hdr, signWith ?? session, reply, signWith ? liveBefore : undefined);
+    if (!out.signWith && !out.encryptWith && reply.status === NtStatus.USER_SESSION_DELETED && hdr.flags & HeaderFlags.SIGNED) {
+      // The client skips the signature check for this status but wants the flag (Samba smbXcli; Windows sets it).
+      out.parts[0]!.writeUInt32LE((out.parts[0]!.readUInt32LE(16) | HeaderFlags.SIGNED) >>> 0, 16);
+    }
+    if (reply.region) {
+      // canSendFile promised neither signing nor sealing; anything else is a bug, never a wrong signature on the wire.
+      if (out.encryptWith || out.signWith || compound) throw new Error('a file region in a response that is signed, sealed or compounded');
+      out.region = reply.region;
+    }
     return out;
+  }
+
+  /**
+   * Whether this request's response may carry file data the transport sends
+   * itself (ARCHITECTURE decision 5): the transport can splice, the response
+   * is alone (no compound), and it will be neither sealed nor signed.
+   */
+  canSendFile(ctx: RequestContext): boolean {
+    if (!this.transport.sendFile || ctx.compound || ctx.encrypted) return false;
+    const s = ctx.session;
+    if (!s) return true;
+    if (s.encryptData || ctx.tree?.share.encrypt) return false;
+    return !(s.signingKey && s.state === 'valid' && (s.signingRequired || (ctx.hdr.flags & HeaderFlags.SIGNED) !== 0));
   }
 
   /** Session and tree lookup, encryption and signing checks (3.3.5.2.9-11, 3.3.5.2.4). */
   private resolve(ctx: RequestContext, needSession: boolean, needTree: boolean, rel: { session: Session | null; tree: TreeConnect | null } | null, enc: Session | null): number | null {
     const hdr = ctx.hdr;
-    const sid = rel && hdr.sessionId === 0xffffffffffffffffn ? rel.session?.id ?? 0n : hdr.sessionId;
+    // A related request naming "the previous session" when the previous request had none (3.3.5.2.7.2).
+    if (rel && hdr.sessionId === 0xffffffffffffffffn && !rel.session) return NtStatus.INVALID_PARAMETER;
+    const sid = rel && hdr.sessionId === 0xffffffffffffffffn ? rel.session!.id : hdr.sessionId;
     if (needSession || sid !== 0n) {
       const s = this.server.state.sessions.get(sid);
       if (!s) return hdr.command === Command.SESSION_SETUP && sid === 0n ? null : NtStatus.USER_SESSION_DELETED;
+      // A session serves only on its channels; a binding SESSION_SETUP finds it in the global table (3.3.5.2.9, 3.3.5.5).
+      const binding = hdr.command === Command.SESSION_SETUP && isBindingRequest(ctx.msg);
+      const ch = channelOf(s, this);
+      if (!ch && !binding) return NtStatus.USER_SESSION_DELETED;
       if (hdr.command !== Command.SESSION_SETUP) {
         if (s.state === 'expired') return NtStatus.NETWORK_SESSION_EXPIRED;
-        if (s.state !== 'valid') return NtStatus.USER_SESSION_DELETED;
+        if (s.state !== 'valid' || ch?.state !== 'valid') return NtStatus.USER_SESSION_DELETED;
       }
       ctx.session = s;
       s.lastActivity = Date.now();
       if (enc && enc !== s) return NtStatus.ACCESS_DENIED;
       if (s.state === 'valid' && s.encryptData && !enc && hdr.command !== Command.SESSION_SETUP) return NtStatus.ACCESS_DENIED;
-      const st = this.checkSignature(ctx, s, enc !== null);
+      const st = this.checkSignature(ctx, s, enc !== null, binding);
       if (st !== null) return st;
     }
     if (needTree) {
@@ -230,15 +299,19 @@ export class SmbConnection {
     return null;
   }
 
-  private checkSignature(ctx: RequestContext, s: Session, encrypted: boolean): number | null {
+  /** 3.3.5.2.4, with the channel's key on a bound connection and Session.SigningKey for a binding request (channel.ts). */
+  private checkSignature(ctx: RequestContext, s: Session, encrypted: boolean, binding: boolean): number | null {
     const hdr = ctx.hdr;
-    if (encrypted || s.state !== 'valid' || !s.signingKey) return null;
+    const k = encrypted || s.state !== 'valid' ? null : signingFor(s, this);
+    if (!k) return null;
     const signed = (hdr.flags & HeaderFlags.SIGNED) !== 0;
     if (!signed) {
+      // An unsigned binding request gets INVALID_PARAMETER from SESSION_SETUP (3.3.5.5).
+      if (binding) return null;
       if (s.signingRequired && hdr.command !== Command.CANCEL && hdr.command !== Command.ECHO) return NtStatus.ACCESS_DENIED;
       return null;
     }
-    const ok = verify(s.signingAlgorithm, s.signingKey, ctx.msg, { isCancel: hdr.command === Command.CANCEL });
+    const ok = verify(k.alg, k.key, ctx.msg, { isCancel: hdr.command === Command.CANCEL });
     if (!ok) {
       this.server.log.warn(`connection ${this.id} (${this.peer}): bad signature on ${COMMANDS[hdr.command]?.name ?? hdr.command} for session ${s.id.toString(16)}`);
       return NtStatus.ACCESS_DENIED;
@@ -249,16 +322,20 @@ export class SmbConnection {
   /** The response header, followed by the body parts as the handler gave them (no copy of data). */
   private buildResponse(req: Smb2Header, reply: Reply, related: boolean, ctx: RequestContext): OutMessage {
     const header = Buffer.allocUnsafe(HEADER_SIZE);
-    const grant = req.command === Command.CANCEL ? 0 : this.credits.grant(req.credits, req.creditCharge);
+    const p = this.pending.size > 0 ? this.pending.get(req.messageId) : undefined;
+    if (p) this.pending.remove(p);
+    // 3.3.4.2: an async request's interim response granted its credits; the final one is async too.
+    const grant = req.command === Command.CANCEL || p?.creditsGranted ? 0 : this.credits.grant(req.credits, req.creditCharge);
+    const asyncId = p?.asyncId ?? 0n;
     encodeHeader({
       creditCharge: req.creditCharge,
       status: reply.status >>> 0,
       command: req.command,
       credits: grant,
-      flags: HeaderFlags.SERVER_TO_REDIR | (related ? HeaderFlags.RELATED_OPERATIONS : 0),
+      flags: HeaderFlags.SERVER_TO_REDIR | (related ? HeaderFlags.RELATED_OPERATIONS : 0) | (asyncId ? HeaderFlags.ASYNC_COMMAND : 0),
       nextCommand: 0,
       messageId: req.messageId,
-      asyncId: 0n,
+      asyncId,
       processId: req.processId,
       treeId: reply.treeId ?? ctx.tree?.id ?? req.treeId,
       sessionId: reply.sessionId ?? ctx.session?.id ?? req.sessionId,
@@ -274,10 +351,11 @@ export class SmbConnection {
   }
 
   /** The session whose key signs this response, or null (3.3.4.1.1). */
-  private signerFor(req: Smb2Header, s: Session | null, reply: Reply): Session | null {
+  private signerFor(req: Smb2Header, s: Session | null, reply: Reply, live = s?.state === 'valid'): Session | null {
     if (!s || !s.signingKey) return null;
     const isFinalSetup = req.command === Command.SESSION_SETUP && reply.status === 0 && !s.isGuest && !s.isAnonymous;
-    const wants = isFinalSetup || (s.state === 'valid' && (s.signingRequired || (req.flags & HeaderFlags.SIGNED) !== 0));
+    // `live`: valid when the request came. A LOGOFF or failed re-authentication has expired it since; the response is still signed (3.3.4.1.1).
+    const wants = isFinalSetup || (live && (s.signingRequired || (req.flags & HeaderFlags.SIGNED) !== 0));
     if (!wants) return null;
     if (reply.status === NtStatus.USER_SESSION_DELETED || reply.status === NtStatus.NETWORK_SESSION_EXPIRED) return null;
     return s;
@@ -294,15 +372,122 @@ export class SmbConnection {
         if (pad) r.parts.push(ZERO_PAD.subarray(0, pad));
         r.parts[0]!.writeUInt32LE(r.length + pad, 20);
       }
-      const s = sealWith ? null : r.signWith;
-      if (s) signInPlace(s.signingAlgorithm, s.signingKey!, r.parts);
+      const k = sealWith || !r.signWith ? null : signingFor(r.signWith, this);
+      if (k) signInPlace(k.alg, k.key, r.parts);
+      r.onSigned?.(r.parts);
       for (const p of r.parts) parts.push(p);
+    }
+    const region = responses.length === 1 ? responses[0]!.region : undefined;
+    if (region) {
+      this.transport.sendFile!(parts, region)
+        .catch((err: Error) => this.server.log.debug(`connection ${this.id}: file send: ${err.message}`))
+        .finally(() => region.release?.());
+      return;
     }
     if (sealWith && sealWith.encryptionKey && this.negotiated) {
       this.transport.send([encryptMessage(this.negotiated.cipherId, sealWith.encryptionKey, sealWith.id, parts)]);
       return;
     }
     this.transport.send(parts);
+  }
+
+  /**
+   * Registers the request for CANCEL (3.3.5.16): `onCancel` runs once when a CANCEL
+   * names it by MessageId or AsyncId, or when the connection goes away. Returns the
+   * entry; the final response removes it.
+   */
+  onCancel(ctx: RequestContext, onCancel: () => void): PendingRequest {
+    const p = this.pending.register(ctx.hdr.messageId, ctx.session?.id ?? 0n);
+    p.onCancel = onCancel;
+    if (this.closed) {
+      p.cancelled = true;
+      p.onCancel = null;
+      onCancel();
+    }
+    return p;
+  }
+
+  /**
+   * Makes the request async (3.3.4.2): sends the interim STATUS_PENDING response,
+   * with SMB2_FLAGS_ASYNC_COMMAND and a new AsyncId, granting the request's credits.
+   * The handler's eventual Reply becomes the final response (async, no credits).
+   * In a compound only the last request goes async: the earlier responses go out
+   * with its interim one, as Windows does (MS-SMB2 3.3.4.2, <159>); elsewhere in a
+   * compound the request just waits (no interim) and null is returned.
+   */
+  goAsync(ctx: RequestContext): bigint | null {
+    const co = ctx.compoundOut;
+    if ((co && !co.last) || this.closed) return null;
+    const p = this.pending.register(ctx.hdr.messageId, ctx.session?.id ?? 0n);
+    if (p.asyncId !== 0n) return p.asyncId;
+    const asyncId = this.pending.makeAsync(p);
+    const req = ctx.hdr;
+    const header = Buffer.allocUnsafe(HEADER_SIZE);
+    encodeHeader({
+      creditCharge: req.creditCharge,
+      status: NtStatus.PENDING,
+      command: req.command,
+      credits: this.credits.grant(req.credits, req.creditCharge),
+      flags: HeaderFlags.SERVER_TO_REDIR | HeaderFlags.ASYNC_COMMAND,
+      nextCommand: 0,
+      messageId: req.messageId,
+      asyncId,
+      processId: req.processId,
+      treeId: 0,
+      sessionId: ctx.session?.id ?? req.sessionId,
+      signature: ZERO_SIGNATURE,
+    }, header, 0);
+    p.creditsGranted = true;
+    const out: OutMessage = { parts: [header, INTERIM_BODY], length: HEADER_SIZE + INTERIM_BODY.length, signWith: null, encryptWith: null };
+    const s = ctx.session;
+    const seal = s && s.state === 'valid' && (s.encryptData || ctx.tree?.share.encrypt) && s.encryptionKey ? s : null;
+    const sealWith = ctx.encrypted ? s : seal;
+    if (!sealWith) out.signWith = this.signerFor(req, s, { status: NtStatus.PENDING, body: INTERIM_BODY });
+    if (co) {
+      // The interim answers a related request: it says so, and leaves with the responses before it.
+      if (req.flags & HeaderFlags.RELATED_OPERATIONS) header.writeUInt32LE((header.readUInt32LE(16) | HeaderFlags.RELATED_OPERATIONS) >>> 0, 16);
+      const earlier = co.earlier as OutMessage[];
+      co.flushed = true;
+      let seal = sealWith;
+      for (const e of earlier) seal ??= e.encryptWith;
+      this.sendResponses([...earlier, out], seal);
+      return asyncId;
+    }
+    this.sendResponses([out], sealWith);
+    return asyncId;
+  }
+
+  /** CANCEL (3.3.5.16): finds the request by AsyncId (async CANCEL) or MessageId. */
+  cancelRequest(ctx: RequestContext): boolean {
+    const h = ctx.hdr;
+    const by = h.flags & HeaderFlags.ASYNC_COMMAND ? { asyncId: h.asyncId } : { messageId: h.messageId };
+    return this.pending.cancel(by, ctx.session?.id ?? null);
+  }
+
+  /**
+   * Sends a server-to-client notification outside any request (3.3.4.6, 3.3.4.7:
+   * oplock and lease breaks): MessageId all ones, no session or tree, no credits,
+   * unsigned; sealed with `session` when that session encrypts.
+   */
+  sendUnsolicited(command: number, body: Buffer, session: Session | null): void {
+    if (this.closed) return;
+    const header = Buffer.allocUnsafe(HEADER_SIZE);
+    encodeHeader({
+      creditCharge: 0,
+      status: 0,
+      command,
+      credits: 0,
+      flags: HeaderFlags.SERVER_TO_REDIR,
+      nextCommand: 0,
+      messageId: UNSOLICITED_MESSAGE_ID,
+      asyncId: 0n,
+      processId: 0,
+      treeId: 0,
+      sessionId: 0n,
+      signature: ZERO_SIGNATURE,
+    }, header, 0);
+    const seal = session && session.state === 'valid' && session.encryptData && session.encryptionKey ? session : null;
+    this.sendResponses([{ parts: [header, body], length: HEADER_SIZE + body.length, signWith: null, encryptWith: seal }], seal);
   }
 
   /** Sends an SMB2 message built outside the request path (the SMB1 negotiate answer). */

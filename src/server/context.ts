@@ -4,6 +4,7 @@ import { encodeErrorResponse } from '../smb2/commands/error.js';
 import type { Session, TreeConnect, Open } from './state.js';
 import type { SmbConnection } from './connection.js';
 import type { SmbServer } from './server.js';
+import type { FileRegion } from '../transport/types.js';
 
 export interface RequestContext {
   server: SmbServer;
@@ -15,6 +16,14 @@ export interface RequestContext {
   tree: TreeConnect | null;
   /** the request arrived encrypted */
   encrypted: boolean;
+  /** the request is one of several in a compound */
+  compound: boolean;
+  /**
+   * In a compound: the responses of the earlier requests, not sent yet, and
+   * whether this request is the last one. goAsync() sends them with the
+   * interim response when the last request goes async (MS-SMB2 3.3.4.2, <159>).
+   */
+  compoundOut?: { earlier: unknown[]; last: boolean; flushed: boolean };
   /** for related compound requests: the FileId the previous command used or created */
   related: { open: Open | null };
 }
@@ -23,6 +32,8 @@ export interface Reply {
   status: number;
   /** the response body, after the 64-byte header */
   body: Buffer | Buffer[];
+  /** READ: file bytes that follow `body`, sent by the transport without a copy (only when ctx.conn.canSendFile(ctx) said yes) */
+  region?: FileRegion;
   /** SESSION_SETUP: the session id the response carries */
   sessionId?: bigint;
   /** TREE_CONNECT: the tree id the response carries */

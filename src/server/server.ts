@@ -21,6 +21,8 @@ import { defaultConfig, type ServerConfig, type ShareConfig } from './config.js'
 import { SmbConnection } from './connection.js';
 import { ServerState, type Open, type Session, type ShareState, type TreeConnect } from './state.js';
 import { ntHash } from '../auth/ntlm-crypto.js';
+import { forgetDurable, preserveDurable } from './durable.js';
+import { dropChannels, sessionConnections } from './channel.js';
 
 export interface ServerOptions extends Partial<ServerConfig> {
   /** 'auto' (default) uses io_uring where the kernel allows it */
@@ -141,7 +143,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     const addrs = this.netListeners.map((l) => l.address);
     this.sweeper = setInterval(() => this.sweep(), 5000);
     this.sweeper.unref();
-    this.log.info(`listening on ${addrs.map((a) => `${a.host}:${a.port}`).join(', ')} (transport ${this.transport.name}, vfs ${this.vfs.name}, signing ${this.config.signing}${this.config.encrypt ? ', encryption required' : ''})`);
+    this.log.info(`listening on ${addrs.map((a) => `${a.host}:${a.port}`).join(', ')} (transport ${this.transport.name}, vfs ${this.vfs.name} [${this.vfs.reason}], events ${this.events.backendName}, signing ${this.config.signing}${this.config.encrypt ? ', encryption required' : ''})`);
     this.emit('listening', addrs);
     return addrs;
   }
@@ -157,6 +159,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     this.netListeners = [];
     for (const c of this.connections.values()) c.transport.close();
     for (const s of [...this.state.sessions.values()]) await this.logoff(s);
+    for (const o of [...this.state.opens.values()]) await this.closeOpen(o); // durable ones kept by logoff
     for (const s of this.shares.values()) {
       if (s.root) await s.root.close();
       s.root = null;
@@ -181,14 +184,17 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   /** Called by a connection once its transport is gone: its sessions and opens go with it. */
   connectionClosed(c: SmbConnection): void {
     this.connections.delete(c.id);
-    for (const s of c.sessions.values()) void this.logoff(s);
+    // A session lives on while another of its channels does (channel.ts).
+    for (const s of dropChannels(c)) void this.logoff(s);
     this.log.debug(`connection ${c.id} (${c.peer}) closed`);
     this.emit('disconnect', { id: c.id, remote: c.peer });
   }
 
   /** Closes every tree and open of a session and forgets it. */
   async logoff(s: Session): Promise<void> {
-    for (const t of [...s.trees.values()]) await this.disconnectTree(t);
+    // Requests of the session still waiting (3.3.5.6) end; durable opens stay for a reconnect (durable.ts).
+    for (const c of sessionConnections(s)) c.pending.cancelAll(s.id);
+    for (const t of [...s.trees.values()]) await this.disconnectTree(t, true);
     this.removeSession(s);
   }
 
@@ -198,8 +204,8 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     for (const c of this.connections.values()) c.sessions.delete(s.id);
   }
 
-  async disconnectTree(t: TreeConnect): Promise<void> {
-    for (const o of [...t.opens]) await this.closeOpen(o);
+  async disconnectTree(t: TreeConnect, keepDurable = false): Promise<void> {
+    for (const o of [...t.opens]) if (!(keepDurable && preserveDurable(this, o))) await this.closeOpen(o);
     t.session.trees.delete(t.id);
   }
 
@@ -207,6 +213,9 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   async closeOpen(o: Open): Promise<void> {
     if (o.closed) return;
     o.closed = true;
+    o.notify?.close();
+    forgetDurable(o);
+    this.state.files.detach(o);
     this.state.opens.delete(o.volatileId);
     o.tree.opens.delete(o);
     try {

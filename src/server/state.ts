@@ -7,6 +7,10 @@ import { randomBytes } from 'node:crypto';
 import type { ShareRoot, VfsFile, VfsDirEntry } from '../vfs/types.js';
 import type { RpcPipe } from '../rpc/pipe.js';
 import type { SigningAlgorithm } from '../crypto/signing.js';
+import { FileTable, type OpenCaching } from './oplock.js';
+import type { DurableState } from './durable.js';
+import type { DirWatch } from './notify.js';
+import type { Channel } from './channel.js';
 
 export interface ShareState {
   name: string;
@@ -43,10 +47,16 @@ export class Session {
   /** the authentication exchange in progress */
   auth: unknown = null;
   readonly trees = new Map<number, TreeConnect>();
+  /** Session.ChannelList (3.3.1.14), by connection id; channel.ts */
+  readonly channels = new Map<number, Channel>();
+  /** Connection.ClientGuid and cipher of the connection that set the session up (binding checks, 3.3.5.5) */
+  clientGuid: Buffer | null = null;
+  cipherId = 0;
   private nextTreeId = 1;
   lastActivity = Date.now();
 
-  constructor(readonly id: bigint, readonly dialect: number, readonly connectionId: number) {}
+  /** the connection notifications go to: the first channel's, then a surviving one's (channel.ts) */
+  constructor(readonly id: bigint, readonly dialect: number, public connectionId: number) {}
 
   allocTreeId(): number {
     for (let i = 0; i < 0xffff; i++) {
@@ -76,6 +86,8 @@ export interface DirEnumState {
   dotsDone: number;
   /** some entry was returned since the scan (re)started: the end is NO_MORE_FILES, not NO_SUCH_FILE */
   returnedSome: boolean;
+  /** the directory's change time when `entries` was read: a later one means entries may be gone */
+  readAtCtimeNs?: bigint;
 }
 
 export class Open {
@@ -86,11 +98,18 @@ export class Open {
   position = 0;
   mode = 0;
   closed = false;
+  /** its file's shared state, oplock and lease (oplock.ts); null for pipes */
+  caching: OpenCaching | null = null;
+  /** set when the open is durable (durable.ts) */
+  durable: DurableState | null = null;
+  /** directory change watch, from the first CHANGE_NOTIFY until close (notify.ts) */
+  notify: DirWatch | null = null;
 
   constructor(
     readonly persistentId: bigint,
     readonly volatileId: bigint,
-    readonly tree: TreeConnect,
+    /** changes only when a durable open is reconnected */
+    public tree: TreeConnect,
     readonly file: VfsFile | null,
     readonly pipe: RpcPipe | null,
     path: string,
@@ -106,6 +125,8 @@ export class Open {
 export class ServerState {
   readonly sessions = new Map<bigint, Session>();
   readonly opens = new Map<bigint, Open>();
+  /** per-file state, oplocks and leases (oplock.ts) */
+  readonly files = new FileTable();
   private nextVolatile = BigInt('0x' + randomBytes(4).toString('hex')) << 8n;
 
   newSessionId(): bigint {

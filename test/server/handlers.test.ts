@@ -141,8 +141,9 @@ describe('file handlers', () => {
       negotiated: { dialect: 0x311, maxRead: 1 << 20, maxWrite: 1 << 20, maxTransact: 1 << 20, clientGuid: guid, clientCapabilities: 0x7f, clientSecurityMode: 1, serverCapabilities: 0x44 },
       transport: { localAddress: '::ffff:127.0.0.1' },
       drop(r: string) { dropped = r; },
+      canSendFile: () => false,
     };
-    return { server, conn: conn as never, hdr: {} as never, msg: msg(body), session, tree: t, encrypted: false, related: { open: related } };
+    return { server, conn: conn as never, hdr: {} as never, msg: msg(body), session, tree: t, encrypted: false, compound: false, related: { open: related } };
   }
 
   async function create(name: string, o: { access?: number; disp?: number; options?: number; t?: TreeConnect } = {}): Promise<{ reply: Reply; id?: FileId; action?: number }> {
@@ -284,7 +285,7 @@ describe('file handlers', () => {
     assert.deepEqual(list.map((e) => [e.address, e.family]), [['127.0.0.1', 'IPv4']]);
     assert.equal((await ioctl(Fsctl.DFS_GET_REFERRALS, Buffer.alloc(4))).status, NtStatus.FS_DRIVER_REQUIRED);
     const f = await create('a.txt');
-    assert.equal((await ioctl(Fsctl.SET_SPARSE, Buffer.alloc(0), f.id!)).status, NtStatus.INVALID_DEVICE_REQUEST);
+    assert.equal((await ioctl(Fsctl.FILE_LEVEL_TRIM, Buffer.alloc(0), f.id!)).status, NtStatus.INVALID_DEVICE_REQUEST);
     assert.equal((await ioctl(Fsctl.PIPE_TRANSCEIVE, Buffer.alloc(0), f.id!)).status, NtStatus.INVALID_DEVICE_REQUEST);
     await close(f.id!);
   });

@@ -98,8 +98,11 @@ test('SRV_COPYCHUNK_COPY (2.2.31.1)', () => {
 test('resume key, copychunk response, zero data, allocated ranges, pipe wait', () => {
   const key = Buffer.alloc(24, 9);
   const rk = encodeResumeKeyResponse(key);
-  assert.deepEqual(rk, Buffer.concat([key, hex('00000000')]));
+  // ContextLength 0, then the 4-byte reserved Context Windows and Samba send.
+  assert.deepEqual(rk, Buffer.concat([key, hex('00000000 00000000')]));
   assert.deepEqual(decodeResumeKeyResponse(rk), key);
+  // With no room for the Context (MaxOutputResponse 28), only the fixed part.
+  assert.deepEqual(encodeResumeKeyResponse(key, 28), Buffer.concat([key, hex('00000000')]));
   const cr = { chunksWritten: 1, chunkBytesWritten: 0, totalBytesWritten: 4096 };
   assert.deepEqual(encodeCopyChunkResponse(cr), hex('01000000 00000000 00100000'));
   assert.deepEqual(decodeCopyChunkResponse(encodeCopyChunkResponse(cr)), cr);

@@ -7,6 +7,7 @@ import type { VfsFile, VfsStat } from '../../vfs/types.js';
 import { errnoToStatus, type ErrnoOptions } from '../errno.js';
 import type { RequestContext } from '../context.js';
 import type { Open } from '../state.js';
+import { isSparse } from '../fsctl/sparse.js';
 
 /** Largest offset + length a READ or WRITE may reach (MS-FSA 2.1.5.2/2.1.5.3: a signed 64-bit offset). */
 const MAX_OFFSET = 0x7fffffffffffffffn;
@@ -53,6 +54,7 @@ export function fileAttributes(st: VfsStat): number {
   else a |= FileAttributes.ARCHIVE;
   if (isReadOnly(st)) a |= FileAttributes.READONLY;
   if (st.isSymlink) a |= FileAttributes.REPARSE_POINT;
+  if (isSparse(st)) a |= FileAttributes.SPARSE_FILE;
   return a || FileAttributes.NORMAL;
 }
 

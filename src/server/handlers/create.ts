@@ -8,6 +8,8 @@ import type { OpenOptions, VfsFile } from '../../vfs/types.js';
 import { Access, mapGeneric, MaskWriting } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
+import { sharingViolation } from '../sharemode.js';
+import { breakBeforeOpen, grantCaching, parseCaching, reconnectIfAsked } from '../create-caching.js';
 import { Open, type Session, type TreeConnect } from '../state.js';
 import { allocationSize, decodeOr, deleteRefusal, endOfFile, fileAttributes, fileTimes, fsStatus, parentPath } from './common.js';
 
@@ -35,6 +37,9 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   const session = ctx.session!;
   const req = decodeOr(() => decodeCreateRequest(ctx.msg));
   if (typeof req === 'number') return errorReply(req);
+  // A durable reconnect ignores the rest of the request (create-caching.ts).
+  const reconnected = await reconnectIfAsked(ctx, req);
+  if (reconnected) return reconnected;
   if (req.impersonationLevel > ImpersonationLevel.Delegate) return errorReply(NtStatus.BAD_IMPERSONATION_LEVEL);
   if (req.createDisposition > CreateDisposition.OVERWRITE_IF) return errorReply(NtStatus.INVALID_PARAMETER);
   const opts = req.createOptions;
@@ -63,14 +68,23 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   const wantFile = (opts & CreateOptions.NON_DIRECTORY_FILE) !== 0;
   const truncate = disp === CreateDisposition.SUPERSEDE || disp === CreateDisposition.OVERWRITE || disp === CreateDisposition.OVERWRITE_IF;
   const mayCreate = disp !== CreateDisposition.OPEN && disp !== CreateDisposition.OVERWRITE;
-  // MS-FSA 2.1.5.1: a directory cannot be superseded or overwritten.
+  // MS-FSA 2.1.5.1: a directory cannot be superseded, overwritten or created temporary.
   if (wantDir && truncate) return errorReply(NtStatus.INVALID_PARAMETER);
+  if (wantDir && req.fileAttributes & FileAttributes.TEMPORARY) return errorReply(NtStatus.INVALID_PARAMETER);
   if (rel === '' && disp === CreateDisposition.CREATE) return errorReply(NtStatus.OBJECT_NAME_COLLISION);
   if (rel === '' && truncate) return errorReply(NtStatus.ACCESS_DENIED);
   if (tree.share.readOnly && (truncate || disp === CreateDisposition.CREATE || (granted & MaskWriting))) return errorReply(NtStatus.ACCESS_DENIED);
   const deleteOnClose = (opts & CreateOptions.DELETE_ON_CLOSE) !== 0;
   // 3.3.5.9: FILE_DELETE_ON_CLOSE without DELETE access.
   if (deleteOnClose && !(granted & Access.DELETE)) return errorReply(NtStatus.ACCESS_DENIED);
+
+  // MS-FSA 2.1.5.1.2: the share modes of the file's other opens (by path).
+  // Oplock and lease breaks come first: a holder may close its handle (create-caching.ts).
+  const caching = parseCaching(ctx, req);
+  if (typeof caching === 'number') return errorReply(caching);
+  const held = await breakBeforeOpen(ctx, rel, caching, granted, req.shareAccess, truncate);
+  if (held !== null) return errorReply(held);
+  if (sharingViolation(granted, req.shareAccess, server.state.opensAt(tree.share, rel))) return errorReply(NtStatus.SHARING_VIOLATION);
 
   const vopts: OpenOptions = {
     read: (granted & DATA_ACCESS) !== 0,
@@ -128,14 +142,15 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   else if (truncate) action = CreateAction.OVERWRITTEN;
 
   const contexts = answerContexts(req.createContexts, tree.maximalAccess, st.ino, st.dev);
-  if (typeof contexts === 'number') {
+  const cached = typeof contexts === 'number' ? contexts : grantCaching(ctx, open, caching, st.dev, st.ino);
+  if (typeof contexts === 'number' || typeof cached === 'number') {
     await server.closeOpen(open);
-    return errorReply(contexts);
+    return errorReply(typeof contexts === 'number' ? contexts : (cached as number));
   }
   return {
     status: NtStatus.SUCCESS,
     body: encodeCreateResponse({
-      oplockLevel: 0,
+      oplockLevel: cached.oplockLevel,
       flags: 0,
       createAction: action,
       ...fileTimes(st),
@@ -143,7 +158,7 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
       endofFile: endOfFile(st),
       fileAttributes: fileAttributes(st),
       fileId: { persistent: open.persistentId, volatile: open.volatileId },
-      createContexts: contexts,
+      createContexts: [...contexts, ...cached.contexts],
     }),
   };
 }

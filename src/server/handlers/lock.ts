@@ -39,6 +39,18 @@ function live(key: string): ByteLock[] {
   return (table.get(key) ?? []).filter((l) => !l.open.closed);
 }
 
+/**
+ * Whether another holder's lock forbids `open` reading (write=false) or writing
+ * [offset, offset+length) (MS-FSA 2.1.4.10): a read conflicts with another open's
+ * exclusive lock; a write with another open's lock of any kind and with shared
+ * locks, its own included. For I/O done on the server's behalf (FSCTLs).
+ */
+export function rangeConflicts(open: Open, offset: bigint, length: bigint, write: boolean): boolean {
+  if (!open.file) return false;
+  const want = { offset, length };
+  return live(fileKey(open)).some((l) => overlaps(l, want) && (write ? !l.exclusive || l.open !== open : l.exclusive && l.open !== open));
+}
+
 export function handleLock(ctx: RequestContext): Reply {
   const req = decodeOr(() => decodeLockRequest(ctx.msg));
   if (typeof req === 'number') return errorReply(req);

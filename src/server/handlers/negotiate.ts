@@ -62,8 +62,10 @@ export async function handleNegotiate(ctx: RequestContext): Promise<Reply> {
     cipherId = Cipher.AES_128_CCM;
   }
   let caps = 0;
-  if (dialect >= Dialect.SMB210) caps |= Capabilities.LARGE_MTU;
+  if (dialect >= Dialect.SMB210) caps |= Capabilities.LARGE_MTU | Capabilities.LEASING; // leases: oplock.ts
   if (dialect >= Dialect.SMB300 && dialect < Dialect.SMB311 && cipherId) caps |= Capabilities.ENCRYPTION;
+  // Session binding (channel.ts) on 3.x connections, unless switched off.
+  if (dialect >= Dialect.SMB300 && server.config.multichannel) caps |= Capabilities.MULTI_CHANNEL;
   const big = dialect >= Dialect.SMB210;
   const max = big ? server.config.maxReadWrite : 65536;
   conn.negotiated = {

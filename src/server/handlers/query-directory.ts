@@ -31,6 +31,20 @@ function childPath(open: Open, name: string): string {
   return open.path ? `${open.path}/${name}` : name;
 }
 
+/**
+ * A scan continues over the listing read when it started; entries removed since then
+ * must not be returned (smbtorture dir.fixed, as Windows). Re-read only when the
+ * directory changed: one stat per continuation.
+ */
+async function dropRemoved(open: Open, dir: DirEnumState): Promise<void> {
+  const st = await open.file!.stat();
+  if (st.ctimeNs === dir.readAtCtimeNs || !dir.entries) return;
+  dir.readAtCtimeNs = st.ctimeNs;
+  const now = new Set((await open.file!.readdir()).map((e) => e.name));
+  const rest = dir.entries.slice(dir.index).filter((e) => now.has(e.name));
+  dir.entries = [...dir.entries.slice(0, dir.index), ...rest];
+}
+
 export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> {
   const req = decodeOr(() => decodeQueryDirectoryRequest(ctx.msg));
   if (typeof req === 'number') return errorReply(req);
@@ -48,12 +62,15 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
   // The pattern is fixed when a scan (re)starts; continuations' FileName is ignored.
   if (!open.dir || restart) open.dir = { entries: null, index: 0, pattern: req.fileName || '*', dotsDone: 0, returnedSome: false };
   const dir = open.dir;
-  if (dir.entries === null) {
-    try {
+  try {
+    if (dir.entries === null) {
+      dir.readAtCtimeNs = (await open.file.stat()).ctimeNs;
       dir.entries = await open.file.readdir();
-    } catch (err) {
-      return errorReply(fsStatus(ctx, err));
+    } else {
+      await dropRemoved(open, dir);
     }
+  } catch (err) {
+    return errorReply(fsStatus(ctx, err));
   }
   const pattern = dir.pattern;
   const enc = new DirectoryEncoder(req.fileInformationClass, req.outputBufferLength);

@@ -1,4 +1,5 @@
 /** QUERY_INFO (MS-SMB2 3.3.5.20): FILE, FILESYSTEM and SECURITY information. */
+import { createHash } from 'node:crypto';
 import { encodeErrorResponse } from '../../smb2/commands/error.js';
 import { decodeQueryInfoRequest, encodeQueryInfoResponse } from '../../smb2/commands/query-info.js';
 import { DeviceCharacteristics, DeviceType, Dialect, FileInfoClass as F, FsAttributes, FsInfoClass as FS, InfoType } from '../../smb2/constants.js';
@@ -130,7 +131,8 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<I
         alignmentRequirement: 0,
         fileName: smbName(open.path),
       });
-      return { data, min: 100, variable: true };
+      // Windows takes 104 bytes as the fixed part (the 100 of the structure, 8-aligned); smbtorture checks it.
+      return { data, min: 104, variable: true };
     }
     case F.FileNetworkOpenInformation: {
       const d = needAttr();
@@ -147,7 +149,8 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<I
       const st = await file.stat();
       // One unnamed data stream for a file, none for a directory (MS-FSCC 2.4.43).
       const list = st.isDirectory ? [] : [{ streamName: '::$DATA', streamSize: st.size, streamAllocationSize: st.allocSize }];
-      return { data: fscc.encodeFileStreamInformation(list), min: 24, variable: true };
+      // Fixed part as Windows counts it: one entry with an 8-byte name (getinfo.qfile_buffercheck).
+      return { data: fscc.encodeFileStreamInformation(list), min: 32, variable: true };
     }
     case F.FileNameInformation:
       return { data: fscc.encodeFileNameInformation(smbName(open.path)), min: 4, variable: true };
@@ -162,10 +165,13 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<I
     case F.FileIdInformation:
       return fixed(fscc.encodeFileIdInformation(file.statAtOpen.dev, file.statAtOpen.ino));
     case F.FileFullEaInformation:
-      return NtStatus.NO_EAS_ON_FILE;
+      // MS-FSA 2.1.5.11.11 (FileFullEaInformation): needs FILE_READ_EA.
+      if (!(open.grantedAccess & Access.FILE_READ_EA)) return NtStatus.ACCESS_DENIED;
+      // No EAs are stored: an empty list (what Windows and Samba answer over SMB2).
+      return { data: Buffer.alloc(0), min: 0 };
     case F.FileAlternateNameInformation:
-      // No 8.3 names (smbclient's allinfo accepts NOT_SUPPORTED here).
-      return NtStatus.NOT_SUPPORTED;
+      // The 8.3 name (MS-FSCC 2.4.5), generated: names are not stored in 8.3 form here.
+      return { data: fscc.encodeFileNameInformation(shortName(open.path)), min: 8, variable: true };
     default:
       return NtStatus.INVALID_INFO_CLASS;
   }
@@ -186,7 +192,8 @@ async function fsInfo(ctx: RequestContext, open: Open, cls: number): Promise<Inf
         supportsObjects: false,
         volumeLabel: share.name,
       });
-      return { data, min: 18, variable: true };
+      // Fixed part as Windows counts it: 18 bytes plus an 8-aligned name slot (getinfo.qfs_buffercheck).
+      return { data, min: 24, variable: true };
     }
     case FS.FileFsSizeInformation: {
       const s = await root.statfs();
@@ -210,12 +217,12 @@ async function fsInfo(ctx: RequestContext, open: Open, cls: number): Promise<Inf
     case FS.FileFsDeviceInformation:
       return fixed(fscc.encodeFileFsDeviceInformation(DeviceType.DISK, DeviceCharacteristics.DEVICE_IS_MOUNTED | (share.readOnly ? DeviceCharacteristics.READ_ONLY_DEVICE : 0)));
     case FS.FileFsAttributeInformation: {
-      // Honest flags: names are case-preserved and case-sensitive on disk, Unicode; no ACLs, streams or sparse files.
-      let attrs = FsAttributes.CASE_SENSITIVE_SEARCH | FsAttributes.CASE_PRESERVED_NAMES | FsAttributes.UNICODE_ON_DISK;
+      // Honest flags: names are case-preserved and case-sensitive on disk, Unicode; sparse files (server/fsctl/sparse.ts); no ACLs or streams.
+      let attrs = FsAttributes.CASE_SENSITIVE_SEARCH | FsAttributes.CASE_PRESERVED_NAMES | FsAttributes.UNICODE_ON_DISK | FsAttributes.SUPPORTS_SPARSE_FILES;
       if (share.readOnly) attrs |= FsAttributes.READ_ONLY_VOLUME;
       // "NTFS" like Samba: some clients (Office, Explorer) change behaviour for unknown file system names.
       const data = fscc.encodeFileFsAttributeInformation({ fileSystemAttributes: attrs, maximumComponentNameLength: 255, fileSystemName: 'NTFS' });
-      return { data, min: 12, variable: true };
+      return { data, min: 16, variable: true };
     }
     case FS.FileFsSectorSizeInformation:
       return fixed(fscc.encodeFileFsSectorSizeInformation({
@@ -227,8 +234,12 @@ async function fsInfo(ctx: RequestContext, open: Open, cls: number): Promise<Inf
         byteOffsetForSectorAlignment: 0,
         byteOffsetForPartitionAlignment: 0,
       }));
+    case FS.FileFsControlInformation:
+      // MS-FSCC 2.5.2: no quotas; default threshold and limit -1 (none).
+      return fixed(encodeFsControlNoQuota());
     case FS.FileFsObjectIdInformation:
-      return NtStatus.OBJECTID_NOT_FOUND;
+      // MS-FSCC 2.5.6: an ObjectId stable for the share (derived from its path), no extended info.
+      return fixed(Buffer.concat([createHash('sha256').update(share.path).digest().subarray(0, 16), Buffer.alloc(48)]));
     default:
       return NtStatus.INVALID_INFO_CLASS;
   }
@@ -244,4 +255,33 @@ async function securityInfo(ctx: RequestContext, open: Open, additional: number)
   };
   const data = encodeSecurityDescriptor(sd, additional & 0x7);
   return { data, min: 0 };
+}
+
+/** FileFsControlInformation (MS-FSCC 2.5.2) for a volume without quotas. */
+function encodeFsControlNoQuota(): Buffer {
+  const b = Buffer.alloc(48);
+  b.writeBigUInt64LE(0xffffffffffffffffn, 24); // DefaultQuotaThreshold
+  b.writeBigUInt64LE(0xffffffffffffffffn, 32); // DefaultQuotaLimit
+  return b;
+}
+
+const SHORT_INVALID = /[^A-Z0-9!#$%&'()\-@^_`{}~]/g;
+
+/**
+ * An 8.3 name for the last component of `path` (MS-FSCC 2.1.5.2.1): the name itself,
+ * upper-cased, when it already fits, else up to six characters of the base, "~1" and
+ * up to three of the extension.
+ */
+export function shortName(path: string): string {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  if (name === '') return '';
+  const dot = name.lastIndexOf('.');
+  const base = dot > 0 ? name.slice(0, dot) : name;
+  const ext = dot > 0 ? name.slice(dot + 1) : '';
+  const cleanBase = base.toUpperCase().replace(SHORT_INVALID, '');
+  const cleanExt = ext.toUpperCase().replace(SHORT_INVALID, '');
+  const fits = base.length <= 8 && ext.length <= 3 && cleanBase === base.toUpperCase() && cleanExt === ext.toUpperCase() && cleanBase.length > 0;
+  if (fits) return cleanExt ? `${cleanBase}.${cleanExt}` : cleanBase;
+  const stem = (cleanBase || 'FILE').slice(0, 6);
+  return cleanExt ? `${stem}~1.${cleanExt.slice(0, 3)}` : `${stem}~1`;
 }

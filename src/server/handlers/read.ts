@@ -1,26 +1,10 @@
 /** READ (MS-SMB2 3.3.5.12): files through the VFS, named pipes through the RPC endpoint. */
 import { decodeReadRequest, encodeReadResponse, encodeReadResponseHead } from '../../smb2/commands/read.js';
 import { NtStatus } from '../../smb2/status.js';
-import type { VfsFile } from '../../vfs/types.js';
+import { readFileData } from '../datapath/read.js';
 import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { beyondMaxOffset, decodeOr, fsStatus, lookupOpen } from './common.js';
-
-/**
- * The data movement of a READ, kept in one place: the io_uring data path will
- * replace it with READ_FIXED / splice into the socket. Reads until `len` bytes
- * or end of file.
- */
-async function readFileData(file: VfsFile, len: number, pos: bigint): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(len);
-  let got = 0;
-  while (got < len) {
-    const n = await file.read(buf, got, len - got, pos + BigInt(got));
-    if (n === 0) break;
-    got += n;
-  }
-  return buf.subarray(0, got);
-}
 
 export async function handleRead(ctx: RequestContext): Promise<Reply> {
   const req = decodeOr(() => decodeReadRequest(ctx.msg));
@@ -44,15 +28,25 @@ export async function handleRead(ctx: RequestContext): Promise<Reply> {
   if (!file || open.isDirectory) return errorReply(NtStatus.INVALID_DEVICE_REQUEST);
   if (!(open.grantedAccess & (Access.FILE_READ_DATA | Access.FILE_EXECUTE))) return errorReply(NtStatus.ACCESS_DENIED);
   if (beyondMaxOffset(req.offset, req.length)) return errorReply(NtStatus.INVALID_PARAMETER);
-  if (req.length === 0) return { status: NtStatus.SUCCESS, body: encodeReadResponse({ data: Buffer.alloc(0) }) };
-  let data: Buffer;
+  if (req.length === 0) {
+    // Nothing read is less than any MinimumCount (3.3.5.12): END_OF_FILE, as for a short read.
+    if (req.minimumCount > 0) return errorReply(NtStatus.END_OF_FILE);
+    return { status: NtStatus.SUCCESS, body: encodeReadResponse({ data: Buffer.alloc(0) }) };
+  }
+  let got;
   try {
-    data = await readFileData(file, req.length, req.offset);
+    // The data movement lives in datapath/read.ts (copy, or splice by the transport).
+    got = await readFileData(file, req.length, req.offset, ctx.conn.canSendFile(ctx));
   } catch (err) {
     return errorReply(fsStatus(ctx, err));
   }
+  const n = got.kind === 'buffer' ? got.data.length : got.region.length;
   // 3.3.5.12: nothing at or after the end of file, or less than MinimumCount: END_OF_FILE.
-  if (data.length === 0 || data.length < req.minimumCount) return errorReply(NtStatus.END_OF_FILE);
-  open.position = Number(req.offset) + data.length;
-  return { status: NtStatus.SUCCESS, body: [encodeReadResponseHead(data.length), data] };
+  if (n === 0 || n < req.minimumCount) {
+    if (got.kind === 'region') got.region.release?.();
+    return errorReply(NtStatus.END_OF_FILE);
+  }
+  open.position = Number(req.offset) + n;
+  if (got.kind === 'region') return { status: NtStatus.SUCCESS, body: [encodeReadResponseHead(n)], region: got.region };
+  return { status: NtStatus.SUCCESS, body: [encodeReadResponseHead(n), got.data] };
 }

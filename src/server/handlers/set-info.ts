@@ -1,6 +1,6 @@
 /** SET_INFO (MS-SMB2 3.3.5.21): basic, rename, link, disposition, end of file, allocation, position, mode. */
 import { decodeSetInfoRequest, encodeSetInfoResponse } from '../../smb2/commands/set-info.js';
-import { DispositionFlags, FileAttributes, FileInfoClass as F, InfoType } from '../../smb2/constants.js';
+import { DispositionFlags, FileAttributes, FileInfoClass as F, InfoType, ShareAccess } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import * as fscc from '../../smb2/fscc/index.js';
 import type { SetTimes } from '../../vfs/types.js';
@@ -8,7 +8,7 @@ import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
 import type { Open } from '../state.js';
-import { decodeOr, deleteRefusal, fsStatus, lookupOpen } from './common.js';
+import { decodeOr, deleteRefusal, fsStatus, lookupOpen, parentPath } from './common.js';
 
 const OK: Reply = { status: NtStatus.SUCCESS, body: encodeSetInfoResponse() };
 
@@ -105,6 +105,8 @@ function setFileInfo(ctx: RequestContext, open: Open, cls: number, buf: Buffer):
 async function setBasic(open: Open, i: fscc.FileBasicInformation): Promise<number> {
   if (!has(open, Access.FILE_WRITE_ATTRIBUTES)) return NtStatus.ACCESS_DENIED;
   if (i.fileAttributes & FileAttributes.DIRECTORY && !open.isDirectory) return NtStatus.INVALID_PARAMETER;
+  // MS-FSA 2.1.5.14.2: a directory cannot be marked temporary.
+  if (i.fileAttributes & FileAttributes.TEMPORARY && open.isDirectory) return NtStatus.INVALID_PARAMETER;
   const settable = (ft: bigint) => ft !== 0n && !fscc.isSpecialFiletime(ft);
   const t: SetTimes = {};
   if (settable(i.lastAccessTime)) t.atimeNs = fscc.filetimeToUnixNs(i.lastAccessTime);
@@ -127,6 +129,21 @@ function targetPath(info: fscc.FileRenameInformation): string | number {
   return to;
 }
 
+/**
+ * A rename also changes the parent directory: another open of it that holds DELETE
+ * access, or reads/writes it without sharing delete, refuses the rename with
+ * SHARING_VIOLATION (Windows, smbtorture rename.*_delete_access*).
+ */
+function parentBlocksRename(ctx: RequestContext, open: Open, from: string): boolean {
+  for (const o of opensAt(ctx, open, parentPath(from))) {
+    if (o === open || !o.isDirectory) continue;
+    if (o.grantedAccess & Access.DELETE) return true;
+    const uses = o.grantedAccess & (Access.FILE_READ_DATA | Access.FILE_EXECUTE | Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA);
+    if (uses && !(o.shareAccess & ShareAccess.DELETE)) return true;
+  }
+  return false;
+}
+
 async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInformation): Promise<number> {
   if (!has(open, Access.DELETE)) return NtStatus.ACCESS_DENIED;
   if (open.path === '') return NtStatus.ACCESS_DENIED;
@@ -135,6 +152,9 @@ async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInfo
   const from = open.path;
   if (to === from) return NtStatus.SUCCESS;
   if (to.startsWith(from + '/')) return NtStatus.INVALID_PARAMETER; // a directory into itself
+  if (parentBlocksRename(ctx, open, from)) return NtStatus.SHARING_VIOLATION;
+  // A directory with open files below it cannot be renamed (MS-FSA 2.1.5.14.11, as Windows: ACCESS_DENIED).
+  if (open.isDirectory && opensAt(ctx, open, from, true).some((o) => o !== open && o.path !== from)) return NtStatus.ACCESS_DENIED;
   const root = open.tree.share.root!;
   const caseOnly = to.toLowerCase() === from.toLowerCase();
   if (info.replaceIfExists && !caseOnly) {

@@ -127,10 +127,14 @@ export function decodeNetworkInterfaceInfo(b: Buffer): NetworkInterfaceInfo[] {
   return out;
 }
 
-/** SRV_REQUEST_RESUME_KEY response (2.2.32.3): ResumeKey(24) ContextLength(4) Context. */
-export function encodeResumeKeyResponse(resumeKey: Buffer): Buffer {
+/**
+ * SRV_REQUEST_RESUME_KEY response (2.2.32.3): ResumeKey(24) ContextLength(4) Context.
+ * ContextLength is 0, but 4 zero bytes of Context follow when there is room, as
+ * Windows and Samba send (Samba's client decodes a fixed 4-byte Context).
+ */
+export function encodeResumeKeyResponse(resumeKey: Buffer, room = 32): Buffer {
   if (resumeKey.length !== 24) throw new RangeError('resume key is 24 bytes');
-  const b = Buffer.alloc(28);
+  const b = Buffer.alloc(room >= 32 ? 32 : 28);
   resumeKey.copy(b, 0);
   return b;
 }
@@ -202,6 +206,21 @@ export interface ByteRange {
 export function decodeZeroDataInformation(b: Buffer): { fileOffset: bigint; beyondFinalZero: bigint } {
   need(b, 0, 16, 'FILE_ZERO_DATA_INFORMATION');
   return { fileOffset: b.readBigInt64LE(0), beyondFinalZero: b.readBigInt64LE(8) };
+}
+
+export function encodeZeroDataInformation(fileOffset: bigint, beyondFinalZero: bigint): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeBigInt64LE(fileOffset, 0);
+  b.writeBigInt64LE(beyondFinalZero, 8);
+  return b;
+}
+
+/** QUERY_ALLOCATED_RANGES output: a whole number of 16-byte ranges. */
+export function decodeAllocatedRanges(b: Buffer): ByteRange[] {
+  if (b.length % 16 !== 0) throw new MalformedError('FILE_ALLOCATED_RANGE_BUFFER array: length not a multiple of 16');
+  const out: ByteRange[] = [];
+  for (let o = 0; o < b.length; o += 16) out.push({ offset: b.readBigInt64LE(o), length: b.readBigInt64LE(o + 8) });
+  return out;
 }
 
 export function decodeAllocatedRange(b: Buffer): ByteRange {

@@ -1,0 +1,197 @@
+/**
+ * The oplock, lease and durable-handle parts of CREATE (MS-SMB2 3.3.5.9,
+ * 3.3.5.9.6-12), kept out of handlers/create.ts: before the open, break what
+ * conflicts (going async while the holders acknowledge); after it, grant an
+ * oplock or lease and durability and build their response contexts; and the
+ * durable reconnect, which replaces the whole CREATE.
+ */
+import { decodeLease, encodeLease, findContext, type CreateContext } from '../smb2/commands/create-contexts.js';
+import { encodeCreateResponse, type CreateRequest } from '../smb2/commands/create.js';
+import { CreateAction, CreateContextName, Dialect, LeaseFlags, OplockLevel } from '../smb2/constants.js';
+import { NtStatus } from '../smb2/status.js';
+import { untilDoneOrCancelled } from './async.js';
+import { errorReply, type Reply, type RequestContext } from './context.js';
+import { findReconnect, grantDurable, parseDurable, reattach, type DurableAsk } from './durable.js';
+import { breakForOpen, FileTable, grantLease, grantOplock, leaseKeyElsewhere, type Lease, type LeaseAsk, type OpenIntent } from './oplock.js';
+import { smbPathToRel } from './errno.js';
+import { allocationSize, endOfFile, fileAttributes, fileTimes } from './handlers/common.js';
+import type { Open } from './state.js';
+
+const ZERO_KEY = Buffer.alloc(16);
+
+export interface CachingAsk {
+  oplock: number;
+  lease: LeaseAsk | null;
+  durable: DurableAsk;
+}
+
+function clientGuid(ctx: RequestContext): Buffer {
+  return ctx.conn.negotiated?.clientGuid ?? ZERO_KEY;
+}
+
+/** The RqLs context, when the CREATE asks for a lease and the dialect has them (3.3.5.9.8, 3.3.5.9.11). */
+function parseLease(ctx: RequestContext, req: CreateRequest): LeaseAsk | null | number {
+  const dialect = ctx.conn.negotiated?.dialect ?? 0;
+  if (req.requestedOplockLevel !== OplockLevel.LEASE || dialect < Dialect.SMB210) return null;
+  const c = findContext(req.createContexts, CreateContextName.REQUEST_LEASE);
+  if (!c) return null;
+  let l;
+  try {
+    l = decodeLease(c.data);
+  } catch {
+    return NtStatus.INVALID_PARAMETER;
+  }
+  // v2 is a 3.x context: a 2.1 connection's is read as v1.
+  const v2 = l.version === 2 && dialect >= Dialect.SMB300;
+  const hasParent = v2 && (l.leaseFlags & LeaseFlags.PARENT_LEASE_KEY_SET) !== 0;
+  return {
+    clientGuid: clientGuid(ctx),
+    key: l.leaseKey,
+    state: l.leaseState,
+    version: v2 ? 2 : 1,
+    parentKey: hasParent ? l.parentLeaseKey ?? null : null,
+    epoch: v2 ? l.epoch ?? 0 : 0,
+  };
+}
+
+/** What the CREATE asks of oplocks, leases and durability; a number is the status to fail it with. */
+export function parseCaching(ctx: RequestContext, req: CreateRequest): CachingAsk | number {
+  const lease = parseLease(ctx, req);
+  if (typeof lease === 'number') return lease;
+  const durable = parseDurable(req.createContexts);
+  if (typeof durable === 'number') return durable;
+  const oplock = lease ? OplockLevel.LEASE : req.requestedOplockLevel === OplockLevel.LEASE ? OplockLevel.NONE : req.requestedOplockLevel;
+  return { oplock, lease, durable };
+}
+
+/**
+ * Breaks the oplocks and leases that stand in the way of opening `rel`
+ * (3.3.4.6, 3.3.4.7) and waits for their acknowledgments, going async so the
+ * client knows the CREATE is alive (3.3.4.2). Returns null to go on, or
+ * STATUS_CANCELLED.
+ */
+export async function breakBeforeOpen(ctx: RequestContext, rel: string, ask: CachingAsk, access: number, share: number, truncate: boolean): Promise<number | null> {
+  const { server } = ctx;
+  const table = server.state.files;
+  const intent: OpenIntent = {
+    access,
+    share,
+    truncate,
+    leaseId: ask.lease ? FileTable.leaseId(ask.lease.clientGuid, ask.lease.key) : null,
+  };
+  // Each round waits for the acknowledgments it caused; a client may answer with less than asked, or close.
+  for (let round = 0; round < 16; round++) {
+    const existing = server.state.opensAt(ctx.tree!.share, rel);
+    if (existing.length === 0) return null;
+    const { waits, stale } = breakForOpen(server, table, table.statesOf(existing), intent);
+    if (stale.length > 0) {
+      await Promise.all(stale.map((o) => server.closeOpen(o)));
+      continue;
+    }
+    if (waits.length === 0) return null;
+    ctx.conn.goAsync(ctx);
+    const cancelled = await untilDoneOrCancelled((fn) => ctx.conn.onCancel(ctx, fn), Promise.all(waits));
+    if (cancelled) return NtStatus.CANCELLED;
+  }
+  return null;
+}
+
+function leaseContext(lease: Lease, ask: LeaseAsk): CreateContext {
+  let flags = lease.breakingTo !== null ? LeaseFlags.BREAK_IN_PROGRESS : 0;
+  if (ask.version === 2 && ask.parentKey) flags |= LeaseFlags.PARENT_LEASE_KEY_SET;
+  return {
+    name: CreateContextName.REQUEST_LEASE,
+    data: encodeLease({
+      version: ask.version,
+      leaseKey: lease.key,
+      leaseState: lease.state,
+      leaseFlags: flags,
+      leaseDuration: 0n,
+      parentLeaseKey: ask.parentKey ?? ZERO_KEY,
+      epoch: lease.epoch,
+    }),
+  };
+}
+
+/**
+ * After the open: links it to its file state, grants the oplock or lease and
+ * durability. Returns the response's OplockLevel and contexts, or a status
+ * (the caller closes the open).
+ */
+export function grantCaching(ctx: RequestContext, open: Open, ask: CachingAsk, dev: bigint, ino: bigint): { oplockLevel: number; contexts: CreateContext[] } | number {
+  const table = ctx.server.state.files;
+  const file = table.attach(open, dev, ino);
+  const contexts: CreateContext[] = [];
+  let oplockLevel: number = OplockLevel.NONE;
+  let leaseState: number | null = null;
+  if (ask.lease && open.isDirectory && ask.lease.version === 1) {
+    // 3.3.5.9.8: no v1 lease on a directory; the context is ignored.
+  } else if (ask.lease) {
+    // 3.3.5.9.8: a lease key already used for another file.
+    if (leaseKeyElsewhere(table, ask.lease, file.key)) return NtStatus.INVALID_PARAMETER;
+    const lease = grantLease(table, open, ask.lease);
+    oplockLevel = OplockLevel.LEASE;
+    leaseState = lease.state;
+    contexts.push(leaseContext(lease, ask.lease));
+  } else {
+    oplockLevel = grantOplock(open, ask.oplock);
+  }
+  const dh = grantDurable(open, ask.durable, clientGuid(ctx), oplockLevel, leaseState);
+  if (dh) contexts.push(dh);
+  return { oplockLevel, contexts };
+}
+
+/**
+ * A CREATE with DHnC or DH2C (3.3.5.9.7, 3.3.5.9.12): reconnects the durable
+ * open it names, ignoring the CREATE's other fields. Null when it is not a
+ * reconnect.
+ */
+export async function reconnectIfAsked(ctx: RequestContext, req: CreateRequest): Promise<Reply | null> {
+  if (!req.createContexts.length) return null;
+  const durable = parseDurable(req.createContexts);
+  if (typeof durable === 'number' || !durable.reconnect) return null;
+  const tree = ctx.tree!;
+  if (tree.share.isIpc) return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
+  const lease = parseLease(ctx, { ...req, requestedOplockLevel: OplockLevel.LEASE });
+  if (typeof lease === 'number') return errorReply(lease);
+  const rel = smbPathToRel(req.name);
+  const found = findReconnect(ctx.server, durable.reconnect, {
+    tree,
+    path: typeof rel === 'number' ? null : rel,
+    clientGuid: clientGuid(ctx),
+    leaseKey: lease?.key ?? null,
+  });
+  if (typeof found === 'number') return errorReply(found);
+  const open = found;
+  let st;
+  try {
+    st = await open.file!.stat();
+  } catch {
+    return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
+  }
+  if (open.closed || !open.durable?.disconnected) return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
+  reattach(open, tree);
+  ctx.related.open = open;
+  const c = open.caching;
+  const contexts: CreateContext[] = [];
+  let oplockLevel: number = c?.oplock?.level ?? OplockLevel.NONE;
+  if (c?.lease && lease) {
+    oplockLevel = OplockLevel.LEASE;
+    contexts.push(leaseContext(c.lease, { ...lease, version: c.lease.version, parentKey: c.lease.parentKey }));
+  }
+  ctx.server.log.debug(`connection ${ctx.conn.id}: durable open of "${open.path}" reconnected`);
+  return {
+    status: NtStatus.SUCCESS,
+    body: encodeCreateResponse({
+      oplockLevel,
+      flags: 0,
+      createAction: CreateAction.OPENED,
+      ...fileTimes(st),
+      allocationSize: allocationSize(st),
+      endofFile: endOfFile(st),
+      fileAttributes: fileAttributes(st),
+      fileId: { persistent: open.persistentId, volatile: open.volatileId },
+      createContexts: contexts,
+    }),
+  };
+}

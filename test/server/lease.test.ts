@@ -1,0 +1,208 @@
+/**
+ * Oplocks, leases, durable handles and async CREATE over real SMB2 sockets:
+ * grant, break notification + acknowledgment, STATUS_PENDING + CANCEL,
+ * break timeout, durable reconnect after a TCP drop, and that nothing is left
+ * behind in the server's file and lease tables.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js';
+import { TestClient } from './smb-client.js';
+import { Command, CreateContextName, OplockLevel } from '../../src/smb2/constants.js';
+import { NtStatus } from '../../src/smb2/status.js';
+import { decodeLease, encodeLease, findContext } from '../../src/smb2/commands/create-contexts.js';
+import type { LeaseBreakNotification, OplockBreak } from '../../src/smb2/commands/oplock-break.js';
+
+const R = 1, H = 2, W = 4;
+const NO_SHARE = 0;
+
+let srv: Running;
+const clients: TestClient[] = [];
+async function client(): Promise<TestClient> {
+  const c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
+  clients.push(c);
+  return c;
+}
+
+function leaseCtx(key: Buffer, state: number, v2 = false) {
+  return { name: CreateContextName.REQUEST_LEASE, data: encodeLease({ version: v2 ? 2 : 1, leaseKey: key, leaseState: state, leaseFlags: 0, leaseDuration: 0n, parentLeaseKey: Buffer.alloc(16), epoch: 0 }) };
+}
+
+function leaseOf(res: { createContexts: { name: string; data: Buffer }[] }) {
+  const c = findContext(res.createContexts, CreateContextName.REQUEST_LEASE);
+  assert.ok(c, 'lease response context');
+  return decodeLease(c.data);
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50 && srv.server.state.opens.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+}
+
+before(async () => {
+  srv = await startServer({ signing: 'enabled' });
+  srv.server.state.files.breakTimeoutMs = 400;
+});
+after(async () => {
+  for (const c of clients) c.destroy();
+  await srv.stop();
+});
+
+describe('oplocks', () => {
+  test('batch granted alone; a second open breaks it to LEVEL_II after the ack, pending meanwhile', async () => {
+    const a = await client();
+    const b = await client();
+    const r1 = await a.create('ob1.txt', { oplock: OplockLevel.BATCH });
+    assert.equal(r1.status, 0);
+    assert.equal(r1.res!.oplockLevel, OplockLevel.BATCH);
+    const second = b.create('ob1.txt', { oplock: OplockLevel.BATCH });
+    const [brk] = (await a.waitBreaks(1)) as OplockBreak[];
+    assert.equal(brk!.kind, 'oplock');
+    assert.equal(brk!.oplockLevel, OplockLevel.II);
+    assert.equal(brk!.fileId.volatile, r1.res!.fileId.volatile);
+    const ack = await a.ack({ kind: 'oplock', oplockLevel: OplockLevel.II, fileId: r1.res!.fileId });
+    assert.equal(ack.hdr.status, 0);
+    const r2 = await second;
+    assert.equal(r2.status, 0);
+    assert.equal(r2.interim, 1, 'an interim STATUS_PENDING came first');
+    assert.equal(r2.res!.oplockLevel, OplockLevel.II);
+    // An acknowledgment with no break in progress.
+    const again = await a.ack({ kind: 'oplock', oplockLevel: OplockLevel.NONE, fileId: r1.res!.fileId });
+    assert.equal(again.hdr.status, NtStatus.INVALID_OPLOCK_PROTOCOL);
+    assert.equal(await a.close(r1.res!.fileId), 0);
+    assert.equal(await b.close(r2.res!.fileId), 0);
+  });
+
+  test('an unacknowledged break times out and the CREATE goes on', async () => {
+    const a = await client();
+    const b = await client();
+    const r1 = await a.create('ob2.txt', { oplock: OplockLevel.EXCLUSIVE });
+    assert.equal(r1.res!.oplockLevel, OplockLevel.EXCLUSIVE);
+    const t0 = Date.now();
+    const r2 = await b.create('ob2.txt', {});
+    assert.equal(r2.status, 0);
+    assert.ok(Date.now() - t0 >= 350, 'waited for the break timeout');
+    assert.equal(a.breaks.length, 1);
+    await a.close(r1.res!.fileId);
+    await b.close(r2.res!.fileId);
+  });
+
+  test('CANCEL by AsyncId ends a CREATE waiting for a break with STATUS_CANCELLED', async () => {
+    const a = await client();
+    const b = await client();
+    const r1 = await a.create('ob3.txt', { oplock: OplockLevel.BATCH });
+    const sent = b.send(Command.CREATE, b.createBody('ob3.txt', {}));
+    await a.waitBreaks(1);
+    // Wait for the interim response to learn the AsyncId.
+    let asyncId = 0n;
+    for (let i = 0; i < 100 && !asyncId; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      asyncId = (b as unknown as { waiters: Map<bigint, { interim: { asyncId: bigint }[] }> }).waiters.get(sent.messageId)?.interim[0]?.asyncId ?? 0n;
+    }
+    assert.ok(asyncId > 0n, 'interim response carried an AsyncId');
+    b.cancel({ asyncId });
+    const res = await sent.response;
+    assert.equal(res.hdr.status, NtStatus.CANCELLED);
+    assert.equal(res.hdr.asyncId, asyncId, 'the final response is async too');
+    await a.close(r1.res!.fileId);
+  });
+
+  test('CANCEL by MessageId works as well', async () => {
+    const a = await client();
+    const b = await client();
+    const r1 = await a.create('ob4.txt', { oplock: OplockLevel.BATCH });
+    const sent = b.send(Command.CREATE, b.createBody('ob4.txt', {}));
+    await a.waitBreaks(1);
+    b.cancel({ messageId: sent.messageId });
+    assert.equal((await sent.response).hdr.status, NtStatus.CANCELLED);
+    await a.close(r1.res!.fileId);
+  });
+});
+
+describe('leases', () => {
+  test('RWH granted; a second client breaks it to RH; ack lets the CREATE finish with RH', async () => {
+    const a = await client();
+    const b = await client();
+    const k1 = Buffer.alloc(16, 1);
+    const k2 = Buffer.alloc(16, 2);
+    const r1 = await a.create('ls1.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(k1, R | W | H, true)] });
+    assert.equal(r1.res!.oplockLevel, OplockLevel.LEASE);
+    const l1 = leaseOf(r1.res!);
+    assert.equal(l1.leaseState, R | W | H);
+    assert.equal(l1.version, 2);
+    assert.equal(l1.epoch, 1);
+    const second = b.create('ls1.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(k2, R | W | H, true)] });
+    const [n] = (await a.waitBreaks(1)) as LeaseBreakNotification[];
+    assert.equal(n!.kind, 'leaseNotification');
+    assert.ok(n!.leaseKey.equals(k1));
+    assert.equal(n!.currentLeaseState, R | W | H);
+    assert.equal(n!.newLeaseState, R | H);
+    assert.equal(n!.flags & 1, 1, 'ACK_REQUIRED');
+    assert.equal(n!.newEpoch, 2);
+    // Keeping more than offered is refused.
+    const bad = await a.ack({ kind: 'leaseAck', flags: 0, leaseKey: k1, leaseState: R | W | H, leaseDuration: 0n });
+    assert.equal(bad.hdr.status, NtStatus.REQUEST_NOT_ACCEPTED);
+    const ok = await a.ack({ kind: 'leaseAck', flags: 0, leaseKey: k1, leaseState: R | H, leaseDuration: 0n });
+    assert.equal(ok.hdr.status, 0);
+    const r2 = await second;
+    assert.equal(r2.status, 0);
+    assert.equal(leaseOf(r2.res!).leaseState, R | H);
+    const unknown = await a.ack({ kind: 'leaseAck', flags: 0, leaseKey: Buffer.alloc(16, 9), leaseState: 0, leaseDuration: 0n });
+    assert.equal(unknown.hdr.status, NtStatus.OBJECT_NAME_NOT_FOUND);
+    await a.close(r1.res!.fileId);
+    await b.close(r2.res!.fileId);
+  });
+
+  test('same lease key on two opens shares the lease; invalid states grant none; a key on another file is refused', async () => {
+    const a = await client();
+    const k = Buffer.alloc(16, 3);
+    const r1 = await a.create('ls2.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(k, R | H)] });
+    assert.equal(leaseOf(r1.res!).leaseState, R | H);
+    const r2 = await a.create('ls2.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(k, R | W | H)] });
+    assert.equal(leaseOf(r2.res!).leaseState, R | W | H, 'upgraded: no other holder');
+    assert.equal(a.breaks.length, 0, 'no break for its own key');
+    const r3 = await a.create('ls2-other.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(k, R)] });
+    assert.equal(r3.status, NtStatus.INVALID_PARAMETER);
+    const r4 = await a.create('ls2-h.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(Buffer.alloc(16, 4), H)] });
+    assert.equal(leaseOf(r4.res!).leaseState, 0);
+    for (const r of [r1, r2, r4]) await a.close(r.res!.fileId);
+  });
+});
+
+describe('durable handles and cleanup', () => {
+  test('a durable batch open survives a TCP drop and is reconnected with DHnC', async () => {
+    const a = await client();
+    const r1 = await a.create('dh1.txt', { oplock: OplockLevel.BATCH, contexts: [{ name: CreateContextName.DURABLE_HANDLE_REQUEST, data: Buffer.alloc(16) }] });
+    assert.equal(r1.res!.oplockLevel, OplockLevel.BATCH);
+    assert.ok(findContext(r1.res!.createContexts, CreateContextName.DURABLE_HANDLE_REQUEST), 'DHnQ granted');
+    a.destroy();
+    for (let i = 0; i < 50; i++) {
+      const o = srv.server.state.opens.get(r1.res!.fileId.volatile);
+      if (o?.durable?.disconnected) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const b = await client();
+    const dhnc = Buffer.alloc(16);
+    dhnc.writeBigUInt64LE(r1.res!.fileId.persistent, 0);
+    dhnc.writeBigUInt64LE(r1.res!.fileId.volatile, 8);
+    const r2 = await b.create('ignored-name', { contexts: [{ name: CreateContextName.DURABLE_HANDLE_RECONNECT, data: dhnc }] });
+    assert.equal(r2.status, 0);
+    assert.equal(r2.res!.oplockLevel, OplockLevel.BATCH);
+    assert.equal(r2.res!.fileId.persistent, r1.res!.fileId.persistent);
+    // A second reconnect of the now connected open fails.
+    const r3 = await b.create('dh1.txt', { contexts: [{ name: CreateContextName.DURABLE_HANDLE_RECONNECT, data: dhnc }] });
+    assert.equal(r3.status, NtStatus.OBJECT_NAME_NOT_FOUND);
+    assert.equal(await b.close(r2.res!.fileId), 0);
+  });
+
+  test('a non-durable open is closed on TCP drop; nothing is left in the tables', async () => {
+    const a = await client();
+    const r1 = await a.create('cl1.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(Buffer.alloc(16, 7), R | W | H)] });
+    assert.equal(leaseOf(r1.res!).leaseState, R | W | H);
+    a.destroy();
+    for (const c of clients) if (c !== a) await c.end();
+    await settle();
+    assert.equal(srv.server.state.opens.size, 0);
+    assert.equal(srv.server.state.files.files.size, 0);
+    assert.equal(srv.server.state.files.leases.size, 0);
+  });
+});

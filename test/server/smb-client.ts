@@ -1,0 +1,210 @@
+/**
+ * A small raw SMB2 client for server tests that need what smbclient cannot
+ * show: interim STATUS_PENDING responses, CANCEL, server-to-client oplock and
+ * lease break notifications. Unsigned, unencrypted (the test server runs with
+ * signing "enabled"); NTLM through the project's own client authenticator.
+ */
+import { connect, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { decodeHeader, encodeHeader, HEADER_SIZE, type Smb2Header } from '../../src/smb2/header.js';
+import { Command, HeaderFlags, OplockLevel } from '../../src/smb2/constants.js';
+import { NtStatus } from '../../src/smb2/status.js';
+import { encodeNegotiateRequest } from '../../src/smb2/commands/negotiate.js';
+import { encodeSessionSetupRequest, decodeSessionSetupResponse } from '../../src/smb2/commands/session-setup.js';
+import { encodeTreeConnectRequest, decodeTreeConnectResponse } from '../../src/smb2/commands/tree-connect.js';
+import { encodeCreateRequest, decodeCreateResponse, type CreateResponse } from '../../src/smb2/commands/create.js';
+import { encodeCloseRequest } from '../../src/smb2/commands/close.js';
+import { encodeCancelRequest } from '../../src/smb2/commands/cancel.js';
+import { decodeOplockBreak, encodeOplockBreak, type OplockBreakMessage } from '../../src/smb2/commands/oplock-break.js';
+import type { CreateContext } from '../../src/smb2/commands/create-contexts.js';
+import type { FileId } from '../../src/smb2/wire.js';
+import { createClientAuth } from '../../src/auth/authenticator.js';
+
+export interface Response {
+  hdr: Smb2Header;
+  msg: Buffer;
+  /** interim STATUS_PENDING responses seen before this one */
+  interim: Smb2Header[];
+}
+
+interface Waiter {
+  resolve: (r: Response) => void;
+  interim: Smb2Header[];
+}
+
+export interface CreateOptions {
+  access?: number;
+  share?: number;
+  disposition?: number;
+  options?: number;
+  oplock?: number;
+  contexts?: CreateContext[];
+}
+
+export class TestClient {
+  private sock!: Socket;
+  private buf = Buffer.alloc(0);
+  private nextId = 0n;
+  private readonly waiters = new Map<bigint, Waiter>();
+  /** server-to-client notifications (MessageId all ones), in arrival order */
+  readonly breaks: OplockBreakMessage[] = [];
+  private breakWaiters: (() => void)[] = [];
+  sessionId = 0n;
+  treeId = 0;
+  readonly clientGuid = randomBytes(16);
+  closed = false;
+
+  static async connect(port: number, user = 'bench', password = 'bench', share = 'bench'): Promise<TestClient> {
+    const c = new TestClient();
+    await new Promise<void>((resolve, reject) => {
+      c.sock = connect(port, '127.0.0.1', () => resolve());
+      c.sock.once('error', reject);
+    });
+    c.sock.on('data', (d) => c.onData(d));
+    c.sock.on('close', () => (c.closed = true));
+    await c.setup(user, password, share);
+    return c;
+  }
+
+  private onData(d: Buffer): void {
+    this.buf = Buffer.concat([this.buf, d]);
+    while (this.buf.length >= 4) {
+      const len = this.buf.readUInt32BE(0) & 0xffffff;
+      if (this.buf.length < 4 + len) return;
+      const msg = this.buf.subarray(4, 4 + len);
+      this.buf = this.buf.subarray(4 + len);
+      this.onMessage(Buffer.from(msg));
+    }
+  }
+
+  private onMessage(msg: Buffer): void {
+    const hdr = decodeHeader(msg, 0);
+    if (hdr.messageId === 0xffffffffffffffffn) {
+      this.breaks.push(decodeOplockBreak(msg));
+      const w = this.breakWaiters;
+      this.breakWaiters = [];
+      for (const fn of w) fn();
+      return;
+    }
+    const w = this.waiters.get(hdr.messageId);
+    if (!w) return;
+    if (hdr.status === NtStatus.PENDING && hdr.flags & HeaderFlags.ASYNC_COMMAND) {
+      w.interim.push(hdr);
+      return;
+    }
+    this.waiters.delete(hdr.messageId);
+    w.resolve({ hdr, msg, interim: w.interim });
+  }
+
+  /** Sends one request; returns its MessageId and the promise of its final response. */
+  send(command: number, body: Buffer, opts: { messageId?: bigint; asyncId?: bigint } = {}): { messageId: bigint; response: Promise<Response> } {
+    const messageId = opts.messageId ?? this.nextId++;
+    const header = Buffer.alloc(HEADER_SIZE);
+    encodeHeader({
+      creditCharge: 1,
+      status: 0,
+      command,
+      credits: 64,
+      flags: opts.asyncId !== undefined ? HeaderFlags.ASYNC_COMMAND : 0,
+      nextCommand: 0,
+      messageId,
+      asyncId: opts.asyncId ?? 0n,
+      processId: 0xfeff,
+      treeId: this.treeId,
+      sessionId: this.sessionId,
+      signature: Buffer.alloc(16),
+    }, header, 0);
+    const nb = Buffer.alloc(4);
+    nb.writeUInt32BE(HEADER_SIZE + body.length, 0);
+    const response = command === Command.CANCEL
+      ? Promise.resolve(null as unknown as Response)
+      : new Promise<Response>((resolve) => this.waiters.set(messageId, { resolve, interim: [] }));
+    this.sock.write(Buffer.concat([nb, header, body]));
+    return { messageId, response };
+  }
+
+  async request(command: number, body: Buffer): Promise<Response> {
+    return this.send(command, body).response;
+  }
+
+  private async setup(user: string, password: string, share: string): Promise<void> {
+    await this.request(Command.NEGOTIATE, encodeNegotiateRequest({ securityMode: 1, capabilities: 0x7f, clientGuid: this.clientGuid, dialects: [0x0202, 0x0210, 0x0300, 0x0302] }));
+    const auth = createClientAuth({ user, password, domain: '' });
+    let token: Buffer | null = null;
+    for (;;) {
+      const step = auth.step(token);
+      const r = await this.request(Command.SESSION_SETUP, encodeSessionSetupRequest({ flags: 0, securityMode: 1, capabilities: 0, channel: 0, previousSessionId: 0n, securityBuffer: step.token }));
+      this.sessionId = r.hdr.sessionId;
+      if (r.hdr.status === 0) break;
+      if (r.hdr.status !== NtStatus.MORE_PROCESSING_REQUIRED) throw new Error(`session setup: 0x${r.hdr.status.toString(16)}`);
+      token = decodeSessionSetupResponse(r.msg).securityBuffer;
+    }
+    const t = await this.request(Command.TREE_CONNECT, encodeTreeConnectRequest({ flags: 0, path: `\\\\127.0.0.1\\${share}` }));
+    if (t.hdr.status !== 0) throw new Error(`tree connect: 0x${t.hdr.status.toString(16)}`);
+    decodeTreeConnectResponse(t.msg);
+    this.treeId = t.hdr.treeId;
+  }
+
+  createBody(name: string, o: CreateOptions = {}): Buffer {
+    return encodeCreateRequest({
+      securityFlags: 0,
+      requestedOplockLevel: o.oplock ?? OplockLevel.NONE,
+      impersonationLevel: 2,
+      smbCreateFlags: 0n,
+      desiredAccess: o.access ?? 0x0012019f,
+      fileAttributes: 0x80,
+      shareAccess: o.share ?? 7,
+      createDisposition: o.disposition ?? 3, // OPEN_IF
+      createOptions: o.options ?? 0,
+      name,
+      createContexts: o.contexts ?? [],
+    });
+  }
+
+  async create(name: string, o: CreateOptions = {}): Promise<{ status: number; res: CreateResponse | null; interim: number }> {
+    const r = await this.request(Command.CREATE, this.createBody(name, o));
+    return { status: r.hdr.status, res: r.hdr.status === 0 ? decodeCreateResponse(r.msg) : null, interim: r.interim.length };
+  }
+
+  async close(fileId: FileId): Promise<number> {
+    return (await this.request(Command.CLOSE, encodeCloseRequest({ flags: 0, fileId }))).hdr.status;
+  }
+
+  cancel(target: { messageId: bigint } | { asyncId: bigint }): void {
+    if ('asyncId' in target) this.send(Command.CANCEL, encodeCancelRequest(), { messageId: 0n, asyncId: target.asyncId });
+    else this.send(Command.CANCEL, encodeCancelRequest(), { messageId: target.messageId });
+  }
+
+  async ack(m: OplockBreakMessage): Promise<Response> {
+    return this.request(Command.OPLOCK_BREAK, encodeOplockBreak(m));
+  }
+
+  /** Resolves when `n` notifications have arrived (or rejects after `ms`). */
+  async waitBreaks(n: number, ms = 3000): Promise<OplockBreakMessage[]> {
+    const deadline = Date.now() + ms;
+    while (this.breaks.length < n) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`expected ${n} break notifications, got ${this.breaks.length}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.breakWaiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return this.breaks.slice(0, n);
+  }
+
+  destroy(): void {
+    this.sock.destroy();
+  }
+
+  async end(): Promise<void> {
+    if (this.closed) return;
+    await new Promise<void>((resolve) => {
+      this.sock.once('close', () => resolve());
+      this.sock.end();
+    });
+  }
+}
