@@ -1,7 +1,8 @@
 /**
- * SIDs (MS-DTYP 2.4.2.2) and a minimal self-relative security descriptor
- * (MS-DTYP 2.4.6) with owner, group and a DACL of ACCESS_ALLOWED ACEs: enough for
- * QUERY_INFO SECURITY, which smbclient's allinfo and Windows Explorer ask for.
+ * SIDs (MS-DTYP 2.4.2.2) and self-relative security descriptors (MS-DTYP 2.4.6)
+ * with owner, group and DACL. ACCESS_ALLOWED and ACCESS_DENIED ACEs are decoded;
+ * ACEs of other types (object, callback, audit) are carried verbatim. A SACL is
+ * not kept (setting one needs a privilege the server never grants).
  */
 import { MalformedError, need } from './wire.js';
 
@@ -63,6 +64,8 @@ export interface Ace {
   aceFlags: number;
   mask: number;
   sid: Sid;
+  /** the whole ACE as received, for types other than ACCESS_ALLOWED/DENIED (re-sent as is) */
+  raw?: Buffer;
 }
 
 /** SECURITY_DESCRIPTOR Control bits (2.4.6). */
@@ -81,12 +84,18 @@ export const SdControl = {
 export interface SecurityDescriptor {
   owner?: Sid;
   group?: Sid;
-  /** undefined: no DACL (DACL_PRESENT clear). */
-  dacl?: Ace[];
+  /**
+   * undefined: no DACL (DACL_PRESENT clear); null: a NULL DACL (DACL_PRESENT with
+   * no ACL: everyone gets every right, MS-DTYP 2.4.6); []: an empty DACL (nobody).
+   */
+  dacl?: Ace[] | null;
+  /** DACL_PROTECTED / DACL_AUTO_INHERITED bits as received (kept, not interpreted) */
+  daclFlags?: number;
 }
 
 function encodeAcl(aces: readonly Ace[]): Buffer {
   const bodies = aces.map((a) => {
+    if (a.raw) return a.raw;
     const sid = encodeSid(a.sid);
     const b = Buffer.alloc(8 + sid.length);
     b.writeUInt8(a.aceType, 0);
@@ -112,9 +121,10 @@ function encodeAcl(aces: readonly Ace[]): Buffer {
 export function encodeSecurityDescriptor(sd: SecurityDescriptor, include = 0x7): Buffer {
   const owner = include & 1 && sd.owner ? encodeSid(sd.owner) : undefined;
   const group = include & 2 && sd.group ? encodeSid(sd.group) : undefined;
-  const dacl = include & 4 && sd.dacl ? encodeAcl(sd.dacl) : undefined;
+  const withDacl = (include & 4) !== 0 && sd.dacl !== undefined;
+  const dacl = withDacl && sd.dacl ? encodeAcl(sd.dacl) : undefined;
   let control = SdControl.SELF_RELATIVE;
-  if (dacl) control |= SdControl.DACL_PRESENT;
+  if (withDacl) control |= SdControl.DACL_PRESENT | ((sd.daclFlags ?? 0) & (SdControl.DACL_PROTECTED | SdControl.DACL_AUTO_INHERITED));
   const h = Buffer.alloc(20);
   h.writeUInt8(1, 0);
   let off = 20;
@@ -146,7 +156,10 @@ export function decodeSecurityDescriptor(b: Buffer): SecurityDescriptor & { cont
   const daclOff = b.readUInt32LE(16);
   if (ownerOff) sd.owner = decodeSid(b, ownerOff).sid;
   if (groupOff) sd.group = decodeSid(b, groupOff).sid;
-  if (control & SdControl.DACL_PRESENT && daclOff) sd.dacl = decodeAcl(b, daclOff);
+  if (control & SdControl.DACL_PRESENT) {
+    sd.dacl = daclOff ? decodeAcl(b, daclOff) : null;
+    sd.daclFlags = control & (SdControl.DACL_PROTECTED | SdControl.DACL_AUTO_INHERITED);
+  }
   return sd;
 }
 
@@ -161,7 +174,12 @@ function decodeAcl(b: Buffer, off: number): Ace[] {
     need(b, p, 8, 'ACE');
     const aceSize = b.readUInt16LE(p + 2);
     if (aceSize < 8 || p + aceSize > off + size) throw new MalformedError('ACE: bad size');
-    aces.push({ aceType: b[p]!, aceFlags: b[p + 1]!, mask: b.readUInt32LE(p + 4), sid: decodeSid(b, p + 8).sid });
+    const aceType = b[p]!;
+    if (aceType === AceType.ACCESS_ALLOWED || aceType === AceType.ACCESS_DENIED) {
+      aces.push({ aceType, aceFlags: b[p + 1]!, mask: b.readUInt32LE(p + 4), sid: decodeSid(b, p + 8).sid });
+    } else {
+      aces.push({ aceType, aceFlags: b[p + 1]!, mask: b.readUInt32LE(p + 4), sid: '', raw: Buffer.from(b.subarray(p, p + aceSize)) });
+    }
     p += aceSize;
   }
   return aces;

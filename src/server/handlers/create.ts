@@ -5,7 +5,8 @@ import { CreateAction, CreateContextName, CreateDisposition, CreateOptions, File
 import { NtStatus } from '../../smb2/status.js';
 import { createPipe } from '../../rpc/pipe.js';
 import type { OpenOptions, VfsFile } from '../../vfs/types.js';
-import { Access, mapGeneric, MaskWriting } from '../access.js';
+import { Access, mapGeneric, MaskFull, MaskWriting } from '../access.js';
+import { defaultDescriptor, descriptorForCreate, effectiveAccess, loadDescriptor, storeDescriptor, tokenOf } from '../ntacl.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
 import { sharingViolation } from '../sharemode.js';
@@ -133,6 +134,10 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
     }
     if (refusal !== null) return fail(refusal);
   }
+  // NT ACL (ntacl.ts): a new file takes the descriptor the client sent; an existing one is checked against its own.
+  const acl = await applyDescriptor(ctx, req.createContexts, file, granted, req.desiredAccess, maxAllowed);
+  if ('status' in acl) return fail(acl.status);
+  granted = acl.granted;
   // Data rights on a directory are kept as asked, like Windows; READ and WRITE refuse directories.
   const open = register(ctx, tree, (p, v) => new Open(p, v, tree, file, null, rel, file.isDirectory, granted, req.shareAccess));
   open.deleteOnClose = deleteOnClose;
@@ -161,6 +166,35 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
       createContexts: [...contexts, ...cached.contexts],
     }),
   };
+}
+
+/**
+ * CREATE and NT ACLs: a file this open created stores the SD_BUFFER context's
+ * descriptor (2.2.13.2.2); its creator gets what it asked, as on NTFS. An existing
+ * file with a stored descriptor grants only what that descriptor allows
+ * (MS-DTYP 2.5.3.2): ACCESS_DENIED when an asked right is missing, and
+ * MAXIMUM_ALLOWED narrowed to it.
+ */
+async function applyDescriptor(ctx: RequestContext, contexts: CreateContext[], file: VfsFile, granted: number, desired: number, maxAllowed: boolean): Promise<{ granted: number } | { status: number }> {
+  const log = (m: string): void => ctx.server.log.warn(`share ${ctx.tree!.share.name}: ${m}`);
+  if (file.created) {
+    const given = findContext(contexts, CreateContextName.SD_BUFFER);
+    if (!given) return { granted };
+    const sd = descriptorForCreate(given.data, defaultDescriptor(file.statAtOpen, ctx.tree!.maximalAccess));
+    if (typeof sd === 'number') return { status: sd };
+    try {
+      await storeDescriptor(file, sd);
+    } catch (err) {
+      return { status: fsStatus(ctx, err) };
+    }
+    return { granted };
+  }
+  const sd = await loadDescriptor(file, log).catch(() => null);
+  if (!sd) return { granted };
+  const allowed = effectiveAccess(sd, tokenOf(ctx.session));
+  const asked = mapGeneric(desired & ~Access.MAXIMUM_ALLOWED, MaskFull) & ~Access.SYNCHRONIZE;
+  if (asked & ~allowed) return { status: NtStatus.ACCESS_DENIED };
+  return { granted: maxAllowed ? (granted & (allowed | asked)) >>> 0 : granted };
 }
 
 /** Maps a failed open, telling a missing parent (OBJECT_PATH_NOT_FOUND) from a missing name. */

@@ -5,7 +5,8 @@ import { decodeQueryInfoRequest, encodeQueryInfoResponse } from '../../smb2/comm
 import { DeviceCharacteristics, DeviceType, Dialect, FileInfoClass as F, FsAttributes, FsInfoClass as FS, InfoType } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import * as fscc from '../../smb2/fscc/index.js';
-import { encodeSecurityDescriptor, AceType, WellKnownSid } from '../../smb2/security.js';
+import { encodeSecurityDescriptor } from '../../smb2/security.js';
+import { defaultDescriptor, loadDescriptor, SecInfo } from '../ntacl.js';
 import type { VfsStat } from '../../vfs/types.js';
 import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
@@ -245,15 +246,11 @@ async function fsInfo(ctx: RequestContext, open: Open, cls: number): Promise<Inf
   }
 }
 
-/** A minimal self-relative SD: Unix owner/group SIDs (Samba's S-1-22 mapping), Everyone allowed what the share allows. */
+/** The file's stored descriptor (ntacl.ts), or the default one; only the parts asked for (3.3.5.20.3). */
 async function securityInfo(ctx: RequestContext, open: Open, additional: number): Promise<InfoResult> {
-  const st = open.file ? await open.file.stat() : null;
-  const sd = {
-    owner: `${WellKnownSid.UNIX_USER_PREFIX}${st?.uid ?? 0}`,
-    group: `${WellKnownSid.UNIX_GROUP_PREFIX}${st?.gid ?? 0}`,
-    dacl: [{ aceType: AceType.ACCESS_ALLOWED, aceFlags: 0, mask: ctx.tree!.maximalAccess, sid: WellKnownSid.EVERYONE }],
-  };
-  const data = encodeSecurityDescriptor(sd, additional & 0x7);
+  const stored = open.file ? await loadDescriptor(open.file, (m) => ctx.server.log.warn(`"${open.path}": ${m}`)) : null;
+  const sd = stored ?? defaultDescriptor(open.file ? await open.file.stat() : null, ctx.tree!.maximalAccess);
+  const data = encodeSecurityDescriptor(sd, additional & (SecInfo.OWNER | SecInfo.GROUP | SecInfo.DACL));
   return { data, min: 0 };
 }
 

@@ -1,5 +1,7 @@
 /** SET_INFO (MS-SMB2 3.3.5.21): basic, rename, link, disposition, end of file, allocation, position, mode. */
 import { decodeSetInfoRequest, encodeSetInfoResponse } from '../../smb2/commands/set-info.js';
+import { decodeSecurityDescriptor } from '../../smb2/security.js';
+import { defaultDescriptor, loadDescriptor, mergeDescriptor, SecInfo, storeDescriptor } from '../ntacl.js';
 import { DispositionFlags, FileAttributes, FileInfoClass as F, InfoType, ShareAccess } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import * as fscc from '../../smb2/fscc/index.js';
@@ -31,11 +33,10 @@ export async function handleSetInfo(ctx: RequestContext): Promise<Reply> {
         const st = await r;
         return st === NtStatus.SUCCESS ? OK : errorReply(st);
       }
-      case InfoType.SECURITY:
-        // No ACL storage: accept and ignore (Windows copies set the SD of every new file).
-        if (!(open.grantedAccess & (Access.WRITE_DAC | Access.WRITE_OWNER))) return errorReply(NtStatus.ACCESS_DENIED);
-        ctx.server.log.debug(`SET_INFO SECURITY on "${open.path}" ignored`);
-        return OK;
+      case InfoType.SECURITY: {
+        const st = await setSecurity(ctx, open, req.additionalInformation, req.buffer);
+        return st === NtStatus.SUCCESS ? OK : errorReply(st);
+      }
       case InfoType.FILESYSTEM:
         return errorReply(NtStatus.NOT_SUPPORTED);
       case InfoType.QUOTA:
@@ -230,5 +231,23 @@ async function allocation(open: Open, size: bigint): Promise<number> {
       if (err.code !== 'EOPNOTSUPP' && err.code !== 'ENOTSUP') throw err;
     });
   }
+  return NtStatus.SUCCESS;
+}
+
+/**
+ * SET_INFO SECURITY (3.3.5.21.3): owner and group need WRITE_OWNER, the DACL
+ * WRITE_DAC, a SACL ACCESS_SYSTEM_SECURITY (never granted). The named parts
+ * replace the stored (or default) descriptor's (ntacl.ts).
+ */
+async function setSecurity(ctx: RequestContext, open: Open, info: number, buffer: Buffer): Promise<number> {
+  if (info & (SecInfo.OWNER | SecInfo.GROUP) && !(open.grantedAccess & Access.WRITE_OWNER)) return NtStatus.ACCESS_DENIED;
+  if (info & SecInfo.DACL && !(open.grantedAccess & Access.WRITE_DAC)) return NtStatus.ACCESS_DENIED;
+  if (info & SecInfo.SACL) return NtStatus.ACCESS_DENIED;
+  const given = decodeOr(() => decodeSecurityDescriptor(buffer));
+  if (typeof given === 'number') return given;
+  const file = open.file!;
+  const log = (m: string): void => ctx.server.log.warn(`"${open.path}": ${m}`);
+  const current = (await loadDescriptor(file, log)) ?? defaultDescriptor(await file.stat(), ctx.tree!.maximalAccess);
+  await storeDescriptor(file, mergeDescriptor(current, given, info));
   return NtStatus.SUCCESS;
 }

@@ -1,0 +1,119 @@
+/**
+ * NT ACLs on share files: the security descriptor a client sets (CREATE with an
+ * SD_BUFFER context, SET_INFO SECURITY) is kept in an extended attribute of the
+ * file and enforced when the file is opened again (MS-DTYP 2.5.3.2 access check).
+ *
+ * Identity: every SMB user of this server acts on the files as the server's own
+ * Unix user, so a session's token is that user's SID in Samba's "Unix User"
+ * authority (S-1-22-1-uid), the same SID the default descriptor names as owner,
+ * plus its group, Everyone and, unless guest or anonymous, Authenticated Users.
+ * A file without a stored descriptor gets the default one (owner and group from
+ * its uid and gid, Everyone allowed what the share allows) and no extra check.
+ */
+import { decodeSecurityDescriptor, encodeSecurityDescriptor, AceFlags, AceType, WellKnownSid, type SecurityDescriptor, type Sid } from '../smb2/security.js';
+import { MalformedError } from '../smb2/wire.js';
+import type { VfsFile, VfsStat } from '../vfs/types.js';
+import { Access, mapGeneric, MaskFull } from './access.js';
+import type { Session } from './state.js';
+
+/** Where the descriptor lives (user.* works on tmpfs, ext4, xfs, btrfs without privilege). */
+export const NTACL_XATTR = 'user.ringsmb.NTACL';
+
+/** SecurityInformation bits of QUERY_INFO / SET_INFO (MS-DTYP 2.4.7). */
+export const SecInfo = { OWNER: 0x1, GROUP: 0x2, DACL: 0x4, SACL: 0x8 } as const;
+
+/** Rights the owner of an object always has (MS-DTYP 2.5.3.2, no OWNER RIGHTS ACE). */
+const OWNER_IMPLICIT = Access.READ_CONTROL | Access.WRITE_DAC;
+
+const uid = process.getuid?.() ?? 0;
+const gid = process.getgid?.() ?? 0;
+
+/** The SIDs a session acts with. */
+export function tokenOf(session: Session | null): Sid[] {
+  const sids: Sid[] = [`${WellKnownSid.UNIX_USER_PREFIX}${uid}`, `${WellKnownSid.UNIX_GROUP_PREFIX}${gid}`, WellKnownSid.EVERYONE];
+  if (session && !session.isGuest && !session.isAnonymous) sids.push(WellKnownSid.AUTHENTICATED_USERS);
+  return sids;
+}
+
+/** The descriptor of a file that has none stored. */
+export function defaultDescriptor(st: VfsStat | null, shareMaximal: number): SecurityDescriptor {
+  return {
+    owner: `${WellKnownSid.UNIX_USER_PREFIX}${st?.uid ?? uid}`,
+    group: `${WellKnownSid.UNIX_GROUP_PREFIX}${st?.gid ?? gid}`,
+    dacl: [{ aceType: AceType.ACCESS_ALLOWED, aceFlags: 0, mask: shareMaximal, sid: WellKnownSid.EVERYONE }],
+  };
+}
+
+/** The stored descriptor, or null when the file has none (or an unreadable one, which is logged). */
+export async function loadDescriptor(file: VfsFile, log?: (m: string) => void): Promise<SecurityDescriptor | null> {
+  let raw: Buffer | null;
+  try {
+    raw = await file.getXattr(NTACL_XATTR);
+  } catch (err) {
+    // No xattr support here: nothing was ever stored either.
+    if ((err as { code?: string }).code === 'EOPNOTSUPP' || (err as { code?: string }).code === 'ENOTSUP') return null;
+    throw err;
+  }
+  if (!raw) return null;
+  try {
+    return decodeSecurityDescriptor(raw);
+  } catch (err) {
+    log?.(`stored security descriptor unreadable (${(err as Error).message}); using the default`);
+    return null;
+  }
+}
+
+export async function storeDescriptor(file: VfsFile, sd: SecurityDescriptor): Promise<void> {
+  await file.setXattr(NTACL_XATTR, encodeSecurityDescriptor(sd, SecInfo.OWNER | SecInfo.GROUP | SecInfo.DACL));
+}
+
+/**
+ * What `token` may do under `sd` (MS-DTYP 2.5.3.2): ACEs in order, a right is
+ * decided by the first ACE that names it; a NULL DACL allows everything; the
+ * owner keeps READ_CONTROL and WRITE_DAC. Inherit-only ACEs do not apply.
+ */
+export function effectiveAccess(sd: SecurityDescriptor, token: readonly Sid[]): number {
+  if (sd.dacl === null || sd.dacl === undefined) return MaskFull;
+  let allowed = 0;
+  let denied = 0;
+  for (const ace of sd.dacl) {
+    if (ace.raw || ace.aceFlags & AceFlags.INHERIT_ONLY || !token.includes(ace.sid)) continue;
+    const mask = mapGeneric(ace.mask, MaskFull);
+    if (ace.aceType === AceType.ACCESS_ALLOWED) allowed |= mask & ~denied;
+    else if (ace.aceType === AceType.ACCESS_DENIED) denied |= mask & ~allowed;
+  }
+  if (sd.owner !== undefined && token.includes(sd.owner)) allowed |= OWNER_IMPLICIT & ~denied;
+  return allowed >>> 0;
+}
+
+/**
+ * The descriptor for a new file created with an SD_BUFFER context: what the
+ * client gave, with owner, group and DACL filled from the default where it left
+ * them out (a descriptor without DACL_PRESENT gets the inherited default DACL).
+ */
+export function descriptorForCreate(given: Buffer, fallback: SecurityDescriptor): SecurityDescriptor | number {
+  let sd: SecurityDescriptor;
+  try {
+    sd = decodeSecurityDescriptor(given);
+  } catch (err) {
+    if (err instanceof MalformedError) return 0xc000000d; // STATUS_INVALID_PARAMETER
+    throw err;
+  }
+  return { owner: sd.owner ?? fallback.owner, group: sd.group ?? fallback.group, dacl: sd.dacl === undefined ? fallback.dacl : sd.dacl, daclFlags: sd.daclFlags };
+}
+
+/**
+ * SET_INFO SECURITY (MS-SMB2 3.3.5.21.3): the parts named by `info` replace those
+ * of `current`. A DACL part without DACL_PRESENT sets a NULL DACL, as Windows does.
+ */
+export function mergeDescriptor(current: SecurityDescriptor, given: SecurityDescriptor, info: number): SecurityDescriptor {
+  const out: SecurityDescriptor = { ...current };
+  if (info & SecInfo.OWNER && given.owner !== undefined) out.owner = given.owner;
+  if (info & SecInfo.GROUP && given.group !== undefined) out.group = given.group;
+  if (info & SecInfo.DACL) {
+    out.dacl = given.dacl === undefined ? null : given.dacl;
+    out.daclFlags = given.daclFlags;
+  }
+  return out;
+}
+

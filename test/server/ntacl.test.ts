@@ -1,0 +1,57 @@
+/** NT ACL evaluation and descriptor merging (src/server/ntacl.ts, MS-DTYP 2.5.3.2, MS-SMB2 3.3.5.21.3). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { effectiveAccess, mergeDescriptor, descriptorForCreate, SecInfo, tokenOf } from '../../src/server/ntacl.js';
+import { AceType, AceFlags, WellKnownSid, encodeSecurityDescriptor, decodeSecurityDescriptor, type SecurityDescriptor } from '../../src/smb2/security.js';
+
+const token = tokenOf(null);
+const me = token[0]!;
+const READ = 0x00120089;
+const WRITE_DATA = 0x2;
+const READ_CONTROL = 0x00020000;
+const WRITE_DAC = 0x00040000;
+
+test('a NULL DACL allows everything; an empty DACL leaves the owner READ_CONTROL and WRITE_DAC only', () => {
+  assert.equal(effectiveAccess({ owner: me, dacl: null }, token), 0x001f01ff);
+  assert.equal(effectiveAccess({ owner: me, dacl: [] }, token), READ_CONTROL | WRITE_DAC);
+  assert.equal(effectiveAccess({ owner: 'S-1-5-21-1-2-3-500', dacl: [] }, token), 0);
+});
+
+test('ACEs decide in order: a deny before an allow wins, an allow before a deny wins', () => {
+  const allow = { aceType: AceType.ACCESS_ALLOWED, aceFlags: 0, mask: READ | WRITE_DATA, sid: WellKnownSid.EVERYONE };
+  const deny = { aceType: AceType.ACCESS_DENIED, aceFlags: 0, mask: WRITE_DATA, sid: me };
+  assert.equal(effectiveAccess({ dacl: [deny, allow] }, token) & WRITE_DATA, 0);
+  assert.equal(effectiveAccess({ dacl: [allow, deny] }, token) & WRITE_DATA, WRITE_DATA);
+});
+
+test('inherit-only ACEs and SIDs outside the token do not apply; GENERIC bits are mapped', () => {
+  const inheritOnly = { aceType: AceType.ACCESS_ALLOWED, aceFlags: AceFlags.INHERIT_ONLY, mask: 0x001f01ff, sid: WellKnownSid.EVERYONE };
+  const creatorOwner = { aceType: AceType.ACCESS_ALLOWED, aceFlags: 0, mask: 0x001f01ff, sid: WellKnownSid.CREATOR_OWNER };
+  assert.equal(effectiveAccess({ dacl: [inheritOnly, creatorOwner] }, token), 0);
+  const genericRead = { aceType: AceType.ACCESS_ALLOWED, aceFlags: 0, mask: 0x80000000, sid: WellKnownSid.EVERYONE };
+  assert.equal(effectiveAccess({ dacl: [genericRead] }, token) & 0x1, 0x1);
+});
+
+test('guests and anonymous sessions are not Authenticated Users', () => {
+  assert.ok(token.includes(WellKnownSid.EVERYONE));
+  assert.ok(!token.includes(WellKnownSid.AUTHENTICATED_USERS));
+});
+
+test('SET_INFO merge: a DACL part without DACL_PRESENT becomes a NULL DACL; owner kept when not named', () => {
+  const cur: SecurityDescriptor = { owner: me, group: 'S-1-22-2-0', dacl: [] };
+  const m = mergeDescriptor(cur, { owner: 'S-1-5-32-544' }, SecInfo.DACL);
+  assert.equal(m.owner, me);
+  assert.equal(m.dacl, null);
+  const wire = decodeSecurityDescriptor(encodeSecurityDescriptor(m));
+  assert.equal(wire.control & 0x0004, 0x0004, 'DACL_PRESENT');
+  assert.equal(wire.dacl, null);
+});
+
+test('CREATE with an SD that has no DACL takes the default DACL; a malformed SD is INVALID_PARAMETER', () => {
+  const fallback: SecurityDescriptor = { owner: me, group: 'S-1-22-2-0', dacl: [{ aceType: 0, aceFlags: 0, mask: 1, sid: WellKnownSid.EVERYONE }] };
+  const empty = encodeSecurityDescriptor({});
+  const sd = descriptorForCreate(empty, fallback);
+  assert.notEqual(typeof sd, 'number');
+  assert.deepEqual((sd as SecurityDescriptor).dacl, fallback.dacl);
+  assert.equal(descriptorForCreate(Buffer.alloc(3), fallback), 0xc000000d);
+});
