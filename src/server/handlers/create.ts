@@ -87,6 +87,11 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   if (held !== null) return errorReply(held);
   if (sharingViolation(granted, req.shareAccess, server.state.opensAt(tree.share, rel))) return errorReply(NtStatus.SHARING_VIOLATION);
 
+  // Context names are at least 4 bytes (2.2.13.2); Windows refuses shorter ones.
+  if (req.createContexts.some((c) => c.name.length < 4)) return errorReply(NtStatus.INVALID_PARAMETER);
+  // 3.3.5.9.6: a previous version (TWrp) is opened from a snapshot, and this server keeps none.
+  if (findContext(req.createContexts, CreateContextName.TIMEWARP_TOKEN)) return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
+
   const vopts: OpenOptions = {
     read: (granted & DATA_ACCESS) !== 0,
     write: (granted & WRITE_DATA) !== 0 || truncate,
@@ -115,7 +120,7 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
       return errorReply(await openError(ctx, rel, err, wantDir));
     }
   }
-  const st = file.statAtOpen;
+  let st = file.statAtOpen;
   // Things only knowable after the open.
   const fail = async (status: number): Promise<Reply> => {
     await file.close().catch(() => undefined);
@@ -133,6 +138,20 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
       return fail(fsStatus(ctx, err));
     }
     if (refusal !== null) return fail(refusal);
+  }
+  // 3.3.5.9.4 / MS-FSA 2.1.5.1: AllocationSize reserves space on a file this open created or overwrote.
+  const alsi = findContext(req.createContexts, CreateContextName.ALLOCATION_SIZE);
+  if (alsi && !file.isDirectory && (file.created || truncate)) {
+    if (alsi.data.length < 8) return fail(NtStatus.INVALID_PARAMETER);
+    const size = alsi.data.readBigUInt64LE(0);
+    if (size > 0n) {
+      try {
+        await file.allocate(size, { keepSize: true });
+        st = await file.stat();
+      } catch (err) {
+        return fail(fsStatus(ctx, err));
+      }
+    }
   }
   // NT ACL (ntacl.ts): a new file takes the descriptor the client sent; an existing one is checked against its own.
   const acl = await applyDescriptor(ctx, req.createContexts, file, granted, req.desiredAccess, maxAllowed);
