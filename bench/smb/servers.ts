@@ -90,11 +90,27 @@ export interface RingsmbOptions {
   extraArgs: string[];
 }
 
-export class RingsmbServer implements BenchServer {
+/** A server the bench runs as a child process: its pid and the CPU of its process tree. */
+abstract class ChildServer {
+  protected child: ChildProcess | null = null;
+
+  pid(): number {
+    return this.child?.pid ?? 0;
+  }
+
+  cpuTicks(): number {
+    return treeTicks(this.pid());
+  }
+
+  processCount(): number {
+    return processTree(this.pid()).length;
+  }
+}
+
+export class RingsmbServer extends ChildServer implements BenchServer {
   readonly name = 'ringsmb' as const;
   readonly port: number;
   commandLine = '';
-  private child: ChildProcess | null = null;
   private readonly log: string;
   private logOffset = 0;
   private signingNote = '';
@@ -102,6 +118,7 @@ export class RingsmbServer implements BenchServer {
   private warnedNoSessionLines = false;
 
   constructor(private readonly o: RingsmbOptions) {
+    super();
     this.port = o.port;
     this.log = join(o.stateDir, 'ringsmb.log');
   }
@@ -149,18 +166,6 @@ export class RingsmbServer implements BenchServer {
     await waitListening('ringsmb', this.child, this.port, this.log);
     const m = /info\s+(listening on .*)$/m.exec(readFileSync(this.log, 'utf8'));
     this.listeningLine = m ? `ringsmb ${m[1]}` : '';
-  }
-
-  pid(): number {
-    return this.child?.pid ?? 0;
-  }
-
-  cpuTicks(): number {
-    return treeTicks(this.pid());
-  }
-
-  processCount(): number {
-    return processTree(this.pid()).length;
   }
 
   beforeTransfer(): void {
@@ -228,15 +233,15 @@ export interface SmbdOptions {
 
 export const SMBD = '/usr/sbin/smbd';
 
-export class SmbdServer implements BenchServer {
+export class SmbdServer extends ChildServer implements BenchServer {
   readonly name: 'smbd' | 'smbd-uring';
   readonly port: number;
   commandLine = '';
-  private child: ChildProcess | null = null;
   readonly conf: string;
   private readonly log: string;
 
   constructor(private readonly o: SmbdOptions) {
+    super();
     this.name = o.name;
     this.port = o.port;
     this.conf = join(o.base, 'smb.conf');
@@ -319,18 +324,6 @@ export class SmbdServer implements BenchServer {
     }
     this.child.on('error', () => undefined);
     await waitListening(this.name, this.child, this.port, this.log);
-  }
-
-  pid(): number {
-    return this.child?.pid ?? 0;
-  }
-
-  cpuTicks(): number {
-    return treeTicks(this.pid());
-  }
-
-  processCount(): number {
-    return processTree(this.pid()).length;
   }
 
   beforeTransfer(): void {}
