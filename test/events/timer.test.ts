@@ -118,13 +118,15 @@ perBackend('timers and immediates', (b) => {
 });
 
 perBackendDriver('exact timeout', (b, d) => {
-  it('a +50 ms timer fires after >= 50 ms and well before 100 ms', async () => {
+  // A doubled wait timeout (seed 003 §9a) fires at 2x. 200 ms keeps the same +50%
+  // bound as before while tolerating tens of ms of scheduling noise on a busy 2-core machine.
+  it('a +200 ms timer fires after >= 200 ms and well before 400 ms', async () => {
     const ctx = ctxOf(b, d);
     const t0 = performance.now();
     let el = -1;
-    ctx.addTimer(50, () => (el = performance.now() - t0));
+    ctx.addTimer(200, () => (el = performance.now() - t0));
     await ctx.loopWait();
-    assert.ok(el >= 50 && el < 75, `fired after ${el} ms`);
+    assert.ok(el >= 200 && el < 300, `fired after ${el} ms`);
   });
 });
 
