@@ -6,7 +6,8 @@
  * (MS-SMB2 3.2.4.2.3 / 3.2.5.3.3) and be refused for each binding rule.
  * Keys come from src/crypto; smbtorture smb2.session is the other witness.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { dialFramed } from './smb-client.js';
 import { randomBytes } from 'node:crypto';
 import { decodeHeader, encodeHeader, HEADER_SIZE, type Smb2Header } from '../../src/smb2/header.js';
 import { Cipher, Command, Dialect, HashAlgorithm, HeaderFlags, SessionSetupFlags } from '../../src/smb2/constants.js';
@@ -46,7 +47,6 @@ export interface ConnectOptions {
 
 export class SignedConnection {
   private sock!: Socket;
-  private buf = Buffer.alloc(0);
   private nextId = 0n;
   private readonly waiters = new Map<bigint, (r: Reply) => void>();
   dialect = 0;
@@ -60,29 +60,17 @@ export class SignedConnection {
 
   static async open(port: number, o: ConnectOptions = {}): Promise<SignedConnection> {
     const c = new SignedConnection();
-    await new Promise<void>((resolve, reject) => {
-      c.sock = connect(port, '127.0.0.1', () => resolve());
-      c.sock.once('error', reject);
-    });
-    c.sock.on('data', (d) => c.onData(d));
-    c.sock.on('close', () => (c.closed = true));
+    c.sock = await dialFramed(port, (msg) => c.onMessage(msg), () => (c.closed = true));
     await c.negotiate(o);
     return c;
   }
 
-  private onData(d: Buffer): void {
-    this.buf = Buffer.concat([this.buf, d]);
-    while (this.buf.length >= 4) {
-      const len = this.buf.readUInt32BE(0) & 0xffffff;
-      if (this.buf.length < 4 + len) return;
-      const msg = Buffer.from(this.buf.subarray(4, 4 + len));
-      this.buf = this.buf.subarray(4 + len);
-      const hdr = decodeHeader(msg, 0);
-      if (hdr.status === NtStatus.PENDING && hdr.flags & HeaderFlags.ASYNC_COMMAND) continue;
-      const w = this.waiters.get(hdr.messageId);
-      this.waiters.delete(hdr.messageId);
-      w?.({ hdr, msg, signed: (hdr.flags & HeaderFlags.SIGNED) !== 0 });
-    }
+  private onMessage(msg: Buffer): void {
+    const hdr = decodeHeader(msg, 0);
+    if (hdr.status === NtStatus.PENDING && hdr.flags & HeaderFlags.ASYNC_COMMAND) return;
+    const w = this.waiters.get(hdr.messageId);
+    this.waiters.delete(hdr.messageId);
+    w?.({ hdr, msg, signed: (hdr.flags & HeaderFlags.SIGNED) !== 0 });
   }
 
   /** Sends one request; `key` signs it with `alg` (default: this connection's algorithm). Returns the request bytes too. */

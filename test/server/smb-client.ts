@@ -41,9 +41,32 @@ export interface CreateOptions {
   contexts?: CreateContext[];
 }
 
+/**
+ * Connects to 127.0.0.1:port and calls onMessage with each SMB2 message (the
+ * 4-byte direct-TCP header cut off, MS-SMB2 2.1), as its own Buffer.
+ */
+export async function dialFramed(port: number, onMessage: (msg: Buffer) => void, onClose: () => void): Promise<Socket> {
+  const sock = await new Promise<Socket>((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+  let buf = Buffer.alloc(0);
+  sock.on('data', (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    while (buf.length >= 4) {
+      const len = buf.readUInt32BE(0) & 0xffffff;
+      if (buf.length < 4 + len) return;
+      const msg = Buffer.from(buf.subarray(4, 4 + len));
+      buf = buf.subarray(4 + len);
+      onMessage(msg);
+    }
+  });
+  sock.on('close', onClose);
+  return sock;
+}
+
 export class TestClient {
   private sock!: Socket;
-  private buf = Buffer.alloc(0);
   private nextId = 0n;
   private readonly waiters = new Map<bigint, Waiter>();
   /** server-to-client notifications (MessageId all ones), in arrival order */
@@ -56,25 +79,9 @@ export class TestClient {
 
   static async connect(port: number, user = 'bench', password = 'bench', share = 'bench'): Promise<TestClient> {
     const c = new TestClient();
-    await new Promise<void>((resolve, reject) => {
-      c.sock = connect(port, '127.0.0.1', () => resolve());
-      c.sock.once('error', reject);
-    });
-    c.sock.on('data', (d) => c.onData(d));
-    c.sock.on('close', () => (c.closed = true));
+    c.sock = await dialFramed(port, (msg) => c.onMessage(msg), () => (c.closed = true));
     await c.setup(user, password, share);
     return c;
-  }
-
-  private onData(d: Buffer): void {
-    this.buf = Buffer.concat([this.buf, d]);
-    while (this.buf.length >= 4) {
-      const len = this.buf.readUInt32BE(0) & 0xffffff;
-      if (this.buf.length < 4 + len) return;
-      const msg = this.buf.subarray(4, 4 + len);
-      this.buf = this.buf.subarray(4 + len);
-      this.onMessage(Buffer.from(msg));
-    }
   }
 
   private onMessage(msg: Buffer): void {
