@@ -107,23 +107,22 @@ function totalLength(parts: readonly Buffer[]): number {
 }
 
 /**
- * Encrypts into `out`: transform header at out[0..52], ciphertext after it.
- * Returns the number of bytes written. Node's ciphers return new buffers, so
- * the ciphertext is produced and then copied once into `out`; the plaintext
- * may itself live at out[52..] (it is read before `out` is written).
+ * Seals a message (MS-SMB2 3.1.4.3) as a list of buffers to send as they are:
+ * the 52-byte transform header, then the ciphertext in the pieces the cipher
+ * returned. Nothing is copied beyond what the cipher itself writes (Node's
+ * ciphers return new buffers), so a large READ response is not copied once
+ * more into one contiguous buffer before it is sent.
  */
-export function encryptInto(
+export function sealParts(
   cipherId: number,
   key: Buffer,
   sessionId: bigint,
   plain: Buffer | readonly Buffer[],
-  out: Buffer,
   nonce?: Buffer,
-): number {
+): Buffer[] {
   const spec = cipherSpec(cipherId);
   let parts = Buffer.isBuffer(plain) ? [plain] : plain;
   const size = totalLength(parts);
-  if (out.length < TRANSFORM_HEADER_SIZE + size) throw new RangeError('output buffer too small');
   if (key.length !== spec.keyLength) throw new RangeError('key length does not match the cipher');
   // The Nonce field: the bytes the cipher uses, then zeros.
   const field = Buffer.alloc(NONCE_FIELD_SIZE);
@@ -137,13 +136,34 @@ export function encryptInto(
   const c = createCipheriv(spec.name as CipherGCMTypes, key, field.subarray(0, spec.nonceLength), { authTagLength: TAG_SIZE });
   c.setAAD(transformAad(header), { plaintextLength: size });
   if (spec.ccm && parts.length > 1) parts = [Buffer.concat(parts as Buffer[], size)];
-  const cts: Buffer[] = [];
-  for (const p of parts) cts.push(c.update(p));
-  c.final();
-  let off = TRANSFORM_HEADER_SIZE;
-  for (const ct of cts) off += ct.copy(out, off);
-  header.copy(out, 0);
-  c.getAuthTag().copy(out, 4);
+  const out: Buffer[] = [header];
+  for (const p of parts) {
+    const ct = c.update(p);
+    if (ct.length) out.push(ct);
+  }
+  const last = c.final();
+  if (last.length) out.push(last);
+  c.getAuthTag().copy(header, 4);
+  return out;
+}
+
+/**
+ * Encrypts into `out`: transform header at out[0..52], ciphertext after it.
+ * Returns the number of bytes written. The plaintext may itself live at
+ * out[52..] (it is read before `out` is written).
+ */
+export function encryptInto(
+  cipherId: number,
+  key: Buffer,
+  sessionId: bigint,
+  plain: Buffer | readonly Buffer[],
+  out: Buffer,
+  nonce?: Buffer,
+): number {
+  const parts = Buffer.isBuffer(plain) ? [plain] : plain;
+  if (out.length < TRANSFORM_HEADER_SIZE + totalLength(parts)) throw new RangeError('output buffer too small');
+  let off = 0;
+  for (const p of sealParts(cipherId, key, sessionId, parts, nonce)) off += p.copy(out, off);
   return off;
 }
 

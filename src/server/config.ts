@@ -54,6 +54,11 @@ export interface ServerConfig {
   maxPdu: number;
   /** MaxReadSize/MaxWriteSize/MaxTransactSize offered in NEGOTIATE, bytes. */
   maxReadWrite: number;
+  /**
+   * Data-path buffers of maxPdu bytes each, made on first use and reused (big WRITE bodies,
+   * signed or sealed READ data); registered with the ring under the io_uring VFS. 0: none.
+   */
+  dataBuffers: number;
 }
 
 export type PartialConfig = Partial<ServerConfig> & { warnings: string[] };
@@ -87,6 +92,7 @@ export function defaultConfig(): ServerConfig {
     // One WRITE of maxReadWrite plus its header, or a compound of small messages.
     maxPdu: maxReadWrite + 64 * 1024,
     maxReadWrite,
+    dataBuffers: 8,
   };
 }
 
@@ -581,6 +587,7 @@ function limitProblems(cfg: ServerConfig): string[] {
   whole('authTimeoutSec', cfg.authTimeoutSec, 1);
   // 64 KiB is the SMB 2.0.2 floor; 8 MiB is what Windows clients accept at most.
   whole('maxReadWrite', cfg.maxReadWrite, 65536, 8 * MiB);
+  whole('dataBuffers', cfg.dataBuffers, 0, 256);
   if (cfg.maxPdu < cfg.maxReadWrite + 512) problems.push(`maxPdu ${cfg.maxPdu} is too small for maxReadWrite ${cfg.maxReadWrite} plus headers`);
   return problems;
 }

@@ -10,7 +10,7 @@ import { NtStatus, statusName } from '../smb2/status.js';
 import { validateRequest } from '../smb2/validate.js';
 import { splitCompound, compoundPadding } from '../smb2/compound.js';
 import { handleSmb1Negotiate } from './handlers/negotiate.js';
-import { decryptMessage, encryptMessage, parseTransformHeader } from '../crypto/encryption.js';
+import { decryptMessage, parseTransformHeader, sealParts } from '../crypto/encryption.js';
 import { signInPlace, verify, type SigningAlgorithm } from '../crypto/signing.js';
 import { preauthUpdate } from '../crypto/preauth.js';
 import type { FileRegion, TransportConnection } from '../transport/types.js';
@@ -55,6 +55,16 @@ interface OutMessage {
   encryptWith: Session | null;
   /** runs on the parts once signed, as they go on the wire (the 3.1.1 preauth hash of a SESSION_SETUP response) */
   onSigned?: (parts: Buffer[]) => void;
+  /** gives back pooled memory the parts point into (Reply.release) */
+  release?: () => void;
+}
+
+function releaseAll(out: readonly OutMessage[]): void {
+  for (const o of out) {
+    const r = o.release;
+    o.release = undefined;
+    r?.();
+  }
 }
 
 /**
@@ -63,6 +73,17 @@ interface OutMessage {
  * requests after it, as Windows does; other failures are not passed on.
  */
 type Related = { open: Open | null; session: Session | null; tree: TreeConnect | null; status: number };
+
+/**
+ * Whether a request may be handled in the transport's pooled memory: a
+ * single WRITE (its handler is done with the data when it answers) or an
+ * encrypted message (decrypted into a buffer of its own first).
+ */
+function pooledPduOk(pdu: Buffer): boolean {
+  const kind = protocolKind(pdu);
+  if (kind === 'transform') return true;
+  return kind === 'smb2' && pdu.length >= 64 && pdu.readUInt16LE(12) === Command.WRITE && pdu.readUInt32LE(20) === 0;
+}
 
 export class SmbConnection {
   readonly id: number;
@@ -78,7 +99,7 @@ export class SmbConnection {
 
   constructor(readonly server: SmbServer, readonly transport: TransportConnection) {
     this.id = transport.id;
-    transport.onMessage = (pdu) => this.onPdu(pdu);
+    transport.onMessage = (pdu, release) => this.onPdu(pdu, release);
     transport.onClose = () => this.onClosed();
   }
 
@@ -104,13 +125,20 @@ export class SmbConnection {
     this.server.connectionClosed(this);
   }
 
-  private onPdu(pdu: Buffer): void {
+  private onPdu(pdu: Buffer, release?: () => void): void {
     this.lastActivity = Date.now();
     this.inflight++;
     if (this.inflight > this.server.config.maxOutstanding) this.transport.pause();
+    if (release && !pooledPduOk(pdu)) {
+      // Pooled memory is lent for the request's lifetime only; a handler other than WRITE may keep views of its message.
+      pdu = Buffer.from(pdu);
+      release();
+      release = undefined;
+    }
     this.handlePdu(pdu)
       .catch((err) => this.drop(`internal error: ${(err as Error).stack ?? err}`))
       .finally(() => {
+        release?.();
         this.inflight--;
         if (this.inflight === this.server.config.maxOutstanding) this.transport.resume();
       });
@@ -143,7 +171,7 @@ export class SmbConnection {
       if (hdr.flags & HeaderFlags.SERVER_TO_REDIR) return this.drop('response received from client');
       const co = msgs.length > 1 ? { earlier: responses, last: i === msgs.length - 1, flushed: false } : undefined;
       const out = await this.handleRequest(hdr, msg, i === 0, related, encryptedSession, co);
-      if (out === null) return; // dropped
+      if (out === null) return releaseAll(responses); // dropped
       if (co?.flushed) {
         // The last request went async: the earlier responses left with its interim one.
         responses = [];
@@ -214,6 +242,7 @@ export class SmbConnection {
     }
     if (this.closed) {
       reply.region?.release?.();
+      reply.release?.();
       return null;
     }
     // CANCEL has no response (3.3.5.16).
@@ -225,6 +254,7 @@ export class SmbConnection {
     const session = ctx.session ?? (reply.sessionId !== undefined ? this.server.state.sessions.get(reply.sessionId) ?? null : null);
     // A final response after the compound's interim went out stands alone.
     const out = this.buildResponse(hdr, reply, isRelated && !compoundOut?.flushed, ctx);
+    out.release = reply.release;
     // 3.1.1: the connection's preauth hash covers NEGOTIATE request and response.
     if (hdr.command === Command.NEGOTIATE && reply.status === 0 && this.negotiated?.preauthHash) {
       this.negotiated.preauthHash = preauthUpdate(this.negotiated.preauthHash, out.parts);
@@ -385,10 +415,14 @@ export class SmbConnection {
       return;
     }
     if (sealWith && sealWith.encryptionKey && this.negotiated) {
-      this.transport.send([encryptMessage(this.negotiated.cipherId, sealWith.encryptionKey, sealWith.id, parts)]);
+      // The ciphertext is new memory: pooled plaintext goes back at once.
+      const sealed = sealParts(this.negotiated.cipherId, sealWith.encryptionKey, sealWith.id, parts);
+      releaseAll(responses);
+      this.transport.send(sealed);
       return;
     }
-    this.transport.send(parts);
+    const pooled = responses.some((r) => r.release);
+    this.transport.send(parts, pooled ? () => releaseAll(responses) : undefined);
   }
 
   /**

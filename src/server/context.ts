@@ -34,6 +34,8 @@ export interface Reply {
   body: Buffer | Buffer[];
   /** READ: file bytes that follow `body`, sent by the transport without a copy (only when ctx.conn.canSendFile(ctx) said yes) */
   region?: FileRegion;
+  /** READ: gives back the pooled memory `body` points into; called once, when the response is on the wire, sealed, or dropped */
+  release?: () => void;
   /** SESSION_SETUP: the session id the response carries */
   sessionId?: bigint;
   /** TREE_CONNECT: the tree id the response carries */

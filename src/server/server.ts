@@ -10,6 +10,8 @@ import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { createLogger, type Logger } from '../util/log.js';
 import { createVfs } from '../vfs/index.js';
+import type { UringVfs } from '../vfs/uring.js';
+import { DataPool } from '../uring/data-pool.js';
 import type { Vfs } from '../vfs/types.js';
 import { createNodeTransport } from '../transport/node.js';
 import { createUringTransport, URING_TRANSPORT_OPS, type UringTransport } from '../transport/uring.js';
@@ -60,6 +62,8 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   readonly vfs: Vfs;
   readonly transport: Transport;
   readonly events: EventContext;
+  /** big data-path buffers, shared by the transport (WRITE bodies) and the READ path */
+  readonly dataPool: DataPool;
   private readonly ownEvents: boolean;
   readonly connections = new Map<number, SmbConnection>();
   private readonly shares = new Map<string, ShareState>();
@@ -88,6 +92,13 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     this.events = opts.events ?? createEventContext({ backend: 'auto', driver: 'node' });
     const ring = this.events.ring;
     this.vfs = createVfs(opts.vfs ?? 'auto', ring ?? undefined);
+    this.dataPool = new DataPool({
+      size: this.config.maxPdu,
+      count: this.config.dataBuffers,
+      ring: this.vfs.name === 'uring' ? ring : null,
+      onRegistered: (fixed) => (this.vfs as UringVfs).useFixedBuffers(fixed),
+      onRegisterError: (err) => this.log.info(`data buffers not registered with the ring (${err.message}); READ/WRITE use them unregistered`),
+    });
     this.transport = this.chooseTransport(opts.transport ?? 'auto');
     this.auth = createServerAuth({
       lookup: (user) => {
@@ -103,7 +114,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
 
   /** io_uring where the ring has the ops (decision 1: probed, not configured), else net.Socket. */
   private chooseTransport(kind: 'auto' | 'node' | 'uring'): Transport {
-    const tOpts = { maxPdu: this.config.maxPdu, log: (l: 'debug' | 'info' | 'warn' | 'error', m: string) => this.log.log(l, m) };
+    const tOpts = { maxPdu: this.config.maxPdu, pool: this.dataPool, log: (l: 'debug' | 'info' | 'warn' | 'error', m: string) => this.log.log(l, m) };
     const ring = this.events.ring;
     const forcedOff = process.env.RINGSMB_TRANSPORT === 'node';
     if (kind === 'node' || (kind === 'auto' && forcedOff)) return createNodeTransport(tOpts);
@@ -165,6 +176,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       s.root = null;
     }
     if (this.transport.name === 'uring') (this.transport as UringTransport).close();
+    this.dataPool.close();
     if (this.ownEvents) this.events.close();
     this.emit('close');
   }

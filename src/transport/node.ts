@@ -13,7 +13,7 @@ class NodeConnection implements TransportConnection {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
-  onMessage: (pdu: Buffer) => void = () => {};
+  onMessage: (pdu: Buffer, release?: () => void) => void = () => {};
   onClose: (err?: Error) => void = () => {};
   private chunks: Buffer[] = [];
   private have = 0;
@@ -36,20 +36,25 @@ class NodeConnection implements TransportConnection {
     return this.sock.writableLength;
   }
 
-  send(parts: readonly Buffer[]): void {
-    if (this.closed) return;
+  send(parts: readonly Buffer[], done?: () => void): void {
+    if (this.closed) {
+      done?.();
+      return;
+    }
     let len = 0;
     for (const p of parts) len += p.length;
     const hdr = Buffer.allocUnsafe(4);
     hdr.writeUInt32BE(len & 0xffffff, 0);
     if (len < 16384) {
-      // Small responses: one write of one buffer beats several corked ones.
+      // Small responses: one write of one buffer beats several corked ones (the parts are copied: done at once).
       this.sock.write(Buffer.concat([hdr, ...parts], 4 + len));
+      done?.();
       return;
     }
     this.sock.cork();
     this.sock.write(hdr);
-    for (const p of parts) this.sock.write(p);
+    // The stream calls back when the last write finished or failed; libuv holds the parts until then.
+    for (let i = 0; i < parts.length; i++) this.sock.write(parts[i]!, i === parts.length - 1 && done ? () => done() : undefined);
     this.sock.uncork();
   }
 

@@ -4,6 +4,7 @@
  * the server never opens sockets. `node` uses net.Socket; `uring` (the
  * io_uring data path) implements the same interface.
  */
+import type { DataPool } from '../uring/data-pool.js';
 
 /** A region of an open file to send after a header without copying it through user space. */
 export interface FileRegion {
@@ -20,12 +21,22 @@ export interface TransportConnection {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
-  /** One complete PDU, without its 4-byte header. The buffer may be reused after the call returns unless the callee copies it. */
-  onMessage: (pdu: Buffer) => void;
+  /**
+   * One complete PDU, without its 4-byte header. The callee owns the buffer,
+   * except when `release` is given: then the buffer is pooled memory
+   * (a big WRITE's body, say), and the callee calls release() once, when
+   * it no longer needs the bytes.
+   */
+  onMessage: (pdu: Buffer, release?: () => void) => void;
   /** Called once, when the connection is gone. */
   onClose: (err?: Error) => void;
-  /** Sends one PDU made of `parts`, in order with every other send. */
-  send(parts: readonly Buffer[]): void;
+  /**
+   * Sends one PDU made of `parts`, in order with every other send. `done`,
+   * when given, is called once when the transport no longer reads the parts
+   * (sent, or the connection failed and nothing can read them any more), so
+   * pooled memory can be given back.
+   */
+  send(parts: readonly Buffer[], done?: () => void): void;
   /**
    * Sends one PDU made of `head` followed by `region.length` bytes of a file,
    * in order with every other send, without the data passing through user
@@ -55,6 +66,8 @@ export interface Listener {
 export interface TransportOptions {
   /** Largest PDU accepted; a larger length closes the connection. */
   maxPdu: number;
+  /** Where PDUs too big for the receive staging buffer go (handed out with a release); none: allocated per PDU. */
+  pool?: DataPool | null;
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
 }
 

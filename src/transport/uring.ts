@@ -99,7 +99,7 @@ export class PipePool {
 }
 
 type SendItem =
-  | { kind: 'bytes'; buf: Buffer }
+  | { kind: 'bytes'; buf: Buffer; done?: () => void }
   | { kind: 'file'; head: Buffer[]; region: FileRegion; done: (err: Error | null, fileBytes: number) => void; send?: FileSend };
 
 let nextId = 1_000_000;
@@ -110,7 +110,7 @@ class UringConnection implements TransportConnection {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
-  onMessage: (pdu: Buffer) => void = () => {};
+  onMessage: (pdu: Buffer, release?: () => void) => void = () => {};
   onClose: (err?: Error) => void = () => {};
 
   private readonly staging = Buffer.allocUnsafe(STAGING);
@@ -118,7 +118,10 @@ class UringConnection implements TransportConnection {
   private end = 0;
   /** a PDU too big for the staging buffer, being received in place */
   private big: Buffer | null = null;
+  private bigRelease: (() => void) | undefined = undefined;
   private bigFill = 0;
+  /** send completions whose bytes a failed SENDMSG may still read: run once the socket is finished */
+  private orphanDones: (() => void)[] = [];
   private recvOp: Op | null = null;
   private paused = false;
 
@@ -192,8 +195,10 @@ class UringConnection implements TransportConnection {
       this.bigFill += n;
       if (this.bigFill === this.big.length) {
         const pdu = this.big;
+        const release = this.bigRelease;
         this.big = null;
-        this.deliver(pdu);
+        this.bigRelease = undefined;
+        this.deliver(pdu, release);
       }
     } else {
       this.end += n;
@@ -226,8 +231,10 @@ class UringConnection implements TransportConnection {
         continue;
       }
       if (4 + len > STAGING) {
-        // Too big to stage: the rest goes straight into its own buffer.
-        const big = Buffer.allocUnsafe(len);
+        // Too big to stage: the rest goes straight into its own buffer, pooled where there is one free.
+        const d = this.t.opts.pool?.take(len);
+        const big = d ? d.buf : Buffer.allocUnsafe(len);
+        this.bigRelease = d?.release;
         this.staging.copy(big, 0, this.start + 4, this.end);
         this.big = big;
         this.bigFill = have;
@@ -240,9 +247,9 @@ class UringConnection implements TransportConnection {
     else if (STAGING - this.start < 4 + 0x10000 && this.start > 0) this.compact();
   }
 
-  private deliver(pdu: Buffer): void {
+  private deliver(pdu: Buffer, release?: () => void): void {
     try {
-      this.onMessage(pdu);
+      this.onMessage(pdu, release);
     } catch (err) {
       this.t.opts.log('error', `connection ${this.id}: message handler threw: ${(err as Error).stack ?? err}`);
       this.destroy();
@@ -261,14 +268,19 @@ class UringConnection implements TransportConnection {
 
   // ---- send ----
 
-  send(parts: readonly Buffer[]): void {
-    if (this.closing) return;
+  send(parts: readonly Buffer[], done?: () => void): void {
+    if (this.closing) {
+      done?.();
+      return;
+    }
     let len = 0;
     for (const p of parts) len += p.length;
     const hdr = Buffer.allocUnsafe(4);
     hdr.writeUInt32BE(len & 0xffffff, 0);
     this.queue.push({ kind: 'bytes', buf: hdr });
     for (const p of parts) if (p.length) this.queue.push({ kind: 'bytes', buf: p });
+    // The last item carries `done`: it leaves the queue once every part before it has.
+    if (done) (this.queue[this.queue.length - 1] as { done?: () => void }).done = done;
     this.queuedBytes += 4 + len;
     this.pump();
   }
@@ -325,10 +337,11 @@ class UringConnection implements TransportConnection {
   private consumed(n: number): void {
     this.queuedBytes -= n;
     while (n > 0) {
-      const it = this.queue[0] as { kind: 'bytes'; buf: Buffer };
+      const it = this.queue[0] as SendItem & { kind: 'bytes' };
       if (it.buf.length <= n) {
         n -= it.buf.length;
         this.queue.shift();
+        it.done?.();
       } else {
         it.buf = it.buf.subarray(n);
         n = 0;
@@ -356,7 +369,10 @@ class UringConnection implements TransportConnection {
     const q = this.queue;
     this.queue = [];
     this.queuedBytes = 0;
-    for (const it of q) if (it.kind === 'file') it.send!.abort(err);
+    for (const it of q) {
+      if (it.kind === 'file') it.send!.abort(err);
+      else if (it.done) this.orphanDones.push(it.done);
+    }
   }
 
   // ---- ops accounting for FileSend ----
@@ -398,6 +414,13 @@ class UringConnection implements TransportConnection {
     this.finished = true;
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     requireNative().close(this.fd);
+    // No op on this socket is left: memory a failed send held may be reused now.
+    const dones = this.orphanDones;
+    this.orphanDones = [];
+    for (const d of dones) d();
+    this.bigRelease?.();
+    this.bigRelease = undefined;
+    this.big = null;
     this.t.connections.delete(this);
     this.onClose();
   }

@@ -13,6 +13,14 @@ import { smbclient, smbclientList, smbclientPath, startServer, USER, type Runnin
 const skip = smbclientPath() ? false : 'smbclient is not installed (apt-get install smbclient)';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) assert.fail(what);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('smbclient interop', { skip }, () => {
   let srv: Running;
   let local: string;
@@ -52,6 +60,11 @@ describe('smbclient interop', { skip }, () => {
       const p = await smbclient(srv.port, `put ${join(local, 'up.bin')} ${name}`, ['-m', proto, `--client-protection=${prot}`]);
       assert.equal(p.code, 0, p.out);
       assert.equal(sha(readFileSync(join(srv.dir, name))), sha(payload));
+      // Signed and sealed READ data went through the data pool, and every buffer came back.
+      const pool = srv.server.dataPool;
+      assert.ok(pool.stats.made > 0, 'the pool was used');
+      await until(() => pool.stats.out === 0, 2000, `pooled buffers still out: ${JSON.stringify(pool.stats)}`);
+      if (srv.server.vfs.name === 'uring' && process.getuid?.() === 0) assert.equal(pool.stats.registered, true, 'registered with the ring (READ_FIXED)');
     });
   }
 

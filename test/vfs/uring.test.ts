@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegisteredBuffers } from '../../src/uring/buffers.js';
+import { DataPool } from '../../src/uring/data-pool.js';
 import { OPS } from '../../src/uring/constants.js';
 import type { Op } from '../../src/uring/op.js';
 import type { Ring } from '../../src/uring/ring.js';
@@ -123,6 +124,52 @@ describe('uring vfs', { skip }, () => {
     const g = (await share.open('fixed', { read: true, write: false })) as UringFile;
     await assert.rejects(g.readFixed(0, 0, 1, 0), TypeError, 'no buffers registered any more');
     await g.close();
+  });
+
+  test('DataPool: buffers made on first use, registered with the ring, read and written with *_FIXED, given back', async () => {
+    const pool = new DataPool({ size: 65536, count: 2, ring: vfs.ring, onRegistered: (fixed) => vfs.useFixedBuffers(fixed) });
+    assert.deepEqual(pool.stats, { made: 0, out: 0, misses: 0, registered: false }, 'nothing made before the first take');
+    const f = (await share.open('pooled', { read: true, write: true, create: 'always' })) as UringFile;
+    const rec = recordOps(vfs.ring);
+    try {
+      const a = pool.take(5000)!;
+      const b = pool.take(65536)!;
+      assert.equal(a.buf.length, 5000);
+      assert.equal(pool.take(1), null, 'both buffers are out');
+      assert.equal(pool.take(65537), null, 'larger than a buffer');
+      assert.deepEqual(pool.stats, { made: 2, out: 2, misses: 1, registered: true });
+      a.buf.fill(0x5a);
+      assert.equal(await f.write(a.buf, 0, 5000, 0), 5000);
+      assert.equal(await f.read(b.buf, 0, 5000, 0), 5000);
+      assert.ok(b.buf.subarray(0, 5000).equals(a.buf));
+      a.release();
+      a.release(); // twice: no effect
+      assert.equal(pool.stats.out, 1);
+      const c = pool.take(10)!;
+      assert.equal(c.buf.buffer, a.buf.buffer, 'the given-back buffer is reused');
+      assert.equal(c.buf.byteOffset, a.buf.byteOffset);
+      b.release();
+      c.release();
+      assert.deepEqual(pool.stats, { made: 2, out: 0, misses: 1, registered: true });
+    } finally {
+      rec.stop();
+      vfs.useFixedBuffers(null);
+      pool.close();
+      await f.close();
+    }
+    assert.deepEqual(rec.names.filter((n) => n !== 'CLOSE'), ['WRITE_FIXED', 'READ_FIXED']);
+    assert.equal(pool.stats.registered, false, 'close() drops the registration');
+    assert.equal(pool.take(10), null, 'a closed pool gives nothing');
+  });
+
+  test('DataPool without a ring: plain memory, same accounting', () => {
+    const pool = new DataPool({ size: 8192, count: 1 });
+    const a = pool.take(8192)!;
+    assert.equal(pool.stats.registered, false);
+    assert.equal(pool.take(1), null);
+    a.release();
+    assert.ok(pool.take(1));
+    assert.throws(() => new DataPool({ size: 100, count: 1 }), RangeError);
   });
 
   test('advise: FADVISE where probed, a no-op hint otherwise', async () => {

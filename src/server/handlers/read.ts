@@ -36,7 +36,7 @@ export async function handleRead(ctx: RequestContext): Promise<Reply> {
   let got;
   try {
     // The data movement lives in datapath/read.ts (copy, or splice by the transport).
-    got = await readFileData(file, req.length, req.offset, ctx.conn.canSendFile(ctx));
+    got = await readFileData(file, req.length, req.offset, ctx.conn.canSendFile(ctx), ctx.server.dataPool);
   } catch (err) {
     return errorReply(fsStatus(ctx, err));
   }
@@ -44,9 +44,10 @@ export async function handleRead(ctx: RequestContext): Promise<Reply> {
   // 3.3.5.12: nothing at or after the end of file, or less than MinimumCount: END_OF_FILE.
   if (n === 0 || n < req.minimumCount) {
     if (got.kind === 'region') got.region.release?.();
+    else got.release?.();
     return errorReply(NtStatus.END_OF_FILE);
   }
   open.position = Number(req.offset) + n;
   if (got.kind === 'region') return { status: NtStatus.SUCCESS, body: [encodeReadResponseHead(n)], region: got.region };
-  return { status: NtStatus.SUCCESS, body: [encodeReadResponseHead(n), got.data] };
+  return { status: NtStatus.SUCCESS, body: [encodeReadResponseHead(n), got.data], release: got.release };
 }
