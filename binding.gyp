@@ -8,7 +8,8 @@
         "native/src/mem.c",
         "native/src/uvpoll.c",
         "native/src/sys.c",
-        "native/src/events.c"
+        "native/src/events.c",
+        "native/src/aead.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
       "defines": ["NAPI_VERSION=8"]

@@ -92,6 +92,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   uvpoll_init(env, exports);
   sys_init(env, exports);
   events_init(env, exports);
+  aead_init(env, exports);
   return exports;
 }
 

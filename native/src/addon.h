@@ -48,5 +48,6 @@ void mem_init(napi_env env, napi_value exports);
 void uvpoll_init(napi_env env, napi_value exports);
 void sys_init(napi_env env, napi_value exports);
 void events_init(napi_env env, napi_value exports);
+void aead_init(napi_env env, napi_value exports);
 
 #endif

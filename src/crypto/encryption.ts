@@ -7,6 +7,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, type CipherCCMTypes, type CipherGCMTypes } from 'node:crypto';
 import { Cipher } from '../smb2/constants.js';
+import { native } from '../native.js';
 import {
   decodeTransformHeader, encodeTransformHeader, protocolKind, TRANSFORM_FLAG_ENCRYPTED, TRANSFORM_HEADER_SIZE,
   transformAad, type TransformHeader,
@@ -106,6 +107,83 @@ function totalLength(parts: readonly Buffer[]): number {
   return n;
 }
 
+/** The transform header (its Signature still zero) and the 16-byte Nonce field for one message. */
+function transformFor(spec: CipherSpec, cipherId: number, key: Buffer, sessionId: bigint, size: number, nonce?: Buffer): { header: Buffer; field: Buffer } {
+  if (key.length !== spec.keyLength) throw new RangeError('key length does not match the cipher');
+  // The Nonce field: the bytes the cipher uses, then zeros.
+  const field = Buffer.alloc(NONCE_FIELD_SIZE);
+  (nonce ?? defaultNonce(cipherId, key)).copy(field, 0, 0, spec.nonceLength);
+  const header = Buffer.allocUnsafe(TRANSFORM_HEADER_SIZE);
+  encodeTransformHeader(
+    { signature: ZERO_TAG, nonce: field, originalMessageSize: size, flags: TRANSFORM_FLAG_ENCRYPTED, sessionId },
+    header,
+  );
+  return { header, field };
+}
+
+/**
+ * Seals a message in place (ARCHITECTURE decision 5: a READ's data is
+ * encrypted where it was read, in the pooled buffer, and sent from there).
+ * Parts in `owned` are lent memory the caller lets us overwrite with their
+ * ciphertext; runs of other parts (headers, bodies, shared constants) are
+ * first copied together, so nothing else is ever written. Returns what to
+ * send: the transform header, then the ciphertext pieces. Without the
+ * native primitive, or for CCM over several pieces (OpenSSL takes a CCM
+ * plaintext in one update), this is sealParts().
+ */
+export function sealInPlace(
+  cipherId: number,
+  key: Buffer,
+  sessionId: bigint,
+  parts: readonly Buffer[],
+  owned: ReadonlySet<Buffer>,
+  nonce?: Buffer,
+): Buffer[] {
+  const spec = cipherSpec(cipherId);
+  const aead = native?.aeadSeal as AeadSeal | undefined;
+  if (!aead || owned.size === 0) return sealParts(cipherId, key, sessionId, parts, nonce);
+  const pieces: Buffer[] = [];
+  let run: Buffer[] = [];
+  const flush = (): void => {
+    if (run.length) pieces.push(run.length === 1 ? Buffer.from(run[0]!) : Buffer.concat(run));
+    run = [];
+  };
+  for (const p of parts) {
+    if (p.length === 0) continue;
+    if (owned.has(p)) {
+      flush();
+      pieces.push(p);
+    } else run.push(p);
+  }
+  flush();
+  if (spec.ccm && pieces.length > 1) return sealParts(cipherId, key, sessionId, parts, nonce);
+  const { header, field } = transformFor(spec, cipherId, key, sessionId, totalLength(pieces), nonce);
+  const r = aead(spec.ccm ? 1 : 0, key, field.subarray(0, spec.nonceLength), transformAad(header), pieces, header.subarray(4, 20));
+  if (r < 0) throw new Error(`AEAD seal failed (errno ${-r})`);
+  return [header, ...pieces];
+}
+
+/**
+ * Opens an encrypted message where it lies: on success the plaintext
+ * overwrites the ciphertext and a view of it is returned; on failure
+ * (bad header, wrong size, authentication) null, and the bytes are
+ * garbage. Falls back to decryptMessage() without the native primitive.
+ */
+export function openInPlace(cipherId: number, key: Buffer, msg: Buffer): Buffer | null {
+  const aead = native?.aeadOpen as AeadOpen | undefined;
+  if (!aead) return decryptMessage(cipherId, key, msg);
+  const th = parseTransformHeader(msg);
+  if (!th || th.flags !== TRANSFORM_FLAG_ENCRYPTED || th.originalMessageSize !== msg.length - TRANSFORM_HEADER_SIZE) return null;
+  const spec = cipherSpec(cipherId);
+  if (key.length !== spec.keyLength) return null;
+  const ct = msg.subarray(TRANSFORM_HEADER_SIZE);
+  const r = aead(spec.ccm ? 1 : 0, key, th.nonce.subarray(0, spec.nonceLength), transformAad(msg), ct, th.signature);
+  return r === 0 ? ct : null;
+}
+
+type AeadSeal = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer, parts: Buffer[], tagOut: Buffer) => number;
+type AeadOpen = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer) => number;
+
 /**
  * Seals a message (MS-SMB2 3.1.4.3) as a list of buffers to send as they are:
  * the 52-byte transform header, then the ciphertext in the pieces the cipher
@@ -123,15 +201,7 @@ export function sealParts(
   const spec = cipherSpec(cipherId);
   let parts = Buffer.isBuffer(plain) ? [plain] : plain;
   const size = totalLength(parts);
-  if (key.length !== spec.keyLength) throw new RangeError('key length does not match the cipher');
-  // The Nonce field: the bytes the cipher uses, then zeros.
-  const field = Buffer.alloc(NONCE_FIELD_SIZE);
-  (nonce ?? defaultNonce(cipherId, key)).copy(field, 0, 0, spec.nonceLength);
-  const header = Buffer.allocUnsafe(TRANSFORM_HEADER_SIZE);
-  encodeTransformHeader(
-    { signature: ZERO_TAG, nonce: field, originalMessageSize: size, flags: TRANSFORM_FLAG_ENCRYPTED, sessionId },
-    header,
-  );
+  const { header, field } = transformFor(spec, cipherId, key, sessionId, size, nonce);
   // One code path for both modes: the GCM typing admits setAAD's plaintextLength, which CCM needs and GCM ignores.
   const c = createCipheriv(spec.name as CipherGCMTypes, key, field.subarray(0, spec.nonceLength), { authTagLength: TAG_SIZE });
   c.setAAD(transformAad(header), { plaintextLength: size });

@@ -10,7 +10,7 @@ import { NtStatus, statusName } from '../smb2/status.js';
 import { validateRequest } from '../smb2/validate.js';
 import { splitCompound, compoundPadding } from '../smb2/compound.js';
 import { handleSmb1Negotiate } from './handlers/negotiate.js';
-import { decryptMessage, parseTransformHeader, sealParts } from '../crypto/encryption.js';
+import { openInPlace, parseTransformHeader, sealInPlace } from '../crypto/encryption.js';
 import { signInPlace, verify, type SigningAlgorithm } from '../crypto/signing.js';
 import { preauthUpdate } from '../crypto/preauth.js';
 import type { FileRegion, TransportConnection } from '../transport/types.js';
@@ -57,6 +57,8 @@ interface OutMessage {
   onSigned?: (parts: Buffer[]) => void;
   /** gives back pooled memory the parts point into (Reply.release) */
   release?: () => void;
+  /** a part sealing may overwrite (Reply.scratch) */
+  scratch?: Buffer;
 }
 
 function releaseAll(out: readonly OutMessage[]): void {
@@ -76,13 +78,11 @@ type Related = { open: Open | null; session: Session | null; tree: TreeConnect |
 
 /**
  * Whether a request may be handled in the transport's pooled memory: a
- * single WRITE (its handler is done with the data when it answers) or an
- * encrypted message (decrypted into a buffer of its own first).
+ * single WRITE, whose handler is done with the data when it answers. Other
+ * handlers may keep views of their message, so they get a copy.
  */
 function pooledPduOk(pdu: Buffer): boolean {
-  const kind = protocolKind(pdu);
-  if (kind === 'transform') return true;
-  return kind === 'smb2' && pdu.length >= 64 && pdu.readUInt16LE(12) === Command.WRITE && pdu.readUInt32LE(20) === 0;
+  return protocolKind(pdu) === 'smb2' && pdu.length >= 64 && pdu.readUInt16LE(12) === Command.WRITE && pdu.readUInt32LE(20) === 0;
 }
 
 export class SmbConnection {
@@ -129,13 +129,13 @@ export class SmbConnection {
     this.lastActivity = Date.now();
     this.inflight++;
     if (this.inflight > this.server.config.maxOutstanding) this.transport.pause();
-    if (release && !pooledPduOk(pdu)) {
+    if (release && protocolKind(pdu) !== 'transform' && !pooledPduOk(pdu)) {
       // Pooled memory is lent for the request's lifetime only; a handler other than WRITE may keep views of its message.
       pdu = Buffer.from(pdu);
       release();
       release = undefined;
     }
-    this.handlePdu(pdu)
+    this.handlePdu(pdu, release !== undefined)
       .catch((err) => this.drop(`internal error: ${(err as Error).stack ?? err}`))
       .finally(() => {
         release?.();
@@ -144,7 +144,8 @@ export class SmbConnection {
       });
   }
 
-  private async handlePdu(raw: Buffer): Promise<void> {
+  /** `lent`: the message is pooled memory, given back when this resolves. */
+  private async handlePdu(raw: Buffer, lent = false): Promise<void> {
     const kind = protocolKind(raw);
     if (kind === 'smb1') return handleSmb1Negotiate(this.server, this, raw);
     let pdu = raw;
@@ -153,9 +154,10 @@ export class SmbConnection {
       const th = parseTransformHeader(raw);
       const s = th ? this.server.state.sessions.get(th.sessionId) : undefined;
       if (!th || !s || !s.decryptionKey || !this.negotiated || !boundTo(s, this)) return this.drop('encrypted message for an unknown session');
-      const plain = decryptMessage(this.negotiated.cipherId, s.decryptionKey, raw);
+      // Decrypted where it lies: the message is this connection's own memory (or lent to it until the response).
+      const plain = openInPlace(this.negotiated.cipherId, s.decryptionKey, raw);
       if (!plain) return this.drop('message failed decryption');
-      pdu = plain;
+      pdu = lent && !pooledPduOk(plain) ? Buffer.from(plain) : plain;
       encryptedSession = s;
     } else if (kind !== 'smb2') {
       return this.drop(kind === 'compressed' ? 'compressed messages are not supported' : 'not an SMB2 message');
@@ -255,6 +257,7 @@ export class SmbConnection {
     // A final response after the compound's interim went out stands alone.
     const out = this.buildResponse(hdr, reply, isRelated && !compoundOut?.flushed, ctx);
     out.release = reply.release;
+    out.scratch = reply.scratch;
     // 3.1.1: the connection's preauth hash covers NEGOTIATE request and response.
     if (hdr.command === Command.NEGOTIATE && reply.status === 0 && this.negotiated?.preauthHash) {
       this.negotiated.preauthHash = preauthUpdate(this.negotiated.preauthHash, out.parts);
@@ -415,10 +418,12 @@ export class SmbConnection {
       return;
     }
     if (sealWith && sealWith.encryptionKey && this.negotiated) {
-      // The ciphertext is new memory: pooled plaintext goes back at once.
-      const sealed = sealParts(this.negotiated.cipherId, sealWith.encryptionKey, sealWith.id, parts);
-      releaseAll(responses);
-      this.transport.send(sealed);
+      // READ data is sealed where it was read; everything else is copied first (sealInPlace).
+      const scratch = new Set<Buffer>();
+      for (const r of responses) if (r.scratch) scratch.add(r.scratch);
+      const sealed = sealInPlace(this.negotiated.cipherId, sealWith.encryptionKey, sealWith.id, parts, scratch);
+      const pooled = responses.some((r) => r.release);
+      this.transport.send(sealed, pooled ? () => releaseAll(responses) : undefined);
       return;
     }
     const pooled = responses.some((r) => r.release);

@@ -36,6 +36,8 @@ export interface Reply {
   region?: FileRegion;
   /** READ: gives back the pooled memory `body` points into; called once, when the response is on the wire, sealed, or dropped */
   release?: () => void;
+  /** READ: the body part that is the handler's own memory, which sealing may overwrite with its ciphertext (encrypt in place) */
+  scratch?: Buffer;
   /** SESSION_SETUP: the session id the response carries */
   sessionId?: bigint;
   /** TREE_CONNECT: the tree id the response carries */

@@ -9,8 +9,9 @@ import {
 import { deriveSessionKeys, keysForRole, Dialect } from '../../src/crypto/keys.js';
 import {
   CipherId, encryptMessage, decryptMessage, encryptInto, parseTransformHeader, NonceGenerator, Sealer,
-  TRANSFORM_HEADER_SIZE, cipherKeyLength,
+  TRANSFORM_HEADER_SIZE, cipherKeyLength, sealInPlace, openInPlace,
 } from '../../src/crypto/encryption.js';
+import { native } from '../../src/native.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -193,6 +194,38 @@ test('encryption: scatter input, in-place output, explicit nonce', () => {
     const a = encryptMessage(c, key, 1n, parts, nonce);
     const b = encryptMessage(c, key, 1n, plain, nonce);
     assert.deepEqual(a, b);
+  }
+});
+
+test('encryption in place (native AEAD): same bytes as the JS path, only owned parts overwritten, opened where it lies', { skip: native ? false : 'native addon not built' }, () => {
+  for (const c of ciphers) {
+    const key = keyFor(c);
+    const ccm = c === CipherId.AES_128_CCM || c === CipherId.AES_256_CCM;
+    const plain = sampleMessage({ bodyLen: 300_000 });
+    const head = Buffer.from(plain.subarray(0, 80));
+    const shared = Buffer.from(plain.subarray(80, 96)); // stands for a shared constant (a pad, a fixed body)
+    const data = Buffer.from(plain.subarray(96));
+    const nonce = Buffer.alloc(16, 0x3c);
+    const want = encryptMessage(c, key, 7n, plain, nonce);
+    // Only `data` is lent: the header and the constant are copied, never written.
+    const out = sealInPlace(c, key, 7n, [head, shared, data], new Set([data]), nonce);
+    assert.deepEqual(Buffer.concat(out), want, `cipher ${c}: byte-identical to the JS path`);
+    assert.deepEqual(head, plain.subarray(0, 80), 'header untouched');
+    assert.deepEqual(shared, plain.subarray(80, 96), 'shared constant untouched');
+    if (!ccm) assert.ok(out.includes(data) && !data.equals(plain.subarray(96)), 'GCM: the data part was sealed where it lies');
+    else assert.deepEqual(data, plain.subarray(96), 'CCM over several pieces: the JS path, data untouched');
+    // Open in place: plaintext back in the same memory; tampering gives null.
+    const msg = Buffer.from(want);
+    const pt = openInPlace(c, key, msg)!;
+    assert.ok(pt && pt.buffer === msg.buffer && pt.byteOffset === msg.byteOffset + TRANSFORM_HEADER_SIZE);
+    assert.deepEqual(pt, plain);
+    const bad = Buffer.from(want);
+    bad[bad.length - 1] ^= 1;
+    assert.equal(openInPlace(c, key, bad), null, 'tampered body');
+    const badHdr = Buffer.from(want);
+    badHdr[30] ^= 1;
+    assert.equal(openInPlace(c, key, badHdr), null, 'tampered AAD');
+    assert.equal(openInPlace(c, key, want.subarray(0, 40)), null, 'truncated');
   }
 });
 

@@ -49,5 +49,5 @@ export async function handleRead(ctx: RequestContext): Promise<Reply> {
   }
   open.position = Number(req.offset) + n;
   if (got.kind === 'region') return { status: NtStatus.SUCCESS, body: [encodeReadResponseHead(n)], region: got.region };
-  return { status: NtStatus.SUCCESS, body: [encodeReadResponseHead(n), got.data], release: got.release };
+  return { status: NtStatus.SUCCESS, body: [encodeReadResponseHead(n), got.data], release: got.release, scratch: got.data };
 }
