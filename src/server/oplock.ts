@@ -212,6 +212,11 @@ export function breakTarget(h: Holder, intent: OpenIntent, sharingConflict: bool
   return t;
 }
 
+/** "RHW"-style name of caching state bits, for log lines. */
+function stateName(bits: number): string {
+  return (bits & R ? 'R' : '') + (bits & H ? 'H' : '') + (bits & W ? 'W' : '') || 'none';
+}
+
 /** True when the new open conflicts with some existing open's share mode. */
 export function sharingConflict(intent: OpenIntent, files: FileState[]): boolean {
   for (const f of files) for (const o of f.opens) if (!shareCompatible(intent.access, intent.share, o)) return true;
@@ -239,6 +244,7 @@ export function sendBreak(server: SmbServer, table: FileTable, h: Holder, to: nu
   const needAck = (from & (W | H)) !== 0 && from !== to;
   const target = h.breakingTo ?? from;
   const dest = deliveryFor(server, h);
+  server.log.debug(`${h instanceof Lease ? 'lease' : 'oplock'} break ${stateName(from)} -> ${stateName(to)}${needAck ? ' (ack required)' : ''} ${dest ? `to connection ${dest.session.connectionId}` : 'undeliverable (no connected open)'}`);
   if (h instanceof Lease) {
     if (h.version === 2) h.epoch = (h.epoch + 1) & 0xffff;
     const body = encodeOplockBreak({

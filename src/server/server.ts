@@ -236,7 +236,12 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       if (o.deleteOnClose && o.tree.share.root) {
         // The delete happens when the last handle closes (MS-FSA 2.1.5.4): pass it on.
         const others = this.state.opensAt(o.tree.share, o.path);
-        if (others.length > 0) for (const other of others) other.deleteOnClose = true;
+        if (others.length > 0) {
+          for (const other of others) {
+            other.deleteOnClose = true;
+            other.pendingDelete = true;
+          }
+        }
         else if (o.isDirectory) await o.tree.share.root.rmdir(o.path);
         else await o.tree.share.root.unlink(o.path);
       }

@@ -92,6 +92,12 @@ export interface DirEnumState {
 
 export class Open {
   deleteOnClose = false;
+  /**
+   * The file is delete-pending (MS-FSA File.PendingDelete): set by a disposition
+   * SET_INFO, or when a delete-on-close handle closed before this one. Unlike
+   * deleteOnClose from the CREATE option alone, it refuses new opens of the path.
+   */
+  pendingDelete = false;
   /** the file's share-relative path with '/' separators, '' for the root */
   path: string;
   dir: DirEnumState | null = null;

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NtStatus } from '../../src/smb2/status.js';
@@ -134,6 +134,30 @@ describe('handlers: fixes for smbtorture', () => {
     const w = await create('data.bin', { access: WRITE_DATA });
     assert.equal(w.status, 0);
     await close(w.id!);
+  });
+
+  test('CREATE: DELETE_PENDING once a delete-on-close handle closed while another stays open (MS-FSA 2.1.5.1.2)', async () => {
+    writeFileSync(join(dir, 'doomed.bin'), 'x');
+    const keeper = await create('doomed.bin', { access: READ_DATA });
+    assert.equal(keeper.status, 0);
+    // The delete-on-close option alone does not make the file pending: other opens still work.
+    const doc = await create('doomed.bin', { access: 0x00010000 /* DELETE */, options: 0x1000 /* DELETE_ON_CLOSE */ });
+    assert.equal(doc.status, 0);
+    const meanwhile = await create('doomed.bin', { access: READ_DATA });
+    assert.equal(meanwhile.status, 0);
+    await close(meanwhile.id!);
+    await close(doc.id!);
+    // Now it is: new opens are refused (smb2_deltree relies on this to end), the name still exists.
+    assert.equal((await create('doomed.bin', { access: READ_DATA })).status, NtStatus.DELETE_PENDING);
+    assert.equal((await create('doomed.bin', { access: 0x00010000, options: 0x1000 })).status, NtStatus.DELETE_PENDING);
+    assert.ok(existsSync(join(dir, 'doomed.bin')));
+    // The last handle closing deletes it; the name is free again.
+    await close(keeper.id!);
+    assert.ok(!existsSync(join(dir, 'doomed.bin')));
+    const again = await create('doomed.bin', { access: READ_DATA, disp: CreateDisposition.CREATE });
+    assert.equal(again.status, 0);
+    await close(again.id!);
+    unlinkSync(join(dir, 'doomed.bin'));
   });
 
   test('READ: zero length with a MinimumCount is END_OF_FILE', async () => {

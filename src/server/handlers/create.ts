@@ -79,6 +79,8 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   // 3.3.5.9: FILE_DELETE_ON_CLOSE without DELETE access.
   if (deleteOnClose && !(granted & Access.DELETE)) return errorReply(NtStatus.ACCESS_DENIED);
 
+  // MS-FSA 2.1.5.1.2: a file whose delete is pending takes no new opens (until its last handle closes and it is gone).
+  if (server.state.opensAt(tree.share, rel).some((o) => o.pendingDelete)) return errorReply(NtStatus.DELETE_PENDING);
   // MS-FSA 2.1.5.1.2: the share modes of the file's other opens (by path).
   // Oplock and lease breaks come first: a holder may close its handle (create-caching.ts).
   const caching = parseCaching(ctx, req);

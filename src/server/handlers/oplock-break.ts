@@ -41,6 +41,7 @@ function ackOplock(ctx: RequestContext, m: OplockBreak): Reply {
 function ackLease(ctx: RequestContext, m: LeaseBreakAck): Reply {
   const guid = ctx.conn.negotiated?.clientGuid;
   const lease = guid ? ctx.server.state.files.leases.get(FileTable.leaseId(guid, m.leaseKey)) : undefined;
+  ctx.server.log.debug(`connection ${ctx.conn.id}: lease break ack to state ${m.leaseState} (${lease ? (lease.breakingTo === null ? 'no break in progress' : `breaking to ${lease.breakingTo}`) : 'no such lease'})`);
   if (!lease) return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
   if (lease.breakingTo === null) return errorReply(NtStatus.UNSUCCESSFUL);
   // 3.3.5.22.2: the client may not keep more than the break left it.

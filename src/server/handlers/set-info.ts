@@ -208,7 +208,10 @@ async function disposition(ctx: RequestContext, open: Open, del: boolean): Promi
     const refusal = await deleteRefusal(open.file!, await open.file!.stat());
     if (refusal !== null) return refusal;
   }
-  for (const o of opensAt(ctx, open, open.path)) o.deleteOnClose = del;
+  for (const o of opensAt(ctx, open, open.path)) {
+    o.deleteOnClose = del;
+    o.pendingDelete = del;
+  }
   return NtStatus.SUCCESS;
 }
 
