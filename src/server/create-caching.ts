@@ -171,6 +171,7 @@ export async function reconnectIfAsked(ctx: RequestContext, req: CreateRequest):
   }
   if (open.closed || !open.durable?.disconnected) return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
   reattach(open, tree);
+  ctx.server.state.opens.set(open.volatileId, open); // indexed under its new tree's share
   ctx.related.open = open;
   const c = open.caching;
   const contexts: CreateContext[] = [];

@@ -127,10 +127,78 @@ export class Open {
   }
 }
 
+/**
+ * GlobalOpenTable by volatile id, also indexed by share and path: every CREATE
+ * asks who else has the file open (share modes, breaks, pending delete), and a
+ * scan of all opens made that quadratic (smbtorture smb2.maxfid opens 16k+).
+ * An open's path changes only through move() (rename).
+ */
+export class OpenTable extends Map<bigint, Open> {
+  private readonly byPath = new Map<ShareState, Map<string, Set<Open>>>();
+  private readonly indexKeys = new WeakMap<Open, { share: ShareState; path: string }>();
+
+  override set(id: bigint, o: Open): this {
+    // Setting an open again re-indexes it (its tree changed: durable reconnect).
+    const old = super.get(id);
+    if (old) this.unindex(old);
+    super.set(id, o);
+    this.index(o);
+    return this;
+  }
+
+  override delete(id: bigint): boolean {
+    const o = super.get(id);
+    if (o) this.unindex(o);
+    return super.delete(id);
+  }
+
+  override clear(): void {
+    for (const o of super.values()) this.indexKeys.delete(o);
+    this.byPath.clear();
+    super.clear();
+  }
+
+  /** Renames an open in place, keeping the index right. */
+  move(o: Open, path: string): void {
+    const indexed = super.get(o.volatileId) === o;
+    if (indexed) this.unindex(o);
+    o.path = path;
+    if (indexed) this.index(o);
+  }
+
+  /** The opens whose share and path are these (no copy: do not change the set). */
+  at(share: ShareState, path: string): ReadonlySet<Open> | undefined {
+    return this.byPath.get(share)?.get(path);
+  }
+
+  private index(o: Open): void {
+    const share = o.tree.share;
+    let m = this.byPath.get(share);
+    if (!m) this.byPath.set(share, (m = new Map()));
+    let s = m.get(o.path);
+    if (!s) m.set(o.path, (s = new Set()));
+    s.add(o);
+    this.indexKeys.set(o, { share, path: o.path });
+  }
+
+  /** By the key the open was indexed under (its tree may have changed since: durable reconnect). */
+  private unindex(o: Open): void {
+    const k = this.indexKeys.get(o);
+    if (!k) return;
+    this.indexKeys.delete(o);
+    const m = this.byPath.get(k.share);
+    const s = m?.get(k.path);
+    if (!s) return;
+    s.delete(o);
+    if (s.size === 0) m!.delete(k.path);
+    if (m!.size === 0) this.byPath.delete(k.share);
+  }
+}
+
 /** The global tables (MS-SMB2 3.3.1.1: GlobalSessionTable, GlobalOpenTable). */
 export class ServerState {
   readonly sessions = new Map<bigint, Session>();
-  readonly opens = new Map<bigint, Open>();
+  readonly opens = new OpenTable();
   /** per-file state, oplocks and leases (oplock.ts) */
   readonly files = new FileTable();
   private nextVolatile = BigInt('0x' + randomBytes(4).toString('hex')) << 8n;
@@ -145,9 +213,13 @@ export class ServerState {
   /** File opens on `share` whose path is `path` or, with `below`, lies under it. */
   opensAt(share: ShareState, path: string, below = false): Open[] {
     const out: Open[] = [];
+    if (!below) {
+      for (const o of this.opens.at(share, path) ?? []) if (o.file) out.push(o);
+      return out;
+    }
     for (const o of this.opens.values()) {
       if (o.tree.share !== share || !o.file) continue;
-      if (o.path === path || (below && o.path.startsWith(path + '/'))) out.push(o);
+      if (o.path === path || o.path.startsWith(path + '/')) out.push(o);
     }
     return out;
   }

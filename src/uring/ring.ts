@@ -212,7 +212,13 @@ export class Ring {
     if (this.closed) return 0;
     const pending = this.publish();
     const avail = (Atomics.load(this.cqU32, this.cqTailIdx) - this.cqHead) >>> 0;
-    const min = avail >= minComplete ? 0 : minComplete;
+    let min = avail >= minComplete ? 0 : minComplete;
+    // A zero timeout is a poll: min_complete 0 returns at once (after task work), where a
+    // timed wait of 0 ns would arm and cancel a kernel timer, costly in a VM.
+    if (timeoutNs === 0) {
+      min = 0;
+      timeoutNs = -1;
+    }
     const r = this.n.ringEnter(this.fd, pending, min, ENTER.GETEVENTS, timeoutNs);
     if (r < 0 && r !== -62 /* ETIME */ && r !== -4 /* EINTR */ && r !== -16 && r !== -11) {
       throw new SystemError('io_uring_enter', -r);

@@ -173,7 +173,7 @@ async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInfo
     return fsStatus(ctx, err, { parentMissing: to.includes('/') });
   }
   // Every open of the file, or below the directory, follows the rename.
-  for (const o of opensAt(ctx, open, from, true)) o.path = to + o.path.slice(from.length);
+  for (const o of opensAt(ctx, open, from, true)) ctx.server.state.opens.move(o, to + o.path.slice(from.length));
   return NtStatus.SUCCESS;
 }
 
