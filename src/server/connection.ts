@@ -13,7 +13,8 @@ import { handleSmb1Negotiate } from './handlers/negotiate.js';
 import { openInPlace, parseTransformHeader, sealInPlace } from '../crypto/encryption.js';
 import { signInPlace, verify, type SigningAlgorithm } from '../crypto/signing.js';
 import { preauthUpdate } from '../crypto/preauth.js';
-import type { FileRegion, TransportConnection } from '../transport/types.js';
+import type { FileRegion, SpliceOutcome, TransportConnection } from '../transport/types.js';
+import { spliceTarget } from './datapath/write.js';
 import { CreditWindow } from './credits.js';
 import { PendingTable, type PendingRequest } from './async.js';
 import { encodeErrorResponse } from '../smb2/commands/error.js';
@@ -99,7 +100,9 @@ export class SmbConnection {
 
   constructor(readonly server: SmbServer, readonly transport: TransportConnection) {
     this.id = transport.id;
-    transport.onMessage = (pdu, release) => this.onPdu(pdu, release);
+    transport.onMessage = (pdu, release, spliced) => this.onPdu(pdu, release, spliced);
+    // Transports that splice from their socket ask where a big WRITE's data may go (datapath/write.ts).
+    transport.onLargeMessage = (head, total) => spliceTarget(this, head, total);
     transport.onClose = () => this.onClosed();
   }
 
@@ -125,7 +128,7 @@ export class SmbConnection {
     this.server.connectionClosed(this);
   }
 
-  private onPdu(pdu: Buffer, release?: () => void): void {
+  private onPdu(pdu: Buffer, release?: () => void, spliced?: SpliceOutcome): void {
     this.lastActivity = Date.now();
     this.inflight++;
     if (this.inflight > this.server.config.maxOutstanding) this.transport.pause();
@@ -135,7 +138,7 @@ export class SmbConnection {
       release();
       release = undefined;
     }
-    this.handlePdu(pdu, release !== undefined)
+    this.handlePdu(pdu, release !== undefined, spliced)
       .catch((err) => this.drop(`internal error: ${(err as Error).stack ?? err}`))
       .finally(() => {
         release?.();
@@ -145,7 +148,7 @@ export class SmbConnection {
   }
 
   /** `lent`: the message is pooled memory, given back when this resolves. */
-  private async handlePdu(raw: Buffer, lent = false): Promise<void> {
+  private async handlePdu(raw: Buffer, lent = false, spliced?: SpliceOutcome): Promise<void> {
     const kind = protocolKind(raw);
     if (kind === 'smb1') return handleSmb1Negotiate(this.server, this, raw);
     let pdu = raw;
@@ -172,7 +175,7 @@ export class SmbConnection {
       const hdr = decodeHeader(msg, 0);
       if (hdr.flags & HeaderFlags.SERVER_TO_REDIR) return this.drop('response received from client');
       const co = msgs.length > 1 ? { earlier: responses, last: i === msgs.length - 1, flushed: false } : undefined;
-      const out = await this.handleRequest(hdr, msg, i === 0, related, encryptedSession, co);
+      const out = await this.handleRequest(hdr, msg, i === 0, related, encryptedSession, co, spliced);
       if (out === null) return releaseAll(responses); // dropped
       if (co?.flushed) {
         // The last request went async: the earlier responses left with its interim one.
@@ -193,6 +196,7 @@ export class SmbConnection {
     rel: Related,
     encSession: Session | null,
     compoundOut?: { earlier: OutMessage[]; last: boolean; flushed: boolean },
+    spliced?: SpliceOutcome,
   ): Promise<OutMessage | 'none' | null> {
     const compound = compoundOut !== undefined;
     const spec = COMMANDS[hdr.command];
@@ -215,13 +219,14 @@ export class SmbConnection {
     if (!isRelated) rel.status = badFirst ? NtStatus.INVALID_PARAMETER : 0;
     const ctx: RequestContext = {
       server: this.server, conn: this, hdr, msg, session: null, tree: null,
-      encrypted: encSession !== null, compound, compoundOut, related: { open: isRelated ? rel.open : null },
+      encrypted: encSession !== null, compound, compoundOut, related: { open: isRelated ? rel.open : null }, spliced,
     };
     let reply: Reply;
     let signWith: Session | null = null;
     /** the session was valid when the request came: its response is signed even if the request ended it (LOGOFF, failed re-authentication) */
     let liveBefore = false;
-    const bad = spec ? validateRequest(msg, hdr.command) : NtStatus.INVALID_PARAMETER;
+    // A spliced WRITE is its head alone; its fields are checked against the whole PDU's length.
+    const bad = spec ? validateRequest(msg, hdr.command, spliced?.total ?? msg.length) : NtStatus.INVALID_PARAMETER;
     if (!spec || bad !== null) {
       if (!spec) this.server.log.warn(`connection ${this.id}: unknown command ${hdr.command}`);
       else this.server.log.debug(`connection ${this.id}: malformed ${spec.name}: ${statusName(bad!)}`);

@@ -4,7 +4,7 @@ import { encodeErrorResponse } from '../smb2/commands/error.js';
 import type { Session, TreeConnect, Open } from './state.js';
 import type { SmbConnection } from './connection.js';
 import type { SmbServer } from './server.js';
-import type { FileRegion } from '../transport/types.js';
+import type { FileRegion, SpliceOutcome } from '../transport/types.js';
 
 export interface RequestContext {
   server: SmbServer;
@@ -26,6 +26,8 @@ export interface RequestContext {
   compoundOut?: { earlier: unknown[]; last: boolean; flushed: boolean };
   /** for related compound requests: the FileId the previous command used or created */
   related: { open: Open | null };
+  /** WRITE: `msg` is the head of the PDU; the rest of the data went straight into the file (datapath/write.ts) */
+  spliced?: SpliceOutcome;
 }
 
 export interface Reply {

@@ -15,6 +15,23 @@ export interface FileRegion {
   release?: () => void;
 }
 
+/** Where the tail of a large PDU goes instead of memory (see TransportConnection.onLargeMessage). */
+export interface SpliceSink {
+  /** a file descriptor of the receiver's own (a dup), written at `position` onwards */
+  fd: number;
+  position: number;
+  /** called once when the transport no longer uses fd */
+  release(): void;
+}
+
+/** How the tail of a large PDU went into its sink: bytes written, and the first error (the rest was read and dropped). */
+export interface SpliceOutcome {
+  /** the PDU's whole length (head plus tail) */
+  total: number;
+  written: number;
+  error: Error | null;
+}
+
 export interface TransportConnection {
   readonly id: number;
   readonly remoteAddress: string;
@@ -27,7 +44,18 @@ export interface TransportConnection {
    * (a big WRITE's body, say), and the callee calls release() once, when
    * it no longer needs the bytes.
    */
-  onMessage: (pdu: Buffer, release?: () => void) => void;
+  onMessage: (pdu: Buffer, release?: () => void, spliced?: SpliceOutcome) => void;
+  /**
+   * Transports that can splice from the socket ask this when a PDU is larger
+   * than their receive staging: `head` is its first bytes as received (at
+   * least the SMB2 header and a request's fixed part, in practice up to
+   * 64 KiB), `total` its length. A sink makes the transport move the
+   * remaining total - head.length bytes socket -> pipe -> file (io_uring
+   * SPLICE, never through user space) and then deliver `head` alone with
+   * `spliced` set; null receives the PDU into memory as usual. Called
+   * synchronously, with nothing of the PDU handled yet.
+   */
+  onLargeMessage?: (head: Buffer, total: number) => SpliceSink | null;
   /** Called once, when the connection is gone. */
   onClose: (err?: Error) => void;
   /**

@@ -31,7 +31,8 @@ import { prepSplice } from '../uring/ops/splice.js';
 import { parseSockaddr, sockaddr } from '../uring/ops/connect.js';
 import { requireNative } from '../native.js';
 import { SystemError } from '../util/errors.js';
-import type { FileRegion, ListenAddress, Listener, Transport, TransportConnection, TransportOptions } from './types.js';
+import type { FileRegion, ListenAddress, Listener, SpliceOutcome, SpliceSink, Transport, TransportConnection, TransportOptions } from './types.js';
+import { openSync } from 'node:fs';
 
 const STAGING = 64 * 1024;
 /** iovecs per SENDMSG; the kernel's UIO_MAXIEV is 1024, our msghdr block holds fewer */
@@ -110,7 +111,10 @@ class UringConnection implements TransportConnection {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
-  onMessage: (pdu: Buffer, release?: () => void) => void = () => {};
+  onMessage: (pdu: Buffer, release?: () => void, spliced?: SpliceOutcome) => void = () => {};
+  onLargeMessage?: (head: Buffer, total: number) => SpliceSink | null;
+  /** a large PDU's tail going socket -> pipe -> file; no RECV meanwhile */
+  private spliceIn: SpliceIn | null = null;
   onClose: (err?: Error) => void = () => {};
 
   private readonly staging = Buffer.allocUnsafe(STAGING);
@@ -160,7 +164,7 @@ class UringConnection implements TransportConnection {
   // ---- receive ----
 
   private recv(): void {
-    if (this.recvOp || this.paused || this.closing) return;
+    if (this.recvOp || this.paused || this.closing || this.spliceIn) return;
     let op: Op;
     if (this.big) {
       op = prepRecv(this.ring, this.fd, this.big, (err, n) => this.received(err, n), {
@@ -231,7 +235,18 @@ class UringConnection implements TransportConnection {
         continue;
       }
       if (4 + len > STAGING) {
-        // Too big to stage: the rest goes straight into its own buffer, pooled where there is one free.
+        // Too big to stage. The receiver may take the rest straight into a file (an unsigned WRITE's data).
+        if (this.onLargeMessage) {
+          const head = Buffer.from(this.staging.subarray(this.start + 4, this.end));
+          const sink = this.onLargeMessage(head, len);
+          if (sink) {
+            this.start = this.end = 0;
+            this.spliceIn = new SpliceIn(this, head, len, sink);
+            this.spliceIn.step();
+            return;
+          }
+        }
+        // Else the rest goes straight into its own buffer, pooled where there is one free.
         const d = this.t.opts.pool?.take(len);
         const big = d ? d.buf : Buffer.allocUnsafe(len);
         this.bigRelease = d?.release;
@@ -247,9 +262,27 @@ class UringConnection implements TransportConnection {
     else if (STAGING - this.start < 4 + 0x10000 && this.start > 0) this.compact();
   }
 
-  private deliver(pdu: Buffer, release?: () => void): void {
+  /** @internal SpliceIn is done: the head goes up with the outcome, and receiving goes on. */
+  spliceDone(s: SpliceIn, head: Buffer, outcome: SpliceOutcome): void {
+    if (this.spliceIn !== s) return;
+    this.spliceIn = null;
+    if (this.closing) return this.maybeFinish();
+    this.t.stats.spliceInBytes += outcome.written;
+    this.deliver(head, undefined, outcome);
+    this.recv();
+  }
+
+  /** @internal the socket end failed under a SpliceIn (peer gone) */
+  spliceFailed(s: SpliceIn, err: Error | null): void {
+    if (this.spliceIn !== s) return;
+    this.spliceIn = null;
+    if (err && (err as SystemError).errno !== ECANCELED) this.t.opts.log('debug', `connection ${this.id} from ${this.remoteAddress}: receive into file: ${err.message}`);
+    this.destroy();
+  }
+
+  private deliver(pdu: Buffer, release?: () => void, spliced?: SpliceOutcome): void {
     try {
-      this.onMessage(pdu, release);
+      this.onMessage(pdu, release, spliced);
     } catch (err) {
       this.t.opts.log('error', `connection ${this.id}: message handler threw: ${(err as Error).stack ?? err}`);
       this.destroy();
@@ -421,6 +454,8 @@ class UringConnection implements TransportConnection {
     this.bigRelease?.();
     this.bigRelease = undefined;
     this.big = null;
+    this.spliceIn?.abandon();
+    this.spliceIn = null;
     this.t.connections.delete(this);
     this.onClose();
   }
@@ -636,6 +671,131 @@ class FileSend {
   }
 }
 
+/**
+ * The tail of a large PDU, socket -> pipe -> file (ARCHITECTURE, hot paths:
+ * "WRITE: RECV header -> SPLICE socket->pipe | SPLICE pipe->file"). One
+ * step at a time: a SPLICE from the socket takes what has arrived (at most
+ * a pipe-full, at most what the PDU still owes), then SPLICEs from the pipe
+ * move exactly that into the file at the next position. Should the file
+ * refuse (ENOSPC, EFBIG, EIO), the rest of the PDU is still read off the
+ * socket, into /dev/null, so the stream stays framed and the request gets
+ * its error. The socket failing (peer gone) ends the connection.
+ */
+class SpliceIn {
+  private remaining: number;
+  private inPipe = 0;
+  private written = 0;
+  private error: Error | null = null;
+  private pipe: [number, number] | null = null;
+  private busy = false;
+  private over = false;
+  /** /dev/null, where the rest goes once the file refused a write (opened then, closed at the end) */
+  private devNull = -1;
+
+  constructor(private readonly c: UringConnection, private readonly head: Buffer, private readonly total: number, private readonly sink: SpliceSink) {
+    this.remaining = total - head.length;
+  }
+
+  step(): void {
+    if (this.over || this.busy) return;
+    if (!this.pipe) {
+      try {
+        this.pipe = this.c.pipes.take();
+      } catch (err) {
+        this.error ??= err as Error;
+        return this.fail(err as Error);
+      }
+    }
+    const ring = this.c.ringRef;
+    if (this.inPipe > 0) {
+      const toFile = this.error === null;
+      if (!toFile && this.devNull < 0) this.devNull = openSync('/dev/null', 'w');
+      const out = toFile ? this.sink.fd : this.devNull;
+      const pos = toFile ? this.sink.position + this.written : -1;
+      this.start();
+      ring.submit(prepSplice(ring, this.pipe[0], -1, out, pos, this.inPipe, (e, n) => this.drained(e, n, toFile)));
+      return;
+    }
+    if (this.remaining === 0) return this.finish();
+    this.start();
+    const k = Math.min(this.c.pipes.size, this.remaining);
+    ring.submit(prepSplice(ring, this.c.fd, -1, this.pipe[1], -1, k, (e, n) => this.filled(e, n)));
+  }
+
+  private start(): void {
+    this.busy = true;
+    this.c.opStarted();
+  }
+
+  private settled(): void {
+    this.busy = false;
+    this.c.opEnded();
+  }
+
+  private filled(e: SystemError | null, n: number): void {
+    this.settled();
+    if (this.over) return this.late();
+    if (e && e.errno === EAGAIN) return this.step();
+    if (e || n === 0) return this.fail(e);
+    this.remaining -= n;
+    this.inPipe += n;
+    this.step();
+  }
+
+  private drained(e: SystemError | null, n: number, toFile: boolean): void {
+    this.settled();
+    if (this.over) return this.late();
+    if (e && e.errno === EAGAIN) return this.step();
+    if (e || n === 0) {
+      if (!toFile) return this.fail(e ?? new SystemError('splice', 5 /* EIO */, '/dev/null took nothing'));
+      this.error = e ?? new SystemError('splice', 28 /* ENOSPC */, 'the file took nothing');
+      return this.step();
+    }
+    this.inPipe -= n;
+    if (toFile) this.written += n;
+    this.step();
+  }
+
+  /** A completion after abandon(): the pipe it used is closed (it may hold bytes), the connection told. */
+  private late(): void {
+    if (this.pipe) this.c.pipes.give(this.pipe, false);
+    this.pipe = null;
+    this.closeNull();
+    this.c.opSettled();
+  }
+
+  private closeNull(): void {
+    if (this.devNull >= 0) requireNative().close(this.devNull);
+    this.devNull = -1;
+  }
+
+  private finish(): void {
+    this.over = true;
+    this.c.pipes.give(this.pipe!, true);
+    this.pipe = null;
+    this.closeNull();
+    this.sink.release();
+    this.c.spliceDone(this, this.head, { total: this.total, written: this.written, error: this.error });
+  }
+
+  private fail(err: Error | null): void {
+    this.abandon();
+    this.c.spliceFailed(this, err);
+  }
+
+  /** The connection is going: give back what we hold (a pipe with bytes left is closed, not reused). */
+  abandon(): void {
+    if (this.over) return;
+    this.over = true;
+    if (this.pipe && !this.busy) {
+      this.c.pipes.give(this.pipe, this.inPipe === 0);
+      this.pipe = null;
+    }
+    if (!this.busy) this.closeNull();
+    this.sink.release();
+  }
+}
+
 export interface UringTransportStats {
   /** sendFile calls finished (sent or failed) */
   filesSent: number;
@@ -643,6 +803,8 @@ export interface UringTransportStats {
   splicedBytes: number;
   /** zeros sent for bytes a shrinking file no longer had */
   zeroPadBytes: number;
+  /** PDU bytes that went socket -> pipe -> file (WRITE data) */
+  spliceInBytes: number;
 }
 
 export interface UringTransportOptions extends TransportOptions {
@@ -656,7 +818,7 @@ export class UringTransport implements Transport {
   readonly name = 'uring' as const;
   readonly pipes = new PipePool();
   readonly connections = new Set<UringConnection>();
-  readonly stats: UringTransportStats = { filesSent: 0, splicedBytes: 0, zeroPadBytes: 0 };
+  readonly stats: UringTransportStats = { filesSent: 0, splicedBytes: 0, zeroPadBytes: 0, spliceInBytes: 0 };
 
   constructor(readonly opts: UringTransportOptions) {
     for (const op of URING_TRANSPORT_OPS) {

@@ -215,6 +215,68 @@ describe('transport/uring', { skip }, () => {
     // Pipes may stay pooled (a pipe with bytes left is closed, never reused).
     assert.ok(fdCount() <= fds - 1 + t.pipes.idle, `fds back to ${fds - 1} + pooled pipes (now ${fdCount()})`);
   });
+  test('onLargeMessage: the tail of a big PDU goes socket -> pipe -> file; the head comes with the outcome; a refusing file keeps the stream in step', async () => {
+    const { sock, server } = await connect();
+    const path = join(dir, 'sink.bin');
+    const fd = openSync(path, 'w+');
+    const roPath = join(dir, 'readonly.bin');
+    writeFileSync(roPath, '');
+    const ro = openSync(roPath, 'r'); // splicing into it fails: the error case
+    const released: number[] = [];
+    let useRo = false;
+    server.onLargeMessage = (head, total) => {
+      assert.ok(head.length >= 16 && head.length < total);
+      const target = useRo ? ro : fd;
+      return { fd: target, position: 0, release: () => released.push(target) };
+    };
+    const got: { pdu: Buffer; spliced?: { total: number; written: number; error: Error | null } }[] = [];
+    let wake: () => void = () => {};
+    server.onMessage = (pdu, _release, spliced) => {
+      got.push({ pdu: Buffer.from(pdu), spliced });
+      wake();
+    };
+    const until = (n: number) => new Promise<void>((res) => {
+      wake = () => got.length >= n && res();
+      wake();
+    });
+    const big = randomBytes(3 * 1024 * 1024 + 5);
+    sock.write(frame(big));
+    await until(1);
+    const one = got[0]!;
+    assert.ok(one.spliced, 'delivered as spliced');
+    assert.equal(one.spliced.total, big.length);
+    assert.equal(one.spliced.error, null);
+    assert.equal(one.pdu.length + one.spliced.written, big.length);
+    assert.deepEqual(one.pdu, big.subarray(0, one.pdu.length), 'the head is the first bytes');
+    assert.ok(readFileSync(path).equals(big.subarray(one.pdu.length)), 'the tail is in the file, byte for byte');
+    assert.deepEqual(released, [fd]);
+    // A file that refuses: the rest is read off the socket anyway, and the next PDU frames right.
+    useRo = true;
+    const small = randomBytes(100);
+    sock.write(Buffer.concat([frame(randomBytes(2 * 1024 * 1024)), frame(small)]));
+    await until(3);
+    assert.ok(got[1]!.spliced?.error, 'the error is reported');
+    assert.equal(got[1]!.spliced!.written, 0);
+    assert.deepEqual(got[2]!.pdu, small, 'the stream stayed in step');
+    assert.equal(got[2]!.spliced, undefined);
+    assert.deepEqual(released, [fd, ro]);
+    // Gone in the middle: the connection closes, the sink is released, nothing leaks.
+    useRo = false;
+    const fds = fdCount();
+    const closed = new Promise<void>((res) => (server.onClose = () => res()));
+    const h = Buffer.alloc(4);
+    h.writeUInt32BE(3 * 1024 * 1024, 0);
+    sock.write(Buffer.concat([h, randomBytes(1024 * 1024)]));
+    await new Promise((r) => setTimeout(r, 50));
+    sock.destroy();
+    await closed;
+    assert.equal(got.length, 3, 'the cut PDU is never delivered');
+    assert.deepEqual(released, [fd, ro, fd]);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.ok(fdCount() <= fds - 1 + t.pipes.idle, `fds back to ${fds - 1} + pooled pipes (now ${fdCount()})`);
+    closeSync(fd);
+    closeSync(ro);
+  });
 });
 
 describe('server on the io_uring transport', { skip: skip || (!smbclientPath() && 'smbclient not installed') }, () => {
@@ -237,6 +299,31 @@ describe('server on the io_uring transport', { skip: skip || (!smbclientPath() &
       assert.equal(r.code, 0, r.out);
       assert.equal(createHash('sha256').update(readFileSync(out)).digest('hex'), want);
       assert.equal(t.stats.splicedBytes, mid, 'signed responses are never spliced');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('unsigned WRITEs are spliced socket -> pipe -> file, signed ones received into memory; both byte for byte', async () => {
+    const srv = await startServer({ transport: 'uring', signing: 'enabled' });
+    try {
+      const t = srv.server.transport as UringTransport;
+      const data = randomBytes(6 * 1024 * 1024 + 13);
+      const src = join(srv.dir, 'src.bin');
+      writeFileSync(src, data);
+      const want = createHash('sha256').update(data).digest('hex');
+      const before = t.stats.spliceInBytes;
+      let r = await smbclient(srv.port, `put ${src} up1.bin`, ['--client-protection=off', '-m', 'SMB3_11']);
+      assert.equal(r.code, 0, r.out);
+      assert.equal(createHash('sha256').update(readFileSync(join(srv.dir, 'up1.bin'))).digest('hex'), want);
+      const spliced = t.stats.spliceInBytes - before;
+      assert.ok(spliced > data.length / 2, `most of the data went by splice (${spliced} of ${data.length})`);
+      const mid = t.stats.spliceInBytes;
+      r = await smbclient(srv.port, `put ${src} up2.bin`, ['--client-protection=sign', '-m', 'SMB3_11']);
+      assert.equal(r.code, 0, r.out);
+      assert.equal(createHash('sha256').update(readFileSync(join(srv.dir, 'up2.bin'))).digest('hex'), want);
+      assert.equal(t.stats.spliceInBytes, mid, 'signed requests are never spliced');
+      assert.equal(t.pipes.idle, t.pipes.created, 'every pipe is back in the pool');
     } finally {
       await srv.stop();
     }

@@ -1,5 +1,6 @@
 /** WRITE (MS-SMB2 3.3.5.13): files through the VFS, named pipes through the RPC endpoint. */
-import { decodeWriteRequest, encodeWriteResponse } from '../../smb2/commands/write.js';
+import { decodeWriteRequest, decodeWriteRequestHead, encodeWriteResponse } from '../../smb2/commands/write.js';
+import type { SpliceOutcome } from '../../transport/types.js';
 import { WriteFlags } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import type { VfsFile } from '../../vfs/types.js';
@@ -22,6 +23,7 @@ async function writeFileData(file: VfsFile, data: Buffer, pos: bigint): Promise<
 }
 
 export async function handleWrite(ctx: RequestContext): Promise<Reply> {
+  if (ctx.spliced) return handleSplicedWrite(ctx, ctx.spliced);
   // The data is a view into the request: no copy.
   const req = decodeOr(() => decodeWriteRequest(ctx.msg));
   if (typeof req === 'number') return errorReply(req);
@@ -55,6 +57,31 @@ export async function handleWrite(ctx: RequestContext): Promise<Reply> {
     if (req.flags & WriteFlags.WRITE_THROUGH) await file.sync(true);
     open.position = Number(pos) + n;
     return { status: NtStatus.SUCCESS, body: encodeWriteResponse({ count: n, remaining: 0 }) };
+  } catch (err) {
+    return errorReply(fsStatus(ctx, err));
+  }
+}
+
+/**
+ * A WRITE whose data, but for the bytes that came with its head, the transport
+ * already spliced into the file (datapath/write.ts chose it: same checks as
+ * above). Those first bytes are written here; the count is the whole.
+ */
+async function handleSplicedWrite(ctx: RequestContext, spliced: SpliceOutcome): Promise<Reply> {
+  const req = decodeOr(() => decodeWriteRequestHead(ctx.msg));
+  if (typeof req === 'number') return errorReply(req);
+  const open = lookupOpen(ctx, req.fileId);
+  if (typeof open === 'number') return errorReply(open);
+  const file = open.file;
+  if (!file || open.isDirectory) return errorReply(NtStatus.INVALID_DEVICE_REQUEST);
+  const staged = ctx.msg.subarray(req.dataOffset);
+  try {
+    const n = await writeFileData(file, staged, req.offset);
+    if (spliced.error) throw spliced.error;
+    const count = n + spliced.written;
+    if (req.flags & WriteFlags.WRITE_THROUGH) await file.sync(true);
+    open.position = Number(req.offset) + count;
+    return { status: NtStatus.SUCCESS, body: encodeWriteResponse({ count, remaining: 0 }) };
   } catch (err) {
     return errorReply(fsStatus(ctx, err));
   }
