@@ -238,17 +238,8 @@ export function encryptInto(
 }
 
 /** Encrypts one or more SMB2 messages into a new transform message. */
-export function encryptMessage(
-  cipherId: number,
-  key: Buffer,
-  sessionId: bigint,
-  plain: Buffer | readonly Buffer[],
-  nonce?: Buffer,
-): Buffer {
-  const parts = Buffer.isBuffer(plain) ? [plain] : plain;
-  const out = Buffer.allocUnsafe(TRANSFORM_HEADER_SIZE + totalLength(parts));
-  encryptInto(cipherId, key, sessionId, parts, out, nonce);
-  return out;
+export function encryptMessage(cipherId: number, key: Buffer, sessionId: bigint, plain: Buffer | readonly Buffer[], nonce?: Buffer): Buffer {
+  return Buffer.concat(sealParts(cipherId, key, sessionId, plain, nonce));
 }
 
 /**
