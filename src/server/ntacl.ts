@@ -46,9 +46,11 @@ export function defaultDescriptor(st: VfsStat | null, shareMaximal: number): Sec
 
 /** The stored descriptor, or null when the file has none (or an unreadable one, which is logged). */
 export async function loadDescriptor(file: VfsFile, log?: (m: string) => void): Promise<SecurityDescriptor | null> {
-  let raw: Buffer | null;
+  let raw: Buffer | null | undefined;
   try {
-    raw = await file.getXattr(NTACL_XATTR);
+    // Read beside the open's statx when CREATE asked for it (OpenOptions.prefetchXattr).
+    raw = file.takeXattrAtOpen(NTACL_XATTR);
+    if (raw === undefined) raw = await file.getXattr(NTACL_XATTR);
   } catch (err) {
     // No xattr support here: nothing was ever stored either.
     if ((err as { code?: string }).code === 'EOPNOTSUPP' || (err as { code?: string }).code === 'ENOTSUP') return null;

@@ -196,24 +196,57 @@ async function openDirectory(sys: VfsSys, rootfd: number, rel: string, opts: Ope
   return finishOpen(sys, fd, created, { ...opts, directory: 'must' });
 }
 
-/** statx the new fd, enforce directory: 'mustNot', clear O_NONBLOCK. */
+/** A file object's stat until finishOpen's statx is back (nothing reads it before). */
+const PENDING_STAT = { isDirectory: false, isFile: true } as VfsStat;
+
+type Prefetched = { name: string; value: Buffer | null; error: unknown };
+type Settles = { settleOpen(st: VfsStat, p: Prefetched | null): void };
+
+/**
+ * statx the new fd, enforce directory: 'mustNot', clear O_NONBLOCK. With
+ * prefetchXattr the attribute is read at the same time as the statx, through
+ * the file object (made first, its stat filled in when the statx is back).
+ */
 async function finishOpen(sys: VfsSys, fd: number, created: boolean, opts: OpenOptions): Promise<VfsFile> {
+  const name = opts.prefetchXattr;
+  if (name) {
+    const file = sys.newFile(fd, created, PENDING_STAT);
+    const xattr = file.getXattr(name).then(
+      (value): Prefetched => ({ name, value, error: null }),
+      (error: unknown): Prefetched => ({ name, value: null, error }),
+    );
+    try {
+      const st = await sys.statx(fd, null, 0);
+      checkOpened(fd, st, opts);
+      (file as unknown as Settles).settleOpen(st, await xattr);
+      return file;
+    } catch (err) {
+      await xattr;
+      await file.close().catch(() => undefined);
+      throw err;
+    }
+  }
   try {
     const st = await sys.statx(fd, null, 0);
-    if (st.isDirectory && opts.directory === 'mustNot') throw new SystemError('open', EISDIR);
-    if (!st.isDirectory && !st.isFile) {
-      // FIFOs, sockets, devices: no SMB meaning and a worker could block on them.
-      throw new SystemError('open', EACCES, 'not a regular file or directory');
-    }
-    if (!st.isDirectory) {
-      // Also for io_uring: a READ on an O_NONBLOCK file completes with
-      // EAGAIN instead of being punted to a worker.
-      const r = requireNative().fcntlFlags(fd, 0, O_NONBLOCK);
-      if (r < 0) throw new SystemError('fcntl', -r);
-    }
+    checkOpened(fd, st, opts);
     return sys.newFile(fd, created, st);
   } catch (err) {
     sys.closeFd(fd);
     throw err;
+  }
+}
+
+/** What an open may not be, and the O_NONBLOCK a regular file must lose. */
+function checkOpened(fd: number, st: VfsStat, opts: OpenOptions): void {
+  if (st.isDirectory && opts.directory === 'mustNot') throw new SystemError('open', EISDIR);
+  if (!st.isDirectory && !st.isFile) {
+    // FIFOs, sockets, devices: no SMB meaning and a worker could block on them.
+    throw new SystemError('open', EACCES, 'not a regular file or directory');
+  }
+  if (!st.isDirectory) {
+    // Also for io_uring: a READ on an O_NONBLOCK file completes with
+    // EAGAIN instead of being punted to a worker.
+    const r = requireNative().fcntlFlags(fd, 0, O_NONBLOCK);
+    if (r < 0) throw new SystemError('fcntl', -r);
   }
 }

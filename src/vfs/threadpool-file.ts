@@ -29,8 +29,31 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export class ThreadpoolFile implements VfsFile {
   protected readonly guard = new FdGuard('file');
 
-  constructor(protected readonly sys: ThreadpoolSys, readonly fd: number, readonly created: boolean,
-    readonly statAtOpen: VfsStat) {}
+  private st: VfsStat;
+  /** an attribute read beside the open's statx (OpenOptions.prefetchXattr), until taken */
+  private prefetched: { name: string; value: Buffer | null; error: unknown } | null = null;
+
+  constructor(protected readonly sys: ThreadpoolSys, readonly fd: number, readonly created: boolean, st: VfsStat) {
+    this.st = st;
+  }
+
+  get statAtOpen(): VfsStat {
+    return this.st;
+  }
+
+  /** @internal finishOpen (share.ts): the statx and the prefetched attribute, which ran side by side */
+  settleOpen(st: VfsStat, prefetched: { name: string; value: Buffer | null; error: unknown } | null): void {
+    this.st = st;
+    this.prefetched = prefetched;
+  }
+
+  takeXattrAtOpen(name: string): Buffer | null | undefined {
+    const p = this.prefetched;
+    if (!p || p.name !== name) return undefined;
+    this.prefetched = null;
+    if (p.error) throw p.error;
+    return p.value;
+  }
 
   get isDirectory(): boolean {
     return this.statAtOpen.isDirectory;
@@ -190,6 +213,7 @@ export class ThreadpoolFile implements VfsFile {
   }
 
   setXattr(name: string, value: Buffer, opts: { create?: boolean; replace?: boolean } = {}): Promise<void> {
+    this.prefetched = null;
     return this.guard.run(async () => {
       const flags = (opts.create ? XATTR_CREATE : 0) | (opts.replace ? XATTR_REPLACE : 0);
       await this.fsetxattr(name, xattrName(name), value, flags);
@@ -197,6 +221,7 @@ export class ThreadpoolFile implements VfsFile {
   }
 
   removeXattr(name: string): Promise<void> {
+    this.prefetched = null;
     return this.guard.run(async () => {
       await this.sys.call('fremovexattr', { dirfd: this.fd, path: xattrName(name) }, name);
     });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createVfs, type ShareRoot } from '../../src/vfs/index.js';
+import { readdirSync } from 'node:fs';
 import { describeEachVfs, makeTree, rejectsCode } from './helpers.js';
 
 describeEachVfs('vfs semantics', (mod) => {
@@ -230,6 +231,40 @@ describeEachVfs('vfs semantics', (mod) => {
     } finally {
       await f.close();
     }
+  });
+
+  test('prefetchXattr: read beside the open, taken once, forgotten after a set; errors of the open still close the fd', async (t) => {
+    const w = await share.open('pf', { read: true, write: true, create: 'always' });
+    try {
+      await w.setXattr('user.pf', Buffer.from('v1'));
+    } catch (err) {
+      await w.close();
+      const code = (err as { code?: string }).code;
+      if (code === 'ENOTSUP' || code === 'EOPNOTSUPP') return t.skip(`the temp filesystem refuses user xattrs (${code})`);
+      throw err;
+    }
+    await w.close();
+    const f = await share.open('pf', { read: true, write: true, prefetchXattr: 'user.pf' });
+    try {
+      assert.equal(f.statAtOpen.isFile, true, 'the stat is the real one');
+      assert.equal(f.takeXattrAtOpen('user.other'), undefined, 'another name was not prefetched');
+      assert.deepEqual(f.takeXattrAtOpen('user.pf'), Buffer.from('v1'));
+      assert.equal(f.takeXattrAtOpen('user.pf'), undefined, 'taken once');
+    } finally {
+      await f.close();
+    }
+    const g = await share.open('pf', { read: true, write: true, prefetchXattr: 'user.pf' });
+    await g.setXattr('user.pf', Buffer.from('v2'));
+    assert.equal(g.takeXattrAtOpen('user.pf'), undefined, 'a set since the open: stale, not given');
+    await g.close();
+    const h = await share.open('pf', { read: true, write: false, prefetchXattr: 'user.none' });
+    assert.equal(h.takeXattrAtOpen('user.none'), null, 'absent: null, as getXattr says');
+    await h.close();
+    // The open fails after the prefetch started (a directory where a file must be): no fd is left open.
+    await share.mkdir('pfdir');
+    const before = readdirSync('/proc/self/fd').length;
+    await rejectsCode(share.open('pfdir', { read: true, write: false, directory: 'mustNot', prefetchXattr: 'user.pf' }), 'EISDIR');
+    assert.equal(readdirSync('/proc/self/fd').length, before);
   });
 
   test('statfs', async () => {

@@ -6,7 +6,7 @@ import { NtStatus } from '../../smb2/status.js';
 import { createPipe } from '../../rpc/pipe.js';
 import type { OpenOptions, VfsFile } from '../../vfs/types.js';
 import { Access, mapGeneric, MaskFull, MaskWriting } from '../access.js';
-import { defaultDescriptor, descriptorForCreate, effectiveAccess, loadDescriptor, storeDescriptor, tokenOf } from '../ntacl.js';
+import { NTACL_XATTR, defaultDescriptor, descriptorForCreate, effectiveAccess, loadDescriptor, storeDescriptor, tokenOf } from '../ntacl.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
 import { sharingViolation } from '../sharemode.js';
@@ -100,6 +100,8 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
     create: disp === CreateDisposition.CREATE ? 'exclusive' : mayCreate && !tree.share.readOnly ? 'always' : 'never',
     truncate,
     directory: wantDir ? 'must' : wantFile ? 'mustNot' : 'any',
+    // An existing file's NT ACL is checked below: read it beside the open's statx.
+    prefetchXattr: disp === CreateDisposition.CREATE ? undefined : NTACL_XATTR,
   };
   if (req.fileAttributes & FileAttributes.READONLY) vopts.mode = wantDir ? 0o555 : 0o444;
   let file: VfsFile;
