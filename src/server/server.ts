@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../util/log.js';
 import { createVfs } from '../vfs/index.js';
 import type { UringVfs } from '../vfs/uring.js';
 import { DataPool } from '../uring/data-pool.js';
+import { releaseLocks } from './handlers/lock.js';
 import type { Vfs } from '../vfs/types.js';
 import { createNodeTransport } from '../transport/node.js';
 import { createUringTransport, URING_TRANSPORT_OPS, type UringTransport } from '../transport/uring.js';
@@ -229,6 +230,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     forgetDurable(o);
     this.state.files.detach(o);
     this.state.opens.delete(o.volatileId);
+    releaseLocks(o);
     o.tree.opens.delete(o);
     try {
       if (o.pipe) o.pipe.close();

@@ -98,6 +98,8 @@ export class Open {
    * deleteOnClose from the CREATE option alone, it refuses new opens of the path.
    */
   pendingDelete = false;
+  /** LockSequenceIndex (1..64) -> the LockSequenceNumber of the last LOCK done with it (MS-SMB2 3.3.5.14, durable opens) */
+  lockSequences: Map<number, number> | null = null;
   /** the file's share-relative path with '/' separators, '' for the root */
   path: string;
   dir: DirEnumState | null = null;

@@ -31,6 +31,7 @@ import { requireNative } from '../../native.js';
 import { Access } from '../access.js';
 import { boundTo } from '../channel.js';
 import { beyondMaxOffset } from '../handlers/common.js';
+import { rangeConflicts } from '../handlers/lock.js';
 
 const WRITE_FIXED_PART = 48;
 const APPEND_OFFSET = 0xffffffffffffffffn;
@@ -59,6 +60,8 @@ export function spliceTarget(conn: SmbConnection, head: Buffer, total: number): 
   const open = conn.server.state.opens.get(w.fileId.volatile);
   if (!open || open.persistentId !== w.fileId.persistent || open.closed || open.tree !== tree) return null;
   if (!open.file || open.pipe || open.isDirectory || !(open.grantedAccess & Access.FILE_WRITE_DATA)) return null;
+  // A byte-range lock in the way: the handler answers FILE_LOCK_CONFLICT, and no byte may reach the file.
+  if (rangeConflicts(open, w.offset, BigInt(w.length), true)) return null;
   const position = Number(w.offset) + (head.length - w.dataOffset);
   if (!Number.isSafeInteger(position)) return null;
   const nat = requireNative();

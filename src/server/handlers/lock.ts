@@ -1,14 +1,17 @@
 /**
  * LOCK (MS-SMB2 3.3.5.14): byte-range locks kept in memory per file (dev:ino),
- * with conflict detection. Locks are advisory for now: READ and WRITE do not
- * check them. A lock that would have to wait is refused at once (no async
- * responses yet), as if FAIL_IMMEDIATELY had been set.
+ * enforced on READ and WRITE (rangeConflicts, MS-FSA 2.1.4.10). A lock
+ * request without FAIL_IMMEDIATELY that conflicts goes async and waits until
+ * an unlock or a close on the file lets it through, or a CANCEL ends it
+ * (STATUS_CANCELLED). Locks stack: an open may lock a range it already holds,
+ * and each unlock removes one of them.
  */
 import { decodeLockRequest, encodeLockResponse, type LockElement } from '../../smb2/commands/lock.js';
 import { LockFlags } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import type { Open } from '../state.js';
+import { untilDoneOrCancelled } from '../async.js';
 import { decodeOr, lookupOpen } from './common.js';
 
 const U64_MAX = 0xffffffffffffffffn;
@@ -22,15 +25,53 @@ interface ByteLock {
 
 /** Per file: the locks held on it. Locks of closed opens are dropped lazily. */
 const table = new Map<string, ByteLock[]>();
+/** Per file: lock requests waiting for a change (an unlock, a close). */
+const waiting = new Map<string, Set<() => void>>();
+
+/** Resolves at the next unlock or close on the file. */
+function nextChange(key: string): Promise<void> {
+  return new Promise((resolve) => {
+    let set = waiting.get(key);
+    if (!set) waiting.set(key, (set = new Set()));
+    set.add(resolve);
+  });
+}
+
+function changed(key: string): void {
+  const set = waiting.get(key);
+  if (!set) return;
+  waiting.delete(key);
+  for (const wake of set) wake();
+}
+
+/** The open is closing: its locks go, and requests waiting on them try again. */
+export function releaseLocks(open: Open): void {
+  if (!open.file || open.isDirectory) return;
+  const key = fileKey(open);
+  const list = table.get(key);
+  if (list) {
+    const rest = list.filter((l) => l.open !== open && !l.open.closed);
+    if (rest.length) table.set(key, rest);
+    else table.delete(key);
+  }
+  changed(key);
+}
 
 function fileKey(open: Open): string {
   const st = open.file!.statAtOpen;
   return `${st.dev}:${st.ino}`;
 }
 
+/**
+ * Whether two lock ranges conflict by position (MS-FSA 2.1.5.7, as Windows and
+ * smbtorture smb2.lock.zerobytelength have it): two zero-length ranges never
+ * do; a zero-length range at X meets a range that holds X strictly inside it
+ * (start < X < end), not one that starts or ends at X.
+ */
 function overlaps(a: { offset: bigint; length: bigint }, b: { offset: bigint; length: bigint }): boolean {
-  // Zero-length ranges never conflict (MS-FSA 2.1.5.7).
-  if (a.length === 0n || b.length === 0n) return false;
+  if (a.length === 0n && b.length === 0n) return false;
+  if (a.length === 0n) return b.offset < a.offset && a.offset < b.offset + b.length;
+  if (b.length === 0n) return a.offset < b.offset && b.offset < a.offset + a.length;
   return a.offset < b.offset + b.length && b.offset < a.offset + a.length;
 }
 
@@ -46,12 +87,13 @@ function live(key: string): ByteLock[] {
  * locks, its own included. For I/O done on the server's behalf (FSCTLs).
  */
 export function rangeConflicts(open: Open, offset: bigint, length: bigint, write: boolean): boolean {
-  if (!open.file) return false;
+  // Zero bytes of I/O touch no lock (smbtorture smb2.lock.zerobyteread).
+  if (!open.file || length === 0n) return false;
   const want = { offset, length };
   return live(fileKey(open)).some((l) => overlaps(l, want) && (write ? !l.exclusive || l.open !== open : l.exclusive && l.open !== open));
 }
 
-export function handleLock(ctx: RequestContext): Reply {
+export async function handleLock(ctx: RequestContext): Promise<Reply> {
   const req = decodeOr(() => decodeLockRequest(ctx.msg));
   if (typeof req === 'number') return errorReply(req);
   const open = lookupOpen(ctx, req.fileId);
@@ -61,24 +103,51 @@ export function handleLock(ctx: RequestContext): Reply {
   for (const l of req.locks) {
     if (l.length !== 0n && l.offset + l.length - 1n > U64_MAX) return errorReply(NtStatus.INVALID_LOCK_RANGE);
     const kind = l.flags & (LockFlags.SHARED_LOCK | LockFlags.EXCLUSIVE_LOCK | LockFlags.UNLOCK);
-    // 3.3.5.14: all elements unlock, or all lock; each exactly one of shared/exclusive/unlock.
-    if (unlocking ? l.flags !== LockFlags.UNLOCK : kind !== LockFlags.SHARED_LOCK && kind !== LockFlags.EXCLUSIVE_LOCK) {
-      return errorReply(NtStatus.INVALID_PARAMETER);
-    }
+    // 3.3.5.14: all elements lock, each exactly shared or exclusive. Unlocks are checked one by one as they
+    // are done (unlock()): an element that is not a plain UNLOCK fails only once the ones before it were done.
+    if (!unlocking && kind !== LockFlags.SHARED_LOCK && kind !== LockFlags.EXCLUSIVE_LOCK) return errorReply(NtStatus.INVALID_PARAMETER);
     // 3.3.5.14: several locks in one request must all be FAIL_IMMEDIATELY.
     if (!unlocking && req.locks.length > 1 && !(l.flags & LockFlags.FAIL_IMMEDIATELY)) return errorReply(NtStatus.INVALID_PARAMETER);
   }
+  // 3.3.5.14: a LOCK whose sequence (index 1..64) matches the last one done with that index is a replay
+  // (after a reconnect, or on another channel): it succeeds without being applied again. The spec asks it
+  // of resilient, durable and persistent opens; like Samba, every open of a 3.x connection keeps it.
+  const idx = req.lockSequenceIndex;
+  const tracked = ctx.conn.negotiated!.dialect >= 0x300 && idx >= 1 && idx <= 64;
+  if (tracked) {
+    open.lockSequences ??= new Map();
+    if (open.lockSequences.get(idx) === req.lockSequenceNumber) return { status: NtStatus.SUCCESS, body: encodeLockResponse() };
+    open.lockSequences.delete(idx);
+  }
   const key = fileKey(open);
-  const list = live(key);
-  const status = unlocking ? unlock(list, open, req.locks) : lock(list, open, req.locks);
-  if (list.length) table.set(key, list);
-  else table.delete(key);
-  return status === NtStatus.SUCCESS ? { status, body: encodeLockResponse() } : errorReply(status);
+  const attempt = (): number => {
+    const list = live(key);
+    const status = unlocking ? unlock(list, open, req.locks) : lock(list, open, req.locks);
+    if (list.length) table.set(key, list);
+    else table.delete(key);
+    if (unlocking) changed(key);
+    return status;
+  };
+  let status = attempt();
+  // 3.3.5.14: a single lock without FAIL_IMMEDIATELY waits until it can be granted (async, cancellable).
+  const blocking = !unlocking && req.locks.length === 1 && !(req.locks[0]!.flags & LockFlags.FAIL_IMMEDIATELY);
+  while (blocking && status !== NtStatus.SUCCESS) {
+    ctx.conn.goAsync(ctx);
+    const cancelled = await untilDoneOrCancelled((fn) => ctx.conn.onCancel(ctx, fn), nextChange(key));
+    if (cancelled) return errorReply(NtStatus.CANCELLED);
+    // The handle was closed while the lock waited: Windows answers RANGE_NOT_LOCKED (smb2.lock.cancel).
+    if (open.closed) return errorReply(NtStatus.RANGE_NOT_LOCKED);
+    status = attempt();
+  }
+  if (status !== NtStatus.SUCCESS) return errorReply(status);
+  if (tracked) open.lockSequences!.set(idx, req.lockSequenceNumber);
+  return { status, body: encodeLockResponse() };
 }
 
 /** Removes each range in turn; the first one not held stops with RANGE_NOT_LOCKED (earlier ones stay removed). */
 function unlock(list: ByteLock[], open: Open, locks: LockElement[]): number {
   for (const l of locks) {
+    if (l.flags !== LockFlags.UNLOCK) return NtStatus.INVALID_PARAMETER;
     const i = list.findIndex((x) => x.open === open && x.offset === l.offset && x.length === l.length);
     if (i < 0) return NtStatus.RANGE_NOT_LOCKED;
     list.splice(i, 1);
@@ -86,15 +155,19 @@ function unlock(list: ByteLock[], open: Open, locks: LockElement[]): number {
   return NtStatus.SUCCESS;
 }
 
-/** Takes every range or none. */
+/**
+ * Takes every range or none (MS-FSA 2.1.5.7): an exclusive request conflicts
+ * with every overlapping lock, the open's own included; a shared one only
+ * with another open's exclusive lock (so an open may stack a shared lock on
+ * its own exclusive one).
+ */
 function lock(list: ByteLock[], open: Open, locks: LockElement[]): number {
   const before = list.length;
   for (const l of locks) {
     const want: ByteLock = { open, offset: l.offset, length: l.length, exclusive: (l.flags & LockFlags.EXCLUSIVE_LOCK) !== 0 };
-    if (list.some((x) => overlaps(x, want) && (x.exclusive || want.exclusive))) {
+    if (list.some((x) => overlaps(x, want) && (want.exclusive || (x.exclusive && x.open !== open)))) {
       list.length = before;
-      // A lock that would wait (no FAIL_IMMEDIATELY) is answered like Windows does when it times out.
-      return l.flags & LockFlags.FAIL_IMMEDIATELY ? NtStatus.LOCK_NOT_GRANTED : NtStatus.FILE_LOCK_CONFLICT;
+      return NtStatus.LOCK_NOT_GRANTED;
     }
     list.push(want);
   }

@@ -5,6 +5,7 @@ import { readFileData } from '../datapath/read.js';
 import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { beyondMaxOffset, decodeOr, fsStatus, lookupOpen } from './common.js';
+import { rangeConflicts } from './lock.js';
 
 export async function handleRead(ctx: RequestContext): Promise<Reply> {
   const req = decodeOr(() => decodeReadRequest(ctx.msg));
@@ -28,6 +29,8 @@ export async function handleRead(ctx: RequestContext): Promise<Reply> {
   if (!file || open.isDirectory) return errorReply(NtStatus.INVALID_DEVICE_REQUEST);
   if (!(open.grantedAccess & (Access.FILE_READ_DATA | Access.FILE_EXECUTE))) return errorReply(NtStatus.ACCESS_DENIED);
   if (beyondMaxOffset(req.offset, req.length)) return errorReply(NtStatus.INVALID_PARAMETER);
+  // MS-FSA 2.1.5.2: another open's exclusive byte-range lock over the range.
+  if (rangeConflicts(open, req.offset, BigInt(req.length), false)) return errorReply(NtStatus.FILE_LOCK_CONFLICT);
   if (req.length === 0) {
     // Nothing read is less than any MinimumCount (3.3.5.12): END_OF_FILE, as for a short read.
     if (req.minimumCount > 0) return errorReply(NtStatus.END_OF_FILE);

@@ -7,6 +7,7 @@ import type { VfsFile } from '../../vfs/types.js';
 import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { beyondMaxOffset, decodeOr, fsStatus, lookupOpen } from './common.js';
+import { rangeConflicts } from './lock.js';
 
 /** Offset meaning "at the end of file" for append-only opens (MS-FSA 2.1.5.3). */
 const APPEND_OFFSET = 0xffffffffffffffffn;
@@ -53,6 +54,8 @@ export async function handleWrite(ctx: RequestContext): Promise<Reply> {
     } else if (beyondMaxOffset(pos, req.length)) {
       return errorReply(NtStatus.INVALID_PARAMETER);
     }
+    // MS-FSA 2.1.5.3: a byte-range lock of another open, or a shared one of any, over the range.
+    if (rangeConflicts(open, pos, BigInt(req.length), true)) return errorReply(NtStatus.FILE_LOCK_CONFLICT);
     const n = await writeFileData(file, req.data, pos);
     if (req.flags & WriteFlags.WRITE_THROUGH) await file.sync(true);
     open.position = Number(pos) + n;
