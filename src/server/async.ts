@@ -15,6 +15,8 @@ export interface PendingRequest {
   /** the interim response granted the credits: the final one grants none */
   creditsGranted: boolean;
   cancelled: boolean;
+  /** what cancelled it: a CANCEL request, a LOGOFF of its session, or the connection going */
+  cancelledBy?: 'cancel' | 'logoff' | 'gone';
   /** called once, on CANCEL or when the session or connection goes away */
   onCancel: (() => void) | null;
 }
@@ -64,18 +66,19 @@ export class PendingTable {
   cancel(by: { asyncId?: bigint; messageId?: bigint }, sessionId: bigint | null): boolean {
     const p = by.asyncId !== undefined ? this.byAsync.get(by.asyncId) : this.byMessage.get(by.messageId ?? -1n);
     if (!p || (sessionId !== null && p.sessionId !== sessionId && p.sessionId !== 0n)) return false;
-    return fire(p);
+    return fire(p, 'cancel');
   }
 
   /** Cancels every request of a session (LOGOFF), or all of them (connection gone). */
   cancelAll(sessionId?: bigint): void {
-    for (const p of [...this.byMessage.values()]) if (sessionId === undefined || p.sessionId === sessionId) fire(p);
+    for (const p of [...this.byMessage.values()]) if (sessionId === undefined || p.sessionId === sessionId) fire(p, sessionId === undefined ? 'gone' : 'logoff');
   }
 }
 
-function fire(p: PendingRequest): boolean {
+function fire(p: PendingRequest, by: 'cancel' | 'logoff' | 'gone'): boolean {
   if (p.cancelled) return false;
   p.cancelled = true;
+  p.cancelledBy = by;
   const fn = p.onCancel;
   p.onCancel = null;
   fn?.();

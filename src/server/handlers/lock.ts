@@ -133,8 +133,11 @@ export async function handleLock(ctx: RequestContext): Promise<Reply> {
   const blocking = !unlocking && req.locks.length === 1 && !(req.locks[0]!.flags & LockFlags.FAIL_IMMEDIATELY);
   while (blocking && status !== NtStatus.SUCCESS) {
     ctx.conn.goAsync(ctx);
-    const cancelled = await untilDoneOrCancelled((fn) => ctx.conn.onCancel(ctx, fn), nextChange(key));
-    if (cancelled) return errorReply(NtStatus.CANCELLED);
+    let pending: { cancelledBy?: string } | null = null;
+    const cancelled = await untilDoneOrCancelled((fn) => (pending = ctx.conn.onCancel(ctx, fn)), nextChange(key));
+    // A LOGOFF ends the wait with success, as Windows and Samba answer (smbtorture smb2.lock.cancel-logoff);
+    // the session is gone, so no handle of it can use the lock, and none is taken.
+    if (cancelled) return (pending as { cancelledBy?: string } | null)?.cancelledBy === 'logoff' ? { status: NtStatus.SUCCESS, body: encodeLockResponse() } : errorReply(NtStatus.CANCELLED);
     // The handle was closed while the lock waited: Windows answers RANGE_NOT_LOCKED (smb2.lock.cancel).
     if (open.closed) return errorReply(NtStatus.RANGE_NOT_LOCKED);
     status = attempt();
