@@ -3,12 +3,11 @@
  * on READ and WRITE, blocking requests that wait (async) until an unlock or a
  * close lets them through or a CANCEL ends them, stacking, zero-length ranges.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js';
-import { TestClient } from './smb-client.js';
+import { serverWithClient } from './smb-client.js';
 import { Command, LockFlags } from '../../src/smb2/constants.js';
 import { NtStatus } from '../../src/smb2/status.js';
 import { encodeLockRequest } from '../../src/smb2/commands/lock.js';
@@ -21,22 +20,11 @@ const EXCL = LockFlags.EXCLUSIVE_LOCK;
 const NOW = LockFlags.FAIL_IMMEDIATELY;
 const UNLOCK = LockFlags.UNLOCK;
 
-let srv: Running;
-let c: TestClient;
+const env = serverWithClient();
 
-before(async () => {
-  srv = await startServer({ signing: 'enabled' });
-  c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
-});
-after(async () => {
-  c.destroy();
-  await srv.stop();
-});
-
-const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
 
 function lockMsg(fileId: FileId, offset: number, length: number, flags: number) {
-  return c.send(Command.LOCK, encodeLockRequest({
+  return env.c.send(Command.LOCK, encodeLockRequest({
     lockSequenceNumber: 0, lockSequenceIndex: 0, fileId, locks: [{ offset: BigInt(offset), length: BigInt(length), flags }],
   }));
 }
@@ -45,29 +33,21 @@ async function lock(fileId: FileId, offset: number, length: number, flags: numbe
 }
 async function read(fileId: FileId, offset: number, length: number): Promise<number> {
   const body = encodeReadRequest({ padding: 0x50, flags: 0, length, offset: BigInt(offset), fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) });
-  return (await c.request(Command.READ, body)).hdr.status;
+  return (await env.c.request(Command.READ, body)).hdr.status;
 }
 async function write(fileId: FileId, offset: number, data: Buffer): Promise<number> {
   const head = encodeWriteRequestHead({ offset: BigInt(offset), fileId, channel: 0, remainingBytes: 0, flags: 0 }, data.length);
-  return (await c.request(Command.WRITE, Buffer.concat([head, data]))).hdr.status;
+  return (await env.c.request(Command.WRITE, Buffer.concat([head, data]))).hdr.status;
 }
 async function open(name: string): Promise<FileId> {
-  const r = await c.create(name, { access: 0x0012019f, share: 7 });
+  const r = await env.c.create(name, { access: 0x0012019f, share: 7 });
   assert.equal(r.status, 0);
   return r.res!.fileId;
-}
-async function waitInterim(messageId: bigint): Promise<{ asyncId: bigint }> {
-  for (let i = 0; i < 100; i++) {
-    const w = (c as unknown as { waiters: Map<bigint, { interim: { asyncId: bigint }[] }> }).waiters.get(messageId);
-    if (w && w.interim.length) return w.interim[0]!;
-    await tick(10);
-  }
-  throw new Error('no interim response');
 }
 
 describe('byte-range locks', () => {
   test('READ and WRITE honour them: shared stops writes (the holder too), exclusive stops the other handle', async () => {
-    writeFileSync(join(srv.dir, 'rw.bin'), Buffer.alloc(200));
+    writeFileSync(join(env.srv.dir, 'rw.bin'), Buffer.alloc(200));
     const h1 = await open('rw.bin');
     const h2 = await open('rw.bin');
     assert.equal(await lock(h1, 0, 100, SHARED | NOW), 0);
@@ -81,13 +61,13 @@ describe('byte-range locks', () => {
     assert.equal(await read(h2, 10, 10), NtStatus.FILE_LOCK_CONFLICT);
     assert.equal(await read(h2, 10, 0), 0, 'zero bytes of I/O touch no lock');
     assert.equal(await write(h2, 10, Buffer.from('x')), NtStatus.FILE_LOCK_CONFLICT);
-    await c.close(h1);
+    await env.c.close(h1);
     assert.equal(await read(h2, 10, 10), 0, 'the close released the lock');
-    await c.close(h2);
+    await env.c.close(h2);
   });
 
   test('stacking, zero-length ranges, and LOCK_NOT_GRANTED for a failed lock', async () => {
-    writeFileSync(join(srv.dir, 'stack.bin'), Buffer.alloc(200));
+    writeFileSync(join(env.srv.dir, 'stack.bin'), Buffer.alloc(200));
     const h1 = await open('stack.bin');
     const h2 = await open('stack.bin');
     assert.equal(await lock(h1, 100, 10, EXCL | NOW), 0);
@@ -101,33 +81,33 @@ describe('byte-range locks', () => {
     assert.equal(await lock(h1, 100, 10, UNLOCK), 0);
     assert.equal(await lock(h1, 100, 10, UNLOCK), 0);
     assert.equal(await lock(h1, 100, 10, UNLOCK), NtStatus.RANGE_NOT_LOCKED);
-    await c.close(h1);
-    await c.close(h2);
+    await env.c.close(h1);
+    await env.c.close(h2);
   });
 
   test('a blocking lock goes async and is granted when the holder unlocks; a CANCEL ends another', async () => {
-    writeFileSync(join(srv.dir, 'wait.bin'), Buffer.alloc(200));
+    writeFileSync(join(env.srv.dir, 'wait.bin'), Buffer.alloc(200));
     const h1 = await open('wait.bin');
     const h2 = await open('wait.bin');
     assert.equal(await lock(h1, 0, 10, EXCL | NOW), 0);
     const waiting = lockMsg(h2, 0, 10, EXCL);
-    await waitInterim(waiting.messageId);
+    await env.c.waitInterim(waiting.messageId);
     assert.equal(await lock(h1, 0, 10, UNLOCK), 0);
     const r = await waiting.response;
     assert.equal(r.interim[0]?.status, NtStatus.PENDING);
     assert.equal(r.hdr.status, 0, 'granted once unlocked');
     assert.equal(await read(h1, 0, 5), NtStatus.FILE_LOCK_CONFLICT, 'h2 holds it now');
     const cancelled = lockMsg(h1, 0, 10, SHARED);
-    const { asyncId } = await waitInterim(cancelled.messageId);
-    c.cancel({ asyncId });
+    const { asyncId } = await env.c.waitInterim(cancelled.messageId);
+    env.c.cancel({ asyncId });
     assert.equal((await cancelled.response).hdr.status, NtStatus.CANCELLED);
     // Closing the handle whose lock is waiting: RANGE_NOT_LOCKED, as Windows answers.
     const h3 = await open('wait.bin');
     const orphan = lockMsg(h3, 5, 1, EXCL);
-    await waitInterim(orphan.messageId);
-    await c.close(h3);
+    await env.c.waitInterim(orphan.messageId);
+    await env.c.close(h3);
     assert.equal((await orphan.response).hdr.status, NtStatus.RANGE_NOT_LOCKED);
-    await c.close(h1);
-    await c.close(h2);
+    await env.c.close(h1);
+    await env.c.close(h2);
   });
 });

@@ -4,12 +4,11 @@
  * watches, overflow as NOTIFY_ENUM_DIR, CANCEL, close (NOTIFY_CLEANUP),
  * and refusal on a file.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, unlinkSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js';
-import { TestClient } from './smb-client.js';
+import { serverWithClient } from './smb-client.js';
 import { Command } from '../../src/smb2/constants.js';
 import { NtStatus } from '../../src/smb2/status.js';
 import { decodeChangeNotifyResponse, decodeFileNotifyInformation, encodeChangeNotifyRequest } from '../../src/smb2/commands/change-notify.js';
@@ -20,27 +19,17 @@ const FILE_NON_DIRECTORY_FILE = 0x40;
 const FILE_NAME = 0x1, DIR_NAME = 0x2, SIZE = 0x8, LAST_WRITE = 0x10;
 const WATCH_TREE = 0x1;
 
-let srv: Running;
-let c: TestClient;
-
-before(async () => {
-  srv = await startServer({ signing: 'enabled' });
-  c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
-});
-after(async () => {
-  c.destroy();
-  await srv.stop();
-});
+const env = serverWithClient();
 
 async function openDir(name: string): Promise<FileId> {
-  mkdirSync(join(srv.dir, name), { recursive: true });
-  const r = await c.create(name, { options: FILE_DIRECTORY_FILE, access: 0x001200a9 });
+  mkdirSync(join(env.srv.dir, name), { recursive: true });
+  const r = await env.c.create(name, { options: FILE_DIRECTORY_FILE, access: 0x001200a9 });
   assert.equal(r.status, 0);
   return r.res!.fileId;
 }
 
 function notify(fileId: FileId, filter: number, flags = 0, outputBufferLength = 4096) {
-  return c.send(Command.CHANGE_NOTIFY, encodeChangeNotifyRequest({ flags, outputBufferLength, fileId, completionFilter: filter }));
+  return env.c.send(Command.CHANGE_NOTIFY, encodeChangeNotifyRequest({ flags, outputBufferLength, fileId, completionFilter: filter }));
 }
 
 function changes(msg: Buffer) {
@@ -54,88 +43,80 @@ describe('change notify', () => {
     const d = await openDir('n1');
     const req = notify(d, FILE_NAME);
     await tick();
-    writeFileSync(join(srv.dir, 'n1', 'new.txt'), 'x');
+    writeFileSync(join(env.srv.dir, 'n1', 'new.txt'), 'x');
     const r = await req.response;
     assert.equal(r.interim.length, 1, 'an interim STATUS_PENDING came first');
     assert.equal(r.interim[0]!.status, NtStatus.PENDING);
     assert.equal(r.hdr.status, NtStatus.SUCCESS);
     assert.deepEqual(changes(r.msg).map((e) => [e.action, e.fileName]), [[1, 'new.txt']]);
     // A change made while no request waits is kept for the next one.
-    unlinkSync(join(srv.dir, 'n1', 'new.txt'));
+    unlinkSync(join(env.srv.dir, 'n1', 'new.txt'));
     await tick();
     const r2 = await notify(d, FILE_NAME).response;
     assert.deepEqual(changes(r2.msg).map((e) => [e.action, e.fileName]), [[2, 'new.txt']]);
-    assert.equal(await c.close(d), 0);
+    assert.equal(await env.c.close(d), 0);
   });
 
   test('content changes need SIZE or LAST_WRITE in the filter; name-only filters ignore them', async () => {
     const d = await openDir('n2');
-    writeFileSync(join(srv.dir, 'n2', 'f'), 'a');
+    writeFileSync(join(env.srv.dir, 'n2', 'f'), 'a');
     const nameOnly = notify(d, DIR_NAME);
     await tick();
-    appendFileSync(join(srv.dir, 'n2', 'f'), 'more');
+    appendFileSync(join(env.srv.dir, 'n2', 'f'), 'more');
     await tick(100);
-    mkdirSync(join(srv.dir, 'n2', 'sub'));
+    mkdirSync(join(env.srv.dir, 'n2', 'sub'));
     const r = await nameOnly.response;
     assert.deepEqual(changes(r.msg).map((e) => [e.action, e.fileName]), [[1, 'sub']], 'the write was filtered out');
     const sized = notify(d, SIZE | LAST_WRITE);
     await tick();
-    appendFileSync(join(srv.dir, 'n2', 'f'), 'again');
+    appendFileSync(join(env.srv.dir, 'n2', 'f'), 'again');
     const r2 = await sized.response;
     assert.ok(changes(r2.msg).some((e) => e.action === 3 && e.fileName === 'f'), 'MODIFIED f');
-    await c.close(d);
+    await env.c.close(d);
   });
 
   test('WATCH_TREE reports changes below, with backslash paths', async () => {
     const d = await openDir('n3');
-    mkdirSync(join(srv.dir, 'n3', 'a', 'b'), { recursive: true });
+    mkdirSync(join(env.srv.dir, 'n3', 'a', 'b'), { recursive: true });
     await tick();
     const req = notify(d, FILE_NAME, WATCH_TREE);
     await tick(100);
-    writeFileSync(join(srv.dir, 'n3', 'a', 'b', 'deep.txt'), 'x');
+    writeFileSync(join(env.srv.dir, 'n3', 'a', 'b', 'deep.txt'), 'x');
     const r = await req.response;
     assert.ok(changes(r.msg).some((e) => e.fileName === 'a\\b\\deep.txt' && e.action === 1), JSON.stringify(changes(r.msg)));
-    await c.close(d);
+    await env.c.close(d);
   });
 
   test('more than fits the buffer is answered with NOTIFY_ENUM_DIR', async () => {
     const d = await openDir('n4');
     const req = notify(d, FILE_NAME, 0, 16);
     await tick();
-    writeFileSync(join(srv.dir, 'n4', 'a-rather-long-file-name.txt'), 'x');
+    writeFileSync(join(env.srv.dir, 'n4', 'a-rather-long-file-name.txt'), 'x');
     const r = await req.response;
     assert.equal(r.hdr.status, NtStatus.NOTIFY_ENUM_DIR);
-    await c.close(d);
+    await env.c.close(d);
   });
 
   test('CANCEL ends it with STATUS_CANCELLED; closing the handle with NOTIFY_CLEANUP', async () => {
     const d = await openDir('n5');
     const req = notify(d, FILE_NAME);
     await tick();
-    const asyncId = (await waitInterim(req.messageId)).asyncId;
-    c.cancel({ asyncId });
+    const asyncId = (await env.c.waitInterim(req.messageId)).asyncId;
+    env.c.cancel({ asyncId });
     assert.equal((await req.response).hdr.status, NtStatus.CANCELLED);
     const req2 = notify(d, FILE_NAME);
     await tick();
-    assert.equal(await c.close(d), 0);
+    assert.equal(await env.c.close(d), 0);
     assert.equal((await req2.response).hdr.status, NtStatus.NOTIFY_CLEANUP);
   });
 
   test('a file handle is refused with INVALID_PARAMETER', async () => {
-    writeFileSync(join(srv.dir, 'plain.txt'), 'x');
-    const r = await c.create('plain.txt', { options: FILE_NON_DIRECTORY_FILE });
+    writeFileSync(join(env.srv.dir, 'plain.txt'), 'x');
+    const r = await env.c.create('plain.txt', { options: FILE_NON_DIRECTORY_FILE });
     assert.equal(r.status, 0);
     assert.equal((await notify(r.res!.fileId, FILE_NAME).response).hdr.status, NtStatus.INVALID_PARAMETER);
-    await c.close(r.res!.fileId);
+    await env.c.close(r.res!.fileId);
   });
 });
 
 /** The interim response's header, once it has arrived. */
-async function waitInterim(messageId: bigint) {
-  for (let i = 0; i < 100; i++) {
-    const w = (c as unknown as { waiters: Map<bigint, { interim: { asyncId: bigint }[] }> }).waiters.get(messageId);
-    if (w && w.interim.length) return w.interim[0]!;
-    await tick(10);
-  }
-  throw new Error('no interim response');
-}

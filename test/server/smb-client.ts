@@ -19,6 +19,28 @@ import { decodeOplockBreak, encodeOplockBreak, type OplockBreakMessage } from '.
 import type { CreateContext } from '../../src/smb2/commands/create-contexts.js';
 import type { FileId } from '../../src/smb2/wire.js';
 import { createClientAuth } from '../../src/auth/authenticator.js';
+import { after, before } from 'node:test';
+import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js';
+import type { ServerOptions } from '../../src/server/server.js';
+
+/**
+ * Registers before/after hooks that start a test server (signing "enabled" unless
+ * opts say otherwise) with one connected TestClient on share "share"; the getters
+ * are valid inside tests.
+ */
+export function serverWithClient(opts: ServerOptions = {}): { readonly srv: Running; readonly c: TestClient } {
+  let srv: Running | null = null;
+  let c: TestClient | null = null;
+  before(async () => {
+    srv = await startServer({ signing: 'enabled', ...opts });
+    c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
+  });
+  after(async () => {
+    c?.destroy();
+    await srv?.stop();
+  });
+  return { get srv() { return srv!; }, get c() { return c!; } };
+}
 
 export interface Response {
   hdr: Smb2Header;
@@ -205,6 +227,16 @@ export class TestClient {
 
   destroy(): void {
     this.sock.destroy();
+  }
+
+  /** The first interim (STATUS_PENDING) header of a request still waiting for its final response. */
+  async waitInterim(messageId: bigint, ms = 1000): Promise<Smb2Header> {
+    for (const end = Date.now() + ms; Date.now() < end; ) {
+      const w = this.waiters.get(messageId);
+      if (w && w.interim.length) return w.interim[0]!;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no interim response to message ${messageId}`);
   }
 
   async end(): Promise<void> {

@@ -5,13 +5,12 @@
  * request must not reach the file (bad DataOffset, a read-only handle, a
  * byte-range lock), the connection going on each time.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js';
-import { TestClient } from './smb-client.js';
+import { serverWithClient } from './smb-client.js';
 import { Command, LockFlags } from '../../src/smb2/constants.js';
 import { NtStatus } from '../../src/smb2/status.js';
 import { decodeWriteResponse, encodeWriteRequestHead } from '../../src/smb2/commands/write.js';
@@ -27,22 +26,11 @@ const skip = avail.available ? false : `io_uring unavailable: ${avail.reason}`;
 const SIZE = 3 * 1024 * 1024 + 77; // well past the transport's 64 KiB staging
 
 describe('big unsigned WRITEs on the io_uring transport', { skip }, () => {
-  let srv: Running;
-  let c: TestClient;
-  let t: UringTransport;
-
-  before(async () => {
-    srv = await startServer({ transport: 'uring', signing: 'enabled' });
-    t = srv.server.transport as UringTransport;
-    c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
-  });
-  after(async () => {
-    c.destroy();
-    await srv.stop();
-  });
+  const env = serverWithClient({ transport: 'uring' });
+  const t = (): UringTransport => env.srv.server.transport as UringTransport;
 
   async function open(name: string, access: number): Promise<FileId> {
-    const r = await c.create(name, { access, share: 7, disposition: 3 /* OPEN_IF */ });
+    const r = await env.c.create(name, { access, share: 7, disposition: 3 /* OPEN_IF */ });
     assert.equal(r.status, 0);
     return r.res!.fileId;
   }
@@ -55,42 +43,42 @@ describe('big unsigned WRITEs on the io_uring transport', { skip }, () => {
   test('the data lands byte for byte at its offset, mostly by splice, and the count is the whole', async () => {
     const f = await open('big.bin', 0x0012019f);
     const data = randomBytes(SIZE);
-    const before = t.stats.spliceInBytes;
-    const r = await c.request(Command.WRITE, writeBody(f, 4096, data));
+    const before = t().stats.spliceInBytes;
+    const r = await env.c.request(Command.WRITE, writeBody(f, 4096, data));
     assert.equal(r.hdr.status, 0);
     assert.equal(decodeWriteResponse(r.msg).count, SIZE);
-    assert.ok(t.stats.spliceInBytes - before > SIZE / 2, 'spliced');
-    const got = readFileSync(join(srv.dir, 'big.bin'));
+    assert.ok(t().stats.spliceInBytes - before > SIZE / 2, 'spliced');
+    const got = readFileSync(join(env.srv.dir, 'big.bin'));
     assert.equal(got.length, 4096 + SIZE);
     assert.ok(got.subarray(4096).equals(data));
-    assert.equal(await c.close(f), 0);
+    assert.equal(await env.c.close(f), 0);
   });
 
   test('bad DataOffset, a read-only handle, a locked range: the right status, nothing written, the connection goes on', async () => {
-    writeFileSync(join(srv.dir, 'guard.bin'), '');
+    writeFileSync(join(env.srv.dir, 'guard.bin'), '');
     const rw = await open('guard.bin', 0x0012019f);
     const ro = await open('guard.bin', 0x00120089);
     const data = randomBytes(SIZE);
-    const before = t.stats.spliceInBytes;
+    const before = t().stats.spliceInBytes;
     // DataOffset inside the fixed part: malformed.
-    let r = await c.request(Command.WRITE, writeBody(rw, 0, data, HEADER_SIZE + 16));
+    let r = await env.c.request(Command.WRITE, writeBody(rw, 0, data, HEADER_SIZE + 16));
     assert.equal(r.hdr.status, NtStatus.INVALID_PARAMETER);
     // A handle without write access.
-    r = await c.request(Command.WRITE, writeBody(ro, 0, data));
+    r = await env.c.request(Command.WRITE, writeBody(ro, 0, data));
     assert.equal(r.hdr.status, NtStatus.ACCESS_DENIED);
     // Another handle's exclusive lock over the range.
-    const lk = await c.request(Command.LOCK, encodeLockRequest({
+    const lk = await env.c.request(Command.LOCK, encodeLockRequest({
       lockSequenceNumber: 0, lockSequenceIndex: 0, fileId: ro, locks: [{ offset: 100n, length: 10n, flags: LockFlags.EXCLUSIVE_LOCK | LockFlags.FAIL_IMMEDIATELY }],
     }));
     assert.equal(lk.hdr.status, 0);
-    r = await c.request(Command.WRITE, writeBody(rw, 0, data));
+    r = await env.c.request(Command.WRITE, writeBody(rw, 0, data));
     assert.equal(r.hdr.status, NtStatus.FILE_LOCK_CONFLICT);
-    assert.equal(t.stats.spliceInBytes, before, 'none of them was spliced');
-    assert.equal(statSync(join(srv.dir, 'guard.bin')).size, 0, 'nothing reached the file');
+    assert.equal(t().stats.spliceInBytes, before, 'none of them was spliced');
+    assert.equal(statSync(join(env.srv.dir, 'guard.bin')).size, 0, 'nothing reached the file');
     // The connection is fine: a small write after the lock's range works.
-    r = await c.request(Command.WRITE, writeBody(rw, 200, Buffer.from('ok')));
+    r = await env.c.request(Command.WRITE, writeBody(rw, 200, Buffer.from('ok')));
     assert.equal(r.hdr.status, 0);
-    assert.equal(await c.close(ro), 0);
-    assert.equal(await c.close(rw), 0);
+    assert.equal(await env.c.close(ro), 0);
+    assert.equal(await env.c.close(rw), 0);
   });
 });
