@@ -98,7 +98,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       count: this.config.dataBuffers,
       ring: this.vfs.name === 'uring' ? ring : null,
       onRegistered: (fixed) => (this.vfs as UringVfs).useFixedBuffers(fixed),
-      onRegisterError: (err) => this.log.info(`data buffers not registered with the ring (${err.message}); READ/WRITE use them unregistered`),
+      onRegisterError: (err) => this.log.info(`data buffers: ${err.message}; using unregistered buffers (or, without memory for them, one per request)`),
     });
     this.transport = this.chooseTransport(opts.transport ?? 'auto');
     this.auth = createServerAuth({

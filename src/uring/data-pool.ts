@@ -86,7 +86,7 @@ export class DataPool {
         this.misses++;
         return null;
       }
-      this.setup();
+      if (!this.setup()) return null;
       index = this.made++;
     }
     this.out++;
@@ -115,19 +115,28 @@ export class DataPool {
     return this.region!.view(index * this.size, len);
   }
 
-  private setup(): void {
-    if (this.region) return;
+  /** Makes the memory on first use; false (and the pool stays empty for good) when even plain memory is refused. */
+  private setup(): boolean {
+    if (this.region) return true;
     const ring = this.opts.ring;
     if (ring && !ring.isClosed) {
       try {
         this.fixed = RegisteredBuffers.register(ring, this.count, this.size);
         this.region = this.fixed.region;
         this.opts.onRegistered?.(this.fixed);
-        return;
+        return true;
       } catch (err) {
         this.opts.onRegisterError?.(err as Error);
       }
     }
-    this.region = new NativeRegion(Math.ceil((this.count * this.size) / 4096) * 4096);
+    try {
+      this.region = new NativeRegion(Math.ceil((this.count * this.size) / 4096) * 4096);
+      return true;
+    } catch (err) {
+      // No memory for the pool (mmap refused): requests allocate their own buffers, as without a pool.
+      this.opts.onRegisterError?.(err as Error);
+      this.closed = true;
+      return false;
+    }
   }
 }
