@@ -87,10 +87,17 @@ function live(key: string): ByteLock[] {
  * locks, its own included. For I/O done on the server's behalf (FSCTLs).
  */
 export function rangeConflicts(open: Open, offset: bigint, length: bigint, write: boolean): boolean {
-  // Zero bytes of I/O touch no lock (smbtorture smb2.lock.zerobyteread).
-  if (!open.file || length === 0n) return false;
+  // Zero bytes of I/O touch no lock (smbtorture smb2.lock.zerobyteread). Every READ and WRITE asks:
+  // no key string and no array when no file has a lock, no filtered copy when one does.
+  if (!open.file || length === 0n || table.size === 0) return false;
+  const list = table.get(fileKey(open));
+  if (!list) return false;
   const want = { offset, length };
-  return live(fileKey(open)).some((l) => overlaps(l, want) && (write ? !l.exclusive || l.open !== open : l.exclusive && l.open !== open));
+  for (const l of list) {
+    if (l.open.closed || !overlaps(l, want)) continue;
+    if (write ? !l.exclusive || l.open !== open : l.exclusive && l.open !== open) return true;
+  }
+  return false;
 }
 
 export async function handleLock(ctx: RequestContext): Promise<Reply> {
