@@ -53,7 +53,8 @@ export interface TransportConnection {
    * remaining total - head.length bytes socket -> pipe -> file (io_uring
    * SPLICE, never through user space) and then deliver `head` alone with
    * `spliced` set; null receives the PDU into memory as usual. Called
-   * synchronously, with nothing of the PDU handled yet.
+   * synchronously, with nothing of the PDU handled yet; `head` is only valid
+   * during the call (the delivered head is a copy).
    */
   onLargeMessage?: (head: Buffer, total: number) => SpliceSink | null;
   /** Called once, when the connection is gone. */

@@ -237,9 +237,11 @@ class UringConnection implements TransportConnection {
       if (4 + len > STAGING) {
         // Too big to stage. The receiver may take the rest straight into a file (an unsigned WRITE's data).
         if (this.onLargeMessage) {
-          const head = Buffer.from(this.staging.subarray(this.start + 4, this.end));
-          const sink = this.onLargeMessage(head, len);
+          // A view for the decision; copied out of the staging buffer only when the splice is taken.
+          const staged = this.staging.subarray(this.start + 4, this.end);
+          const sink = this.onLargeMessage(staged, len);
           if (sink) {
+            const head = Buffer.from(staged);
             this.start = this.end = 0;
             this.spliceIn = new SpliceIn(this, head, len, sink);
             this.spliceIn.step();
@@ -702,7 +704,6 @@ class SpliceIn {
       try {
         this.pipe = this.c.pipes.take();
       } catch (err) {
-        this.error ??= err as Error;
         return this.fail(err as Error);
       }
     }
