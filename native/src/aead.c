@@ -9,11 +9,11 @@
  * lives here; the transform header, nonces, AAD and key choice are
  * TypeScript (src/crypto/encryption.ts).
  *
- * aeadSeal(ccm, key, nonce, aad, parts[], tagOut) -> 0 | -errno
- * aeadOpen(ccm, key, nonce, aad, data, tag)       -> 0 | -EBADMSG | -errno
- * parts are encrypted in place, in order, as one plaintext. CCM takes the
- * whole plaintext in one update (an OpenSSL rule), so it accepts one part;
- * more parts give -ENOTSUP and the caller joins them. */
+ * aeadSeal(key, nonce, aad, parts[], tagOut)  -> 0 | -errno         (AES-GCM)
+ * aeadOpen(ccm, key, nonce, aad, data, tag)    -> 0 | -EBADMSG | -errno
+ * Seal encrypts the parts in place, in order, as one plaintext. It is GCM
+ * only: CCM takes the whole plaintext in one update (an OpenSSL rule), and a
+ * response always comes in several parts, so CCM seals through node:crypto. */
 #include "addon.h"
 #include <openssl/evp.h>
 
@@ -42,40 +42,38 @@ static int setup(EVP_CIPHER_CTX *c, int enc, int ccm, const void *key, size_t ke
 }
 
 static napi_value AeadSeal(napi_env env, napi_callback_info info) {
-  ARGS(6);
-  GET_I32(0, ccm);
+  ARGS(5);
   void *key, *nonce, *aad, *tag;
   size_t keylen, noncelen, aadlen, taglen;
-  if (arg_bytes(env, argv[1], &key, &keylen) || arg_bytes(env, argv[2], &nonce, &noncelen) ||
-      arg_bytes(env, argv[3], &aad, &aadlen) || arg_bytes(env, argv[5], &tag, &taglen)) return NULL;
+  if (arg_bytes(env, argv[0], &key, &keylen) || arg_bytes(env, argv[1], &nonce, &noncelen) ||
+      arg_bytes(env, argv[2], &aad, &aadlen) || arg_bytes(env, argv[4], &tag, &taglen)) return NULL;
   uint32_t n;
   bool isArray;
-  if (napi_is_array(env, argv[4], &isArray) != napi_ok || !isArray || napi_get_array_length(env, argv[4], &n) != napi_ok) {
+  if (napi_is_array(env, argv[3], &isArray) != napi_ok || !isArray || napi_get_array_length(env, argv[3], &n) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "parts must be an array of buffers");
     return NULL;
   }
   if (taglen < 16 || n > MAX_PARTS || aadlen > 0x7fffffff) return ret_i64(env, -EINVAL);
-  if (ccm && n > 1) return ret_i64(env, -ENOTSUP);
   void *pd[MAX_PARTS];
   size_t pl[MAX_PARTS];
   size_t total = 0;
   for (uint32_t i = 0; i < n; i++) {
     napi_value el;
-    NAPI_OK(napi_get_element(env, argv[4], i, &el));
+    NAPI_OK(napi_get_element(env, argv[3], i, &el));
     if (arg_bytes(env, el, &pd[i], &pl[i])) return NULL;
     if (pl[i] > 0x7fffffff) return ret_i64(env, -EINVAL);
     total += pl[i];
   }
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
   if (!c) return ret_i64(env, -ENOMEM);
-  int r = setup(c, 1, ccm, key, keylen, nonce, noncelen, NULL, total);
+  int r = setup(c, 1, 0, key, keylen, nonce, noncelen, NULL, total);
   int outl;
   if (!r && aadlen && !EVP_CipherUpdate(c, NULL, &outl, aad, (int)aadlen)) r = -EIO;
   for (uint32_t i = 0; !r && i < n; i++)
     if (pl[i] && (!EVP_CipherUpdate(c, pd[i], &outl, pd[i], (int)pl[i]) || (size_t)outl != pl[i])) r = -EIO;
   unsigned char fin[32];
   if (!r && !EVP_CipherFinal_ex(c, fin, &outl)) r = -EIO;
-  if (!r && !EVP_CIPHER_CTX_ctrl(c, ccm ? EVP_CTRL_CCM_GET_TAG : EVP_CTRL_GCM_GET_TAG, 16, tag)) r = -EIO;
+  if (!r && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag)) r = -EIO;
   EVP_CIPHER_CTX_free(c);
   return ret_i64(env, r);
 }

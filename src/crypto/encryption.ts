@@ -128,8 +128,8 @@ function transformFor(spec: CipherSpec, cipherId: number, key: Buffer, sessionId
  * ciphertext; runs of other parts (headers, bodies, shared constants) are
  * first copied together, so nothing else is ever written. Returns what to
  * send: the transform header, then the ciphertext pieces. Without the
- * native primitive, or for CCM over several pieces (OpenSSL takes a CCM
- * plaintext in one update), this is sealParts().
+ * native primitive, or for CCM (OpenSSL takes a CCM plaintext in one update,
+ * and a response is always several pieces), this is sealParts().
  */
 export function sealInPlace(
   cipherId: number,
@@ -141,7 +141,7 @@ export function sealInPlace(
 ): Buffer[] {
   const spec = cipherSpec(cipherId);
   const aead = native?.aeadSeal as AeadSeal | undefined;
-  if (!aead || owned.size === 0) return sealParts(cipherId, key, sessionId, parts, nonce);
+  if (!aead || owned.size === 0 || spec.ccm) return sealParts(cipherId, key, sessionId, parts, nonce);
   const pieces: Buffer[] = [];
   let run: Buffer[] = [];
   const flush = (): void => {
@@ -156,9 +156,8 @@ export function sealInPlace(
     } else run.push(p);
   }
   flush();
-  if (spec.ccm && pieces.length > 1) return sealParts(cipherId, key, sessionId, parts, nonce);
   const { header, field } = transformFor(spec, cipherId, key, sessionId, totalLength(pieces), nonce);
-  const r = aead(spec.ccm ? 1 : 0, key, field.subarray(0, spec.nonceLength), transformAad(header), pieces, header.subarray(4, 20));
+  const r = aead(key, field.subarray(0, spec.nonceLength), transformAad(header), pieces, header.subarray(4, 20));
   if (r < 0) throw new Error(`AEAD seal failed (errno ${-r})`);
   return [header, ...pieces];
 }
@@ -181,7 +180,7 @@ export function openInPlace(cipherId: number, key: Buffer, msg: Buffer): Buffer 
   return r === 0 ? ct : null;
 }
 
-type AeadSeal = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer, parts: Buffer[], tagOut: Buffer) => number;
+type AeadSeal = (key: Buffer, nonce: Buffer, aad: Buffer, parts: Buffer[], tagOut: Buffer) => number;
 type AeadOpen = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer) => number;
 
 /**

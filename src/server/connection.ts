@@ -422,17 +422,15 @@ export class SmbConnection {
         .finally(() => region.release?.());
       return;
     }
+    const done = responses.some((r) => r.release) ? () => releaseAll(responses) : undefined;
     if (sealWith && sealWith.encryptionKey && this.negotiated) {
       // READ data is sealed where it was read; everything else is copied first (sealInPlace).
       const scratch = new Set<Buffer>();
       for (const r of responses) if (r.scratch) scratch.add(r.scratch);
-      const sealed = sealInPlace(this.negotiated.cipherId, sealWith.encryptionKey, sealWith.id, parts, scratch);
-      const pooled = responses.some((r) => r.release);
-      this.transport.send(sealed, pooled ? () => releaseAll(responses) : undefined);
+      this.transport.send(sealInPlace(this.negotiated.cipherId, sealWith.encryptionKey, sealWith.id, parts, scratch), done);
       return;
     }
-    const pooled = responses.some((r) => r.release);
-    this.transport.send(parts, pooled ? () => releaseAll(responses) : undefined);
+    this.transport.send(parts, done);
   }
 
   /**
