@@ -98,7 +98,7 @@ export class Open {
    * deleteOnClose from the CREATE option alone, it refuses new opens of the path.
    */
   pendingDelete = false;
-  /** LockSequenceIndex (1..64) -> the LockSequenceNumber of the last LOCK done with it (MS-SMB2 3.3.5.14, durable opens) */
+  /** LockSequenceIndex (1..64) -> the LockSequenceNumber of the last LOCK done with it (MS-SMB2 3.3.5.14; kept for every 3.x open) */
   lockSequences: Map<number, number> | null = null;
   /** the file's share-relative path with '/' separators, '' for the root */
   path: string;

@@ -17,6 +17,7 @@ import {
   O_WRONLY, RENAME_NOREPLACE,
 } from './linux.js';
 import type { OpenOptions, ShareRoot, StatFs, VfsFile, VfsStat } from './types.js';
+import type { PrefetchedXattr, ThreadpoolFile } from './threadpool-file.js';
 
 const EEXIST = errnoOf('EEXIST');
 const ENOENT = errnoOf('ENOENT');
@@ -199,8 +200,8 @@ async function openDirectory(sys: VfsSys, rootfd: number, rel: string, opts: Ope
 /** A file object's stat until finishOpen's statx is back (nothing reads it before). */
 const PENDING_STAT = { isDirectory: false, isFile: true } as VfsStat;
 
-type Prefetched = { name: string; value: Buffer | null; error: unknown };
-type Settles = { settleOpen(st: VfsStat, p: Prefetched | null): void };
+/** Both modules' files are ThreadpoolFiles (the uring one extends it). */
+type Settles = Pick<ThreadpoolFile, 'settleOpen'>;
 
 /**
  * statx the new fd, enforce directory: 'mustNot', clear O_NONBLOCK. With
@@ -212,8 +213,8 @@ async function finishOpen(sys: VfsSys, fd: number, created: boolean, opts: OpenO
   if (name) {
     const file = sys.newFile(fd, created, PENDING_STAT);
     const xattr = file.getXattr(name).then(
-      (value): Prefetched => ({ name, value, error: null }),
-      (error: unknown): Prefetched => ({ name, value: null, error }),
+      (value): PrefetchedXattr => ({ name, value, error: null }),
+      (error: unknown): PrefetchedXattr => ({ name, value: null, error }),
     );
     try {
       const st = await sys.statx(fd, null, 0);

@@ -26,12 +26,15 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * Also the base of the uring module's file, which overrides what the ring
  * does and inherits the rest (readdir, setTimes, list/remove xattr).
  */
+/** An attribute read beside an open's statx (OpenOptions.prefetchXattr): what getXattr answered, or threw. */
+export type PrefetchedXattr = { name: string; value: Buffer | null; error: unknown };
+
 export class ThreadpoolFile implements VfsFile {
   protected readonly guard = new FdGuard('file');
 
   private st: VfsStat;
   /** an attribute read beside the open's statx (OpenOptions.prefetchXattr), until taken */
-  private prefetched: { name: string; value: Buffer | null; error: unknown } | null = null;
+  private prefetched: PrefetchedXattr | null = null;
 
   constructor(protected readonly sys: ThreadpoolSys, readonly fd: number, readonly created: boolean, st: VfsStat) {
     this.st = st;
@@ -42,7 +45,7 @@ export class ThreadpoolFile implements VfsFile {
   }
 
   /** @internal finishOpen (share.ts): the statx and the prefetched attribute, which ran side by side */
-  settleOpen(st: VfsStat, prefetched: { name: string; value: Buffer | null; error: unknown } | null): void {
+  settleOpen(st: VfsStat, prefetched: PrefetchedXattr | null): void {
     this.st = st;
     this.prefetched = prefetched;
   }

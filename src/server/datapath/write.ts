@@ -32,9 +32,9 @@ import { Access } from '../access.js';
 import { boundTo } from '../channel.js';
 import { beyondMaxOffset } from '../handlers/common.js';
 import { rangeConflicts } from '../handlers/lock.js';
+import { APPEND_OFFSET } from '../handlers/write.js';
 
 const WRITE_FIXED_PART = 48;
-const APPEND_OFFSET = 0xffffffffffffffffn;
 
 /** Where the rest of this PDU may go instead of memory, or null (see the file comment). */
 export function spliceTarget(conn: SmbConnection, head: Buffer, total: number): SpliceSink | null {

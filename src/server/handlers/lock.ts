@@ -11,7 +11,7 @@ import { LockFlags } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import type { Open } from '../state.js';
-import { untilDoneOrCancelled } from '../async.js';
+import { untilDoneOrCancelled, type PendingRequest } from '../async.js';
 import { decodeOr, lookupOpen } from './common.js';
 
 const U64_MAX = 0xffffffffffffffffn;
@@ -140,11 +140,11 @@ export async function handleLock(ctx: RequestContext): Promise<Reply> {
   const blocking = !unlocking && req.locks.length === 1 && !(req.locks[0]!.flags & LockFlags.FAIL_IMMEDIATELY);
   while (blocking && status !== NtStatus.SUCCESS) {
     ctx.conn.goAsync(ctx);
-    let pending: { cancelledBy?: string } | null = null;
-    const cancelled = await untilDoneOrCancelled((fn) => (pending = ctx.conn.onCancel(ctx, fn)), nextChange(key));
+    const wait: { p: PendingRequest | null } = { p: null };
+    const cancelled = await untilDoneOrCancelled((fn) => (wait.p = ctx.conn.onCancel(ctx, fn)), nextChange(key));
     // A LOGOFF ends the wait with success, as Windows and Samba answer (smbtorture smb2.lock.cancel-logoff);
     // the session is gone, so no handle of it can use the lock, and none is taken.
-    if (cancelled) return (pending as { cancelledBy?: string } | null)?.cancelledBy === 'logoff' ? { status: NtStatus.SUCCESS, body: encodeLockResponse() } : errorReply(NtStatus.CANCELLED);
+    if (cancelled) return wait.p?.cancelledBy === 'logoff' ? { status: NtStatus.SUCCESS, body: encodeLockResponse() } : errorReply(NtStatus.CANCELLED);
     // The handle was closed while the lock waited: Windows answers RANGE_NOT_LOCKED (smb2.lock.cancel).
     if (open.closed) return errorReply(NtStatus.RANGE_NOT_LOCKED);
     status = attempt();

@@ -10,7 +10,7 @@ import { beyondMaxOffset, decodeOr, fsStatus, lookupOpen } from './common.js';
 import { rangeConflicts } from './lock.js';
 
 /** Offset meaning "at the end of file" for append-only opens (MS-FSA 2.1.5.3). */
-const APPEND_OFFSET = 0xffffffffffffffffn;
+export const APPEND_OFFSET = 0xffffffffffffffffn;
 
 /** The data movement of a WRITE (one place, for the io_uring path to replace). */
 async function writeFileData(file: VfsFile, data: Buffer, pos: bigint): Promise<number> {
