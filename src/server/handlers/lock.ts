@@ -46,7 +46,8 @@ function changed(key: string): void {
 
 /** The open is closing: its locks go, and requests waiting on them try again. */
 export function releaseLocks(open: Open): void {
-  if (!open.file || open.isDirectory) return;
+  // Every CLOSE passes here: nothing to do (and no key string) while no file has locks or waiters.
+  if (!open.file || open.isDirectory || (table.size === 0 && waiting.size === 0)) return;
   const key = fileKey(open);
   const list = table.get(key);
   if (list) {
