@@ -424,6 +424,7 @@ class UringConnection implements TransportConnection {
     if (this.closing) return;
     this.closing = true;
     if (this.recvOp) this.ring.cancel(this.recvOp);
+    this.spliceIn?.abandon(); // no more reading: a PDU half received into a file is dropped
     if (this.queue.length || this.sendBusy) {
       this.lingerTimer = setTimeout(() => this.destroy(), LINGER_MS);
       this.lingerTimer.unref();
@@ -435,6 +436,7 @@ class UringConnection implements TransportConnection {
   destroy(): void {
     this.closing = true;
     this.failQueue(new SystemError('send', 104 /* ECONNRESET */, 'connection closed'));
+    this.spliceIn?.abandon();
     if (!this.finished && this.inflight > 0 && !this.ring.isClosed) this.ring.syncCancelFd(this.fd);
     this.maybeFinish(true);
   }
@@ -675,21 +677,27 @@ class FileSend {
 
 /**
  * The tail of a large PDU, socket -> pipe -> file (ARCHITECTURE, hot paths:
- * "WRITE: RECV header -> SPLICE socket->pipe | SPLICE pipe->file"). One
- * step at a time: a SPLICE from the socket takes what has arrived (at most
- * a pipe-full, at most what the PDU still owes), then SPLICEs from the pipe
- * move exactly that into the file at the next position. Should the file
- * refuse (ENOSPC, EFBIG, EIO), the rest of the PDU is still read off the
- * socket, into /dev/null, so the stream stays framed and the request gets
- * its error. The socket failing (peer gone) ends the connection.
+ * "WRITE: RECV header -> SPLICE socket->pipe | SPLICE pipe->file"). Two ops
+ * overlap on one pipe: a fill (SPLICE from the socket: what has arrived, at
+ * most what the PDU still owes) and a drain (SPLICE of exactly the bytes the
+ * fills reported into the file, at the next position). The kernel serialises
+ * the two on the pipe's lock; the fill blocks in its worker when the pipe is
+ * full and the drain makes room, so while bytes are in the pipe a drain is
+ * always under way and nothing can wait forever. Should the file refuse
+ * (ENOSPC, EFBIG, EIO), the rest of the PDU is still read off the socket,
+ * into /dev/null, so the stream stays framed and the request gets its error.
+ * The socket failing (peer gone) ends the connection.
  */
 class SpliceIn {
+  /** PDU bytes not yet taken off the socket */
   private remaining: number;
+  /** bytes the fills put in the pipe that no drain has taken yet (a drain under way included) */
   private inPipe = 0;
   private written = 0;
   private error: Error | null = null;
   private pipe: [number, number] | null = null;
-  private busy = false;
+  private fillOp: Op | null = null;
+  private drainBusy = false;
   private over = false;
   /** /dev/null, where the rest goes once the file refused a write (opened then, closed at the end) */
   private devNull = -1;
@@ -698,8 +706,12 @@ class SpliceIn {
     this.remaining = total - head.length;
   }
 
+  private get busy(): boolean {
+    return this.fillOp !== null || this.drainBusy;
+  }
+
   step(): void {
-    if (this.over || this.busy) return;
+    if (this.over) return;
     if (!this.pipe) {
       try {
         this.pipe = this.c.pipes.take();
@@ -708,33 +720,27 @@ class SpliceIn {
       }
     }
     const ring = this.c.ringRef;
-    if (this.inPipe > 0) {
+    if (!this.drainBusy && this.inPipe > 0) {
       const toFile = this.error === null;
       if (!toFile && this.devNull < 0) this.devNull = openSync('/dev/null', 'w');
       const out = toFile ? this.sink.fd : this.devNull;
       const pos = toFile ? this.sink.position + this.written : -1;
-      this.start();
+      this.drainBusy = true;
+      this.c.opStarted();
       ring.submit(prepSplice(ring, this.pipe[0], -1, out, pos, this.inPipe, (e, n) => this.drained(e, n, toFile)));
-      return;
     }
-    if (this.remaining === 0) return this.finish();
-    this.start();
-    const k = Math.min(this.c.pipes.size, this.remaining);
-    ring.submit(prepSplice(ring, this.c.fd, -1, this.pipe[1], -1, k, (e, n) => this.filled(e, n)));
-  }
-
-  private start(): void {
-    this.busy = true;
-    this.c.opStarted();
-  }
-
-  private settled(): void {
-    this.busy = false;
-    this.c.opEnded();
+    if (this.fillOp === null && this.remaining > 0) {
+      this.c.opStarted();
+      const k = Math.min(this.c.pipes.size, this.remaining);
+      this.fillOp = prepSplice(ring, this.c.fd, -1, this.pipe[1], -1, k, (e, n) => this.filled(e, n));
+      ring.submit(this.fillOp);
+    }
+    if (!this.busy && this.remaining === 0) this.finish();
   }
 
   private filled(e: SystemError | null, n: number): void {
-    this.settled();
+    this.fillOp = null;
+    this.c.opEnded();
     if (this.over) return this.late();
     if (e && e.errno === EAGAIN) return this.step();
     if (e || n === 0) return this.fail(e);
@@ -744,7 +750,8 @@ class SpliceIn {
   }
 
   private drained(e: SystemError | null, n: number, toFile: boolean): void {
-    this.settled();
+    this.drainBusy = false;
+    this.c.opEnded();
     if (this.over) return this.late();
     if (e && e.errno === EAGAIN) return this.step();
     if (e || n === 0) {
@@ -757,12 +764,18 @@ class SpliceIn {
     this.step();
   }
 
-  /** A completion after abandon(): the pipe it used is closed (it may hold bytes), the connection told. */
+  /** A completion after abandon(): the last one gives back what was held. */
   private late(): void {
-    if (this.pipe) this.c.pipes.give(this.pipe, false);
+    if (!this.busy) this.giveBack();
+    this.c.opSettled();
+  }
+
+  /** Nothing is under way any more: the pipe (closed if it may hold bytes), /dev/null and the sink go. */
+  private giveBack(): void {
+    if (this.pipe) this.c.pipes.give(this.pipe, this.inPipe === 0);
     this.pipe = null;
     this.closeNull();
-    this.c.opSettled();
+    this.sink.release();
   }
 
   private closeNull(): void {
@@ -772,10 +785,7 @@ class SpliceIn {
 
   private finish(): void {
     this.over = true;
-    this.c.pipes.give(this.pipe!, true);
-    this.pipe = null;
-    this.closeNull();
-    this.sink.release();
+    this.giveBack();
     this.c.spliceDone(this, this.head, { total: this.total, written: this.written, error: this.error });
   }
 
@@ -784,16 +794,17 @@ class SpliceIn {
     this.c.spliceFailed(this, err);
   }
 
-  /** The connection is going: give back what we hold (a pipe with bytes left is closed, not reused). */
+  /**
+   * The connection is going. A fill waiting on the socket is cancelled (a
+   * cancel by fd would miss it: a SPLICE's file is the pipe); what we hold
+   * is given back once nothing is under way, so the sink's fd is never
+   * closed under a drain.
+   */
   abandon(): void {
     if (this.over) return;
     this.over = true;
-    if (this.pipe && !this.busy) {
-      this.c.pipes.give(this.pipe, this.inPipe === 0);
-      this.pipe = null;
-    }
-    if (!this.busy) this.closeNull();
-    this.sink.release();
+    if (this.fillOp) this.c.ringRef.cancel(this.fillOp);
+    if (!this.busy) this.giveBack();
   }
 }
 

@@ -277,6 +277,29 @@ describe('transport/uring', { skip }, () => {
     closeSync(fd);
     closeSync(ro);
   });
+
+  test('onLargeMessage: the server ending a connection whose PDU is half received cancels the splice waiting on the socket', async () => {
+    const { sock, server } = await connect();
+    const path = join(dir, 'half.bin');
+    const fd = openSync(path, 'w+');
+    const released: number[] = [];
+    server.onLargeMessage = () => ({ fd, position: 0, release: () => released.push(fd) });
+    let delivered = 0;
+    server.onMessage = () => delivered++;
+    const closed = new Promise<void>((res) => (server.onClose = () => res()));
+    const h = Buffer.alloc(4);
+    h.writeUInt32BE(3 * 1024 * 1024, 0);
+    // A third of the PDU, then silence: the client stays connected.
+    sock.write(Buffer.concat([h, randomBytes(1024 * 1024)]));
+    await new Promise((r) => setTimeout(r, 50));
+    server.close();
+    const timeout = new Promise<string>((res) => setTimeout(() => res('timeout'), 3000).unref());
+    assert.equal(await Promise.race([closed.then(() => 'closed'), timeout]), 'closed', 'onClose comes although the peer sends nothing more');
+    assert.equal(delivered, 0);
+    assert.deepEqual(released, [fd], 'the sink is released once');
+    sock.destroy();
+    closeSync(fd);
+  });
 });
 
 describe('server on the io_uring transport', { skip: skip || (!smbclientPath() && 'smbclient not installed') }, () => {
