@@ -62,8 +62,14 @@ export interface Backend {
   hasPending(): boolean;
   /** work the loop must wait for besides fd events (io_uring ops of other layers in flight) */
   busy?(): boolean;
-  /** pushes queued submissions to the kernel (the attached driver calls it before yielding to Node) */
-  flush?(): void;
+  /**
+   * Pushes queued submissions to the kernel (the attached driver calls it
+   * before yielding to Node). With `reap`, completions already posted (ops
+   * that finished inline, during the submission) are dispatched at once
+   * instead of after a trip through Node's loop; fd readiness they carry is
+   * only queued (hasPending), never handled here.
+   */
+  flush?(reap: boolean): void;
   /** clears the wake-up signal behind pollFd (an eventfd), before the attached driver runs the loop */
   drainWake?(): void;
   close(): void;

@@ -5,6 +5,7 @@ import { describe } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createEventContext, FD_READ, FD_WRITE } from '../../src/events/index.js';
+import { prepNop } from '../../src/uring/ops/nop.js';
 import { ctxOf, it, n, perBackend, perBackendDriver, pipe, sleepMs, write1 } from './helpers.js';
 
 perBackend('attached driver', (b) => {
@@ -47,6 +48,30 @@ perBackend('attached driver', (b) => {
     ctx.addImmediate(() => got.push('immediate'));
     await sleepMs(30);
     assert.deepEqual(got, ['immediate', 'timer']);
+  });
+
+  it('ring ops that finish at submission are dispatched before Node\'s loop turns, yet a long chain of them yields to it', { skip: b === 'poll' || b === 'epoll' ? 'no ring' : false }, async () => {
+    const ctx = ctxOf(b, 'node');
+    const ring = ctx.ring!;
+    // One op from a promise continuation: its completion is there when the submission returns.
+    let one = false;
+    await Promise.resolve();
+    ring.submit(prepNop(ring, () => (one = true)));
+    for (let i = 0; i < 20 && !one; i++) await null;
+    assert.equal(one, true, 'done within the promise jobs that follow the submission');
+    // A chain where each completion submits the next: Node's own callbacks still get their turn.
+    let count = 0;
+    let atImmediate = -1;
+    const chainDone = new Promise<void>((res) => {
+      const next = (): void => {
+        if (++count === 2000) return res();
+        ring.submit(prepNop(ring, next));
+      };
+      ring.submit(prepNop(ring, next));
+    });
+    setImmediate(() => (atImmediate = count));
+    await chainDone;
+    assert.ok(atImmediate >= 0 && atImmediate < 2000, `setImmediate ran in the middle of the chain (at ${atImmediate})`);
   });
 
   it('an idle context does not keep the process alive', () => {

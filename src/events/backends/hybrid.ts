@@ -67,8 +67,10 @@ export class HybridBackend extends EpollBackend {
     return this.ring.inflight > 0 || this.ring.queued > 0;
   }
 
-  flush(): void {
-    if (!this.ring.isClosed) this.ring.flush();
+  flush(reap: boolean): void {
+    if (this.ring.isClosed) return;
+    this.ring.flush();
+    if (reap) this.ring.reap();
   }
 
   override close(): void {

@@ -148,8 +148,10 @@ export class UringBackend implements Backend {
     return this.ring.inflight + this.ring.queued - this.ownInflight > 0;
   }
 
-  flush(): void {
-    if (!this.ring.isClosed) this.ring.flush();
+  flush(reap: boolean): void {
+    if (this.ring.isClosed) return;
+    this.ring.flush();
+    if (reap) this.ring.reap();
   }
 
   wait(timeoutNs: number, dueMs: number): boolean {

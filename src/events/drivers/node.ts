@@ -17,6 +17,13 @@ import type { Driver, EventContext } from '../context.js';
 import type { FdSlot } from '../fd.js';
 
 const BUDGET = 64;
+/**
+ * How many times arm() may dispatch inline completions (backend.flush(true))
+ * between two wake-ups from Node's loop. Each dispatch can submit more ops
+ * that finish inline; the bound makes such a chain yield to Node's other
+ * I/O and timers now and then.
+ */
+const INLINE_REAPS = 64;
 const UV_READABLE = 1;
 const UV_WRITABLE = 2;
 const UV_DISCONNECT = 4;
@@ -43,6 +50,8 @@ export class NodeDriver implements Driver {
   /** the backend whose readiness we watch; changes after a run-time fallback */
   private attached: Backend | null = null;
   private running = false;
+  /** arm() dispatches of inline completions since Node's loop last ran us */
+  private inlineReaps = 0;
   private immediate: NodeJS.Immediate | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerDue = Infinity;
@@ -139,6 +148,7 @@ export class NodeDriver implements Driver {
     if (this.running || this.closed) return;
     this.immediate = null;
     this.running = true;
+    this.inlineReaps = 0;
     this.ctx.backend.drainWake?.();
     try {
       for (let i = 0; i < BUDGET; i++) if (!this.ctx.loopOnce(0)) break;
@@ -153,7 +163,9 @@ export class NodeDriver implements Driver {
     const ctx = this.ctx;
     if (this.closed) return;
     // Queued io_uring submissions (re-armed polls, other layers' ops) must reach the kernel before Node sleeps.
-    ctx.backend.flush?.();
+    // What completed during the submission is dispatched now: a round through Node's loop (its
+    // epoll_wait, the eventfd) costs more than most such ops.
+    ctx.backend.flush?.(this.inlineReaps++ < INLINE_REAPS);
     if (!ctx.haveEvents()) {
       this.clearTimer();
       this.setRef(false);
