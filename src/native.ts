@@ -43,6 +43,8 @@ export interface NativeBinding {
   sysAsync(op: number, dirfd: number, path: Uint8Array | null, dirfd2: number, path2: Uint8Array | null,
     flags: number, mode: number, resolve: number, num: number, num2: number, out: Bytes | null,
     cb: (result: number) => void): number;
+  sysSync(op: number, dirfd: number, path: Uint8Array | null, dirfd2: number, path2: Uint8Array | null,
+    flags: number, mode: number, resolve: number, num: number, num2: number, out: Bytes | null): number;
   close(fd: number): number;
   readSync(fd: number, buf: Bytes, offset: number, length: number): number;
   writeSync(fd: number, buf: Bytes, offset: number, length: number): number;

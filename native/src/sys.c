@@ -189,6 +189,16 @@ static napi_value SysAsync(napi_env env, napi_callback_info info) {
   return ret_i64(env, 0);
 }
 
+/* sysSync(op, dirfd, path|null, dirfd2, path2|null, flags, mode, resolve, num, num2, out|null)
+ * -> result | -errno, on this thread. */
+static napi_value SysSync(napi_env env, napi_callback_info info) {
+  ARGS(SYS_NARGS);
+  sys_req_t q;
+  if (parse_req(env, argv, &q)) return NULL;
+  sys_run(&q);
+  return ret_i64(env, q.result);
+}
+
 static napi_value Close(napi_env env, napi_callback_info info) {
   ARGS(1);
   GET_I32(0, fd);
@@ -344,6 +354,7 @@ static napi_value SetsockoptInt(napi_env env, napi_callback_info info) {
 
 void sys_init(napi_env env, napi_value exports) {
   export_fn(env, exports, "sysAsync", SysAsync);
+  export_fn(env, exports, "sysSync", SysSync);
   export_fn(env, exports, "close", Close);
   export_fn(env, exports, "readSync", ReadSync);
   export_fn(env, exports, "writeSync", WriteSync);

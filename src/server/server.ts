@@ -147,6 +147,9 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       const st = statSync(s.path, { throwIfNoEntry: false });
       if (!st || !st.isDirectory()) throw new Error(`share "${s.name}": ${s.path} is not a directory`);
       s.root = await this.vfs.openShare(s.path);
+      const m = s.root.metadata;
+      const inline = m.inline === 'all' ? 'path and metadata calls inline' : m.inline === 'stat' ? 'stat of open files inline' : 'every call on workers';
+      this.log.info(`share ${s.name}: ${s.path} on ${m.fs}, ${inline}${m.forced ? ' (RINGSMB_INLINE_META)' : ''}`);
     }
     for (const addr of this.config.listen) {
       const l = await this.transport.listen(addr, (c) => this.onConnection(c));

@@ -7,7 +7,7 @@ import { createThreadpoolVfs } from './threadpool.js';
 import type { Vfs } from './types.js';
 import { createUringVfs, uringVfsUnusable } from './uring.js';
 
-export type { OpenOptions, SetTimes, ShareRoot, StatFs, Vfs, VfsDirEntry, VfsFile, VfsKind, VfsStat } from './types.js';
+export type { OpenOptions, SetTimes, ShareMetadata, ShareOptions, ShareRoot, StatFs, Vfs, VfsDirEntry, VfsFile, VfsKind, VfsStat } from './types.js';
 export { relPathError, validateRelPath } from './confine.js';
 export { createThreadpoolVfs } from './threadpool.js';
 export { createUringVfs, missingUringOps, uringVfsUnusable, UringFile, URING_VFS_OPS, type Advice, type UringVfs } from './uring.js';

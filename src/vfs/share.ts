@@ -16,7 +16,8 @@ import {
   AT_REMOVEDIR, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_TRUNC,
   O_WRONLY, RENAME_NOREPLACE,
 } from './linux.js';
-import type { OpenOptions, ShareRoot, StatFs, VfsFile, VfsStat } from './types.js';
+import { inlineLevelFor } from './inline.js';
+import type { OpenOptions, ShareMetadata, ShareOptions, ShareRoot, StatFs, VfsFile, VfsStat } from './types.js';
 import type { PrefetchedXattr, ThreadpoolFile } from './threadpool-file.js';
 
 const EEXIST = errnoOf('EEXIST');
@@ -52,7 +53,8 @@ export interface VfsSys extends PathSys {
 export class PathShare implements ShareRoot {
   private readonly guard = new FdGuard('share');
 
-  constructor(private readonly sys: VfsSys, readonly rootPath: string, private readonly rootfd: number) {}
+  constructor(private readonly sys: VfsSys, readonly rootPath: string, private readonly rootfd: number,
+    readonly metadata: ShareMetadata = { fs: 'unknown', inline: 'none', forced: false }) {}
 
   open(rel: string, opts: OpenOptions): Promise<VfsFile> {
     return this.guard.run(() => openFile(this.sys, this.rootfd, rel, opts));
@@ -128,6 +130,19 @@ export async function statfsOfFd(fd: number): Promise<StatFs> {
     const e = err as NodeJS.ErrnoException;
     throw typeof e?.errno === 'number' ? new SystemError('statfs', e.errno) : err;
   }
+}
+
+/** The filesystem under a share's root fd, and which calls may run inline there (inline.ts). */
+export async function shareMetadata(rootfd: number, opts: ShareOptions = {}): Promise<ShareMetadata> {
+  let type: bigint | null = null;
+  try {
+    type = (await statfs(`/proc/self/fd/${rootfd}`, { bigint: true })).type;
+  } catch {
+    // an unknown filesystem: nothing inline
+  }
+  const chosen = type === null ? { level: 'none' as const, fs: 'unknown (statfs failed)', forced: false } : inlineLevelFor(type);
+  if (opts.inline) return { fs: chosen.fs, inline: opts.inline, forced: true };
+  return { fs: chosen.fs, inline: chosen.level, forced: chosen.forced };
 }
 
 function isErrno(err: unknown, errno: number): boolean {

@@ -10,6 +10,7 @@ import { cString } from './confine.js';
 import {
   AT_EMPTY_PATH, STATX_BASIC_STATS, STATX_BTIME, STATX_SIZE, SysOp, decodeVfsStat, type SysOpName,
 } from './linux.js';
+import { runsInline, type InlineLevel } from './inline.js';
 import type { VfsSys } from './share.js';
 import type { VfsStat } from './types.js';
 
@@ -21,16 +22,24 @@ export interface SysArgs {
   flags?: number; mode?: number; resolve?: number; num?: number; num2?: number; out?: Buffer | null;
 }
 
-/** The threadpool module's syscalls; the uring module keeps one for what the ring cannot do. */
+/**
+ * The threadpool module's syscalls; the uring module keeps one for what the
+ * ring cannot do. `inline` (inline.ts, chosen per share from its filesystem)
+ * says which of them run on the calling thread instead of the pool.
+ */
 export class ThreadpoolSys implements Omit<VfsSys, 'newFile'> {
   readonly n: NativeBinding;
 
-  constructor() {
+  constructor(readonly inline: InlineLevel = 'none') {
     this.n = requireNative();
   }
 
   /** Raw result: >= 0 or -errno. */
   raw(op: SysOpName, a: SysArgs): Promise<number> {
+    if (runsInline(this.inline, op, a.flags ?? 0)) {
+      return Promise.resolve(this.n.sysSync(SysOp[op], a.dirfd ?? -1, a.path ?? null, a.dirfd2 ?? -1, a.path2 ?? null,
+        a.flags ?? 0, a.mode ?? 0, a.resolve ?? 0, a.num ?? 0, a.num2 ?? 0, a.out ?? null));
+    }
     return new Promise((resolve) => {
       const r = this.n.sysAsync(SysOp[op], a.dirfd ?? -1, a.path ?? null, a.dirfd2 ?? -1, a.path2 ?? null,
         a.flags ?? 0, a.mode ?? 0, a.resolve ?? 0, a.num ?? 0, a.num2 ?? 0, a.out ?? null, resolve);

@@ -8,10 +8,10 @@
 import { resolve as resolvePath } from 'node:path';
 import { SystemError } from '../util/errors.js';
 import { AT_FDCWD, O_CLOEXEC, O_DIRECTORY, O_PATH } from './linux.js';
-import { PathShare, type VfsSys } from './share.js';
+import { PathShare, shareMetadata, type VfsSys } from './share.js';
 import { ThreadpoolFile } from './threadpool-file.js';
 import { ThreadpoolSys } from './threadpool-sys.js';
-import type { ShareRoot, Vfs, VfsFile, VfsStat } from './types.js';
+import type { ShareOptions, ShareRoot, Vfs, VfsFile, VfsStat } from './types.js';
 
 class ThreadpoolVfsSys extends ThreadpoolSys implements VfsSys {
   newFile(fd: number, created: boolean, st: VfsStat): VfsFile {
@@ -20,15 +20,17 @@ class ThreadpoolVfsSys extends ThreadpoolSys implements VfsSys {
 }
 
 export function createThreadpoolVfs(reason = 'threadpool requested'): Vfs {
+  // Opens share roots; each share then gets its own, with its filesystem's inline level.
   const sys = new ThreadpoolVfsSys();
   return {
     name: 'threadpool',
     reason,
-    async openShare(rootPath: string): Promise<ShareRoot> {
+    async openShare(rootPath: string, opts?: ShareOptions): Promise<ShareRoot> {
       const abs = resolvePath(rootPath);
       const r = await sys.openat2(AT_FDCWD, abs, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0);
       if (r < 0) throw new SystemError('openat2', -r, abs);
-      return new PathShare(sys, abs, r);
+      const meta = await shareMetadata(r, opts);
+      return new PathShare(new ThreadpoolVfsSys(meta.inline), abs, r, meta);
     },
   };
 }

@@ -28,8 +28,9 @@ export interface Vfs {
    * (e.g. 'io_uring lacks OPENAT2, STATX'). */
   readonly reason: string;
   /** Opens the share's root directory (trusted configuration: symlinks in
-   * rootPath itself are followed). */
-  openShare(rootPath: string): Promise<ShareRoot>;
+   * rootPath itself are followed). Which calls run inline is chosen from
+   * the root's filesystem (vfs/inline.ts) unless opts.inline says. */
+  openShare(rootPath: string, opts?: ShareOptions): Promise<ShareRoot>;
 }
 
 /** lstat-like facts about one file, from statx(2). Times are ns since the epoch. */
@@ -98,8 +99,23 @@ export interface StatFs {
   availBlocks: bigint;
 }
 
+export interface ShareOptions {
+  /** overrides the filesystem's choice (and RINGSMB_INLINE_META) */
+  inline?: 'none' | 'stat' | 'all';
+}
+
+/** The filesystem a share lives on, and which of its calls run inline (vfs/inline.ts). */
+export interface ShareMetadata {
+  /** 'tmpfs', 'ext4', ... or 'fs type 0x...' */
+  readonly fs: string;
+  readonly inline: 'none' | 'stat' | 'all';
+  /** set by RINGSMB_INLINE_META rather than by the filesystem */
+  readonly forced: boolean;
+}
+
 export interface ShareRoot {
   readonly rootPath: string;
+  readonly metadata: ShareMetadata;
   open(rel: string, opts: OpenOptions): Promise<VfsFile>;
   /** follow defaults to false (lstat), as SMB clients see links as reparse points. */
   stat(rel: string, opts?: { follow?: boolean }): Promise<VfsStat>;

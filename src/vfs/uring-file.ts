@@ -77,7 +77,7 @@ export class UringFile extends ThreadpoolFile {
   }
 
   protected override async fgetxattr(name: string, nameBytes: Buffer, out: Buffer | null): Promise<number> {
-    if (!this.u.has.FGETXATTR) return super.fgetxattr(name, nameBytes, out);
+    if (!this.u.has.FGETXATTR || this.u.inlines('fgetxattr', 0)) return super.fgetxattr(name, nameBytes, out);
     // The op refuses (RangeError) a name the kernel would answer ERANGE.
     if (nameBytes.length - 1 > XATTR_NAME_MAX) return -ERANGE;
     try {
@@ -89,7 +89,7 @@ export class UringFile extends ThreadpoolFile {
   }
 
   protected override async fsetxattr(name: string, nameBytes: Buffer, value: Buffer, flags: number): Promise<void> {
-    if (!this.u.has.FSETXATTR) return super.fsetxattr(name, nameBytes, value, flags);
+    if (!this.u.has.FSETXATTR || this.u.inlines('fsetxattr', 0)) return super.fsetxattr(name, nameBytes, value, flags);
     if (nameBytes.length - 1 > XATTR_NAME_MAX) throw new SystemError('fsetxattr', ERANGE, name);
     await this.u.exec<number>('fsetxattr', name, (cb) => prepFsetxattr(this.u.ring, this.fd, name, value, cb, { flags }));
   }

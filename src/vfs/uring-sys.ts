@@ -28,7 +28,8 @@ import { prepSymlinkat } from '../uring/ops/symlinkat.js';
 import { prepUnlinkat } from '../uring/ops/unlinkat.js';
 import { prepClose } from '../uring/ops/close.js';
 import { SystemError, errnoOf } from '../util/errors.js';
-import { AT_EMPTY_PATH, AT_REMOVEDIR, STATX_BASIC_STATS, STATX_BTIME, decodeVfsStat } from './linux.js';
+import { runsInline, type InlineLevel } from './inline.js';
+import { AT_EMPTY_PATH, AT_REMOVEDIR, STATX_BASIC_STATS, STATX_BTIME, decodeVfsStat, type SysOpName } from './linux.js';
 import type { VfsSys } from './share.js';
 import { ThreadpoolSys } from './threadpool-sys.js';
 import { UringFile } from './uring-file.js';
@@ -57,19 +58,41 @@ const noop = (): void => {};
 /** A promise's settle function in the shape of an op callback. */
 type Settle<T> = (err: SystemError | null, v: T) => void;
 
-export class UringSys implements VfsSys {
-  readonly tp = new ThreadpoolSys();
-  readonly has: OptionalOps;
+/** What every share's UringSys of one Vfs shares. */
+export interface UringShared {
   /** The data path's registered buffers (one set per ring), or null. */
-  fixed: RegisteredBuffers | null = null;
-  /** Ops submitted by this module and not yet completed. */
-  inflight = 0;
+  fixed: RegisteredBuffers | null;
+  /** Ops submitted by the module and not yet completed. */
+  inflight: number;
+}
+
+/**
+ * One per share (and one for opening share roots): the ring and the shared
+ * state are the Vfs's, `inline` is the share's (inline.ts). Path and
+ * metadata calls the level covers go to `tp`, which makes them inline;
+ * the rest are ring ops.
+ */
+export class UringSys implements VfsSys {
+  readonly tp: ThreadpoolSys;
+  readonly has: OptionalOps;
 
   private readonly n = requireNative();
 
-  constructor(readonly ring: Ring) {
+  constructor(readonly ring: Ring, readonly inline: InlineLevel = 'none',
+    readonly shared: UringShared = { fixed: null, inflight: 0 }) {
     const s = (op: OpName): boolean => ring.supports(op);
     this.has = { FTRUNCATE: s('FTRUNCATE'), FALLOCATE: s('FALLOCATE'), FADVISE: s('FADVISE'), FGETXATTR: s('FGETXATTR'), FSETXATTR: s('FSETXATTR') };
+    this.tp = new ThreadpoolSys(inline);
+  }
+
+  /** The same module for a share whose filesystem allows `level`. */
+  forShare(level: InlineLevel): UringSys {
+    return new UringSys(this.ring, level, this.shared);
+  }
+
+  /** Whether this call goes inline through tp instead of the ring. */
+  inlines(op: SysOpName, flags: number): boolean {
+    return runsInline(this.inline, op, flags);
   }
 
   /**
@@ -82,11 +105,11 @@ export class UringSys implements VfsSys {
     return new Promise<T>((resolve, reject) => {
       if (this.ring.isClosed) throw new SystemError(syscall, EBADF, 'the ring is closed');
       const op = build((err, v) => {
-        this.inflight--;
+        this.shared.inflight--;
         if (err) reject(new SystemError(syscall, err.errno, detail));
         else resolve(v);
       });
-      this.inflight++;
+      this.shared.inflight++;
       try {
         this.ring.submit(op);
       } catch {
@@ -104,6 +127,7 @@ export class UringSys implements VfsSys {
 
   /** Never rejects for a kernel error: the confinement algorithms want -errno. */
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): Promise<number> {
+    if (this.inlines('openat2', flags)) return this.tp.openat2(dirfd, path, flags, mode, resolve);
     return this.exec<number>('openat2', path, (settle) =>
       prepOpenat2(this.ring, dirfd, path, { flags, mode, resolve }, (err, fd) => settle(null, err ? -err.errno : fd)));
   }
@@ -115,12 +139,14 @@ export class UringSys implements VfsSys {
 
   statx(fd: number, name: string | null, atFlags: number): Promise<VfsStat> {
     const flags = name === null ? atFlags | AT_EMPTY_PATH : atFlags;
+    if (this.inlines('statx', flags)) return this.tp.statx(fd, name, atFlags);
     return this.exec<VfsStat>('statx', name ?? undefined, (settle) =>
       prepStatxWith(this.ring, fd, name ?? '', decodeVfsStat, settle as Settle<VfsStat | null>,
         { flags, mask: STATX_BASIC_STATS | STATX_BTIME }));
   }
 
   mkdirat(dirfd: number, name: string, mode: number): Promise<void> {
+    if (this.inlines('mkdirat', 0)) return this.tp.mkdirat(dirfd, name, mode);
     return this.execVoid('mkdirat', name, (cb) => prepMkdirat(this.ring, dirfd, name, mode, cb));
   }
 
@@ -135,17 +161,19 @@ export class UringSys implements VfsSys {
   }
 
   linkat(fromFd: number, fromName: string, toFd: number, toName: string): Promise<void> {
+    if (this.inlines('linkat', 0)) return this.tp.linkat(fromFd, fromName, toFd, toName);
     return this.execVoid('linkat', `${fromName} -> ${toName}`, (cb) =>
       prepLinkat(this.ring, fromFd, fromName, toFd, toName, cb, { flags: 0 }));
   }
 
   symlinkat(target: string, dirfd: number, name: string): Promise<void> {
+    if (this.inlines('symlinkat', 0)) return this.tp.symlinkat(target, dirfd, name);
     // The arena refuses what the kernel would refuse with ENAMETOOLONG: say it the kernel's way.
     if (Buffer.byteLength(target) >= PATH_MAX) return Promise.reject(new SystemError('symlinkat', ENAMETOOLONG, name));
     return this.execVoid('symlinkat', name, (cb) => prepSymlinkat(this.ring, target, dirfd, name, cb));
   }
 
-  /** No READLINKAT op in io_uring. */
+  /** No READLINKAT op in io_uring (tp makes it inline where the share allows). */
   readlinkat(dirfd: number, name: string): Promise<string> {
     return this.tp.readlinkat(dirfd, name);
   }
@@ -159,13 +187,13 @@ export class UringSys implements VfsSys {
   /** READ, or READ_FIXED when buf lies inside one of the registered buffers. */
   read(fd: number, buf: Buffer, bufOff: number, len: number, pos: number): Promise<number> {
     const slot = this.fixedSlot(buf, bufOff, len);
-    if (slot >= 0) return this.readFixed(fd, slot, buf.byteOffset + bufOff - slot * this.fixed!.size, len, pos);
+    if (slot >= 0) return this.readFixed(fd, slot, buf.byteOffset + bufOff - slot * this.shared.fixed!.size, len, pos);
     return this.exec<number>('read', undefined, (cb) => prepRead(this.ring, fd, buf, pos, cb, { offset: bufOff, length: len }));
   }
 
   write(fd: number, buf: Buffer, bufOff: number, len: number, pos: number): Promise<number> {
     const slot = this.fixedSlot(buf, bufOff, len);
-    if (slot >= 0) return this.writeFixed(fd, slot, buf.byteOffset + bufOff - slot * this.fixed!.size, len, pos);
+    if (slot >= 0) return this.writeFixed(fd, slot, buf.byteOffset + bufOff - slot * this.shared.fixed!.size, len, pos);
     return this.exec<number>('write', undefined, (cb) => prepWrite(this.ring, fd, buf, pos, cb, { offset: bufOff, length: len }));
   }
 
@@ -214,7 +242,7 @@ export class UringSys implements VfsSys {
 
   /** The registered buffer holding [bufOff, bufOff + len) of buf, or -1. */
   private fixedSlot(buf: Buffer, bufOff: number, len: number): number {
-    const fixed = this.fixed;
+    const fixed = this.shared.fixed;
     if (!fixed || !fixed.isRegistered || buf.buffer !== fixed.region.buffer || len <= 0) return -1;
     const start = buf.byteOffset + bufOff;
     const index = Math.floor(start / fixed.size);
@@ -223,7 +251,7 @@ export class UringSys implements VfsSys {
   }
 
   private requireFixed(): RegisteredBuffers {
-    const fixed = this.fixed;
+    const fixed = this.shared.fixed;
     if (!fixed || !fixed.isRegistered) throw new TypeError('no registered buffers: call useFixedBuffers() on the uring Vfs first');
     return fixed;
   }

@@ -12,14 +12,20 @@
  * and removeXattr; and the optional ops above where the kernel lacks them.
  * Parent directories the path ops open (O_PATH) are closed with close(2):
  * it cannot block and saves a round trip.
+ *
+ * Per share, calls that cannot wait for a device run inline instead
+ * (inline.ts): on tmpfs the path and metadata calls, on local disk
+ * filesystems the stat of an open file. io_uring has no inline path for
+ * STATX or the xattr ops, and an io-wq round trip costs ten times the call
+ * there. openShare(root, { inline: 'none' }) keeps everything on the ring.
  */
 import { resolve as resolvePath } from 'node:path';
 import type { RegisteredBuffers } from '../uring/buffers.js';
 import type { Ring } from '../uring/ring.js';
 import { SystemError } from '../util/errors.js';
 import { AT_FDCWD, O_DIRECTORY, O_PATH } from './linux.js';
-import { PathShare } from './share.js';
-import type { ShareRoot, Vfs } from './types.js';
+import { PathShare, shareMetadata } from './share.js';
+import type { ShareOptions, ShareRoot, Vfs } from './types.js';
 import { URING_VFS_OPS, UringSys } from './uring-sys.js';
 
 export { UringFile, type Advice } from './uring-file.js';
@@ -55,23 +61,25 @@ export function uringVfsUnusable(ring: Ring | null | undefined): string | null {
 export function createUringVfs(ring: Ring, reason = 'io_uring requested'): UringVfs {
   const unusable = uringVfsUnusable(ring);
   if (unusable) throw new Error(`vfs uring: ${unusable}`);
+  // Opens share roots; each share then gets its own UringSys with its filesystem's inline level.
   const sys = new UringSys(ring);
   return {
     name: 'uring',
     reason,
     ring,
     get inflight() {
-      return sys.inflight;
+      return sys.shared.inflight;
     },
     useFixedBuffers(fixed: RegisteredBuffers | null): void {
       if (fixed && fixed.ring !== ring) throw new TypeError('the registered buffers belong to another ring');
-      sys.fixed = fixed;
+      sys.shared.fixed = fixed;
     },
-    async openShare(rootPath: string): Promise<ShareRoot> {
+    async openShare(rootPath: string, opts?: ShareOptions): Promise<ShareRoot> {
       const abs = resolvePath(rootPath);
       const r = await sys.openat2(AT_FDCWD, abs, O_PATH | O_DIRECTORY, 0, 0);
       if (r < 0) throw new SystemError('openat2', -r, abs);
-      return new PathShare(sys, abs, r);
+      const meta = await shareMetadata(r, opts);
+      return new PathShare(sys.forShare(meta.inline), abs, r, meta);
     },
   };
 }

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, describe } from 'node:test';
 import { SystemError } from '../../src/util/errors.js';
+import { OPS } from '../../src/uring/constants.js';
+import type { Op } from '../../src/uring/op.js';
+import type { Ring } from '../../src/uring/ring.js';
 import { createEventContext, type EventContext } from '../../src/events/index.js';
 import { createVfs, uringVfsUnusable, type Vfs, type VfsKind } from '../../src/vfs/index.js';
 
@@ -80,4 +83,15 @@ export async function rejectsCode(p: Promise<unknown>, code: string, what?: stri
 
 export function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;
+}
+
+/** Names of the ops submitted on `ring` until stop() (the submit method is wrapped meanwhile). */
+export function recordOps(ring: Ring): { names: string[]; stop: () => void } {
+  const names: string[] = [];
+  const submit = ring.submit;
+  ring.submit = function (this: Ring, sub) {
+    names.push(OPS[(sub as Op).opcode] ?? '?');
+    return submit.call(this, sub);
+  };
+  return { names, stop: () => { ring.submit = submit; } };
 }

@@ -1,0 +1,160 @@
+/**
+ * Which path and metadata calls run inline (src/vfs/inline.ts): the choice
+ * per filesystem, the override, and that the calls a level covers really
+ * skip the ring while the ones that may free data stay on it.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inlineLevelFor, runsInline } from '../../src/vfs/inline.js';
+import { AT_EMPTY_PATH, O_CREAT, O_RDWR, O_TRUNC } from '../../src/vfs/linux.js';
+import type { ShareRoot, UringVfs } from '../../src/vfs/index.js';
+import { makeTree, openModule, recordOps, vfsSkip, type ModuleUnderTest } from './helpers.js';
+
+const TMPFS = 0x01021994;
+const EXT4 = 0xef53;
+const NFS = 0x6969;
+
+describe('inline metadata: the policy', () => {
+  test('the level follows the filesystem; unknown and network filesystems keep everything on workers', () => {
+    const saved = process.env.RINGSMB_INLINE_META;
+    delete process.env.RINGSMB_INLINE_META;
+    try {
+      assert.deepEqual(inlineLevelFor(TMPFS), { level: 'all', fs: 'tmpfs', forced: false });
+      assert.deepEqual(inlineLevelFor(BigInt(EXT4)), { level: 'stat', fs: 'ext4', forced: false });
+      assert.deepEqual(inlineLevelFor(NFS), { level: 'none', fs: 'fs type 0x6969', forced: false });
+      process.env.RINGSMB_INLINE_META = 'none';
+      assert.deepEqual(inlineLevelFor(TMPFS), { level: 'none', fs: 'tmpfs', forced: true });
+      process.env.RINGSMB_INLINE_META = 'bogus';
+      assert.equal(inlineLevelFor(TMPFS).level, 'all', 'an unknown override is ignored');
+    } finally {
+      if (saved === undefined) delete process.env.RINGSMB_INLINE_META;
+      else process.env.RINGSMB_INLINE_META = saved;
+    }
+  });
+
+  test('what each level runs inline', () => {
+    assert.equal(runsInline('none', 'statx', AT_EMPTY_PATH), false);
+    assert.equal(runsInline('stat', 'statx', AT_EMPTY_PATH), true, 'stat of an open fd');
+    assert.equal(runsInline('stat', 'statx', 0), false, 'a path lookup may read the disk');
+    assert.equal(runsInline('stat', 'fgetxattr', 0), false);
+    assert.equal(runsInline('stat', 'openat2', O_RDWR), false);
+    for (const op of ['statx', 'fgetxattr', 'fsetxattr', 'flistxattr', 'fremovexattr', 'mkdirat', 'symlinkat', 'linkat', 'readlinkat'] as const) {
+      assert.equal(runsInline('all', op, 0), true, op);
+    }
+    assert.equal(runsInline('all', 'openat2', O_RDWR | O_CREAT), true);
+    // What may free a file's pages stays on a worker even on tmpfs.
+    assert.equal(runsInline('all', 'openat2', O_RDWR | O_TRUNC), false);
+    for (const op of ['unlinkat', 'renameat2', 'ftruncate', 'fallocate', 'fsync'] as const) {
+      assert.equal(runsInline('all', op, 0), false, op);
+    }
+  });
+});
+
+const skip = vfsSkip('uring');
+
+describe('inline metadata: uring shares', { skip }, () => {
+  const tree = makeTree();
+  let mod: ModuleUnderTest;
+  let vfs: UringVfs;
+  let all: ShareRoot;
+  let stat: ShareRoot;
+
+  before(async () => {
+    mod = openModule('uring');
+    vfs = mod.vfs as UringVfs;
+    all = await vfs.openShare(tree.share, { inline: 'all' });
+    stat = await vfs.openShare(tree.share, { inline: 'stat' });
+    writeFileSync(join(tree.share, 'f'), 'data');
+  });
+  after(async () => {
+    await all.close();
+    await stat.close();
+    mod.close();
+    tree.cleanup();
+  });
+
+  test("'all': stat, xattrs, open, mkdir, link, symlink skip the ring; truncating opens, unlink, rename, data and close use it", async () => {
+    const rec = recordOps(vfs.ring);
+    const inline: string[] = [];
+    const onRing: string[] = [];
+    try {
+      const f = await all.open('f', { read: true, write: true });
+      await f.stat();
+      await f.setXattr('user.k', Buffer.from('v')).catch(() => {});
+      await f.getXattr('user.k').catch(() => {});
+      await all.stat('f');
+      await all.mkdir('d');
+      await all.link('f', 'd/hard');
+      await all.symlink('f', 'd/soft');
+      assert.equal(await all.readlink('d/soft'), 'f');
+      inline.push(...rec.names.splice(0));
+      await f.write(Buffer.from('x'), 0, 1, 0);
+      await f.close();
+      const t = await all.open('f', { read: false, write: true, truncate: true });
+      await t.close();
+      await all.rename('d/hard', 'd/hard2', { replace: false });
+      for (const n of ['d/hard2', 'd/soft']) await all.unlink(n);
+      await all.rmdir('d');
+      onRing.push(...rec.names);
+    } finally {
+      rec.stop();
+    }
+    assert.deepEqual(inline, [], `no ring op for the inline calls (saw ${inline.join(', ')})`);
+    for (const op of ['WRITE', 'CLOSE', 'OPENAT2', 'RENAMEAT', 'UNLINKAT']) assert.ok(onRing.includes(op), `${op} on the ring (saw ${onRing.join(', ')})`);
+    assert.ok(!onRing.includes('STATX'), 'no STATX at all');
+    assert.equal(vfs.inflight, 0);
+  });
+
+  test("'stat': only the stat of an open file skips the ring", async () => {
+    const rec = recordOps(vfs.ring);
+    let names: string[];
+    try {
+      const f = await stat.open('f', { read: true, write: false });
+      const afterOpen = rec.names.splice(0);
+      assert.ok(afterOpen.includes('OPENAT2'), `open on the ring (saw ${afterOpen.join(', ')})`);
+      await f.stat();
+      await f.getXattr('user.k').catch(() => {});
+      await f.close();
+      names = rec.names;
+    } finally {
+      rec.stop();
+    }
+    assert.ok(!names.includes('STATX'), `stat inline (saw ${names.join(', ')})`);
+    if (vfs.ring.supports('FGETXATTR')) assert.ok(names.includes('FGETXATTR'), `xattr read on the ring (saw ${names.join(', ')})`);
+  });
+
+  test('an inline call is done before the loop turns', async () => {
+    const f = await all.open('f', { read: true, write: false });
+    let done = false;
+    const p = f.stat().then(() => (done = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(done, true);
+    await p;
+    await f.close();
+  });
+});
+
+describe('inline metadata: the level a share gets', { skip }, () => {
+  test('a share on tmpfs runs path and metadata calls inline; the threadpool module chooses alike', { skip: !existsSync('/dev/shm') || statfsSync('/dev/shm').type !== TMPFS ? 'no tmpfs at /dev/shm' : false }, async () => {
+    const saved = process.env.RINGSMB_INLINE_META;
+    delete process.env.RINGSMB_INLINE_META;
+    const dir = mkdtempSync('/dev/shm/ringsmb-inline-');
+    const mods = [openModule('uring'), openModule('threadpool')];
+    try {
+      for (const m of mods) {
+        const s = await m.vfs.openShare(dir);
+        assert.deepEqual(s.metadata, { fs: 'tmpfs', inline: 'all', forced: false }, m.kind);
+        const o = await m.vfs.openShare(dir, { inline: 'none' });
+        assert.deepEqual(o.metadata, { fs: 'tmpfs', inline: 'none', forced: true }, m.kind);
+        await s.close();
+        await o.close();
+      }
+    } finally {
+      for (const m of mods) m.close();
+      rmSync(dir, { recursive: true, force: true });
+      if (saved !== undefined) process.env.RINGSMB_INLINE_META = saved;
+    }
+  });
+});
