@@ -14,6 +14,10 @@
  * server's process tree, before/after; see procfs.ts). Output: medians per
  * cell and server, and the ratios ringsmb/Samba. See bench/smb/README.md.
  *
+ * Metadata cells open-{1,4}-off: smbtorture's smb2.bench.path-contention-shared
+ * (CREATE + CLOSE of one path, shared access, from 1 or 4 connections, for
+ * --open-seconds): opens per second and server CPU ms per 1000 opens.
+ *
  * Needs root (smbd, a unix user for Samba), smbclient and /usr/sbin/smbd;
  * installs nothing.
  */
@@ -43,7 +47,7 @@ const FILE = 'bigfile';
 
 interface Cell {
   name: string;
-  op: 'get' | 'put';
+  op: 'get' | 'put' | 'open';
   conns: number;
   prot: Protection;
 }
@@ -54,6 +58,8 @@ for (const op of ['get', 'put'] as const) {
     for (const prot of ['off', 'sign', 'encrypt'] as const) ALL_CELLS.push({ name: `${op}-${conns}-${prot}`, op, conns, prot });
   }
 }
+for (const conns of [1, 4]) ALL_CELLS.push({ name: `open-${conns}-off`, op: 'open', conns, prot: 'off' });
+const SMBTORTURE = 'smbtorture';
 
 interface Options {
   servers: ServerName[];
@@ -64,6 +70,7 @@ interface Options {
   ringsmbArgs: string[];
   ports: Record<ServerName, number>;
   timeoutS: number | null;
+  openSeconds: number;
   keep: boolean;
 }
 
@@ -72,7 +79,7 @@ const HELP = `usage: npm run bench:smb -- [options]      (= node dist/bench/smb/
   --servers LIST     comma list of ringsmb, smbd, smbd-uring (default: all three)
   --cells LIST       comma list of cell patterns OP-CONNS-PROTECTION with * wildcards;
                      missing parts match anything: "get", "put-4", "*-*-sign", "get-1-off"
-                     cells: {get,put}-{1,4}-{off,sign,encrypt} (default: all 12)
+                     cells: {get,put}-{1,4}-{off,sign,encrypt}, open-{1,4}-off (default: all 14)
   --size SIZE        file size: 2G, 512M, 1536 (MiB) (default 2G)
   --rounds N         rounds; every round runs every cell once on every server (default 5)
   --quick            smoke run: --size 256M --rounds 1 (explicit --size/--rounds win)
@@ -80,6 +87,7 @@ const HELP = `usage: npm run bench:smb -- [options]      (= node dist/bench/smb/
   --ringsmb-args S   extra arguments for "ringsmb serve", e.g. '--vfs uring --transport uring'
   --ports R,S,U      ports of ringsmb, smbd, smbd-uring on 127.0.0.1 (default 4501,4510,4511)
   --timeout SECONDS  per transfer (default 60 + 1 s per 20 MiB moved)
+  --open-seconds N   length of one open cell run (default 5)
   --keep             keep the temp dirs (configs, server logs, the test file) for inspection
 `;
 
@@ -116,6 +124,7 @@ function parseArgs(argv: string[]): Options | null {
     ringsmbArgs: [],
     ports: { ringsmb: 4501, smbd: 4510, 'smbd-uring': 4511 },
     timeoutS: null,
+    openSeconds: 5,
     keep: false,
   };
   let quick = false;
@@ -154,6 +163,11 @@ function parseArgs(argv: string[]): Options | null {
         o.ports = { ringsmb: p[0]!, smbd: p[1]!, 'smbd-uring': p[2]! };
         break;
       }
+      case '--open-seconds': {
+        o.openSeconds = Number(val());
+        if (!Number.isInteger(o.openSeconds) || o.openSeconds < 2) throw new Error('--open-seconds must be an integer >= 2');
+        break;
+      }
       case '--timeout': {
         o.timeoutS = Number(val());
         if (!(o.timeoutS > 0)) throw new Error('--timeout must be > 0');
@@ -181,6 +195,10 @@ function checkPrerequisites(o: Options, root: string): void {
   if (!onPath('smbclient')) {
     problems.push('smbclient not found');
     pkgs.add('smbclient');
+  }
+  if (o.cells.some((c) => c.op === 'open') && !onPath(SMBTORTURE)) {
+    problems.push(`${SMBTORTURE} not found (the open cells run it; leave them out with --cells get,put)`);
+    pkgs.add('samba-testsuite');
   }
   if (needSmbd) {
     if (!existsSync(SMBD)) {
@@ -319,9 +337,9 @@ interface ClientResult {
   timedOut: boolean;
 }
 
-function runClient(args: string[], timeoutMs: number): Promise<ClientResult> {
+function runClient(args: string[], timeoutMs: number, cmd = 'smbclient'): Promise<ClientResult> {
   return new Promise((resolveP) => {
-    const child = spawn('smbclient', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     activeClients.add(child);
     let output = '';
     let exitedAt = 0;
@@ -358,6 +376,7 @@ interface Row {
 }
 
 async function transfer(ctx: Ctx, server: BenchServer, cell: Cell, round: number): Promise<Row> {
+  if (cell.op === 'open') return openCell(ctx, server, cell, round);
   const { o } = ctx;
   const bytes = o.size * cell.conns;
   const timeoutMs = (o.timeoutS ?? 60 + bytes / (20 * MiB)) * 1000;
@@ -436,6 +455,53 @@ async function transfer(ctx: Ctx, server: BenchServer, cell: Cell, round: number
   };
 }
 
+/**
+ * An open cell: smbtorture smb2.bench.path-contention-shared from cell.conns
+ * connections for --open-seconds. It prints, every second, the opens of
+ * that second ("open[num/s=N,avslat=..."); the rate is the median of those
+ * seconds but the first (connection set-up), the CPU is the server's over
+ * the whole run per 1000 opens counted.
+ */
+async function openCell(ctx: Ctx, server: BenchServer, cell: Cell, round: number): Promise<Row> {
+  const secs = ctx.o.openSeconds;
+  const tck = clockTicksPerSecond();
+  const procsBefore = server.processCount();
+  server.beforeTransfer();
+  const cpu0 = server.cpuTicks();
+  const sys0 = sysTicks();
+  const t0 = performance.now();
+  const r = await runClient([
+    `//127.0.0.1/${SHARE}`, '-p', String(server.port), '-s', ctx.clientConf, '-A', ctx.authFile,
+    `--option=torture:timelimit=${secs}`, `--option=torture:nprocs=${cell.conns}`,
+    `--option=torture:bench_path=${FILE}`, 'smb2.bench.path-contention-shared',
+  ], (60 + secs * 2) * 1000, SMBTORTURE);
+  const settleUntil = Date.now() + 5000;
+  while (server.processCount() > procsBefore && Date.now() < settleUntil) await delay(20);
+  const cpu1 = server.cpuTicks();
+  const sys1 = sysTicks();
+  const notes: string[] = [];
+  if (r.timedOut) notes.push('smbtorture timed out');
+  else if (r.code !== 0 || !/success: path-contention-shared/.test(r.output)) {
+    notes.push(`smbtorture exit ${r.code ?? r.signal}: ${r.output.trim().split('\n').slice(-2).join(' | ')}`);
+  }
+  const perSecond = [...r.output.matchAll(/open\[num\/s=(\d+),/g)].map((m) => Number(m[1]));
+  if (perSecond.length < 2) notes.push(`${perSecond.length} per-second counts in the output`);
+  const opens = perSecond.reduce((a, b) => a + b, 0);
+  const rate = perSecond.length >= 2 ? median(perSecond.slice(1)) : 0;
+  const cpuS = (cpu1 - cpu0) / tck;
+  const dt = sys1.total - sys0.total;
+  return {
+    round, cell, server: server.name, bytes: opens, wallS: (r.exitedAt - t0) / 1000,
+    mibps: rate,
+    clientMiBps: 0,
+    cpuS,
+    cpuPerGiB: opens > 0 ? (cpuS * 1e6) / opens : NaN, // CPU ms per 1000 opens
+    busyPct: dt > 0 ? (100 * (sys1.busy - sys0.busy)) / dt : 0,
+    ok: notes.length === 0,
+    note: notes.join('; '),
+  };
+}
+
 /** Untimed check per server: a full get into a file, compared by sha256. */
 async function verifyGet(ctx: Ctx, server: BenchServer): Promise<void> {
   const out = join(dirname(ctx.shareDir), `verify-${server.name}`);
@@ -460,16 +526,18 @@ function ratio(a: number | undefined, b: number | undefined): string {
   return a === undefined || b === undefined || !(b > 0) ? '-' : `${(a / b).toFixed(2)}x`;
 }
 
-function table(o: Options, rows: Row[]): string {
+/** Transfer cells in MiB/s and CPU s/GiB; open cells in opens/s and CPU ms per 1000 opens. */
+function table(o: Options, rows: Row[], cells: Cell[], open: boolean): string {
   const samba = o.servers.filter((s) => s !== 'ringsmb');
   const hasR = o.servers.includes('ringsmb');
+  const [rate, cost, digits] = open ? ['opens/s', 'CPU ms/1k opens', 0] : ['MiB/s', 'CPU s/GiB', 3];
   const head = ['cell', 'n'];
-  for (const s of o.servers) head.push(`${s} MiB/s`);
-  if (hasR) for (const s of samba) head.push(`MiB/s ringsmb/${s}`);
-  for (const s of o.servers) head.push(`${s} CPU s/GiB`);
+  for (const s of o.servers) head.push(`${s} ${rate}`);
+  if (hasR) for (const s of samba) head.push(`${rate} ringsmb/${s}`);
+  for (const s of o.servers) head.push(`${s} ${cost}`);
   if (hasR) for (const s of samba) head.push(`CPU ringsmb/${s}`);
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
-  for (const c of o.cells) {
+  for (const c of cells) {
     const mib: Partial<Record<ServerName, number>> = {};
     const cpu: Partial<Record<ServerName, number>> = {};
     const ns: number[] = [];
@@ -484,7 +552,7 @@ function table(o: Options, rows: Row[]): string {
     const cells = [c.name, Math.min(...ns) === Math.max(...ns) ? String(ns[0]) : ns.join('/')];
     for (const s of o.servers) cells.push(fmt(mib[s], 0));
     if (hasR) for (const s of samba) cells.push(ratio(mib.ringsmb, mib[s]));
-    for (const s of o.servers) cells.push(fmt(cpu[s], 3));
+    for (const s of o.servers) cells.push(fmt(cpu[s], digits));
     if (hasR) for (const s of samba) cells.push(ratio(cpu.ringsmb, cpu[s]));
     lines.push(`| ${cells.join(' | ')} |`);
   }
@@ -621,25 +689,32 @@ async function main(): Promise<number> {
         const r = await transfer(ctx, s, cell, round);
         rows.push(r);
         if (rawFd !== null) writeSync(rawFd, rawLine(r));
+        const [rate, cost, digits] = cell.op === 'open' ? ['opens/s', 'CPU ms/1k opens', 0] : ['MiB/s', 'CPU s/GiB', 3];
         process.stdout.write(
-          `r${round} ${cell.name.padEnd(15)} ${s.name.padEnd(10)} ${fmt(r.mibps, 0).padStart(6)} MiB/s  ` +
-            `${fmt(r.cpuPerGiB, 3)} CPU s/GiB  (${r.cpuS.toFixed(2)} s, wall ${r.wallS.toFixed(2)} s, busy ${r.busyPct.toFixed(0)}%)  ${r.ok ? 'ok' : `FAILED: ${r.note}`}\n`,
+          `r${round} ${cell.name.padEnd(15)} ${s.name.padEnd(10)} ${fmt(r.mibps, 0).padStart(6)} ${rate}  ` +
+            `${fmt(r.cpuPerGiB, digits)} ${cost}  (${r.cpuS.toFixed(2)} s, wall ${r.wallS.toFixed(2)} s, busy ${r.busyPct.toFixed(0)}%)  ${r.ok ? 'ok' : `FAILED: ${r.note}`}\n`,
         );
       }
     }
   }
   if (rawFd !== null) closeSync(rawFd);
   const failed = rows.filter((r) => !r.ok);
+  const xfer = o.cells.filter((c) => c.op !== 'open');
+  const opens = o.cells.filter((c) => c.op === 'open');
 
   process.stdout.write(
     `\n## SMB bench: medians over ${o.rounds} round(s), ${(o.size / MiB).toFixed(0)} MiB file per connection\n\n` +
       `command: \`${invocation}\`  (${((Date.now() - t0) / 1000).toFixed(0)} s of transfers)\n\n` +
       `${machine}; ${versions}${commit ? `; ringsmb ${commit.slice(0, 12)}` : ''}\n\n` +
       servers.map((s) => `- ${s.name}: \`${s.commandLine}\`\n  (${s.describe()})`).join('\n') + '\n\n' +
-      table(o, rows) + '\n\n' +
-      'MiB/s: wall (all bytes of the cell / first client start to last client exit), higher is better. ' +
-      'CPU s/GiB: server process tree utime+stime(+reaped children), lower is better. ' +
-      'Ratios: ringsmb / Samba of the medians.\n',
+      (xfer.length ? table(o, rows, xfer, false) + '\n\n' +
+        'MiB/s: wall (all bytes of the cell / first client start to last client exit), higher is better. ' +
+        'CPU s/GiB: server process tree utime+stime(+reaped children), lower is better. ' +
+        'Ratios: ringsmb / Samba of the medians.\n' : '') +
+      (opens.length ? `${xfer.length ? '\n' : ''}${table(o, rows, opens, true)}\n\n` +
+        `opens/s: smbtorture smb2.bench.path-contention-shared (CREATE + CLOSE of the test file, 1 or 4 connections, ${o.openSeconds} s), ` +
+        'median of its per-second counts after the first second, higher is better. ' +
+        'CPU ms/1k opens: server process tree CPU over the run per 1000 opens, lower is better.\n' : ''),
   );
   if (failed.length) {
     process.stdout.write(`\n${failed.length} transfer(s) FAILED and are excluded:\n`);
