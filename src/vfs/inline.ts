@@ -55,8 +55,8 @@ export function inlineLevelFor(fsType: number | bigint): { level: InlineLevel; f
 }
 
 const ALL_OPS = new Set<SysOpName>([
-  'statx', 'fgetxattr', 'fsetxattr', 'flistxattr', 'fremovexattr', 'openat2', 'mkdirat', 'symlinkat', 'linkat',
-  'readlinkat',
+  'statx', 'fgetxattr', 'fsetxattr', 'flistxattr', 'fremovexattr', 'lgetxattrat', 'openat2', 'mkdirat', 'symlinkat',
+  'linkat', 'readlinkat',
 ]);
 
 /** Whether a syscall with these flags runs inline at this level (see the file comment). */

@@ -10,7 +10,7 @@ import type { VfsStat } from './types.js';
 export const SysOp = {
   openat2: 0, unlinkat: 1, renameat2: 2, mkdirat: 3, symlinkat: 4, linkat: 5, statx: 6,
   fgetxattr: 7, fsetxattr: 8, flistxattr: 9, fremovexattr: 10, fallocate: 11,
-  readlinkat: 12, fsync: 13, ftruncate: 14,
+  readlinkat: 12, fsync: 13, ftruncate: 14, lgetxattrat: 15,
 } as const;
 export type SysOpName = keyof typeof SysOp;
 

@@ -220,24 +220,25 @@ type Settles = Pick<ThreadpoolFile, 'settleOpen'>;
 
 /**
  * statx the new fd, enforce directory: 'mustNot', clear O_NONBLOCK. With
- * prefetchXattr the attribute is read at the same time as the statx, through
- * the file object (made first, its stat filled in when the statx is back).
+ * prefetchXattr the attributes are read at the same time as the statx,
+ * through the file object (made first, its stat filled in when the statx is
+ * back).
  */
 async function finishOpen(sys: VfsSys, fd: number, created: boolean, opts: OpenOptions): Promise<VfsFile> {
-  const name = opts.prefetchXattr;
-  if (name) {
+  const names = typeof opts.prefetchXattr === 'string' ? [opts.prefetchXattr] : opts.prefetchXattr ?? [];
+  if (names.length) {
     const file = sys.newFile(fd, created, PENDING_STAT);
-    const xattr = file.getXattr(name).then(
+    const xattrs = Promise.all(names.map((name) => file.getXattr(name).then(
       (value): PrefetchedXattr => ({ name, value, error: null }),
       (error: unknown): PrefetchedXattr => ({ name, value: null, error }),
-    );
+    )));
     try {
       const st = await sys.statx(fd, null, 0);
       checkOpened(fd, st, opts);
-      (file as unknown as Settles).settleOpen(st, await xattr);
+      (file as unknown as Settles).settleOpen(st, await xattrs);
       return file;
     } catch (err) {
-      await xattr;
+      await xattrs;
       await file.close().catch(() => undefined);
       throw err;
     }

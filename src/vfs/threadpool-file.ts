@@ -9,13 +9,15 @@
 import { readdir } from 'node:fs/promises';
 import { SystemError, errnoOf } from '../util/errors.js';
 import { FdGuard } from './guard.js';
+import { cString } from './confine.js';
 import { AT_SYMLINK_NOFOLLOW, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, XATTR_CREATE, XATTR_REPLACE } from './linux.js';
 import {
-  ENODATA, ERANGE, type ThreadpoolSys, fsClose, fsFutimes, fsRead, fsWrite, toSafeNumber, toSystemError,
+  ENODATA, ERANGE, type ThreadpoolSys, fsClose, fsFchmod, fsFutimes, fsRead, fsWrite, toSafeNumber, toSystemError,
 } from './threadpool-sys.js';
-import type { SetTimes, VfsDirEntry, VfsFile, VfsStat } from './types.js';
+import { READDIR_XATTR_MAX, type SetTimes, type VfsDirEntry, type VfsFile, type VfsStat } from './types.js';
 
 const ENOTDIR = errnoOf('ENOTDIR');
+const ENOENT = errnoOf('ENOENT');
 /** Entries statx'ed at once by readdir: enough to keep the pool busy, few
  * enough not to starve other clients' requests queued behind them. */
 const READDIR_CONCURRENCY = 8;
@@ -33,8 +35,8 @@ export class ThreadpoolFile implements VfsFile {
   protected readonly guard = new FdGuard('file');
 
   private st: VfsStat;
-  /** an attribute read beside the open's statx (OpenOptions.prefetchXattr), until taken */
-  private prefetched: PrefetchedXattr | null = null;
+  /** attributes read beside the open's statx (OpenOptions.prefetchXattr), until taken */
+  private prefetched: PrefetchedXattr[] = [];
 
   constructor(protected readonly sys: ThreadpoolSys, readonly fd: number, readonly created: boolean, st: VfsStat) {
     this.st = st;
@@ -44,16 +46,17 @@ export class ThreadpoolFile implements VfsFile {
     return this.st;
   }
 
-  /** @internal finishOpen (share.ts): the statx and the prefetched attribute, which ran side by side */
-  settleOpen(st: VfsStat, prefetched: PrefetchedXattr | null): void {
+  /** @internal finishOpen (share.ts): the statx and the prefetched attributes, which ran side by side */
+  settleOpen(st: VfsStat, prefetched: PrefetchedXattr[]): void {
     this.st = st;
     this.prefetched = prefetched;
   }
 
   takeXattrAtOpen(name: string): Buffer | null | undefined {
-    const p = this.prefetched;
-    if (!p || p.name !== name) return undefined;
-    this.prefetched = null;
+    const i = this.prefetched.findIndex((p) => p.name === name);
+    if (i < 0) return undefined;
+    const p = this.prefetched[i]!;
+    this.prefetched.splice(i, 1);
     if (p.error) throw p.error;
     return p.value;
   }
@@ -127,6 +130,19 @@ export class ThreadpoolFile implements VfsFile {
   }
 
   /** The value's length (out null: the size it needs), or -errno. */
+  /**
+   * The attribute `attr` (NUL-terminated name) of the entry `name` of this
+   * directory, not followed; null when there is none, the entry cannot have
+   * one, or it is longer than READDIR_XATTR_MAX.
+   */
+  protected async xattrAt(name: string, attr: Buffer): Promise<Buffer | null> {
+    const out = Buffer.allocUnsafe(READDIR_XATTR_MAX);
+    const r = await this.sys.raw('lgetxattrat', { dirfd: this.fd, path: cString(name), path2: attr, out });
+    if (r >= 0) return out.subarray(0, r);
+    if (-r === ENOENT) throw new SystemError('lgetxattr', ENOENT, name);
+    return null; // ENODATA, ENOTSUP, EPERM (a symlink), ERANGE (longer than we take)
+  }
+
   protected fgetxattr(_name: string, nameBytes: Buffer, out: Buffer | null): Promise<number> {
     return this.sys.raw('fgetxattr', { dirfd: this.fd, path: nameBytes, out });
   }
@@ -146,6 +162,11 @@ export class ThreadpoolFile implements VfsFile {
    * first (racy against another writer; utimensat with UTIME_OMIT in the
    * native layer would fix both).
    */
+  /** No io_uring op for fchmod: the pool in both modules. */
+  setMode(mode: number): Promise<void> {
+    return this.guard.run(() => fsFchmod(this.fd, mode & 0o7777));
+  }
+
   setTimes(t: SetTimes): Promise<void> {
     return this.guard.run(async () => {
       if (t.atimeNs === undefined && t.mtimeNs === undefined) return;
@@ -159,7 +180,7 @@ export class ThreadpoolFile implements VfsFile {
     });
   }
 
-  readdir(): Promise<VfsDirEntry[]> {
+  readdir(opts: { xattr?: string } = {}): Promise<VfsDirEntry[]> {
     return this.guard.run(async () => {
       if (!this.isDirectory) throw new SystemError('readdir', ENOTDIR);
       // No getdents in the addon (nor in io_uring): list through the fd's
@@ -175,20 +196,28 @@ export class ThreadpoolFile implements VfsFile {
         const name = decodeName(bytes);
         if (name !== null) named.push(name);
       }
-      return this.statEntries(named);
+      return this.statEntries(named, opts.xattr);
     });
   }
 
-  /** lstat of each name relative to this directory fd; entries that vanished
-   * between listing and statx are dropped, as a later listing would. */
-  private async statEntries(named: string[]): Promise<VfsDirEntry[]> {
+  /** lstat of each name relative to this directory fd (and the attribute
+   * `xattr` of each, read beside it); entries that vanished between listing
+   * and statx are dropped, as a later listing would. */
+  private async statEntries(named: string[], xattr?: string): Promise<VfsDirEntry[]> {
     const out: (VfsDirEntry | null)[] = new Array(named.length).fill(null);
+    const attr = xattr === undefined ? null : xattrName(xattr);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < named.length) {
         const i = next++;
+        const name = named[i]!;
         try {
-          out[i] = { name: named[i]!, stat: await this.statAt(named[i]!) };
+          if (attr) {
+            const [stat, value] = await Promise.all([this.statAt(name), this.xattrAt(name, attr)]);
+            out[i] = { name, stat, xattr: value };
+          } else {
+            out[i] = { name, stat: await this.statAt(name) };
+          }
         } catch (err) {
           if ((err as SystemError).code !== 'ENOENT') throw err;
         }
@@ -216,7 +245,7 @@ export class ThreadpoolFile implements VfsFile {
   }
 
   setXattr(name: string, value: Buffer, opts: { create?: boolean; replace?: boolean } = {}): Promise<void> {
-    this.prefetched = null;
+    this.prefetched = [];
     return this.guard.run(async () => {
       const flags = (opts.create ? XATTR_CREATE : 0) | (opts.replace ? XATTR_REPLACE : 0);
       await this.fsetxattr(name, xattrName(name), value, flags);
@@ -224,7 +253,7 @@ export class ThreadpoolFile implements VfsFile {
   }
 
   removeXattr(name: string): Promise<void> {
-    this.prefetched = null;
+    this.prefetched = [];
     return this.guard.run(async () => {
       await this.sys.call('fremovexattr', { dirfd: this.fd, path: xattrName(name) }, name);
     });

@@ -130,6 +130,12 @@ export function fsClose(fd: number): Promise<void> {
   });
 }
 
+export function fsFchmod(fd: number, mode: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fs.fchmod(fd, mode, (err) => (err ? reject(toSystemError(err)) : resolve()));
+  });
+}
+
 export function fsFutimes(fd: number, atimeSec: number, mtimeSec: number): Promise<void> {
   return new Promise((resolve, reject) => {
     fs.futimes(fd, atimeSec, mtimeSec, (err) => (err ? reject(toSystemError(err)) : resolve()));

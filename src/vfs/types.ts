@@ -60,7 +60,16 @@ export interface VfsDirEntry {
   name: string;
   /** Of the entry itself (symlinks are not followed). */
   stat: VfsStat;
+  /**
+   * With readdir({ xattr }): that attribute of the entry itself (not
+   * followed), null when it has none, cannot have one, or its value is
+   * longer than READDIR_XATTR_MAX bytes.
+   */
+  xattr?: Buffer | null;
 }
+
+/** The longest attribute value readdir({ xattr }) returns. */
+export const READDIR_XATTR_MAX = 256;
 
 export interface OpenOptions {
   /** Data access. Directories are always opened read-only whatever these say:
@@ -80,11 +89,11 @@ export interface OpenOptions {
   /** Default true. false: no symlink anywhere in the path is followed (ELOOP). */
   followSymlinks?: boolean;
   /**
-   * An extended attribute to read right away, beside the statx every open
-   * does (two requests in flight instead of one after the other); the
-   * caller takes it with VfsFile.takeXattrAtOpen().
+   * Extended attributes to read right away, beside the statx every open
+   * does (all requests in flight at once instead of one after the other);
+   * the caller takes each with VfsFile.takeXattrAtOpen().
    */
-  prefetchXattr?: string;
+  prefetchXattr?: string | readonly string[];
 }
 
 export interface SetTimes {
@@ -168,9 +177,12 @@ export interface VfsFile {
   /** A time left out keeps its value. Precision is what futimes(2) through a
    * double gives (about a microsecond today), see threadpool.ts. */
   setTimes(t: SetTimes): Promise<void>;
-  /** Directories only (ENOTDIR): every entry but . and .., with lstat facts.
+  /** fchmod(2): the permission bits (0o7777) of the file. */
+  setMode(mode: number): Promise<void>;
+  /** Directories only (ENOTDIR): every entry but . and .., with lstat facts
+   * and, with opts.xattr, that extended attribute of each entry.
    * Names that are not valid UTF-8 are left out (SMB cannot name them). */
-  readdir(): Promise<VfsDirEntry[]>;
+  readdir(opts?: { xattr?: string }): Promise<VfsDirEntry[]>;
   /** null when the attribute does not exist (ENODATA). */
   getXattr(name: string): Promise<Buffer | null>;
   setXattr(name: string, value: Buffer, opts?: { create?: boolean; replace?: boolean }): Promise<void>;

@@ -267,6 +267,70 @@ describeEachVfs('vfs semantics', (mod) => {
     assert.equal(readdirSync('/proc/self/fd').length, before);
   });
 
+  test('prefetchXattr with several names: each read beside the open, each taken once', async (t) => {
+    const w = await share.open('pf2', { read: true, write: true, create: 'always' });
+    try {
+      await w.setXattr('user.a', Buffer.from('A'));
+      await w.setXattr('user.b', Buffer.from('BB'));
+    } catch (err) {
+      await w.close();
+      return t.skip(`the temp filesystem refuses user xattrs (${(err as { code?: string }).code})`);
+    }
+    await w.close();
+    const f = await share.open('pf2', { read: true, write: false, prefetchXattr: ['user.a', 'user.b', 'user.c'] });
+    try {
+      assert.deepEqual(f.takeXattrAtOpen('user.b'), Buffer.from('BB'));
+      assert.deepEqual(f.takeXattrAtOpen('user.a'), Buffer.from('A'));
+      assert.equal(f.takeXattrAtOpen('user.c'), null);
+      assert.equal(f.takeXattrAtOpen('user.a'), undefined, 'taken once');
+    } finally {
+      await f.close();
+    }
+  });
+
+  test('readdir({ xattr }): each entry with that attribute of its own, null where there is none or it is too long', async (t) => {
+    await share.mkdir('rx');
+    const a = await share.open('rx/a', { read: true, write: true, create: 'always' });
+    try {
+      await a.setXattr('user.tag', Buffer.from('first'));
+    } catch (err) {
+      await a.close();
+      return t.skip(`the temp filesystem refuses user xattrs (${(err as { code?: string }).code})`);
+    }
+    await a.close();
+    const b = await share.open('rx/b', { read: true, write: true, create: 'always' });
+    await b.setXattr('user.tag', Buffer.alloc(300, 1)); // longer than READDIR_XATTR_MAX
+    await b.close();
+    const c = await share.open('rx/c', { read: true, write: true, create: 'always' });
+    await c.close();
+    await share.symlink('a', 'rx/l');
+    const d = await share.open('rx', { read: true, write: false, directory: 'must' });
+    try {
+      const got = new Map((await d.readdir({ xattr: 'user.tag' })).map((e) => [e.name, e.xattr]));
+      assert.deepEqual([...got.keys()].sort(), ['a', 'b', 'c', 'l']);
+      assert.deepEqual(got.get('a'), Buffer.from('first'));
+      assert.equal(got.get('b'), null, 'too long');
+      assert.equal(got.get('c'), null, 'none');
+      assert.equal(got.get('l'), null, 'a symlink is not followed');
+      const plain = await d.readdir();
+      assert.ok(plain.every((e) => e.xattr === undefined), 'not asked: not read');
+    } finally {
+      await d.close();
+    }
+  });
+
+  test('setMode changes the permission bits', async () => {
+    const f = await share.open('md', { read: true, write: true, create: 'always', mode: 0o644 });
+    try {
+      await f.setMode(0o444);
+      assert.equal((await f.stat()).mode & 0o777, 0o444);
+      await f.setMode(0o640);
+      assert.equal((await f.stat()).mode & 0o777, 0o640);
+    } finally {
+      await f.close();
+    }
+  });
+
   test('statfs', async () => {
     const s = await share.statfs();
     assert.ok(s.blockSize > 0);

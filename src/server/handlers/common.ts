@@ -1,4 +1,5 @@
 /** Helpers the file command handlers share: FileId lookup, attributes, times. */
+import { STORED_ATTRIBUTES, defaultDosAttributes } from '../dos-attributes.js';
 import { FileAttributes } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { unixNsToFiletime } from '../../smb2/fscc/time.js';
@@ -48,10 +49,14 @@ export function fsStatus(ctx: RequestContext, err: unknown, opts: Omit<ErrnoOpti
 }
 
 /** FileAttributes for a file (MS-FSCC 2.6). */
-export function fileAttributes(st: VfsStat): number {
-  let a = 0;
+/**
+ * The attributes SMB reports: the stored DOS attributes (dos-attributes.ts;
+ * null: none stored, the defaults apply) with what the file itself says
+ * (directory, read-only mode, symlink, sparse).
+ */
+export function fileAttributes(st: VfsStat, dos: number | null = null): number {
+  let a = (dos ?? defaultDosAttributes(st.isDirectory)) & STORED_ATTRIBUTES;
   if (st.isDirectory) a |= FileAttributes.DIRECTORY;
-  else a |= FileAttributes.ARCHIVE;
   if (isReadOnly(st)) a |= FileAttributes.READONLY;
   if (st.isSymlink) a |= FileAttributes.REPARSE_POINT;
   if (isSparse(st)) a |= FileAttributes.SPARSE_FILE;

@@ -6,6 +6,7 @@ import { NtStatus } from '../../smb2/status.js';
 import { createPipe } from '../../rpc/pipe.js';
 import type { OpenOptions, VfsFile } from '../../vfs/types.js';
 import { Access, mapGeneric, MaskFull, MaskWriting } from '../access.js';
+import { DOSATTRIB_XATTR, STORED_ATTRIBUTES, defaultDosAttributes, loadDosAttributes, storeDosAttributes } from '../dos-attributes.js';
 import { NTACL_XATTR, defaultDescriptor, descriptorForCreate, effectiveAccess, loadDescriptor, storeDescriptor, tokenOf } from '../ntacl.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
@@ -15,6 +16,7 @@ import { Open, type Session, type TreeConnect } from '../state.js';
 import { allocationSize, decodeOr, deleteRefusal, endOfFile, fileAttributes, fileTimes, fsStatus, parentPath } from './common.js';
 
 const DATA_ACCESS = Access.FILE_READ_DATA | Access.FILE_EXECUTE;
+const PREFETCH = [NTACL_XATTR, DOSATTRIB_XATTR] as const;
 const WRITE_DATA = Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA;
 
 function openCount(s: Session): number {
@@ -100,8 +102,8 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
     create: disp === CreateDisposition.CREATE ? 'exclusive' : mayCreate && !tree.share.readOnly ? 'always' : 'never',
     truncate,
     directory: wantDir ? 'must' : wantFile ? 'mustNot' : 'any',
-    // An existing file's NT ACL is checked below: read it beside the open's statx.
-    prefetchXattr: disp === CreateDisposition.CREATE ? undefined : NTACL_XATTR,
+    // An existing file's NT ACL is checked below and its DOS attributes answered: read both beside the open's statx.
+    prefetchXattr: disp === CreateDisposition.CREATE ? undefined : PREFETCH,
   };
   if (req.fileAttributes & FileAttributes.READONLY) vopts.mode = wantDir ? 0o555 : 0o444;
   let file: VfsFile;
@@ -161,6 +163,12 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   const acl = await applyDescriptor(ctx, req.createContexts, file, granted, req.desiredAccess, maxAllowed);
   if ('status' in acl) return fail(acl.status);
   granted = acl.granted;
+  let dos: number | null;
+  try {
+    dos = await createDosAttributes(file, req.fileAttributes, truncate);
+  } catch (err) {
+    return fail(fsStatus(ctx, err));
+  }
   // Data rights on a directory are kept as asked, like Windows; READ and WRITE refuse directories.
   const open = register(ctx, tree, (p, v) => new Open(p, v, tree, file, null, rel, file.isDirectory, granted, req.shareAccess));
   open.deleteOnClose = deleteOnClose;
@@ -184,7 +192,7 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
       ...fileTimes(st),
       allocationSize: allocationSize(st),
       endofFile: endOfFile(st),
-      fileAttributes: fileAttributes(st),
+      fileAttributes: fileAttributes(st, dos),
       fileId: { persistent: open.persistentId, volatile: open.volatileId },
       createContexts: [...contexts, ...cached.contexts],
     }),
@@ -218,6 +226,24 @@ async function applyDescriptor(ctx: RequestContext, contexts: CreateContext[], f
   const asked = mapGeneric(desired & ~Access.MAXIMUM_ALLOWED, MaskFull) & ~Access.SYNCHRONIZE;
   if (asked & ~allowed) return { status: NtStatus.ACCESS_DENIED };
   return { granted: maxAllowed ? (granted & (allowed | asked)) >>> 0 : granted };
+}
+
+/**
+ * The DOS attributes after the open (dos-attributes.ts). A file this open
+ * created, overwrote or superseded takes the ones asked, with ARCHIVE for a
+ * file (MS-FSA 2.1.5.1.1, 2.1.5.1.2.1); they are written only when they say
+ * more than the defaults, or replace stored ones. An existing file keeps its
+ * own, read beside the open.
+ */
+async function createDosAttributes(file: VfsFile, asked: number, truncate: boolean): Promise<number | null> {
+  // A file just created has no attributes stored yet: no read for it.
+  const stored = file.created ? null : await loadDosAttributes(file);
+  if (!file.created && !truncate) return stored;
+  const def = defaultDosAttributes(file.isDirectory);
+  const attrs = (asked & STORED_ATTRIBUTES) | def;
+  if (attrs === def && stored === null) return null;
+  await storeDosAttributes(file, attrs);
+  return attrs;
 }
 
 /** Maps a failed open, telling a missing parent (OBJECT_PATH_NOT_FOUND) from a missing name. */

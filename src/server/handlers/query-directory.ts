@@ -8,18 +8,19 @@ import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { wildcardMatch } from '../errno.js';
 import type { DirEnumState, Open } from '../state.js';
+import { DOSATTRIB_XATTR, decodeDosAttributes, loadDosAttributes } from '../dos-attributes.js';
 import { allocationSize, decodeOr, endOfFile, fileAttributes, fileTimes, fsStatus, lookupOpen, parentPath } from './common.js';
 
 /** Scans that have returned at least one entry since their (re)start: NO_MORE_FILES vs NO_SUCH_FILE. */
 
-function toEntry(name: string, st: VfsStat): DirectoryEntry {
+function toEntry(name: string, st: VfsStat, dos: number | null): DirectoryEntry {
   return {
     fileName: name,
     fileIndex: 0,
     ...fileTimes(st),
     endOfFile: endOfFile(st),
     allocationSize: allocationSize(st),
-    fileAttributes: fileAttributes(st),
+    fileAttributes: fileAttributes(st, dos),
     eaSize: 0,
     shortName: '',
     fileId: st.ino,
@@ -65,7 +66,8 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
   try {
     if (dir.entries === null) {
       dir.readAtCtimeNs = (await open.file.stat()).ctimeNs;
-      dir.entries = await open.file.readdir();
+      // Each entry's stored DOS attributes come with its statx.
+      dir.entries = await open.file.readdir({ xattr: DOSATTRIB_XATTR });
     } else {
       await dropRemoved(open, dir);
     }
@@ -82,15 +84,14 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
     const name = dir.dotsDone === 0 ? '.' : '..';
     if (wildcardMatch(pattern, name)) {
       let st: VfsStat;
+      let dos: number | null = null;
       try {
-        if (dir.dotsDone === 0) st = await open.file.stat();
-        else {
-          st = open.path === '' ? await open.file.stat() : await root.stat(parentPath(open.path), { follow: true });
-        }
+        if (dir.dotsDone === 0 || open.path === '') [st, dos] = await Promise.all([open.file.stat(), loadDosAttributes(open.file)]);
+        else st = await root.stat(parentPath(open.path), { follow: true });
       } catch (err) {
         return errorReply(fsStatus(ctx, err));
       }
-      if (!enc.add(toEntry(name, st))) {
+      if (!enc.add(toEntry(name, st, dos))) {
         full = true;
         break;
       }
@@ -114,7 +115,8 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
         continue;
       }
     }
-    if (!enc.add(toEntry(e.name, st))) break;
+    // A symlink's own attribute is not the target's; listed as the target, it takes the defaults.
+    if (!enc.add(toEntry(e.name, st, e.stat.isSymlink ? null : decodeDosAttributes(e.xattr)))) break;
     dir.index++;
     if (single) break;
   }

@@ -7,7 +7,8 @@ import { NtStatus } from '../../smb2/status.js';
 import * as fscc from '../../smb2/fscc/index.js';
 import { encodeSecurityDescriptor } from '../../smb2/security.js';
 import { defaultDescriptor, loadDescriptor, SecInfo } from '../ntacl.js';
-import type { VfsStat } from '../../vfs/types.js';
+import type { VfsFile, VfsStat } from '../../vfs/types.js';
+import { loadDosAttributes } from '../dos-attributes.js';
 import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import type { Open } from '../state.js';
@@ -72,8 +73,13 @@ export async function handleQueryInfo(ctx: RequestContext): Promise<Reply> {
 
 const fixed = (data: Buffer): Info => ({ data, min: data.length });
 
-function basic(st: VfsStat): fscc.FileBasicInformation {
-  return { ...fileTimes(st), fileAttributes: fileAttributes(st) };
+function basic(st: VfsStat, dos: number | null): fscc.FileBasicInformation {
+  return { ...fileTimes(st), fileAttributes: fileAttributes(st, dos) };
+}
+
+/** statx and the stored DOS attributes, side by side. */
+function statWithDos(file: VfsFile): Promise<[VfsStat, number | null]> {
+  return Promise.all([file.stat(), loadDosAttributes(file)]);
 }
 
 function standard(st: VfsStat, open: Open): fscc.FileStandardInformation {
@@ -100,7 +106,7 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<I
     case F.FileBasicInformation: {
       const d = needAttr();
       if (d !== null) return d;
-      return fixed(fscc.encodeFileBasicInformation(basic(await file.stat())));
+      return fixed(fscc.encodeFileBasicInformation(basic(...(await statWithDos(file)))));
     }
     case F.FileStandardInformation:
       return fixed(fscc.encodeFileStandardInformation(standard(await file.stat(), open)));
@@ -120,9 +126,9 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<I
     case F.FileAllInformation: {
       const d = needAttr();
       if (d !== null) return d;
-      const st = await file.stat();
+      const [st, dos] = await statWithDos(file);
       const data = fscc.encodeFileAllInformation({
-        basic: basic(st),
+        basic: basic(st, dos),
         standard: standard(st, open),
         indexNumber: st.ino,
         eaSize: 0,
@@ -138,13 +144,14 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<I
     case F.FileNetworkOpenInformation: {
       const d = needAttr();
       if (d !== null) return d;
-      const st = await file.stat();
-      return fixed(fscc.encodeFileNetworkOpenInformation({ ...basic(st), allocationSize: allocationSize(st), endOfFile: endOfFile(st) }));
+      const [st, dos] = await statWithDos(file);
+      return fixed(fscc.encodeFileNetworkOpenInformation({ ...basic(st, dos), allocationSize: allocationSize(st), endOfFile: endOfFile(st) }));
     }
     case F.FileAttributeTagInformation: {
       const d = needAttr();
       if (d !== null) return d;
-      return fixed(fscc.encodeFileAttributeTagInformation(fileAttributes(await file.stat()), 0));
+      const [st, dos] = await statWithDos(file);
+      return fixed(fscc.encodeFileAttributeTagInformation(fileAttributes(st, dos), 0));
     }
     case F.FileStreamInformation: {
       const st = await file.stat();

@@ -11,6 +11,7 @@ import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
 import type { Open } from '../state.js';
 import { decodeOr, deleteRefusal, fsStatus, lookupOpen, parentPath } from './common.js';
+import { storeDosAttributes } from '../dos-attributes.js';
 
 const OK: Reply = { status: NtStatus.SUCCESS, body: encodeSetInfoResponse() };
 
@@ -101,7 +102,9 @@ function setFileInfo(ctx: RequestContext, open: Open, cls: number, buf: Buffer):
  * MS-FSCC 2.4.7: a time of 0 leaves it alone; -1 stops automatic updates and -2
  * resumes them (both leave the value alone here). Creation and change times cannot
  * be set on Linux. Attributes: 0 leaves them alone; DIRECTORY on a file is invalid;
- * READONLY/HIDDEN/ARCHIVE have no storage here and are accepted without effect.
+ * HIDDEN, SYSTEM, ARCHIVE, TEMPORARY, OFFLINE and NOT_CONTENT_INDEXED are stored
+ * (dos-attributes.ts; NORMAL alone clears them), READONLY sets or clears the
+ * write bits of the mode.
  */
 async function setBasic(open: Open, i: fscc.FileBasicInformation): Promise<number> {
   if (!has(open, Access.FILE_WRITE_ATTRIBUTES)) return NtStatus.ACCESS_DENIED;
@@ -113,7 +116,24 @@ async function setBasic(open: Open, i: fscc.FileBasicInformation): Promise<numbe
   if (settable(i.lastAccessTime)) t.atimeNs = fscc.filetimeToUnixNs(i.lastAccessTime);
   if (settable(i.lastWriteTime)) t.mtimeNs = fscc.filetimeToUnixNs(i.lastWriteTime);
   if (t.atimeNs !== undefined || t.mtimeNs !== undefined) await open.file!.setTimes(t);
+  if (i.fileAttributes !== 0) {
+    await storeDosAttributes(open.file!, i.fileAttributes);
+    await setReadOnly(open, (i.fileAttributes & FileAttributes.READONLY) !== 0);
+  }
   return NtStatus.SUCCESS;
+}
+
+/**
+ * READONLY on a file is the mode without write bits (common.ts isReadOnly):
+ * setting it drops every write bit, clearing it gives the owner write
+ * again. Directories ignore it, as on Windows.
+ */
+async function setReadOnly(open: Open, readOnly: boolean): Promise<void> {
+  const st = await open.file!.stat();
+  if (st.isDirectory || st.isSymlink) return;
+  const mode = st.mode & 0o7777;
+  const next = readOnly ? mode & ~0o222 : (mode & 0o222) === 0 ? mode | 0o200 : mode;
+  if (next !== mode) await open.file!.setMode(next);
 }
 
 /** File opens of the same share whose path is `path` or, with `below`, under it. */
