@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <string.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,6 +36,7 @@ enum {
   SYS_OP_READLINKAT = 12,
   SYS_OP_FSYNC = 13,
   SYS_OP_FTRUNCATE = 14,
+  SYS_OP_LGETXATTRAT = 15, /* lgetxattr of dirfd/path (one component) through /proc/self/fd */
 };
 
 typedef struct {
@@ -80,6 +82,13 @@ static void sys_run(sys_req_t *q) {
     case SYS_OP_READLINKAT: r = readlinkat(q->dirfd, q->path, q->out, q->outlen); break;
     case SYS_OP_FSYNC: r = q->flags ? fdatasync(q->dirfd) : fsync(q->dirfd); break;
     case SYS_OP_FTRUNCATE: r = ftruncate(q->dirfd, (off_t)q->num); break;
+    case SYS_OP_LGETXATTRAT: {
+      char p[64 + 256];
+      if (!q->path || !q->path2 || strchr(q->path, '/') || strlen(q->path) > 255) { errno = EINVAL; r = -1; break; }
+      snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", q->dirfd, q->path);
+      r = lgetxattr(p, q->path2, q->out, q->outlen);
+      break;
+    }
     default: errno = EINVAL; r = -1;
   }
   q->result = r < 0 ? -errno : r;
