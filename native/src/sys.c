@@ -36,8 +36,15 @@ enum {
   SYS_OP_READLINKAT = 12,
   SYS_OP_FSYNC = 13,
   SYS_OP_FTRUNCATE = 14,
-  SYS_OP_LGETXATTRAT = 15, /* lgetxattr of dirfd/path (one component) through /proc/self/fd */
+  SYS_OP_STATX_BATCH = 15, /* statx (+ lgetxattr through /proc/self/fd) of num names relative to dirfd */
 };
+
+/* One record of SYS_OP_STATX_BATCH in out: struct statx (256), the statx
+ * result (i64: 0 or -errno), the xattr result (i64: length or -errno), the
+ * xattr value (up to 256 bytes). */
+#define BATCH_STATX 256
+#define BATCH_XATTR_MAX 256
+#define BATCH_RECORD (BATCH_STATX + 16 + BATCH_XATTR_MAX)
 
 typedef struct {
   int op;
@@ -82,11 +89,27 @@ static void sys_run(sys_req_t *q) {
     case SYS_OP_READLINKAT: r = readlinkat(q->dirfd, q->path, q->out, q->outlen); break;
     case SYS_OP_FSYNC: r = q->flags ? fdatasync(q->dirfd) : fsync(q->dirfd); break;
     case SYS_OP_FTRUNCATE: r = ftruncate(q->dirfd, (off_t)q->num); break;
-    case SYS_OP_LGETXATTRAT: {
-      char p[64 + 256];
-      if (!q->path || !q->path2 || strchr(q->path, '/') || strlen(q->path) > 255) { errno = EINVAL; r = -1; break; }
-      snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", q->dirfd, q->path);
-      r = lgetxattr(p, q->path2, q->out, q->outlen);
+    case SYS_OP_STATX_BATCH: {
+      /* path: num NUL-terminated names back to back; path2: the xattr name or NULL. */
+      size_t n = (size_t)q->num;
+      if (!q->path || !q->out || q->outlen < n * BATCH_RECORD) { errno = EINVAL; r = -1; break; }
+      const char *name = q->path;
+      for (size_t i = 0; i < n; i++) {
+        char *rec = (char *)q->out + i * BATCH_RECORD;
+        int64_t sr = syscall(SYS_statx, q->dirfd, name, (int)q->flags, (unsigned)q->mode, rec);
+        int64_t xr = -ENODATA;
+        if (sr < 0) sr = -errno;
+        else if (q->path2 && strlen(name) <= 255 && !strchr(name, '/')) {
+          char p[64 + 256];
+          snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", q->dirfd, name);
+          xr = lgetxattr(p, q->path2, rec + BATCH_STATX + 16, BATCH_XATTR_MAX);
+          if (xr < 0) xr = -errno;
+        }
+        memcpy(rec + BATCH_STATX, &sr, 8);
+        memcpy(rec + BATCH_STATX + 8, &xr, 8);
+        name += strlen(name) + 1;
+      }
+      r = (long)n;
       break;
     }
     default: errno = EINVAL; r = -1;

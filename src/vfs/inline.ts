@@ -55,7 +55,7 @@ export function inlineLevelFor(fsType: number | bigint): { level: InlineLevel; f
 }
 
 const ALL_OPS = new Set<SysOpName>([
-  'statx', 'fgetxattr', 'fsetxattr', 'flistxattr', 'fremovexattr', 'lgetxattrat', 'openat2', 'mkdirat', 'symlinkat',
+  'statx', 'statxbatch', 'fgetxattr', 'fsetxattr', 'flistxattr', 'fremovexattr', 'openat2', 'mkdirat', 'symlinkat',
   'linkat', 'readlinkat',
 ]);
 

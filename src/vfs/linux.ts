@@ -10,8 +10,10 @@ import type { VfsStat } from './types.js';
 export const SysOp = {
   openat2: 0, unlinkat: 1, renameat2: 2, mkdirat: 3, symlinkat: 4, linkat: 5, statx: 6,
   fgetxattr: 7, fsetxattr: 8, flistxattr: 9, fremovexattr: 10, fallocate: 11,
-  readlinkat: 12, fsync: 13, ftruncate: 14, lgetxattrat: 15,
+  readlinkat: 12, fsync: 13, ftruncate: 14, statxbatch: 15,
 } as const;
+/** statxbatch: one record per name (native/src/sys.c BATCH_RECORD) */
+export const STATX_BATCH_RECORD = 256 + 16 + 256;
 export type SysOpName = keyof typeof SysOp;
 
 // openat2 resolve flags (linux/openat2.h).

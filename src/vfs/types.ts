@@ -68,7 +68,7 @@ export interface VfsDirEntry {
   xattr?: Buffer | null;
 }
 
-/** The longest attribute value readdir({ xattr }) returns. */
+/** The longest attribute value readdir({ xattr }) returns (native/src/sys.c BATCH_XATTR_MAX). */
 export const READDIR_XATTR_MAX = 256;
 
 export interface OpenOptions {

@@ -2,7 +2,7 @@
  * An open file or directory of the uring module. The public methods (checks,
  * guard, xattr size loop, readdir) are ThreadpoolFile's; the syscalls below
  * are ring ops instead. Inherited unchanged, on the threadpool: readdir (no
- * getdents op; its per-entry statx does go through statAt, on the ring),
+ * getdents op; the entries are statx'ed in batches by one native call),
  * setTimes (no futimens op), listXattr/removeXattr (no such ops).
  */
 import { toSafeNumber } from './threadpool-sys.js';

@@ -319,6 +319,26 @@ describeEachVfs('vfs semantics', (mod) => {
     }
   });
 
+  test('readdir of a directory larger than one native batch: every entry, each with its own stat', async () => {
+    await share.mkdir('many');
+    for (let i = 0; i < 150; i++) {
+      const f = await share.open(`many/f${i}`, { read: true, write: true, create: 'always' });
+      await f.write(Buffer.alloc(i), 0, i, 0);
+      await f.close();
+    }
+    const d = await share.open('many', { read: true, write: false, directory: 'must' });
+    try {
+      const list = await d.readdir({ xattr: 'user.none' });
+      assert.equal(list.length, 150);
+      for (const e of list) {
+        assert.equal(e.stat.size, BigInt(Number(e.name.slice(1))), e.name);
+        assert.equal(e.xattr, null);
+      }
+    } finally {
+      await d.close();
+    }
+  });
+
   test('setMode changes the permission bits', async () => {
     const f = await share.open('md', { read: true, write: true, create: 'always', mode: 0o644 });
     try {
