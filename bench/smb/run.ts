@@ -397,32 +397,55 @@ interface Row {
   note: string;
 }
 
-async function transfer(ctx: Ctx, server: BenchServer, cell: Cell, round: number): Promise<Row> {
-  if (cell.op === 'open') return openCell(ctx, server, cell, round);
-  const { o } = ctx;
-  const bytes = o.size * cell.conns;
-  const timeoutMs = (o.timeoutS ?? 60 + bytes / (20 * MiB)) * 1000;
-  const tck = clockTicksPerSecond();
+/** The server's CPU seconds and the machine's busy share while `run` ran its clients. */
+interface Measured<T> {
+  results: T;
+  t0: number;
+  cpuS: number;
+  busyPct: number;
+  /** the server still had connection processes 5 s after the clients */
+  lingering: boolean;
+}
+
+async function measured<T>(server: BenchServer, run: () => Promise<T>): Promise<Measured<T>> {
   const procsBefore = server.processCount();
   server.beforeTransfer();
   const cpu0 = server.cpuTicks();
   const sys0 = sysTicks();
   const t0 = performance.now();
-  const runs: Promise<ClientResult>[] = [];
-  for (let i = 0; i < cell.conns; i++) {
-    const cmd = cell.op === 'get' ? `get ${FILE} /dev/null` : `put ${ctx.srcPath} put${i}`;
-    runs.push(runClient(smbclientArgs(ctx, server.port, cell.prot, cmd), timeoutMs));
-  }
-  const results = await Promise.all(runs);
-  const t1 = Math.max(...results.map((r) => r.exitedAt));
+  const results = await run();
   // smbd: the per-connection child exits after the client; wait until it has
   // been reaped so that its CPU time is in the parent's cutime/cstime.
   const settleUntil = Date.now() + 5000;
   while (server.processCount() > procsBefore && Date.now() < settleUntil) await delay(20);
-  const notes: string[] = [];
-  if (server.processCount() > procsBefore) notes.push('server connection processes still alive 5 s after the clients');
+  const lingering = server.processCount() > procsBefore;
   const cpu1 = server.cpuTicks();
   const sys1 = sysTicks();
+  const dt = sys1.total - sys0.total;
+  return {
+    results, t0, lingering,
+    cpuS: (cpu1 - cpu0) / clockTicksPerSecond(),
+    busyPct: dt > 0 ? (100 * (sys1.busy - sys0.busy)) / dt : 0,
+  };
+}
+
+async function transfer(ctx: Ctx, server: BenchServer, cell: Cell, round: number): Promise<Row> {
+  if (cell.op === 'open') return openCell(ctx, server, cell, round);
+  const { o } = ctx;
+  const bytes = o.size * cell.conns;
+  const timeoutMs = (o.timeoutS ?? 60 + bytes / (20 * MiB)) * 1000;
+  const m = await measured(server, () => {
+    const runs: Promise<ClientResult>[] = [];
+    for (let i = 0; i < cell.conns; i++) {
+      const cmd = cell.op === 'get' ? `get ${FILE} /dev/null` : `put ${ctx.srcPath} put${i}`;
+      runs.push(runClient(smbclientArgs(ctx, server.port, cell.prot, cmd), timeoutMs));
+    }
+    return Promise.all(runs);
+  });
+  const results = m.results;
+  const t1 = Math.max(...results.map((r) => r.exitedAt));
+  const notes: string[] = [];
+  if (m.lingering) notes.push('server connection processes still alive 5 s after the clients');
 
   let clientKiB = 0;
   results.forEach((r, i) => {
@@ -462,16 +485,14 @@ async function transfer(ctx: Ctx, server: BenchServer, cell: Cell, round: number
     }
     for (let i = 0; i < cell.conns; i++) rmSync(join(ctx.shareDir, `put${i}`), { force: true });
   }
-  const wallS = (t1 - t0) / 1000;
-  const cpuS = (cpu1 - cpu0) / tck;
-  const dt = sys1.total - sys0.total;
+  const wallS = (t1 - m.t0) / 1000;
   return {
     round, cell, server: server.name, bytes, wallS,
     mibps: bytes / MiB / wallS,
     clientMiBps: clientKiB / 1024,
-    cpuS,
-    cpuPerGiB: cpuS / (bytes / GiB),
-    busyPct: dt > 0 ? (100 * (sys1.busy - sys0.busy)) / dt : 0,
+    cpuS: m.cpuS,
+    cpuPerGiB: m.cpuS / (bytes / GiB),
+    busyPct: m.busyPct,
     ok: notes.length === 0,
     note: notes.join('; '),
   };
@@ -486,22 +507,14 @@ async function transfer(ctx: Ctx, server: BenchServer, cell: Cell, round: number
  */
 async function openCell(ctx: Ctx, server: BenchServer, cell: Cell, round: number): Promise<Row> {
   const secs = ctx.o.openSeconds;
-  const tck = clockTicksPerSecond();
-  const procsBefore = server.processCount();
-  server.beforeTransfer();
-  const cpu0 = server.cpuTicks();
-  const sys0 = sysTicks();
-  const t0 = performance.now();
-  const r = await runClient([
+  const m = await measured(server, () => runClient([
     `//127.0.0.1/${SHARE}`, '-p', String(server.port), '-s', ctx.clientConf, '-A', ctx.authFile,
     `--option=torture:timelimit=${secs}`, `--option=torture:nprocs=${cell.conns}`,
     `--option=torture:bench_path=${FILE}`, 'smb2.bench.path-contention-shared',
-  ], (60 + secs * 2) * 1000, SMBTORTURE);
-  const settleUntil = Date.now() + 5000;
-  while (server.processCount() > procsBefore && Date.now() < settleUntil) await delay(20);
-  const cpu1 = server.cpuTicks();
-  const sys1 = sysTicks();
+  ], (60 + secs * 2) * 1000, SMBTORTURE));
+  const r = m.results;
   const notes: string[] = [];
+  if (m.lingering) notes.push('server connection processes still alive 5 s after smbtorture');
   if (r.timedOut) notes.push('smbtorture timed out');
   else if (r.code !== 0 || !/success: path-contention-shared/.test(r.output)) {
     notes.push(`smbtorture exit ${r.code ?? r.signal}: ${r.output.trim().split('\n').slice(-2).join(' | ')}`);
@@ -510,15 +523,13 @@ async function openCell(ctx: Ctx, server: BenchServer, cell: Cell, round: number
   if (perSecond.length < 2) notes.push(`${perSecond.length} per-second counts in the output`);
   const opens = perSecond.reduce((a, b) => a + b, 0);
   const rate = perSecond.length >= 2 ? median(perSecond.slice(1)) : 0;
-  const cpuS = (cpu1 - cpu0) / tck;
-  const dt = sys1.total - sys0.total;
   return {
-    round, cell, server: server.name, bytes: opens, wallS: (r.exitedAt - t0) / 1000,
+    round, cell, server: server.name, bytes: opens, wallS: (r.exitedAt - m.t0) / 1000,
     mibps: rate,
     clientMiBps: 0,
-    cpuS,
-    cpuPerGiB: opens > 0 ? (cpuS * 1e6) / opens : NaN, // CPU ms per 1000 opens
-    busyPct: dt > 0 ? (100 * (sys1.busy - sys0.busy)) / dt : 0,
+    cpuS: m.cpuS,
+    cpuPerGiB: opens > 0 ? (m.cpuS * 1e6) / opens : NaN, // CPU ms per 1000 opens
+    busyPct: m.busyPct,
     ok: notes.length === 0,
     note: notes.join('; '),
   };
