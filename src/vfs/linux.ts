@@ -12,8 +12,10 @@ export const SysOp = {
   fgetxattr: 7, fsetxattr: 8, flistxattr: 9, fremovexattr: 10, fallocate: 11,
   readlinkat: 12, fsync: 13, ftruncate: 14, statxbatch: 15,
 } as const;
-/** statxbatch: one record per name (native/src/sys.c BATCH_RECORD) */
-export const STATX_BATCH_RECORD = 256 + 16 + 256;
+/** statxbatch: the longest xattr value it returns (native/src/sys.c BATCH_XATTR_MAX) */
+export const STATX_BATCH_XATTR_MAX = 256;
+/** statxbatch: one record per name (BATCH_RECORD): struct statx, two i64 results, the xattr value */
+export const STATX_BATCH_RECORD = 256 + 16 + STATX_BATCH_XATTR_MAX;
 export type SysOpName = keyof typeof SysOp;
 
 // openat2 resolve flags (linux/openat2.h).

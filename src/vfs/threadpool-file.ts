@@ -28,13 +28,13 @@ const READDIR_CONCURRENCY = 2;
 const XATTR_FIRST_TRY = 4096;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** An attribute read beside an open's statx (OpenOptions.prefetchXattr): what getXattr answered, or threw. */
+export type PrefetchedXattr = { name: string; value: Buffer | null; error: unknown };
+
 /**
  * Also the base of the uring module's file, which overrides what the ring
  * does and inherits the rest (readdir, setTimes, list/remove xattr).
  */
-/** An attribute read beside an open's statx (OpenOptions.prefetchXattr): what getXattr answered, or threw. */
-export type PrefetchedXattr = { name: string; value: Buffer | null; error: unknown };
-
 export class ThreadpoolFile implements VfsFile {
   protected readonly guard = new FdGuard('file');
 
@@ -147,17 +147,17 @@ export class ThreadpoolFile implements VfsFile {
     return fsClose(this.fd);
   }
 
+  /** No io_uring op for fchmod: the pool in both modules. */
+  setMode(mode: number): Promise<void> {
+    return this.guard.run(() => fsFchmod(this.fd, mode & 0o7777));
+  }
+
   /**
    * futimes(2) through Node takes seconds as a double: about 240 ns of
    * precision today, coarser than SMB's 100 ns. A left-out time is read back
    * first (racy against another writer; utimensat with UTIME_OMIT in the
    * native layer would fix both).
    */
-  /** No io_uring op for fchmod: the pool in both modules. */
-  setMode(mode: number): Promise<void> {
-    return this.guard.run(() => fsFchmod(this.fd, mode & 0o7777));
-  }
-
   setTimes(t: SetTimes): Promise<void> {
     return this.guard.run(async () => {
       if (t.atimeNs === undefined && t.mtimeNs === undefined) return;
@@ -219,7 +219,7 @@ export class ThreadpoolFile implements VfsFile {
           if (sr < 0) throw new SystemError('statx', -sr, names[k]);
           const e: VfsDirEntry = { name: names[k]!, stat: decodeVfsStat(rec.subarray(0, STATX_SIZE)) };
           if (attr) {
-            // ENODATA, ENOTSUP, EPERM (a symlink), ERANGE (longer than READDIR_XATTR_MAX): none.
+            // ENODATA, ENOTSUP, EPERM (a symlink), ERANGE (longer than STATX_BATCH_XATTR_MAX): none.
             const xr = Number(rec.readBigInt64LE(STATX_SIZE + 8));
             e.xattr = xr >= 0 ? Buffer.from(rec.subarray(STATX_SIZE + 16, STATX_SIZE + 16 + xr)) : null;
           }

@@ -20,6 +20,8 @@
  *   RangeError synchronously-in-the-promise; they are bugs, not NTSTATUS.
  */
 
+import type { InlineLevel } from './inline.js';
+
 export type VfsKind = 'threadpool' | 'uring';
 
 export interface Vfs {
@@ -63,13 +65,10 @@ export interface VfsDirEntry {
   /**
    * With readdir({ xattr }): that attribute of the entry itself (not
    * followed), null when it has none, cannot have one, or its value is
-   * longer than READDIR_XATTR_MAX bytes.
+   * longer than 256 bytes (linux.ts STATX_BATCH_XATTR_MAX).
    */
   xattr?: Buffer | null;
 }
-
-/** The longest attribute value readdir({ xattr }) returns (native/src/sys.c BATCH_XATTR_MAX). */
-export const READDIR_XATTR_MAX = 256;
 
 export interface OpenOptions {
   /** Data access. Directories are always opened read-only whatever these say:
@@ -110,14 +109,14 @@ export interface StatFs {
 
 export interface ShareOptions {
   /** overrides the filesystem's choice (and RINGSMB_INLINE_META) */
-  inline?: 'none' | 'stat' | 'all';
+  inline?: InlineLevel;
 }
 
 /** The filesystem a share lives on, and which of its calls run inline (vfs/inline.ts). */
 export interface ShareMetadata {
   /** 'tmpfs', 'ext4', ... or 'fs type 0x...' */
   readonly fs: string;
-  readonly inline: 'none' | 'stat' | 'all';
+  readonly inline: InlineLevel;
   /** set by RINGSMB_INLINE_META rather than by the filesystem */
   readonly forced: boolean;
 }

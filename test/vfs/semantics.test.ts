@@ -299,7 +299,7 @@ describeEachVfs('vfs semantics', (mod) => {
     }
     await a.close();
     const b = await share.open('rx/b', { read: true, write: true, create: 'always' });
-    await b.setXattr('user.tag', Buffer.alloc(300, 1)); // longer than READDIR_XATTR_MAX
+    await b.setXattr('user.tag', Buffer.alloc(300, 1)); // longer than STATX_BATCH_XATTR_MAX
     await b.close();
     const c = await share.open('rx/c', { read: true, write: true, create: 'always' });
     await c.close();
