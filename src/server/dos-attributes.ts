@@ -12,7 +12,7 @@
  * asked, so the attribute is only written when it says more than that.
  */
 import { FileAttributes } from '../smb2/constants.js';
-import type { VfsFile } from '../vfs/types.js';
+import type { VfsFile, VfsStat } from '../vfs/types.js';
 
 export const DOSATTRIB_XATTR = 'user.ringsmb.DOSATTRIB';
 
@@ -54,6 +54,11 @@ export async function loadDosAttributes(file: VfsFile): Promise<number | null> {
   } catch {
     return null;
   }
+}
+
+/** statx and the stored DOS attributes of an open file, side by side: what every attributes answer needs. */
+export function statWithDos(file: VfsFile): Promise<[VfsStat, number | null]> {
+  return Promise.all([file.stat(), loadDosAttributes(file)]);
 }
 
 /**

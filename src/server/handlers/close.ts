@@ -3,7 +3,7 @@ import { decodeCloseRequest, encodeCloseResponse } from '../../smb2/commands/clo
 import { CloseFlags } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
-import { loadDosAttributes } from '../dos-attributes.js';
+import { statWithDos } from '../dos-attributes.js';
 import { allocationSize, decodeOr, endOfFile, fileAttributes, fileTimes, lookupOpen } from './common.js';
 
 export async function handleClose(ctx: RequestContext): Promise<Reply> {
@@ -25,7 +25,7 @@ export async function handleClose(ctx: RequestContext): Promise<Reply> {
   // the close (a delete-on-close file is still there to stat).
   if (req.flags & CloseFlags.POSTQUERY_ATTRIB && open.file) {
     try {
-      const [st, dos] = await Promise.all([open.file.stat(), loadDosAttributes(open.file)]);
+      const [st, dos] = await statWithDos(open.file);
       Object.assign(body, {
         flags: CloseFlags.POSTQUERY_ATTRIB,
         ...fileTimes(st),

@@ -8,7 +8,7 @@ import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { wildcardMatch } from '../errno.js';
 import type { DirEnumState, Open } from '../state.js';
-import { DOSATTRIB_XATTR, decodeDosAttributes, loadDosAttributes } from '../dos-attributes.js';
+import { DOSATTRIB_XATTR, decodeDosAttributes, statWithDos } from '../dos-attributes.js';
 import { allocationSize, decodeOr, endOfFile, fileAttributes, fileTimes, fsStatus, lookupOpen, parentPath } from './common.js';
 
 /** Scans that have returned at least one entry since their (re)start: NO_MORE_FILES vs NO_SUCH_FILE. */
@@ -86,7 +86,7 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
       let st: VfsStat;
       let dos: number | null = null;
       try {
-        if (dir.dotsDone === 0 || open.path === '') [st, dos] = await Promise.all([open.file.stat(), loadDosAttributes(open.file)]);
+        if (dir.dotsDone === 0 || open.path === '') [st, dos] = await statWithDos(open.file);
         else st = await root.stat(parentPath(open.path), { follow: true });
       } catch (err) {
         return errorReply(fsStatus(ctx, err));

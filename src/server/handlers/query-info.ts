@@ -7,8 +7,8 @@ import { NtStatus } from '../../smb2/status.js';
 import * as fscc from '../../smb2/fscc/index.js';
 import { encodeSecurityDescriptor } from '../../smb2/security.js';
 import { defaultDescriptor, loadDescriptor, SecInfo } from '../ntacl.js';
-import type { VfsFile, VfsStat } from '../../vfs/types.js';
-import { loadDosAttributes } from '../dos-attributes.js';
+import type { VfsStat } from '../../vfs/types.js';
+import { statWithDos } from '../dos-attributes.js';
 import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import type { Open } from '../state.js';
@@ -77,10 +77,6 @@ function basic(st: VfsStat, dos: number | null): fscc.FileBasicInformation {
   return { ...fileTimes(st), fileAttributes: fileAttributes(st, dos) };
 }
 
-/** statx and the stored DOS attributes, side by side. */
-function statWithDos(file: VfsFile): Promise<[VfsStat, number | null]> {
-  return Promise.all([file.stat(), loadDosAttributes(file)]);
-}
 
 function standard(st: VfsStat, open: Open): fscc.FileStandardInformation {
   return {
