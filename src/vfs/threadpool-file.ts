@@ -213,15 +213,17 @@ export class ThreadpoolFile implements VfsFile {
           flags: AT_SYMLINK_NOFOLLOW, mode: STATX_BASIC_STATS | STATX_BTIME, out: recs,
         });
         for (let k = 0; k < names.length; k++) {
-          const rec = recs.subarray(k * STATX_BATCH_RECORD, (k + 1) * STATX_BATCH_RECORD);
-          const sr = Number(rec.readBigInt64LE(STATX_SIZE));
+          const at = k * STATX_BATCH_RECORD;
+          // The i64 results are 0, a length up to 256 or -errno: their low words, read signed, are exact.
+          const sr = recs.readInt32LE(at + STATX_SIZE);
           if (sr === -ENOENT) continue;
           if (sr < 0) throw new SystemError('statx', -sr, names[k]);
-          const e: VfsDirEntry = { name: names[k]!, stat: decodeVfsStat(rec.subarray(0, STATX_SIZE)) };
+          const e: VfsDirEntry = { name: names[k]!, stat: decodeVfsStat(recs.subarray(at, at + STATX_SIZE)) };
           if (attr) {
             // ENODATA, ENOTSUP, EPERM (a symlink), ERANGE (longer than STATX_BATCH_XATTR_MAX): none.
-            const xr = Number(rec.readBigInt64LE(STATX_SIZE + 8));
-            e.xattr = xr >= 0 ? Buffer.from(rec.subarray(STATX_SIZE + 16, STATX_SIZE + 16 + xr)) : null;
+            // Copied out: a value must not keep the whole batch's records alive.
+            const xr = recs.readInt32LE(at + STATX_SIZE + 8);
+            e.xattr = xr >= 0 ? Buffer.from(recs.subarray(at + STATX_SIZE + 16, at + STATX_SIZE + 16 + xr)) : null;
           }
           out[from + k] = e;
         }
