@@ -396,19 +396,25 @@ export class Ring {
     this.queueHead = 0;
     for (const q of queued) for (const s of q instanceof Chain ? q.subs : [q]) this.cancelNow(s);
     if (this.inflight > 0) {
+      // The cancel's own completion can come before those of the ops it
+      // cancels (an io-wq worker finishing an OPENAT): wait for all of them,
+      // since an op force-completed here while the kernel still runs it
+      // leaves its result (a new fd) to nobody.
       const op = new Op(OP.ASYNC_CANCEL, null);
       op.opFlags = CANCEL.ANY | CANCEL.ALL;
       try {
         this.submit(op);
         const deadline = Date.now() + 2000;
-        while (this.inflight > 1 && Date.now() < deadline) this.wait(1, 10e6);
-        this.wait(0, 0);
+        while (this.inflight > 0 && Date.now() < deadline) this.wait(1, 10e6);
       } catch {
         // fall through: whatever is left is completed below
       }
     }
     this.closed = true;
     this.detach();
+    if (this.inflight > 0) {
+      this.onError?.(new Error(`ring close: ${this.inflight} op(s) still in the kernel after cancel and 2 s; completed with ECANCELED, their results are lost`));
+    }
     for (let i = 0; i < this.slots.length; i++) {
       const s = this.slots[i];
       if (!s) continue;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { OP } from '../../src/uring/constants.js';
+import { OP, SQE } from '../../src/uring/constants.js';
 import { SystemError } from '../../src/util/errors.js';
 import { prepNop, nop } from '../../src/uring/ops/nop.js';
 import { prepRead, read } from '../../src/uring/ops/rw.js';
@@ -64,6 +64,32 @@ describe('ring', { skip: noUring }, () => {
     n.close(rd);
     n.close(wr);
     assert.equal(fdCount(), before);
+  });
+
+  it('close waits for ops an io-wq worker is running: every fd an OPENAT made reaches its callback', { skip: needs('OPENAT2', 'ASYNC_CANCEL') }, () => {
+    // The cancel's completion may come before those of the work it could not
+    // stop; forcing the result of such an op to ECANCELED would leave its fd open.
+    const dir = tmp();
+    writeFileSync(join(dir, 'f'), 'x');
+    for (let round = 0; round < 5; round++) {
+      const before = fdCount();
+      const r = ring({ entries: 256 });
+      const fds: number[] = [];
+      let settled = 0;
+      for (let i = 0; i < 256; i++) {
+        const op = prepOpenat2(r, -100, join(dir, 'f'), { flags: O.RDONLY }, (e, fd) => {
+          settled++;
+          if (!e) fds.push(fd);
+        });
+        op.flags |= SQE.ASYNC; // straight to an io-wq worker
+        r.submit(op);
+      }
+      r.wait(0, 0);
+      r.close();
+      assert.equal(settled, 256, 'each op settled once');
+      for (const fd of fds) n.close(fd);
+      assert.equal(fdCount(), before, `round ${round}: ${fds.length} fds reported, none left behind`);
+    }
   });
 
   it('opening and closing many rings leaks no fd', () => {
