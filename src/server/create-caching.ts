@@ -14,6 +14,7 @@ import { errorReply, type Reply, type RequestContext } from './context.js';
 import { findReconnect, grantDurable, parseDurable, reattach, type DurableAsk } from './durable.js';
 import { breakForOpen, FileTable, grantLease, grantOplock, leaseKeyElsewhere, type Lease, type LeaseAsk, type OpenIntent } from './oplock.js';
 import { smbPathToRel } from './errno.js';
+import { statWithDos } from './dos-attributes.js';
 import { allocationSize, endOfFile, fileAttributes, fileTimes } from './handlers/common.js';
 import type { Open } from './state.js';
 
@@ -163,9 +164,9 @@ export async function reconnectIfAsked(ctx: RequestContext, req: CreateRequest):
   });
   if (typeof found === 'number') return errorReply(found);
   const open = found;
-  let st;
+  let st, dos;
   try {
-    st = await open.file!.stat();
+    [st, dos] = await statWithDos(open.file!);
   } catch {
     return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
   }
@@ -190,7 +191,7 @@ export async function reconnectIfAsked(ctx: RequestContext, req: CreateRequest):
       ...fileTimes(st),
       allocationSize: allocationSize(st),
       endofFile: endOfFile(st),
-      fileAttributes: fileAttributes(st),
+      fileAttributes: fileAttributes(st, dos),
       fileId: { persistent: open.persistentId, volatile: open.volatileId },
       createContexts: contexts,
     }),

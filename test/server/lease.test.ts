@@ -171,8 +171,10 @@ describe('leases', () => {
 describe('durable handles and cleanup', () => {
   test('a durable batch open survives a TCP drop and is reconnected with DHnC', async () => {
     const a = await client();
-    const r1 = await a.create('dh1.txt', { oplock: OplockLevel.BATCH, contexts: [{ name: CreateContextName.DURABLE_HANDLE_REQUEST, data: Buffer.alloc(16) }] });
+    // Created HIDDEN (0x2): the reconnect answers with the attributes the file has, as the first CREATE did.
+    const r1 = await a.create('dh1.txt', { oplock: OplockLevel.BATCH, attributes: 0x2, contexts: [{ name: CreateContextName.DURABLE_HANDLE_REQUEST, data: Buffer.alloc(16) }] });
     assert.equal(r1.res!.oplockLevel, OplockLevel.BATCH);
+    assert.equal(r1.res!.fileAttributes, 0x22, 'HIDDEN | ARCHIVE');
     assert.ok(findContext(r1.res!.createContexts, CreateContextName.DURABLE_HANDLE_REQUEST), 'DHnQ granted');
     a.destroy();
     for (let i = 0; i < 50; i++) {
@@ -188,6 +190,7 @@ describe('durable handles and cleanup', () => {
     assert.equal(r2.status, 0);
     assert.equal(r2.res!.oplockLevel, OplockLevel.BATCH);
     assert.equal(r2.res!.fileId.persistent, r1.res!.fileId.persistent);
+    assert.equal(r2.res!.fileAttributes, r1.res!.fileAttributes, 'the stored DOS attributes');
     // A second reconnect of the now connected open fails.
     const r3 = await b.create('dh1.txt', { contexts: [{ name: CreateContextName.DURABLE_HANDLE_RECONNECT, data: dhnc }] });
     assert.equal(r3.status, NtStatus.OBJECT_NAME_NOT_FOUND);

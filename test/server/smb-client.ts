@@ -61,6 +61,8 @@ export interface CreateOptions {
   options?: number;
   oplock?: number;
   contexts?: CreateContext[];
+  /** FileAttributes of the request; default NORMAL */
+  attributes?: number;
 }
 
 /**
@@ -181,7 +183,7 @@ export class TestClient {
       impersonationLevel: 2,
       smbCreateFlags: 0n,
       desiredAccess: o.access ?? 0x0012019f,
-      fileAttributes: 0x80,
+      fileAttributes: o.attributes ?? 0x80,
       shareAccess: o.share ?? 7,
       createDisposition: o.disposition ?? 3, // OPEN_IF
       createOptions: o.options ?? 0,
