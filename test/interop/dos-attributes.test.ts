@@ -5,7 +5,7 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { smbclient, smbclientPath, startServer, type Running } from './harness.js';
 
@@ -90,11 +90,20 @@ describe('DOS attributes (smbclient)', { skip }, () => {
     }
   });
 
-  test('a file overwritten by put takes the new attributes (ARCHIVE), not the old ones', async () => {
+  test('put over a HIDDEN file is ACCESS_DENIED and changes nothing (MS-FSA 2.1.5.1.2); over a plain one it takes the new attributes (ARCHIVE)', async () => {
     const local = join(srv.dir, 'd', 'src.bin');
     writeFileSync(local, 'new content');
-    const r = await smbclient(srv.port, `put ${local} f.txt`);
+    const before = readFileSync(join(srv.dir, 'f.txt'), 'utf8');
+    let r = await smbclient(srv.port, `put ${local} f.txt`);
+    assert.notEqual(r.code, 0);
+    assert.match(r.out, /NT_STATUS_ACCESS_DENIED/);
+    assert.equal(readFileSync(join(srv.dir, 'f.txt'), 'utf8'), before);
+    assert.equal(await lsAttrs(srv.port, 'f.txt'), 'H');
+    r = await smbclient(srv.port, 'setmode f.txt +a-h');
     assert.equal(r.code, 0, r.out);
+    r = await smbclient(srv.port, `put ${local} f.txt`);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(readFileSync(join(srv.dir, 'f.txt'), 'utf8'), 'new content');
     assert.equal(await lsAttrs(srv.port, 'f.txt'), 'A');
   });
 });

@@ -100,7 +100,10 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
     read: (granted & DATA_ACCESS) !== 0,
     write: (granted & WRITE_DATA) !== 0 || truncate,
     create: disp === CreateDisposition.CREATE ? 'exclusive' : mayCreate && !tree.share.readOnly ? 'always' : 'never',
-    truncate,
+    // Never O_TRUNC: an existing file is truncated only once its NT ACL and
+    // its DOS attributes allow the overwrite (below), so a refused CREATE
+    // loses no data.
+    truncate: false,
     directory: wantDir ? 'must' : wantFile ? 'mustNot' : 'any',
     // An existing file's NT ACL is checked below and its DOS attributes answered: read both beside the open's statx.
     prefetchXattr: disp === CreateDisposition.CREATE ? undefined : PREFETCH,
@@ -145,6 +148,24 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
     }
     if (refusal !== null) return fail(refusal);
   }
+  // NT ACL (ntacl.ts): a new file takes the descriptor the client sent; an existing one is checked against its own.
+  const acl = await applyDescriptor(ctx, req.createContexts, file, granted, req.desiredAccess, maxAllowed);
+  if ('status' in acl) return fail(acl.status);
+  granted = acl.granted;
+  // The stored DOS attributes of an existing file (read beside the open).
+  const stored = file.created ? null : await loadDosAttributes(file);
+  if (truncate && !file.created) {
+    // MS-FSA 2.1.5.1.2: overwriting or superseding a HIDDEN or SYSTEM file
+    // must ask for that attribute too (CreateFile's CREATE_ALWAYS rule).
+    const keep = (stored ?? 0) & (FileAttributes.HIDDEN | FileAttributes.SYSTEM);
+    if ((keep & ~req.fileAttributes) !== 0) return fail(NtStatus.ACCESS_DENIED);
+    try {
+      await file.truncate(0);
+      st = await file.stat();
+    } catch (err) {
+      return fail(fsStatus(ctx, err));
+    }
+  }
   // 3.3.5.9.4 / MS-FSA 2.1.5.1: AllocationSize reserves space on a file this open created or overwrote.
   const alsi = findContext(req.createContexts, CreateContextName.ALLOCATION_SIZE);
   if (alsi && !file.isDirectory && (file.created || truncate)) {
@@ -159,13 +180,9 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
       }
     }
   }
-  // NT ACL (ntacl.ts): a new file takes the descriptor the client sent; an existing one is checked against its own.
-  const acl = await applyDescriptor(ctx, req.createContexts, file, granted, req.desiredAccess, maxAllowed);
-  if ('status' in acl) return fail(acl.status);
-  granted = acl.granted;
   let dos: number | null;
   try {
-    dos = await createDosAttributes(file, req.fileAttributes, truncate);
+    dos = await createDosAttributes(file, stored, req.fileAttributes, truncate);
   } catch (err) {
     return fail(fsStatus(ctx, err));
   }
@@ -232,12 +249,11 @@ async function applyDescriptor(ctx: RequestContext, contexts: CreateContext[], f
  * The DOS attributes after the open (dos-attributes.ts). A file this open
  * created, overwrote or superseded takes the ones asked, with ARCHIVE for a
  * file (MS-FSA 2.1.5.1.1, 2.1.5.1.2.1); they are written only when they say
- * more than the defaults, or replace stored ones. An existing file keeps its
- * own, read beside the open.
+ * more than the defaults, or replace stored ones (`stored`: what an existing
+ * file had, read beside the open; a new file has none). An existing file
+ * keeps its own.
  */
-async function createDosAttributes(file: VfsFile, asked: number, truncate: boolean): Promise<number | null> {
-  // A file just created has no attributes stored yet: no read for it.
-  const stored = file.created ? null : await loadDosAttributes(file);
+async function createDosAttributes(file: VfsFile, stored: number | null, asked: number, truncate: boolean): Promise<number | null> {
   if (!file.created && !truncate) return stored;
   const def = defaultDosAttributes(file.isDirectory);
   const attrs = (asked & STORED_ATTRIBUTES) | def;
