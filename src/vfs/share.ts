@@ -253,6 +253,8 @@ async function finishOpen(sys: VfsSys, fd: number, created: boolean, opts: OpenO
   }
 }
 
+const F_SETFL = 4;
+
 /** What an open may not be, and the O_NONBLOCK a regular file must lose. */
 function checkOpened(fd: number, st: VfsStat, opts: OpenOptions): void {
   if (st.isDirectory && opts.directory === 'mustNot') throw new SystemError('open', EISDIR);
@@ -262,8 +264,10 @@ function checkOpened(fd: number, st: VfsStat, opts: OpenOptions): void {
   }
   if (!st.isDirectory) {
     // Also for io_uring: a READ on an O_NONBLOCK file completes with
-    // EAGAIN instead of being punted to a worker.
-    const r = requireNative().fcntlFlags(fd, 0, O_NONBLOCK);
+    // EAGAIN instead of being punted to a worker. O_NONBLOCK is the only
+    // status flag openFile sets (F_SETFL ignores the access mode and the
+    // creation flags), so one F_SETFL of 0 clears it: no F_GETFL first.
+    const r = requireNative().fcntlInt(fd, F_SETFL, 0);
     if (r < 0) throw new SystemError('fcntl', -r);
   }
 }

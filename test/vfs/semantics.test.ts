@@ -43,6 +43,16 @@ describeEachVfs('vfs semantics', (mod) => {
     await assert.rejects(share.open('f1', { read: true, write: false, truncate: true }), TypeError);
   });
 
+  test('an open file keeps its access mode and is blocking (O_NONBLOCK, used for the open only, is cleared)', async () => {
+    for (const [o, acc] of [[{ read: true, write: false }, 0], [{ read: false, write: true }, 1], [{ read: true, write: true }, 2]] as const) {
+      const f = await share.open('modes', { ...o, create: 'always' });
+      const flags = parseInt(/^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${f.fd}`, 'utf8'))![1]!, 8);
+      await f.close();
+      assert.equal(flags & 0o3, acc, `access mode of ${JSON.stringify(o)}`);
+      assert.equal(flags & 0o4000, 0, 'O_NONBLOCK cleared');
+    }
+  });
+
   test('read/write at offsets, truncate option, size', async () => {
     const f = await share.open('io', { read: true, write: true, create: 'always' });
     assert.equal(await f.write(Buffer.from('xxhelloxx'), 2, 5, 10), 5);
