@@ -176,7 +176,9 @@ class UringConnection implements TransportConnection {
     }
     this.recvOp = op;
     this.inflight++;
-    this.ring.submit(op);
+    // The next request usually follows our answer to this one: the receive
+    // goes to the kernel with that answer's send (one io_uring_enter for both).
+    this.ring.submitLazy(op);
   }
 
   private compact(): void {

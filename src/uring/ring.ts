@@ -92,6 +92,11 @@ export class Ring {
    * unrelated activity. The owner coalesces the calls.
    */
   ownerKick: (() => void) | null = null;
+  private lazyFlush: NodeJS.Immediate | null = null;
+  private readonly lazyFlushTask = (): void => {
+    this.lazyFlush = null;
+    if (!this.closed) this.scheduleFlush();
+  };
   private readonly flushTask = (): void => {
     this.flushScheduled = false;
     if (!this.closed) this.flush();
@@ -161,6 +166,24 @@ export class Ring {
       this.queue.push(sub);
     }
     this.scheduleFlush();
+  }
+
+  /**
+   * Queues one submission without a flush of its own: it reaches the kernel
+   * with the next flush or wait (another op's, the event loop's), and at the
+   * latest from Node's check phase (setImmediate). For ops that cannot
+   * complete before something else we submit soon, such as the receive of
+   * a connection's next request while its answer is being made: one
+   * io_uring_enter then carries both.
+   */
+  submitLazy(sub: Submission): void {
+    if (this.closed) throw new SystemError('io_uring_enter', 9 /* EBADF */, 'ring is closed');
+    if (this.queue.length === this.queueHead && this.sqSpace() > 0) {
+      if (!this.place(sub, 0)) this.cancelNow(sub);
+    } else {
+      this.queue.push(sub);
+    }
+    this.lazyFlush ??= setImmediate(this.lazyFlushTask);
   }
 
   /** Queues a chain linked with IO_LINK (or IO_HARDLINK): placed in the SQ together. */
@@ -390,6 +413,8 @@ export class Ring {
    */
   close(): void {
     if (this.closed) return;
+    if (this.lazyFlush) clearImmediate(this.lazyFlush);
+    this.lazyFlush = null;
     // User-space queue first: these never reached the kernel.
     const queued = this.queue.slice(this.queueHead);
     this.queue = [];

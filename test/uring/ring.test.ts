@@ -112,6 +112,21 @@ describe('ring', { skip: noUring }, () => {
     assert.equal(await p, 4);
   });
 
+  it('submitLazy: no flush of its own; goes with the next op\'s flush, or alone from the check phase', async () => {
+    const r = ring({ attach: true });
+    const done: string[] = [];
+    r.submitLazy(prepNop(r, () => done.push('lazy1')));
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.equal(done.length, 0, 'not submitted by a microtask');
+    await new Promise((res) => setImmediate(res));
+    await new Promise((res) => setImmediate(res));
+    assert.deepEqual(done, ['lazy1'], 'submitted from the check phase');
+    r.submitLazy(prepNop(r, () => done.push('lazy2')));
+    await nop(r);
+    assert.deepEqual(done, ['lazy1', 'lazy2'], 'went to the kernel with the next op, ahead of it');
+  });
+
   it('wait(1, 50 ms) returns after 50 ms, not 100', () => {
     const r = ring();
     const [rd] = pipe();
