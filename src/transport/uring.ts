@@ -12,7 +12,13 @@
  *   copied in user space.
  * - Sending: queued parts go out with SENDMSG (one iovec per part, the
  *   4-byte direct-TCP header in front), one send in flight per connection;
- *   a short send resumes where it stopped.
+ *   a short send resumes where it stopped. Big sends (signed and sealed
+ *   READ data in the pooled buffers) go with SENDMSG_ZC where zero copy
+ *   pays: to peers that are not on loopback (there the kernel copies
+ *   anyway), until the kernel reports that it had to copy
+ *   (SEND_ZC_REPORT_USAGE). The parts' `done` (which gives a pooled buffer
+ *   back) then waits for the notification that the kernel let go of the
+ *   pages, and for those of every zero-copy send before it.
  * - Files (sendFile): [SEND head, MSG_WAITALL|MSG_MORE] -> [SPLICE file ->
  *   pipe] -> [SPLICE pipe -> socket] (pairs repeated per pipe-full), one
  *   linked chain, no byte of file data in user space. The header already
@@ -26,6 +32,7 @@ import type { Op } from '../uring/op.js';
 import { MSG, SPLICE_F } from '../uring/constants.js';
 import { prepAcceptMultishot } from '../uring/ops/accept.js';
 import { prepSendmsg } from '../uring/ops/msg.js';
+import { prepSendmsgZc } from '../uring/ops/zc.js';
 import { prepRecv, prepSend } from '../uring/ops/sendrecv.js';
 import { prepSplice } from '../uring/ops/splice.js';
 import { parseSockaddr, sockaddr } from '../uring/ops/connect.js';
@@ -46,6 +53,16 @@ const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
 const O_CLOEXEC = 0o2000000;
 const ZEROS = Buffer.alloc(64 * 1024);
+/** Sends at least this big may go zero-copy (below it the notification costs more than the copy). */
+const ZC_MIN = 64 * 1024;
+
+/** When the transport sends with SENDMSG_ZC (UringTransportOptions.sendZc). */
+export type SendZcMode = 'auto' | 'always' | 'never';
+
+function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.');
+}
+
 /** Ops that must complete before a socket's fd may be closed. */
 const LINGER_MS = 2000;
 
@@ -131,8 +148,11 @@ class UringConnection implements TransportConnection {
 
   private queue: SendItem[] = [];
   private queuedBytes = 0;
-  private sending: Op[] = [];
   private sendBusy = false;
+  /** whether big sends go zero-copy on this connection now */
+  private zc: boolean;
+  /** zero-copy sends whose notification is due, oldest first, with the `done`s their bytes completed */
+  private zcPending: { dones: (() => void)[]; notified: boolean }[] = [];
 
   private closing = false;
   private finished = false;
@@ -150,6 +170,8 @@ class UringConnection implements TransportConnection {
     this.remotePort = p.port;
     this.localAddress = l.host;
     this.localPort = l.port;
+    const mode = t.sendZc;
+    this.zc = mode === 'always' || (mode === 'auto' && !isLoopback(this.remoteAddress));
   }
 
   get pendingBytes(): number {
@@ -348,13 +370,58 @@ class UringConnection implements TransportConnection {
       return;
     }
     const bufs: Buffer[] = [];
+    let bytes = 0;
     for (const it of this.queue) {
       if (it.kind !== 'bytes' || bufs.length === MAX_IOV) break;
       bufs.push(it.buf);
+      bytes += it.buf.length;
     }
     this.sendBusy = true;
     this.inflight++;
+    if (this.zc && bytes >= ZC_MIN) return this.sendZc(bufs);
     const op = prepSendmsg(this.ring, this.fd, bufs, (err, n) => this.sent(err, n), { flags: MSG.NOSIGNAL });
+    this.ring.submit(op);
+  }
+
+  /**
+   * SENDMSG_ZC: the result CQE says how many bytes went (the queue moves on
+   * at once), the notification that the kernel no longer reads the pages;
+   * only then, and after every earlier zero-copy send's notification, do the
+   * completed parts' `done`s run.
+   */
+  private sendZc(bufs: Buffer[]): void {
+    const entry = { dones: [] as (() => void)[], notified: false };
+    this.zcPending.push(entry);
+    let final = false;
+    const settle = (): void => {
+      if (final) return;
+      final = true;
+      this.inflight--;
+      entry.notified = true;
+      while (this.zcPending.length && this.zcPending[0]!.notified) for (const d of this.zcPending.shift()!.dones) d();
+      this.opSettled();
+    };
+    const op = prepSendmsgZc(this.ring, this.fd, bufs, (err, n, notif, more, copied) => {
+      if (notif) {
+        this.t.stats.zcSends++;
+        if (copied) {
+          this.t.stats.zcCopied++;
+          // The kernel copied after all (no scatter-gather on the route): plain sends are cheaper.
+          if (this.t.sendZc === 'auto') this.zc = false;
+        }
+        return settle();
+      }
+      this.sendBusy = false;
+      if (err) {
+        if (!more) settle();
+        if (err.errno === EAGAIN) return this.pump();
+        return this.sendFailed(err);
+      }
+      this.consumed(n, entry.dones);
+      if (!more) settle();
+      this.pump();
+      this.maybeFinish();
+    }, { flags: MSG.NOSIGNAL, reportUsage: true });
     this.ring.submit(op);
   }
 
@@ -370,15 +437,19 @@ class UringConnection implements TransportConnection {
     this.maybeFinish();
   }
 
-  /** Drops n sent bytes from the front of the queue. */
-  private consumed(n: number): void {
+  /** Drops n sent bytes from the front of the queue; the finished parts' `done`s run now, or go to `held`. */
+  private consumed(n: number, held?: (() => void)[]): void {
     this.queuedBytes -= n;
     while (n > 0) {
       const it = this.queue[0] as SendItem & { kind: 'bytes' };
       if (it.buf.length <= n) {
         n -= it.buf.length;
         this.queue.shift();
-        it.done?.();
+        if (!it.done) continue;
+        // Behind a zero-copy send still due its notification, a plain send's memory waits too.
+        if (held) held.push(it.done);
+        else if (this.zcPending.length) this.zcPending[this.zcPending.length - 1]!.dones.push(it.done);
+        else it.done();
       } else {
         it.buf = it.buf.subarray(n);
         n = 0;
@@ -817,12 +888,22 @@ export interface UringTransportStats {
   splicedBytes: number;
   /** zeros sent for bytes a shrinking file no longer had */
   zeroPadBytes: number;
+  /** SENDMSG_ZC sends whose notification came */
+  zcSends: number;
+  /** of those, the ones the kernel reported it copied */
+  zcCopied: number;
   /** PDU bytes that went socket -> pipe -> file (WRITE data) */
   spliceInBytes: number;
 }
 
 export interface UringTransportOptions extends TransportOptions {
   ring: Ring;
+  /**
+   * auto (default): zero-copy sends to peers off loopback, while the kernel
+   * does not report copying; always: to every peer (tests); never. The
+   * environment variable RINGSMB_SEND_ZC gives the default.
+   */
+  sendZc?: SendZcMode;
 }
 
 /** The ops this transport needs from the probe. */
@@ -832,12 +913,17 @@ export class UringTransport implements Transport {
   readonly name = 'uring' as const;
   readonly pipes = new PipePool();
   readonly connections = new Set<UringConnection>();
-  readonly stats: UringTransportStats = { filesSent: 0, splicedBytes: 0, zeroPadBytes: 0, spliceInBytes: 0 };
+  readonly stats: UringTransportStats = { filesSent: 0, splicedBytes: 0, zeroPadBytes: 0, spliceInBytes: 0, zcSends: 0, zcCopied: 0 };
+  /** the zero-copy mode in force ('never' when the ring lacks SENDMSG_ZC) */
+  readonly sendZc: SendZcMode;
 
   constructor(readonly opts: UringTransportOptions) {
     for (const op of URING_TRANSPORT_OPS) {
       if (!opts.ring.supports(op)) throw new Error(`io_uring lacks ${op}`);
     }
+    const env = process.env.RINGSMB_SEND_ZC;
+    const mode = opts.sendZc ?? (env === 'always' || env === 'never' || env === 'auto' ? env : 'auto');
+    this.sendZc = opts.ring.supports('SENDMSG_ZC') ? mode : 'never';
   }
 
   listen(addr: ListenAddress, onConnection: (c: TransportConnection) => void): Promise<Listener> {

@@ -327,6 +327,54 @@ describe('server on the io_uring transport', { skip: skip || (!smbclientPath() &
     }
   });
 
+  test('zero-copy sends (RINGSMB_SEND_ZC=always): signed and sealed READs byte for byte, every pooled buffer back after the notifications', async (tc) => {
+    const saved = process.env.RINGSMB_SEND_ZC;
+    process.env.RINGSMB_SEND_ZC = 'always';
+    let srv;
+    try {
+      srv = await startServer({ transport: 'uring', signing: 'enabled' });
+    } finally {
+      if (saved === undefined) delete process.env.RINGSMB_SEND_ZC;
+      else process.env.RINGSMB_SEND_ZC = saved;
+    }
+    try {
+      const t = srv.server.transport as UringTransport;
+      if (t.sendZc === 'never') return tc.skip('the kernel lacks IORING_OP_SENDMSG_ZC');
+      assert.equal(t.sendZc, 'always');
+      const data = randomBytes(9 * 1024 * 1024 + 5);
+      writeFileSync(join(srv.dir, 'zc.bin'), data);
+      const want = createHash('sha256').update(data).digest('hex');
+      const out = join(srv.dir, 'zc-out.bin');
+      for (const prot of ['sign', 'encrypt']) {
+        const before = t.stats.zcSends;
+        const r = await smbclient(srv.port, `get zc.bin ${out}`, [`--client-protection=${prot}`, '-m', 'SMB3_11']);
+        assert.equal(r.code, 0, r.out);
+        assert.equal(createHash('sha256').update(readFileSync(out)).digest('hex'), want, `${prot}: byte for byte`);
+        assert.ok(t.stats.zcSends > before, `${prot}: the READ data went by SENDMSG_ZC`);
+      }
+      // Loopback: the kernel copies what it delivers locally, and says so.
+      assert.equal(t.stats.zcCopied, t.stats.zcSends);
+      for (let i = 0; i < 50 && srv.server.dataPool.stats.out > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(srv.server.dataPool.stats.out, 0, 'every pooled buffer was given back');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('zero copy is off by default on loopback (auto: the kernel would copy)', async () => {
+    const srv = await startServer({ transport: 'uring', signing: 'enabled' });
+    try {
+      const t = srv.server.transport as UringTransport;
+      const data = randomBytes(2 * 1024 * 1024);
+      writeFileSync(join(srv.dir, 'nozc.bin'), data);
+      const r = await smbclient(srv.port, `get nozc.bin ${join(srv.dir, 'nozc-out.bin')}`, ['--client-protection=sign', '-m', 'SMB3_11']);
+      assert.equal(r.code, 0, r.out);
+      assert.equal(t.stats.zcSends, 0);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   test('unsigned WRITEs are spliced socket -> pipe -> file, signed ones received into memory; both byte for byte', async () => {
     const srv = await startServer({ transport: 'uring', signing: 'enabled' });
     try {
