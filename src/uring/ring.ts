@@ -159,12 +159,7 @@ export class Ring {
 
   /** Queues one submission. It reaches the kernel on the next flush/wait. */
   submit(sub: Submission): void {
-    if (this.closed) throw new SystemError('io_uring_enter', 9 /* EBADF */, 'ring is closed');
-    if (this.queue.length === this.queueHead && this.sqSpace() > 0) {
-      if (!this.place(sub, 0)) this.cancelNow(sub);
-    } else {
-      this.queue.push(sub);
-    }
+    this.enqueue(sub);
     this.scheduleFlush();
   }
 
@@ -177,13 +172,18 @@ export class Ring {
    * io_uring_enter then carries both.
    */
   submitLazy(sub: Submission): void {
+    this.enqueue(sub);
+    this.lazyFlush ??= setImmediate(this.lazyFlushTask);
+  }
+
+  /** Into the SQ when nothing waits before it and there is room, else the user-space queue. */
+  private enqueue(sub: Submission): void {
     if (this.closed) throw new SystemError('io_uring_enter', 9 /* EBADF */, 'ring is closed');
     if (this.queue.length === this.queueHead && this.sqSpace() > 0) {
       if (!this.place(sub, 0)) this.cancelNow(sub);
     } else {
       this.queue.push(sub);
     }
-    this.lazyFlush ??= setImmediate(this.lazyFlushTask);
   }
 
   /** Queues a chain linked with IO_LINK (or IO_HARDLINK): placed in the SQ together. */
