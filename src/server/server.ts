@@ -149,7 +149,8 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       s.root = await this.vfs.openShare(s.path);
       const m = s.root.metadata;
       const inline = m.inline === 'all' ? 'path and metadata calls inline' : m.inline === 'stat' ? 'stat of open files inline' : 'every call on workers';
-      this.log.info(`share ${s.name}: ${s.path} on ${m.fs}, ${inline}${m.forced ? ' (RINGSMB_INLINE_META)' : ''}`);
+      const nested = m.nested.length ? ` (mounted beneath: ${m.nested.map((n) => `${n.path} on ${n.fs}`).join(', ')})` : '';
+      this.log.info(`share ${s.name}: ${s.path} on ${m.fs}${nested}, ${inline}${m.forced ? ' (RINGSMB_INLINE_META)' : ''}`);
     }
     for (const addr of this.config.listen) {
       const l = await this.transport.listen(addr, (c) => this.onConnection(c));

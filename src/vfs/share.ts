@@ -7,6 +7,7 @@
  * create/open races, the directory rules and the errno each case yields are
  * the same code for both, so callers cannot tell the modules apart.
  */
+import { readFileSync, readlinkSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { requireNative } from '../native.js';
 import { SystemError, errnoOf } from '../util/errors.js';
@@ -16,7 +17,7 @@ import {
   AT_REMOVEDIR, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_TRUNC,
   O_WRONLY, RENAME_NOREPLACE,
 } from './linux.js';
-import { inlineLevelFor } from './inline.js';
+import { inlineLevelFor, type InlineLevel } from './inline.js';
 import type { OpenOptions, ShareMetadata, ShareOptions, ShareRoot, StatFs, VfsFile, VfsStat } from './types.js';
 import type { PrefetchedXattr, ThreadpoolFile } from './threadpool-file.js';
 
@@ -54,7 +55,7 @@ export class PathShare implements ShareRoot {
   private readonly guard = new FdGuard('share');
 
   constructor(private readonly sys: VfsSys, readonly rootPath: string, private readonly rootfd: number,
-    readonly metadata: ShareMetadata = { fs: 'unknown', inline: 'none', forced: false }) {}
+    readonly metadata: ShareMetadata = { fs: 'unknown', inline: 'none', forced: false, nested: [] }) {}
 
   open(rel: string, opts: OpenOptions): Promise<VfsFile> {
     return this.guard.run(() => openFile(this.sys, this.rootfd, rel, opts));
@@ -132,17 +133,55 @@ export async function statfsOfFd(fd: number): Promise<StatFs> {
   }
 }
 
-/** The filesystem under a share's root fd, and which calls may run inline there (inline.ts). */
+/**
+ * The filesystem under a share's root fd, and which calls may run inline
+ * there (inline.ts). A filesystem mounted beneath the root (an NFS or FUSE
+ * mount inside a tmpfs share) takes the share down to its own level, since
+ * a path call made inline could land on it: the share gets the lowest level
+ * of all. Mounts made after the share was opened are not seen.
+ */
 export async function shareMetadata(rootfd: number, opts: ShareOptions = {}): Promise<ShareMetadata> {
-  let type: bigint | null = null;
-  try {
-    type = (await statfs(`/proc/self/fd/${rootfd}`, { bigint: true })).type;
-  } catch {
-    // an unknown filesystem: nothing inline
+  const chosen = await levelOf(`/proc/self/fd/${rootfd}`);
+  let level = chosen.level;
+  const nested: ShareMetadata['nested'][number][] = [];
+  for (const path of mountsBeneath(readlinkSync(`/proc/self/fd/${rootfd}`))) {
+    const m = await levelOf(path);
+    nested.push({ path, fs: m.fs, inline: m.level });
+    if (LEVEL_ORDER.indexOf(m.level) < LEVEL_ORDER.indexOf(level)) level = m.level;
   }
-  const chosen = type === null ? { level: 'none' as const, fs: 'unknown (statfs failed)', forced: false } : inlineLevelFor(type);
-  if (opts.inline) return { fs: chosen.fs, inline: opts.inline, forced: true };
-  return { fs: chosen.fs, inline: chosen.level, forced: chosen.forced };
+  if (opts.inline) return { fs: chosen.fs, inline: opts.inline, forced: true, nested };
+  return { fs: chosen.fs, inline: chosen.forced ? chosen.level : level, forced: chosen.forced, nested };
+}
+
+const LEVEL_ORDER: readonly InlineLevel[] = ['none', 'stat', 'all'];
+
+async function levelOf(path: string): Promise<{ level: InlineLevel; fs: string; forced: boolean }> {
+  try {
+    return inlineLevelFor((await statfs(path, { bigint: true })).type);
+  } catch {
+    return { level: 'none', fs: 'unknown (statfs failed)', forced: false };
+  }
+}
+
+/** Mount points strictly beneath dir, from /proc/self/mountinfo (field 5, octal escapes undone). */
+export function mountsBeneath(dir: string, mountinfo?: string): string[] {
+  let text = mountinfo;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/mountinfo', 'utf8');
+    } catch {
+      return [];
+    }
+  }
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const field = line.split(' ')[4];
+    if (!field) continue;
+    const mp = field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (mp.startsWith(prefix)) out.add(mp);
+  }
+  return [...out];
 }
 
 function isErrno(err: unknown, errno: number): boolean {

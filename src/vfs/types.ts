@@ -119,6 +119,8 @@ export interface ShareMetadata {
   readonly inline: InlineLevel;
   /** set by RINGSMB_INLINE_META rather than by the filesystem */
   readonly forced: boolean;
+  /** filesystems mounted beneath the root when the share was opened; `inline` is the lowest level of all */
+  readonly nested: readonly { readonly path: string; readonly fs: string; readonly inline: InlineLevel }[];
 }
 
 export interface ShareRoot {

@@ -5,7 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mountsBeneath } from '../../src/vfs/share.js';
 import { join } from 'node:path';
 import { inlineLevelFor, runsInline } from '../../src/vfs/inline.js';
 import { AT_EMPTY_PATH, O_CREAT, O_RDWR, O_TRUNC } from '../../src/vfs/linux.js';
@@ -145,9 +147,9 @@ describe('inline metadata: the level a share gets', { skip }, () => {
     try {
       for (const m of mods) {
         const s = await m.vfs.openShare(dir);
-        assert.deepEqual(s.metadata, { fs: 'tmpfs', inline: 'all', forced: false }, m.kind);
+        assert.deepEqual(s.metadata, { fs: 'tmpfs', inline: 'all', forced: false, nested: [] }, m.kind);
         const o = await m.vfs.openShare(dir, { inline: 'none' });
-        assert.deepEqual(o.metadata, { fs: 'tmpfs', inline: 'none', forced: true }, m.kind);
+        assert.deepEqual(o.metadata, { fs: 'tmpfs', inline: 'none', forced: true, nested: [] }, m.kind);
         await s.close();
         await o.close();
       }
@@ -157,4 +159,42 @@ describe('inline metadata: the level a share gets', { skip }, () => {
       if (saved !== undefined) process.env.RINGSMB_INLINE_META = saved;
     }
   });
+
+  test('a filesystem mounted beneath a tmpfs share takes the share down to its level (procfs: nothing inline)', async (t) => {
+    if (!existsSync('/dev/shm') || statfsSync('/dev/shm').type !== TMPFS) return t.skip('no tmpfs at /dev/shm');
+    const saved = process.env.RINGSMB_INLINE_META;
+    delete process.env.RINGSMB_INLINE_META;
+    const dir = mkdtempSync('/dev/shm/ringsmb-nested-');
+    const mnt = join(dir, 'sub dir');
+    mkdirSync(mnt);
+    const m = openModule('uring');
+    let mounted = false;
+    try {
+      mounted = spawnSync('mount', ['-t', 'proc', 'proc', mnt]).status === 0;
+      if (!mounted) return t.skip('cannot mount here (needs root and CAP_SYS_ADMIN)');
+      const s = await m.vfs.openShare(dir);
+      assert.equal(s.metadata.fs, 'tmpfs');
+      assert.equal(s.metadata.inline, 'none');
+      assert.deepEqual(s.metadata.nested, [{ path: mnt, fs: 'fs type 0x9fa0', inline: 'none' }]);
+      await s.close();
+    } finally {
+      if (mounted) spawnSync('umount', [mnt]);
+      m.close();
+      rmSync(dir, { recursive: true, force: true });
+      if (saved !== undefined) process.env.RINGSMB_INLINE_META = saved;
+    }
+  });
+});
+
+test('mountsBeneath: mount points strictly beneath the directory, octal escapes undone', () => {
+  const info = [
+    '22 1 8:1 / / rw shared:1 - ext4 /dev/sda1 rw',
+    '30 22 0:5 / /srv/share rw - tmpfs tmpfs rw',
+    '31 30 0:40 / /srv/share/nfs\\040dir rw - nfs host:/x rw',
+    '32 22 0:41 / /srv/shared rw - tmpfs tmpfs rw',
+    '33 31 0:42 / /srv/share/nfs\\040dir/deeper rw - fuse.x x rw',
+  ].join('\n');
+  assert.deepEqual(mountsBeneath('/srv/share', info), ['/srv/share/nfs dir', '/srv/share/nfs dir/deeper']);
+  assert.deepEqual(mountsBeneath('/srv/share/', info), ['/srv/share/nfs dir', '/srv/share/nfs dir/deeper']);
+  assert.deepEqual(mountsBeneath('/elsewhere', info), []);
 });
