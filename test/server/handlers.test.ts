@@ -1,7 +1,7 @@
 /** File command handlers: errno mapping, SMB paths, wildcards, and CREATE/READ/WRITE/... over a temp-dir share. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errnoToStatus, smbPathToRel, wildcardMatch } from '../../src/server/errno.js';
@@ -248,6 +248,28 @@ describe('file handlers', () => {
     assert.equal((await set(FileInfoClass.FileDispositionInformation, encodeFileDispositionInformation(true))).status, 0);
     await close(f.id!);
     assert.ok(!existsSync(join(dir, 'sub', 'moved.txt')));
+  });
+
+  test('SET_INFO rename and link over an existing file: READONLY or open targets refused and kept; a link replaces its target in one step', async () => {
+    writeFileSync(join(dir, 'ro-target.txt'), 'keep me');
+    chmodSync(join(dir, 'ro-target.txt'), 0o444);
+    writeFileSync(join(dir, 'rw-target.txt'), 'old');
+    const f = await create('src.txt', { access: 0x0013019f, disp: CreateDisposition.CREATE });
+    const set = (cls: number, name: string) => handleSetInfo(ctx(encodeSetInfoRequest({
+      infoType: InfoType.FILE, fileInfoClass: cls, additionalInformation: 0, fileId: f.id!,
+      buffer: encodeFileRenameInformation({ replaceIfExists: true, rootDirectory: 0n, fileName: name }),
+    })));
+    for (const cls of [FileInfoClass.FileRenameInformation, FileInfoClass.FileLinkInformation]) {
+      assert.equal((await set(cls, 'ro-target.txt')).status, NtStatus.ACCESS_DENIED, `class ${cls}: READONLY target`);
+      assert.equal(readFileSync(join(dir, 'ro-target.txt'), 'utf8'), 'keep me');
+    }
+    const held = await create('rw-target.txt');
+    assert.equal((await set(FileInfoClass.FileLinkInformation, 'rw-target.txt')).status, NtStatus.ACCESS_DENIED, 'a target someone has open');
+    await close(held.id!);
+    assert.equal((await set(FileInfoClass.FileLinkInformation, 'rw-target.txt')).status, 0);
+    assert.equal(statSync(join(dir, 'rw-target.txt')).ino, statSync(join(dir, 'src.txt')).ino, 'the target is now a link to the file');
+    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.ringsmb-link-')), [], 'no temporary name left');
+    await close(f.id!);
   });
 
   test('LOCK: conflicts and unlock', async () => {

@@ -10,7 +10,8 @@ import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
 import type { Open } from '../state.js';
-import { decodeOr, deleteRefusal, fsStatus, lookupOpen, parentPath } from './common.js';
+import { decodeOr, deleteRefusal, fsStatus, isReadOnly, lookupOpen, parentPath } from './common.js';
+import { randomBytes } from 'node:crypto';
 import { storeDosAttributes } from '../dos-attributes.js';
 
 const OK: Reply = { status: NtStatus.SUCCESS, body: encodeSetInfoResponse() };
@@ -182,6 +183,9 @@ async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInfo
     // MS-FSA 2.1.5.14.11: an existing directory is never replaced.
     const existing = await root.stat(to).catch(() => null);
     if (existing?.isDirectory) return NtStatus.ACCESS_DENIED;
+    // A READONLY file is not replaced (Windows: unless FILE_RENAME_IGNORE_READONLY_ATTRIBUTE, which
+    // FileRenameInformation cannot ask for).
+    if (existing && isReadOnly(existing)) return NtStatus.ACCESS_DENIED;
     // Replacing a file someone has open: Windows refuses with ACCESS_DENIED too.
     if (opensAt(ctx, open, to).length > 0) return NtStatus.ACCESS_DENIED;
   }
@@ -203,12 +207,22 @@ async function link(ctx: RequestContext, open: Open, info: fscc.FileLinkInformat
   if (typeof to === 'number') return to;
   const root = open.tree.share.root!;
   try {
-    if (info.replaceIfExists) {
-      const existing = await root.stat(to).catch(() => null);
-      if (existing?.isDirectory) return NtStatus.ACCESS_DENIED;
-      if (existing) await root.unlink(to);
+    const existing = info.replaceIfExists ? await root.stat(to).catch(() => null) : null;
+    if (!existing) {
+      await root.link(open.path, to);
+      return NtStatus.SUCCESS;
     }
-    await root.link(open.path, to);
+    if (existing.isDirectory || isReadOnly(existing) || opensAt(ctx, open, to).length > 0) return NtStatus.ACCESS_DENIED;
+    // The new link is made under a temporary name beside the target and renamed over it: the
+    // target is replaced in one step, never removed first and lost when the link then fails.
+    const tmp = `${parentPath(to) === '' ? '' : `${parentPath(to)}/`}.ringsmb-link-${randomBytes(6).toString('hex')}`;
+    await root.link(open.path, tmp);
+    try {
+      await root.rename(tmp, to, { replace: true });
+    } catch (err) {
+      await root.unlink(tmp).catch(() => undefined);
+      throw err;
+    }
   } catch (err) {
     return fsStatus(ctx, err);
   }
