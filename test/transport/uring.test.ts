@@ -79,7 +79,8 @@ describe('transport/uring', { skip }, () => {
     dir = mkdtempSync(join(tmpdir(), 'ringsmb-transport-'));
     ctx = createEventContext({ backend: 'auto', driver: 'node' });
     assert.ok(ctx.ring, 'the auto backend has a ring here');
-    t = createUringTransport({ ring: ctx.ring!, maxPdu: 4 << 20, log: (l, m) => logs.push(`${l} ${m}`) });
+    // With the shared RECV buffer ring (opt-in): the framing tests run through it; the server tests use the default.
+    t = createUringTransport({ ring: ctx.ring!, maxPdu: 4 << 20, log: (l, m) => logs.push(`${l} ${m}`), recvRingEntries: 256 });
     listener = await t.listen({ host: '127.0.0.1', port: 0 }, (c) => onConn(c));
   });
 
@@ -132,7 +133,39 @@ describe('transport/uring', { skip }, () => {
       assert.equal(got.subarray(0, 5).toString(), 'echo:');
       assert.ok(got.subarray(5).equals(want), `payload of ${want.length} bytes comes back intact`);
     }
+    if (t.recvRing()) assert.ok(t.stats.recvRing > 0, 'receives took buffers from the shared ring');
     sock.destroy();
+  });
+
+  test('a shared RECV ring of 2 buffers and 12 clients sending at once: the rest fall back to their own buffers, every byte in order', async (tc) => {
+    const small = createUringTransport({ ring: ctx.ring!, maxPdu: 4 << 20, log: (l, m) => logs.push(`${l} ${m}`), recvRingEntries: 2 });
+    if (!small.recvRing()) return tc.skip('the kernel has no provided buffer rings (5.19+)');
+    const l2 = await small.listen({ host: '127.0.0.1', port: 0 }, (c) => {
+      c.onMessage = (pdu) => c.send([Buffer.from(pdu)]);
+    });
+    try {
+      const socks = await Promise.all(Array.from({ length: 12 }, () => new Promise<net.Socket>((res) => {
+        const so = net.connect(l2.address.port, '127.0.0.1', () => res(so));
+      })));
+      // Give the server's RECVs time to be armed, then let every client send in the same instant.
+      await new Promise((res) => setTimeout(res, 50));
+      const payloads = socks.map((_, i) => [randomBytes(100 + i), randomBytes(70000 + i), randomBytes(64 + i)]);
+      const readers = socks.map((so) => new FrameReader(so));
+      socks.forEach((so, i) => so.write(Buffer.concat(payloads[i]!.map(frame))));
+      for (let i = 0; i < socks.length; i++) {
+        for (const want of payloads[i]!) {
+          const got = await readers[i]!.next();
+          assert.ok(got && got.equals(want), `client ${i}: ${want.length} bytes back intact and in order; got ${got?.length} ${got?.subarray(0, 8).toString('hex')} want ${want.subarray(0, 8).toString('hex')}; ${logs.slice(-3).join(' | ')}`);
+        }
+      }
+      assert.ok(small.stats.recvRing > 0, 'the ring served receives');
+      assert.ok(small.stats.recvRingDry > 0, `the ring ran dry under 12 clients at once (${small.stats.recvRing} ring receives)`);
+      for (const so of socks) so.destroy();
+    } finally {
+      await l2.close();
+      for (let i = 0; i < 100 && small.connections.size > 0; i++) await new Promise((res) => setTimeout(res, 10));
+      small.close();
+    }
   });
 
   test('a bad frame type or length ends the connection with a log line', async () => {

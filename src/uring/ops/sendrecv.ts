@@ -59,11 +59,24 @@ export function recv(ring: Ring, fd: number, buf: Bytes, opts?: SendRecvOptions)
   return submitPromise<number>(ring, (cb) => prepRecv(ring, fd, buf, cb, opts));
 }
 
-export function prepRecvMultishot(_ring: Ring, fd: number, bufRing: BufRing, cb: RecvMultiCallback, opts?: { flags?: number }): Op {
+export function prepRecvMultishot(ring: Ring, fd: number, bufRing: BufRing, cb: RecvMultiCallback, opts?: { flags?: number }): Op {
+  return prepRecvSelect(ring, fd, bufRing, cb, opts, true);
+}
+
+/**
+ * One RECV whose buffer the kernel picks from `bufRing` when data is there
+ * (IOSQE_BUFFER_SELECT): a socket waiting for data holds no buffer. The
+ * callback gets the buffer as with multishot; `more` is always false.
+ */
+export function prepRecvOnce(ring: Ring, fd: number, bufRing: BufRing, cb: RecvMultiCallback, opts?: { flags?: number }): Op {
+  return prepRecvSelect(ring, fd, bufRing, cb, opts, false);
+}
+
+function prepRecvSelect(_ring: Ring, fd: number, bufRing: BufRing, cb: RecvMultiCallback, opts: { flags?: number } | undefined, multishot: boolean): Op {
   checkFd('fd', fd);
   if (bufRing === null || typeof bufRing !== 'object' || typeof bufRing.recycle !== 'function') throw new TypeError('bufRing must be a BufRing');
   const callback = checkCallback('cb', cb);
-  if (!callback) throw new TypeError('cb is required for a multishot recv');
+  if (!callback) throw new TypeError('cb is required for a recv from a buffer ring');
   const flags = opts?.flags === undefined ? 0 : checkUint('flags', opts.flags);
   const op = new Op(OP.RECV, (err, res, cflags) => {
     const more = (cflags & CQE.F_MORE) !== 0;
@@ -72,7 +85,8 @@ export function prepRecvMultishot(_ring: Ring, fd: number, bufRing: BufRing, cb:
     callback(err, bid, res, more, err ? null : bufRing.view(bid, res));
   });
   op.fd = fd;
-  op.ioprio = RECV_MULTISHOT;
+  if (multishot) op.ioprio = RECV_MULTISHOT;
+  else op.len = bufRing.size;
   op.flags = SQE.BUFFER_SELECT;
   op.bufIndex = bufRing.bgid;
   op.opFlags = flags;
