@@ -224,7 +224,7 @@ class UringConnection implements TransportConnection {
         offset: this.bigFill, length: this.big.length - this.bigFill, flags: MSG.WAITALL,
       });
     } else if (ringBufs) {
-      op = prepRecvOnce(this.ring, this.fd, ringBufs, (err, bid, n) => this.receivedInto(ringBufs, err, bid, n));
+      op = prepRecvOnce(this.ring, this.fd, ringBufs, (err, bid, n, _more, view) => this.receivedInto(ringBufs, err, bid, n, view));
     } else {
       const own = this.ownStaging();
       if (this.start > 0 && this.end === STAGING) this.compact();
@@ -245,12 +245,12 @@ class UringConnection implements TransportConnection {
   }
 
   /** A RECV from the buffer ring completed: frame from the ring buffer, keep a partial PDU in own staging, give the buffer back. */
-  private receivedInto(bufs: BufRing, err: SystemError | null, bid: number, n: number): void {
+  private receivedInto(bufs: BufRing, err: SystemError | null, bid: number, n: number, view: Buffer | null): void {
     try {
-      if (bid >= 0 && !err && n > 0 && !this.closing) {
+      if (view && n > 0 && !this.closing) {
         this.ringDry = false;
         this.t.stats.recvRing++;
-        this.staging = bufs.view(bid, n);
+        this.staging = view;
         this.ringBid = bid;
         this.start = 0;
         this.end = n;
@@ -283,11 +283,10 @@ class UringConnection implements TransportConnection {
     this.ringBid = -1;
     const left = this.end - this.start;
     if (left > 0 && !this.big && !this.spliceIn && !this.closing) {
-      const own = this.own ?? (this.own = Buffer.allocUnsafe(STAGING));
-      this.staging.copy(own, 0, this.start, this.end);
+      const ringBuf = this.staging;
+      ringBuf.copy(this.ownStaging(), 0, this.start, this.end);
       this.start = 0;
       this.end = left;
-      this.staging = own;
     } else {
       this.start = this.end = 0;
       this.staging = EMPTY;

@@ -42,7 +42,13 @@ const FS_KIND = new Map<number, { name: string; level: InlineLevel }>([
   [0x794c7630, { name: 'overlayfs', level: 'stat' }],
 ]);
 
+/** From least to most inline. */
 const LEVELS: readonly InlineLevel[] = ['none', 'stat', 'all'];
+
+/** The less inline of two levels (a share with a slower filesystem mounted beneath it takes that one's). */
+export function lowerLevel(a: InlineLevel, b: InlineLevel): InlineLevel {
+  return LEVELS.indexOf(a) <= LEVELS.indexOf(b) ? a : b;
+}
 
 /** The level for a statfs f_type (and the environment override), with a name for the log. */
 export function inlineLevelFor(fsType: number | bigint): { level: InlineLevel; fs: string; forced: boolean } {

@@ -17,7 +17,7 @@ import {
   AT_REMOVEDIR, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_TRUNC,
   O_WRONLY, RENAME_NOREPLACE,
 } from './linux.js';
-import { inlineLevelFor, type InlineLevel } from './inline.js';
+import { inlineLevelFor, lowerLevel, type InlineLevel } from './inline.js';
 import type { OpenOptions, ShareMetadata, ShareOptions, ShareRoot, StatFs, VfsFile, VfsStat } from './types.js';
 import type { PrefetchedXattr, ThreadpoolFile } from './threadpool-file.js';
 
@@ -147,13 +147,11 @@ export async function shareMetadata(rootfd: number, opts: ShareOptions = {}): Pr
   for (const path of mountsBeneath(readlinkSync(`/proc/self/fd/${rootfd}`))) {
     const m = await levelOf(path);
     nested.push({ path, fs: m.fs, inline: m.level });
-    if (LEVEL_ORDER.indexOf(m.level) < LEVEL_ORDER.indexOf(level)) level = m.level;
+    level = lowerLevel(level, m.level);
   }
   if (opts.inline) return { fs: chosen.fs, inline: opts.inline, forced: true, nested };
   return { fs: chosen.fs, inline: chosen.forced ? chosen.level : level, forced: chosen.forced, nested };
 }
-
-const LEVEL_ORDER: readonly InlineLevel[] = ['none', 'stat', 'all'];
 
 async function levelOf(path: string): Promise<{ level: InlineLevel; fs: string; forced: boolean }> {
   try {

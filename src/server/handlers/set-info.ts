@@ -1,4 +1,5 @@
 /** SET_INFO (MS-SMB2 3.3.5.21): basic, rename, link, disposition, end of file, allocation, position, mode. */
+import { randomBytes } from 'node:crypto';
 import { decodeSetInfoRequest, encodeSetInfoResponse } from '../../smb2/commands/set-info.js';
 import { decodeSecurityDescriptor } from '../../smb2/security.js';
 import { defaultDescriptor, loadDescriptor, mergeDescriptor, SecInfo, storeDescriptor } from '../ntacl.js';
@@ -11,7 +12,6 @@ import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
 import type { Open } from '../state.js';
 import { decodeOr, deleteRefusal, fsStatus, isReadOnly, lookupOpen, parentPath } from './common.js';
-import { randomBytes } from 'node:crypto';
 import { storeDosAttributes } from '../dos-attributes.js';
 
 const OK: Reply = { status: NtStatus.SUCCESS, body: encodeSetInfoResponse() };
@@ -215,7 +215,8 @@ async function link(ctx: RequestContext, open: Open, info: fscc.FileLinkInformat
     if (existing.isDirectory || isReadOnly(existing) || opensAt(ctx, open, to).length > 0) return NtStatus.ACCESS_DENIED;
     // The new link is made under a temporary name beside the target and renamed over it: the
     // target is replaced in one step, never removed first and lost when the link then fails.
-    const tmp = `${parentPath(to) === '' ? '' : `${parentPath(to)}/`}.ringsmb-link-${randomBytes(6).toString('hex')}`;
+    const dir = parentPath(to);
+    const tmp = `${dir === '' ? '' : `${dir}/`}.ringsmb-link-${randomBytes(6).toString('hex')}`;
     await root.link(open.path, tmp);
     try {
       await root.rename(tmp, to, { replace: true });
