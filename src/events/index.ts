@@ -45,9 +45,12 @@ export interface EventContextOptions {
 const factories = new Map<BackendName, (opts: EventContextOptions) => Backend>([
   ['poll', () => new PollBackend()],
   ['epoll', (o) => new EpollBackend({ maxEvents: o.maxEvents ?? 64, failWait: injected().has('epoll-wait') })],
-  // The attached driver (and the hybrid backend, always) sleeps outside io_uring_enter and
-  // is woken by the ring's eventfd; that decides the ring's setup flags (features.ts).
-  ['uring', (o) => new UringBackend(Ring.open({ entries: 256, wakeups: (o.driver ?? 'node') === 'node' ? 'eventfd' : 'enter' }))],
+  // Without DEFER_TASKRUN (eventfd wake-ups, features.ts), the kernel posts a readiness CQE
+  // on the way back from whatever syscall made the fd ready, often the handler's own write,
+  // so the backend can reap it without an io_uring_enter (Ring.reapReady); the attached
+  // driver sleeps outside the ring and needs the eventfd anyway. A/B on pipe-events, ring
+  // N=64: 146k -> 218k events/s against DEFER_TASKRUN with one enter per wait.
+  ['uring', () => new UringBackend(Ring.open({ entries: 256, wakeups: 'eventfd' }))],
   ['hybrid', (o) => new HybridBackend({ maxEvents: o.maxEvents ?? 64 })],
 ]);
 

@@ -93,6 +93,8 @@ export class Ring {
    */
   ownerKick: (() => void) | null = null;
   private lazyFlush: NodeJS.Immediate | null = null;
+  /** an SQE queued by submit()/submitLinked() has not been through an enter yet */
+  private urgent = false;
   private readonly lazyFlushTask = (): void => {
     this.lazyFlush = null;
     if (!this.closed) this.scheduleFlush();
@@ -160,6 +162,7 @@ export class Ring {
   /** Queues one submission. It reaches the kernel on the next flush/wait. */
   submit(sub: Submission): void {
     this.enqueue(sub);
+    this.urgent = true;
     this.scheduleFlush();
   }
 
@@ -192,6 +195,7 @@ export class Ring {
     if (subs.length === 0) return;
     if (subs.length > this.sqEntries) throw new RangeError(`a chain of ${subs.length} does not fit an SQ of ${this.sqEntries}`);
     const chain = new Chain(subs.slice(), hard);
+    this.urgent = true;
     if (this.queue.length === this.queueHead && this.sqSpace() >= chain.subs.length) this.placeChain(chain);
     else this.queue.push(chain);
     this.scheduleFlush();
@@ -209,6 +213,7 @@ export class Ring {
       const pending = this.publish();
       if (pending === 0) break;
       const r = this.n.ringEnter(this.fd, pending, 0, this.inflight > 0 ? ENTER.GETEVENTS : 0, -1);
+      if (r >= 0 && this.queued === 0) this.urgent = false;
       if (r < 0) {
         if (r === -4 /* EINTR */) continue;
         if (r === -16 /* EBUSY */ || r === -11 /* EAGAIN */) {
@@ -243,9 +248,25 @@ export class Ring {
       timeoutNs = -1;
     }
     const r = this.n.ringEnter(this.fd, pending, min, ENTER.GETEVENTS, timeoutNs);
+    if (r >= 0 && this.queued === 0) this.urgent = false;
     if (r < 0 && r !== -62 /* ETIME */ && r !== -4 /* EINTR */ && r !== -16 && r !== -11) {
       throw new SystemError('io_uring_enter', -r);
     }
+    return this.reap();
+  }
+
+  /**
+   * Dispatches the completions already in the CQ without entering the
+   * kernel, where that loses nothing: the kernel posts CQEs without an enter
+   * (no DEFER_TASKRUN: task work runs on the way back from any syscall),
+   * nothing queued with submit()/submitLinked() waits for its enter, and
+   * fewer than `maxLazy` lazy submissions do. Returns how many were
+   * dispatched; 0 means the caller has to wait() (which submits).
+   */
+  reapReady(maxLazy: number): number {
+    if (this.closed || this.deferTaskrun || this.urgent || this.reaping) return 0;
+    if (Atomics.load(this.cqU32, this.cqTailIdx) === this.cqHead) return 0;
+    if (this.queued > 0 || ((this.sqTail - this.sqU32[this.sqHead]!) >>> 0) >= maxLazy) return 0;
     return this.reap();
   }
 

@@ -44,6 +44,8 @@ import { P_ERR, P_NVAL, pollEventsFor, type Backend } from '../types.js';
 import { handlerEpoch, type FdSlot } from '../fd.js';
 
 const ECANCELED = 125;
+/** re-armed polls that may wait in the SQ while completions keep coming */
+const LAZY_REARMS = 64;
 
 class PollAdd implements Submission {
   stale = false;
@@ -98,8 +100,10 @@ export class UringBackend implements Backend {
   private armedTimeout: DueTimeout | null = null;
   /** 16-byte __kernel_timespec slots the kernel reads at submission */
   private tsMem: { view: DataView; address: number } | null = null;
-  private ready: FdSlot[] = [];
+  /** slots whose POLL_ADD completed, in order: ready[readyHead..readyTail) */
+  private ready: (FdSlot | null)[] = [];
   private readyHead = 0;
+  private readyTail = 0;
 
   constructor(ring?: Ring) {
     this.ring = ring ?? Ring.open({ entries: 256 });
@@ -141,7 +145,7 @@ export class UringBackend implements Backend {
   }
 
   hasPending(): boolean {
-    return this.readyHead < this.ready.length;
+    return this.readyHead < this.readyTail;
   }
 
   busy(): boolean {
@@ -155,10 +159,15 @@ export class UringBackend implements Backend {
   }
 
   wait(timeoutNs: number, dueMs: number): boolean {
-    if (this.readyHead < this.ready.length && this.dispatchReady()) return true;
+    if (this.readyHead < this.readyTail && this.dispatchReady()) return true;
     if (timeoutNs > 0 && dueMs >= 0 && this.armDue(dueMs)) timeoutNs = -1;
     this.ownDone = 0;
-    const total = this.ring.wait(1, timeoutNs);
+    // Completions already posted (a handler's write woke a watched pipe, and
+    // the task work ran on its way back) need no enter; the re-armed polls
+    // then wait in the SQ for the next one.
+    const early = this.ring.reapReady(LAZY_REARMS);
+    if (early > 0 && (this.dispatchReady() || early > this.ownDone)) return true;
+    const total = early + this.ring.wait(1, timeoutNs);
     // Completions of other layers' ops ran in that wait: that is progress too.
     return this.dispatchReady() || total > this.ownDone;
   }
@@ -193,7 +202,7 @@ export class UringBackend implements Backend {
 
   close(): void {
     this.ready = [];
-    this.readyHead = 0;
+    this.readyHead = this.readyTail = 0;
     this.ring.close(); // closes its wake-up eventfd too
     this.efd = -1;
   }
@@ -210,17 +219,16 @@ export class UringBackend implements Backend {
     st.epoch = handlerEpoch();
     if (!st.queued) {
       st.queued = true;
-      this.ready.push(slot);
+      this.ready[this.readyTail++] = slot;
     }
   }
 
   private dispatchReady(): boolean {
-    while (this.readyHead < this.ready.length) {
-      const slot = this.ready[this.readyHead++]!;
-      if (this.readyHead === this.ready.length) {
-        this.ready.length = 0;
-        this.readyHead = 0;
-      }
+    while (this.readyHead < this.readyTail) {
+      const slot = this.ready[this.readyHead]!;
+      // Reused from the front once drained (no array length change on the hot path).
+      this.ready[this.readyHead++] = null;
+      if (this.readyHead === this.readyTail) this.readyHead = this.readyTail = 0;
       const st = slot.priv as SlotState;
       st.queued = false;
       if (slot.closed || slot.flags === 0) continue;
@@ -245,7 +253,7 @@ export class UringBackend implements Backend {
     }
     st.armed = sub;
     this.ownInflight++;
-    this.ring.submit(sub);
+    this.ring.submitLazy(sub);
   }
 
   private disarm(st: SlotState, cancel: boolean): void {
