@@ -70,6 +70,12 @@ bad:
 
 napi_value ret_i64(napi_env env, int64_t v) {
   napi_value r;
+  /* Most results (byte counts, fds, -errno) fit a Smi: napi_create_int32
+   * makes one directly; int64 goes through a double and Number::New. */
+  if (v >= INT32_MIN && v <= INT32_MAX) {
+    if (napi_create_int32(env, (int32_t)v, &r) != napi_ok) return NULL;
+    return r;
+  }
   if (napi_create_int64(env, v, &r) != napi_ok) return NULL;
   return r;
 }
