@@ -95,6 +95,10 @@ export class Ring {
   private lazyFlush: NodeJS.Immediate | null = null;
   /** an SQE queued by submit()/submitLinked() has not been through an enter yet */
   private urgent = false;
+  /** CQEs taken from the CQ since the ring was made */
+  private cqSeq = 0;
+  /** sequence number (see postedCqes()) of the CQE being dispatched */
+  private dispatching = 0;
   private readonly lazyFlushTask = (): void => {
     this.lazyFlush = null;
     if (!this.closed) this.scheduleFlush();
@@ -270,6 +274,20 @@ export class Ring {
     return this.reap();
   }
 
+  /**
+   * How many CQEs the kernel has posted so far: the sequence number the next
+   * one will get. A completion handler compares it with currentCqe to tell
+   * whether its CQE was posted before or after some point in time.
+   */
+  postedCqes(): number {
+    return this.cqSeq + ((Atomics.load(this.cqU32, this.cqTailIdx) - this.cqHead) >>> 0);
+  }
+
+  /** Sequence number of the CQE whose completion runs now (valid inside complete()). */
+  get currentCqe(): number {
+    return this.dispatching;
+  }
+
   /** Dispatches the completions already in the CQ, in batches. */
   reap(): number {
     if (this.reaping) return 0;
@@ -297,8 +315,11 @@ export class Ring {
         }
         this.cqHead = head;
         Atomics.store(this.cqU32, this.cqHeadIdx, head);
+        const base = this.cqSeq;
+        this.cqSeq = base + count;
         for (let i = 0; i < count; i++) {
           const o = i << 2;
+          this.dispatching = base + i;
           try {
             this.dispatch(b[o]! >>> 0, b[o + 1]! >>> 0, b[o + 2]!, b[o + 3]! >>> 0);
           } catch (err) {

@@ -136,6 +136,33 @@ perBackend('fd events', (b) => {
     assert.equal(sent, got + 1);
   });
 
+  it('12b: a token passed around rings of 1 and 64 pipes is never dispatched where it is not', () => {
+    // Readiness from the fast paths (a CQE reaped without waiting, multishot
+    // wake-ups, batched epoll events, periodic level checks) must never run a
+    // READ handler on a pipe whose byte an earlier handler already took.
+    for (const size of [1, 64]) {
+      const ctx = ctxOf(b);
+      const ring = Array.from({ length: size }, () => pipe(O_NONBLOCK));
+      let moved = 0;
+      let spurious = 0;
+      ring.forEach(([r], i) => {
+        ctx.addFd(r, FD_READ, () => {
+          const v = n.readByte(r);
+          if (v < 0 || v === 256) {
+            spurious++;
+            return;
+          }
+          assert.equal(n.writeByte(ring[(i + 1) % size]![1], v), 1);
+          moved++;
+        });
+      });
+      write1(ring[0]![1]);
+      for (let k = 0; k < 5000; k++) assert.equal(ctx.loopOnce(0), true, `event ${k} of ring ${size}`);
+      assert.equal(spurious, 0, `ring ${size}: ${spurious} spurious calls`);
+      assert.equal(moved, 5000);
+    }
+  });
+
   it('13: busy fds do not starve a timer (never early, < 50 ms late)', () => {
     const ctx = ctxOf(b);
     for (let i = 0; i < 8; i++) {

@@ -2,26 +2,46 @@
  * The io_uring backend: fd readiness without epoll, on the same ring that
  * other layers use for their own ops (ctx.ring).
  *
- * Level triggering: every slot with flags has one one-shot POLL_ADD in
- * flight; its completion queues the slot as ready; after the handler runs
- * the POLL_ADD is re-armed, and it completes at once if the fd is still
- * ready, so readiness is never lost and keeps firing (seed 003 §8b). The
- * re-arm costs no syscall of its own: it rides on the next enter.
+ * Level triggering: every slot with flags has a multishot POLL_ADD, which
+ * posts one CQE per wake-up of the fd, and, when needed, a one-shot POLL_ADD
+ * as the level check. A CQE queues the slot as ready. After its handler the
+ * fd may still be ready with nothing left to wake it (the handler did not
+ * read everything); such slots get their check before the loop can sleep:
+ * one-shot polls ride on the next enter, which completes them at once if the
+ * fd is still ready, so readiness is never lost (seed 003 §8b). Without a
+ * multishot (the kernel refused it for that fd) the one-shot poll is simply
+ * re-armed after every handler.
+ *
+ * No enter per event: the ring is set up without DEFER_TASKRUN, so a CQE is
+ * posted on the way back from the syscall that woke the fd, typically a
+ * handler's own write(); the next wait finds it in the CQ and dispatches it
+ * without io_uring_enter (Ring.reapReady). Re-armed polls and checks wait
+ * for the next enter, which comes when the CQ runs dry; while CQEs keep
+ * coming, every LAZY_REAPS waits the slots that wait for a check are polled
+ * with one ppoll instead, and at most LAZY_REARMS re-armed polls sit in the
+ * SQ. On the ring scheme that is two syscalls per event (read, write), where
+ * epoll needs three.
  *
  * Stale readiness: completions reaped in one wait are dispatched one per
  * loopOnce; once any handler ran, a queued entry's readiness is re-checked
  * (zero-timeout poll) and its flags re-read before it runs, and a POLL_ADD
- * whose mask changed is cancelled and replaced (its late CQE is ignored).
+ * whose mask changed is cancelled and replaced (its late CQE is ignored). A
+ * CQE posted before the fd's own last handler started (it sat in the CQ
+ * while a ppoll or another CQE had the fd served) is re-checked the same
+ * way (Ring.postedCqes/currentCqe). What is not caught: a handler on fd A
+ * that wakes fd B and then itself reads B dry leaves B's CQE looking fresh,
+ * and B's handler is called once for nothing (its read gets EAGAIN), the
+ * price of not entering the kernel to ask again.
  *
  * Close: a pending POLL_ADD holds a file reference (seed 003 §9b), so the
  * registry (registry.ts) calls remove(slot, closing=true) on every context
  * watching the fd before close(2), and we cancel synchronously: flush the
  * SQ (a POLL_ADD still there would reach the kernel after the close),
  * IORING_REGISTER_SYNC_CANCEL with CANCEL_FD|CANCEL_ALL, then one
- * non-blocking enter, which with DEFER_TASKRUN is what completes the
- * cancelled requests and drops their file references (6.18: without it, and
- * without CANCEL_ALL, sync cancel keeps finding the same request). The peer
- * then sees the hangup at once.
+ * non-blocking enter, which runs the task work that completes the cancelled
+ * requests (multishot and one-shot alike) and drops their file references
+ * (6.18: without CANCEL_ALL, sync cancel keeps finding the same request).
+ * The peer then sees the hangup at once.
  *
  * Timers: the next timer's due time is an absolute CLOCK_MONOTONIC
  * IORING_OP_TIMEOUT in the ring, submitted only when that time changes, so
@@ -29,13 +49,13 @@
  * exact, one wait, never doubled (seed 003 §9a), and no timer set-up per
  * event. Short caps (loopOnce(maxWaitNs)) use the enter's own timeout.
  *
- * Attached driver: with DEFER_TASKRUN the ring fd does not become readable
- * for epoll/uv_poll when completions are pending (6.18), so pollFd is an
- * eventfd registered with the ring (created on first use). The context
- * drives ctx.ring itself; do not also ring.attach() it.
+ * Attached driver: pollFd is an eventfd registered with the ring (created on
+ * first use; the ring fd itself does not become readable for uv_poll under
+ * every setup, 6.18). The context drives ctx.ring itself; do not also
+ * ring.attach() it.
  */
 import { Ring } from '../../uring/ring.js';
-import { CANCEL, OP, REGISTER, TIMEOUT_FLAGS } from '../../uring/constants.js';
+import { CQE, OP, POLL_ADD_MULTI, TIMEOUT_FLAGS } from '../../uring/constants.js';
 import { SystemError } from '../../util/errors.js';
 import type { Submission } from '../../uring/op.js';
 import type { SqeWriter } from '../../uring/sqe.js';
@@ -46,6 +66,8 @@ import { handlerEpoch, type FdSlot } from '../fd.js';
 const ECANCELED = 125;
 /** re-armed polls that may wait in the SQ while completions keep coming */
 const LAZY_REARMS = 64;
+/** waits answered from the CQ alone before one enters (and submits level checks) */
+const LAZY_REAPS = 64;
 
 class PollAdd implements Submission {
   stale = false;
@@ -60,6 +82,27 @@ class PollAdd implements Submission {
     this.be.ownInflight--;
     this.be.ownDone++;
     this.be.polled(this, res);
+  }
+}
+
+/**
+ * A multishot POLL_ADD: one CQE per wake-up of the fd, armed once. It is the
+ * fast path (edge-like); the one-shot PollAdd stays the level guarantee.
+ */
+class PollMulti implements Submission {
+  stale = false;
+  constructor(readonly be: UringBackend, readonly slot: FdSlot, readonly mask: number) {}
+
+  prep(sqe: SqeWriter): void {
+    sqe.prep(OP.POLL_ADD, this.slot.fd, 0, POLL_ADD_MULTI, 0);
+    sqe.opFlags = this.mask;
+  }
+
+  complete(res: number, flags: number): void {
+    this.be.ownDone++;
+    const last = (flags & CQE.F_MORE) === 0;
+    if (last) this.be.ownInflight--;
+    this.be.multiPolled(this, res, last);
   }
 }
 
@@ -80,12 +123,24 @@ class DueTimeout implements Submission {
 }
 
 interface SlotState {
+  /** the one-shot level check, in the SQ or the kernel */
   armed: PollAdd | null;
+  multi: PollMulti | null;
+  /** multishot refused for this fd (an error CQE): one-shot polls only */
+  noMulti: boolean;
+  /**
+   * A handler ran and no wake-up came since: the fd may still be ready with
+   * nothing left to wake the multishot, so a one-shot check goes in with the
+   * next enter (in checks[]).
+   */
+  needsCheck: boolean;
   /** a completed, never-cancelled POLL_ADD to submit again (no allocation per event) */
   spare: PollAdd | null;
   revents: number;
-  /** handlerEpoch() at which revents was observed */
+  /** handlerEpoch() at which revents was observed; -1: before this fd's last handler */
   epoch: number;
+  /** ring.postedCqes() when this fd's last handler started: older CQEs may be consumed */
+  servedSeq: number;
   queued: boolean;
 }
 
@@ -104,6 +159,13 @@ export class UringBackend implements Backend {
   private ready: (FdSlot | null)[] = [];
   private readyHead = 0;
   private readyTail = 0;
+  /** slots with needsCheck set, in order */
+  private checks: FdSlot[] = [];
+  /** waits answered from the CQ alone since the last enter */
+  private lazyReaps = 0;
+  /** pollChecks()' struct pollfd[] and the slot of each entry */
+  private pollfds = new Int32Array(256);
+  private polledSlots: (FdSlot | null)[] = [];
 
   constructor(ring?: Ring) {
     this.ring = ring ?? Ring.open({ entries: 256 });
@@ -123,13 +185,18 @@ export class UringBackend implements Backend {
   }
 
   add(slot: FdSlot): void {
-    slot.priv = { armed: null, spare: null, revents: 0, epoch: 0, queued: false } satisfies SlotState;
+    slot.priv = { armed: null, multi: null, noMulti: false, needsCheck: false, spare: null, revents: 0, epoch: 0, servedSeq: 0, queued: false } satisfies SlotState;
     this.arm(slot);
+    this.armMulti(slot);
   }
 
   update(slot: FdSlot): void {
     const st = slot.priv as SlotState;
     const mask = slot.flags ? pollEventsFor(slot.flags) : 0;
+    if (!st.multi || st.multi.mask !== mask) {
+      this.disarmMulti(st, true);
+      this.armMulti(slot);
+    }
     if (st.armed && st.armed.mask === mask) return;
     this.disarm(st, false);
     this.arm(slot);
@@ -139,6 +206,8 @@ export class UringBackend implements Backend {
     const st = slot.priv as SlotState | null;
     if (!st) return;
     this.disarm(st, !closing);
+    this.disarmMulti(st, !closing);
+    st.needsCheck = false;
     // The fd is about to be closed: drop every request on it now, so
     // close(2) really releases the file.
     if (closing && !this.ring.isClosed) this.ring.syncCancelFd(slot.fd);
@@ -164,9 +233,21 @@ export class UringBackend implements Backend {
     this.ownDone = 0;
     // Completions already posted (a handler's write woke a watched pipe, and
     // the task work ran on its way back) need no enter; the re-armed polls
-    // then wait in the SQ for the next one.
+    // and level checks then wait for the next one, at most LAZY_REAPS waits.
+    if (this.lazyReaps >= LAZY_REAPS) {
+      // Completions kept coming: fds served since then that no wake-up
+      // reported may be ready all the same; one ppoll finds them, where
+      // one-shot polls would stay armed and double every later CQE.
+      this.lazyReaps = 0;
+      if (this.pollChecks() && this.dispatchReady()) return true;
+    }
     const early = this.ring.reapReady(LAZY_REARMS);
-    if (early > 0 && (this.dispatchReady() || early > this.ownDone)) return true;
+    if (early > 0) {
+      this.lazyReaps++;
+      if (this.dispatchReady() || early > this.ownDone) return true;
+    }
+    this.lazyReaps = 0;
+    this.submitChecks();
     const total = early + this.ring.wait(1, timeoutNs);
     // Completions of other layers' ops ran in that wait: that is progress too.
     return this.dispatchReady() || total > this.ownDone;
@@ -201,6 +282,7 @@ export class UringBackend implements Backend {
   }
 
   close(): void {
+    this.checks = [];
     this.ready = [];
     this.readyHead = this.readyTail = 0;
     this.ring.close(); // closes its wake-up eventfd too
@@ -215,12 +297,103 @@ export class UringBackend implements Backend {
     if (st.armed === sub) st.armed = null;
     st.spare = sub;
     if (slot.closed || res === -ECANCELED) return;
-    st.revents = res < 0 ? P_ERR | P_NVAL : res;
-    st.epoch = handlerEpoch();
-    if (!st.queued) {
-      st.queued = true;
-      this.ready[this.readyTail++] = slot;
+    this.readyNow(slot, st, res < 0 ? P_ERR | P_NVAL : res, this.ring.currentCqe);
+  }
+
+  /** @internal a CQE of a multishot POLL_ADD (last: no F_MORE, it is over) */
+  multiPolled(sub: PollMulti, res: number, last: boolean): void {
+    if (sub.stale) return;
+    const slot = sub.slot;
+    const st = slot.priv as SlotState;
+    if (last && st.multi === sub) st.multi = null;
+    if (slot.closed || res === -ECANCELED) return;
+    if (res < 0) {
+      // This fd will not do multishot: the one-shot check reports the error.
+      st.noMulti = true;
+      this.arm(slot);
+      return;
     }
+    this.readyNow(slot, st, res, this.ring.currentCqe);
+    // Ended without an error (CQ overflow): arm it again.
+    if (last) this.armMulti(slot);
+  }
+
+  /**
+   * Queues readiness seen in CQE number `seq` (Infinity: seen just now). A
+   * CQE posted before this fd's last handler started may tell of what that
+   * handler consumed (it may have sat in the CQ while a ppoll or another CQE
+   * had the fd served): it is re-checked before it runs.
+   */
+  private readyNow(slot: FdSlot, st: SlotState, revents: number, seq: number): void {
+    const fresh = seq >= st.servedSeq;
+    // A wake-up is on its way to a handler; after that handler, checks again.
+    st.needsCheck = false;
+    if (st.queued) {
+      if (fresh) {
+        st.revents = revents;
+        st.epoch = handlerEpoch();
+      }
+      return;
+    }
+    st.revents = revents;
+    st.epoch = fresh ? handlerEpoch() : -1;
+    st.queued = true;
+    this.ready[this.readyTail++] = slot;
+  }
+
+  /** Checks the slots waiting for one with a zero-timeout ppoll; true if any was ready. */
+  private pollChecks(): boolean {
+    const checks = this.checks;
+    if (checks.length * 2 > this.pollfds.length) this.pollfds = new Int32Array(checks.length * 4);
+    const pf = this.pollfds;
+    const polled = this.polledSlots;
+    let n = 0;
+    for (let i = 0; i < checks.length; i++) {
+      const slot = checks[i]!;
+      const st = slot.priv as SlotState;
+      if (!st.needsCheck) continue;
+      if (slot.closed || slot.flags === 0) {
+        st.needsCheck = false;
+        continue;
+      }
+      pf[2 * n] = slot.fd;
+      pf[2 * n + 1] = pollEventsFor(slot.flags);
+      polled[n++] = slot;
+    }
+    if (n === 0) {
+      checks.length = 0;
+      return false;
+    }
+    // EINTR and the like: keep the list; the checks go in with the next enter.
+    if (eventsNative().ppoll(pf, n, 0) < 0) return false;
+    checks.length = 0;
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      const slot = polled[i]!;
+      polled[i] = null;
+      const st = slot.priv as SlotState;
+      if (!st.needsCheck) continue; // listed twice
+      st.needsCheck = false;
+      const revents = pf[2 * i + 1]! >>> 16;
+      if (revents !== 0) {
+        this.readyNow(slot, st, revents, Infinity);
+        any = true;
+      }
+    }
+    return any;
+  }
+
+  /** One-shot checks for the slots that a handler served and nothing woke since. */
+  private submitChecks(): void {
+    const checks = this.checks;
+    for (let i = 0; i < checks.length; i++) {
+      const slot = checks[i]!;
+      const st = slot.priv as SlotState;
+      if (!st.needsCheck) continue;
+      st.needsCheck = false;
+      this.arm(slot);
+    }
+    checks.length = 0;
   }
 
   private dispatchReady(): boolean {
@@ -234,11 +407,50 @@ export class UringBackend implements Backend {
       if (slot.closed || slot.flags === 0) continue;
       // A handler ran since this readiness was seen: ask again.
       const revents = st.epoch === handlerEpoch() ? st.revents : slot.pollNow();
+      if (revents !== 0) st.servedSeq = this.ring.postedCqes();
       const ran = revents !== 0 && slot.dispatch(revents);
-      if (!slot.closed) this.arm(slot);
+      if (!slot.closed) this.afterDispatch(slot, st);
       if (ran) return true;
     }
     return false;
+  }
+
+  /**
+   * After a handler: with a multishot armed, the next wake-up reports the fd
+   * by itself, and only a fd that stays ready without a new wake-up needs a
+   * one-shot check, submitted when the CQ runs dry (or after LAZY_REAPS waits);
+   * without one, the one-shot poll is re-armed (lazily) as before.
+   */
+  private afterDispatch(slot: FdSlot, st: SlotState): void {
+    if (st.multi === null) {
+      this.arm(slot);
+    } else if (!st.needsCheck && st.armed === null && slot.flags !== 0) {
+      st.needsCheck = true;
+      this.checks.push(slot);
+    }
+  }
+
+  private armMulti(slot: FdSlot): void {
+    const st = slot.priv as SlotState;
+    if (st.multi || st.noMulti || slot.closed || slot.flags === 0 || this.ring.isClosed) return;
+    const sub = new PollMulti(this, slot, pollEventsFor(slot.flags));
+    st.multi = sub;
+    this.ownInflight++;
+    this.ring.submitLazy(sub);
+  }
+
+  private disarmMulti(st: SlotState, cancel: boolean): void {
+    const sub = st.multi;
+    if (!sub) return;
+    st.multi = null;
+    sub.stale = true;
+    if (cancel && !this.ring.isClosed) {
+      this.ownInflight++;
+      this.ring.cancel(sub, () => {
+        this.ownInflight--;
+        this.ownDone++;
+      });
+    }
   }
 
   private arm(slot: FdSlot): void {
