@@ -439,20 +439,6 @@ export class UringBackend implements Backend {
     this.ring.submitLazy(sub);
   }
 
-  private disarmMulti(st: SlotState, cancel: boolean): void {
-    const sub = st.multi;
-    if (!sub) return;
-    st.multi = null;
-    sub.stale = true;
-    if (cancel && !this.ring.isClosed) {
-      this.ownInflight++;
-      this.ring.cancel(sub, () => {
-        this.ownInflight--;
-        this.ownDone++;
-      });
-    }
-  }
-
   private arm(slot: FdSlot): void {
     const st = slot.priv as SlotState;
     if (st.armed || slot.closed || slot.flags === 0 || this.ring.isClosed) return;
@@ -472,6 +458,18 @@ export class UringBackend implements Backend {
     const sub = st.armed;
     if (!sub) return;
     st.armed = null;
+    this.retire(sub, cancel);
+  }
+
+  private disarmMulti(st: SlotState, cancel: boolean): void {
+    const sub = st.multi;
+    if (!sub) return;
+    st.multi = null;
+    this.retire(sub, cancel);
+  }
+
+  /** Its CQEs are ignored from now on; with cancel, the kernel drops it too. */
+  private retire(sub: PollAdd | PollMulti, cancel: boolean): void {
     sub.stale = true;
     if (cancel && !this.ring.isClosed) {
       this.ownInflight++;
