@@ -15,6 +15,7 @@ import { EVENTFD_FLAG_CHOICES, FLAG_CHOICES, probeOps, uringAvailability, type R
 import { Arena } from './memory.js';
 import { Op, encodeUserData, type OpCallback, type Submission } from './op.js';
 import { SqeWriter } from './sqe.js';
+import { clear, microtask } from '../util/hot.js';
 
 export interface RingOptions {
   /** SQ size (rounded up to a power of two by the kernel); default 256 */
@@ -515,7 +516,7 @@ export class Ring {
   private scheduleFlush(): void {
     if (this.watch && !this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(this.flushTask);
+      microtask(this.flushTask);
     } else if (this.ownerKick) {
       this.ownerKick();
     }
@@ -599,7 +600,7 @@ export class Ring {
       this.queueHead++;
     }
     if (this.queueHead === this.queue.length) {
-      this.queue.length = 0;
+      clear(this.queue);
       this.queueHead = 0;
     } else if (this.queueHead > 1024) {
       this.queue = this.queue.slice(this.queueHead);

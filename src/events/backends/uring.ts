@@ -62,6 +62,7 @@ import type { SqeWriter } from '../../uring/sqe.js';
 import { drainCounter, eventsNative, monoNsOf, ringWakeFd } from '../native-events.js';
 import { P_ERR, P_NVAL, pollEventsFor, type Backend } from '../types.js';
 import { handlerEpoch, type FdSlot } from '../fd.js';
+import { clear } from '../../util/hot.js';
 
 const ECANCELED = 125;
 /** re-armed polls that may wait in the SQ while completions keep coming */
@@ -361,12 +362,12 @@ export class UringBackend implements Backend {
       polled[n++] = slot;
     }
     if (n === 0) {
-      checks.length = 0;
+      clear(checks);
       return false;
     }
     // EINTR and the like: keep the list; the checks go in with the next enter.
     if (eventsNative().ppoll(pf, n, 0) < 0) return false;
-    checks.length = 0;
+    clear(checks);
     let any = false;
     for (let i = 0; i < n; i++) {
       const slot = polled[i]!;
@@ -393,7 +394,7 @@ export class UringBackend implements Backend {
       st.needsCheck = false;
       this.arm(slot);
     }
-    checks.length = 0;
+    clear(checks);
   }
 
   private dispatchReady(): boolean {

@@ -15,6 +15,7 @@ import { FD_ERROR, FD_READ, FD_WRITE, type Backend } from '../types.js';
 import { PollBackend } from '../backends/poll.js';
 import type { Driver, EventContext } from '../context.js';
 import type { FdSlot } from '../fd.js';
+import { microtask } from '../../util/hot.js';
 
 const BUDGET = 64;
 /**
@@ -141,7 +142,7 @@ export class NodeDriver implements Driver {
   kick(): void {
     if (this.kickQueued || this.running || this.closed) return;
     this.kickQueued = true;
-    queueMicrotask(this.onKick);
+    microtask(this.onKick);
   }
 
   private run(): void {
