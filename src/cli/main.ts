@@ -56,6 +56,10 @@ async function serve(args: string[]): Promise<void> {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     switch (a) {
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return;
       case '--listen': listens.push(parseListen(takeValue(args, i++, a))); break;
       case '--share': shares.push(parseShareSpec(takeValue(args, i++, a))); break;
       case '--user': users.push(parseUserSpec(takeValue(args, i++, a))); break;
