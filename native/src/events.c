@@ -87,9 +87,10 @@ static napi_value EpollBindOut(napi_env env, napi_callback_info info) {
 /* epollWait(epfd, maxevents, timeoutNs) -> n | -errno, into the bound
  * buffer; timeoutNs < 0 waits forever. epoll_pwait2 (5.11) gives an exact
  * timeout; older kernels get epoll_pwait with the timeout rounded up.
- * The waits and the 1-byte reads and writes below go through syscall(2):
- * glibc's wrappers are thread-cancellation points, which costs two calls
- * per syscall that a Node addon (threads never cancelled) does not need. */
+ * This wait, ppoll/pollOne and the 1-byte reads and writes below go through
+ * syscall(2): glibc's wrappers are thread-cancellation points, which costs
+ * two calls per syscall that a Node addon (threads never cancelled) does
+ * not need. */
 static napi_value EpollWait(napi_env env, napi_callback_info info) {
   ARGS(3);
   GET_I32(0, epfd);
@@ -125,7 +126,7 @@ static napi_value Ppoll(napi_env env, napi_callback_info info) {
   GET_F64(2, tns);
   if ((size_t)nfds * sizeof(struct pollfd) > len) return ret_i64(env, -EINVAL);
   struct timespec ts = ns_to_ts(tns < 0 ? 0 : tns);
-  int n = ppoll(d, nfds, tns < 0 ? NULL : &ts, NULL);
+  int n = (int)syscall(SYS_ppoll, d, nfds, tns < 0 ? NULL : &ts, NULL, 0);
   return ret_i64(env, n < 0 ? -errno : n);
 }
 
@@ -137,7 +138,8 @@ static napi_value PollOne(napi_env env, napi_callback_info info) {
   GET_I32(0, fd);
   GET_I32(1, events);
   struct pollfd p = {.fd = fd, .events = (short)events, .revents = 0};
-  int n = poll(&p, 1, 0);
+  struct timespec zero = {0, 0};
+  int n = (int)syscall(SYS_ppoll, &p, 1, &zero, NULL, 0);
   if (n < 0) return ret_i64(env, -errno);
   return ret_i64(env, n == 0 ? 0 : (uint16_t)p.revents);
 }

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { smbclient, smbclientPath } from './harness.js';
+import { smbclient, smbclientPath, until } from './harness.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const bin = join(root, 'bin', 'ringsmb.js');
@@ -51,11 +51,9 @@ describe('ringsmb serve DIR (the embedded default)', { skip: smbclientPath() ? f
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      const end = Date.now() + 15000;
-      while (!/connect: smbclient .*\n/.test(out)) {
-        if (Date.now() > end || child.exitCode !== null) assert.fail(`no connect line; stdout: ${out} stderr: ${err}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const connectLine = () => /connect: smbclient .*\n/.test(out);
+      await until(() => connectLine() || child.exitCode !== null, 15000, () => `no connect line; stdout: ${out} stderr: ${err}`);
+      assert.ok(connectLine(), `exited before the connect line; stdout: ${out} stderr: ${err}`);
       assert.match(out, new RegExp(`serving share -> ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
       const m = /connect: smbclient \/\/127\.0\.0\.1\/(\S+) -p (\d+) -U '([^']+)'/.exec(out);
       assert.ok(m, `connect line: ${out}`);

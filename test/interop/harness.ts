@@ -3,6 +3,7 @@
  * Samba's smbclient against it (asynchronously: the server shares this
  * process's event loop).
  */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,4 +74,13 @@ export function smbclientList(port: number, cred = `${USER}%${PASSWORD}`): Promi
       resolve({ code: err ? 1 : 0, stdout, stderr, out: stdout + stderr });
     });
   });
+}
+
+/** Polls cond every 10 ms; fails with `what` (or what it returns) after ms. */
+export async function until(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) assert.fail(typeof what === 'string' ? what : what());
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

@@ -8,18 +8,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, symlinkSync, existsSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { smbclient, smbclientList, smbclientPath, startServer, USER, type Running } from './harness.js';
+import { smbclient, smbclientList, smbclientPath, startServer, until, USER, type Running } from './harness.js';
 
 const skip = smbclientPath() ? false : 'smbclient is not installed (apt-get install smbclient)';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(what);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('smbclient interop', { skip }, () => {
   let srv: Running;
