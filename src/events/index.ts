@@ -39,6 +39,8 @@ export interface EventContextOptions {
   maxEvents?: number;
   /** capture creation sites (default true) */
   captureSites?: boolean;
+  /** uring/hybrid: SQ entries of the context's ring (default 256; CQ twice that). Small rings are for tests: every layer on ctx.ring must cope with a full SQ. */
+  ringEntries?: number;
 }
 
 /** How each backend is made (tevent's backend list). */
@@ -50,8 +52,8 @@ const factories = new Map<BackendName, (opts: EventContextOptions) => Backend>([
   // so the backend can reap it without an io_uring_enter (Ring.reapReady); the attached
   // driver sleeps outside the ring and needs the eventfd anyway. A/B on pipe-events, ring
   // N=64: 146k -> 218k events/s against DEFER_TASKRUN with one enter per wait.
-  ['uring', () => new UringBackend(Ring.open({ entries: 256, wakeups: 'eventfd' }))],
-  ['hybrid', (o) => new HybridBackend({ maxEvents: o.maxEvents ?? 64 })],
+  ['uring', (o) => new UringBackend(Ring.open({ entries: o.ringEntries ?? 256, wakeups: 'eventfd' }))],
+  ['hybrid', (o) => new HybridBackend({ maxEvents: o.maxEvents ?? 64, ringEntries: o.ringEntries })],
 ]);
 
 function injected(): Set<string> {

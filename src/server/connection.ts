@@ -10,10 +10,10 @@ import { NtStatus, statusName } from '../smb2/status.js';
 import { validateRequest } from '../smb2/validate.js';
 import { splitCompound, compoundPadding } from '../smb2/compound.js';
 import { handleSmb1Negotiate } from './handlers/negotiate.js';
-import { openInPlace, parseTransformHeader, sealInPlace } from '../crypto/encryption.js';
+import { openInPlace, parseTransformHeader, sealInPlace, TRANSFORM_HEADER_SIZE } from '../crypto/encryption.js';
 import { signInPlace, verify, type SigningAlgorithm } from '../crypto/signing.js';
 import { preauthUpdate } from '../crypto/preauth.js';
-import type { FileRegion, SpliceOutcome, TransportConnection } from '../transport/types.js';
+import { MAX_FRAME, type FileRegion, type SpliceOutcome, type TransportConnection } from '../transport/types.js';
 import { spliceTarget } from './datapath/write.js';
 import { CreditWindow } from './credits.js';
 import { PendingTable, type PendingRequest } from './async.js';
@@ -416,6 +416,16 @@ export class SmbConnection {
       for (const p of r.parts) parts.push(p);
     }
     const region = responses.length === 1 ? responses[0]!.region : undefined;
+    let size = region ? region.length : 0;
+    for (const p of parts) size += p.length;
+    if (size + (sealWith ? TRANSFORM_HEADER_SIZE : 0) > MAX_FRAME) {
+      // A compound of several large READs: the 24-bit frame length cannot carry it (MS-SMB2 2.1).
+      // Sending it would wrap the length and desynchronise the stream; end the connection instead.
+      region?.release?.();
+      releaseAll(responses);
+      this.drop(`a response of ${size} bytes does not fit a direct-TCP frame`);
+      return;
+    }
     if (region) {
       this.transport.sendFile!(parts, region)
         .catch((err: Error) => this.server.log.debug(`connection ${this.id}: file send: ${err.message}`))

@@ -3,7 +3,7 @@
  * the baseline the io_uring transport is measured against.
  */
 import net from 'node:net';
-import type { ListenAddress, Listener, Transport, TransportConnection, TransportOptions } from './types.js';
+import { frameHeader, type ListenAddress, type Listener, type Transport, type TransportConnection, type TransportOptions } from './types.js';
 
 let nextId = 1;
 
@@ -43,8 +43,7 @@ class NodeConnection implements TransportConnection {
     }
     let len = 0;
     for (const p of parts) len += p.length;
-    const hdr = Buffer.allocUnsafe(4);
-    hdr.writeUInt32BE(len & 0xffffff, 0);
+    const hdr = frameHeader(len);
     if (len < 16384) {
       // Small responses: one write of one buffer beats several corked ones (the parts are copied: done at once).
       this.sock.write(Buffer.concat([hdr, ...parts], 4 + len));

@@ -104,3 +104,17 @@ export interface Transport {
   readonly name: 'node' | 'uring';
   listen(addr: ListenAddress, onConnection: (c: TransportConnection) => void): Promise<Listener>;
 }
+
+/** Largest PDU a direct-TCP frame can carry: StreamProtocolLength is 24 bits (MS-SMB2 2.1). */
+export const MAX_FRAME = 0xffffff;
+
+/**
+ * The 4-byte direct-TCP header for a PDU of `len` bytes. A longer PDU would
+ * wrap the 24-bit length and desynchronise the stream, so it is refused.
+ */
+export function frameHeader(len: number): Buffer {
+  if (len > MAX_FRAME) throw new RangeError(`a PDU of ${len} bytes does not fit a direct-TCP frame (at most ${MAX_FRAME})`);
+  const hdr = Buffer.allocUnsafe(4);
+  hdr.writeUInt32BE(len, 0);
+  return hdr;
+}

@@ -48,7 +48,7 @@ import { prepSplice } from '../uring/ops/splice.js';
 import { parseSockaddr, sockaddr } from '../uring/ops/connect.js';
 import { requireNative } from '../native.js';
 import { SystemError } from '../util/errors.js';
-import type { FileRegion, ListenAddress, Listener, SpliceOutcome, SpliceSink, Transport, TransportConnection, TransportOptions } from './types.js';
+import { frameHeader, type FileRegion, type ListenAddress, type Listener, type SpliceOutcome, type SpliceSink, type Transport, type TransportConnection, type TransportOptions } from './types.js';
 import { openSync } from 'node:fs';
 
 const STAGING = 64 * 1024;
@@ -431,8 +431,7 @@ class UringConnection implements TransportConnection {
     }
     let len = 0;
     for (const p of parts) len += p.length;
-    const hdr = Buffer.allocUnsafe(4);
-    hdr.writeUInt32BE(len & 0xffffff, 0);
+    const hdr = frameHeader(len);
     this.queue.push({ kind: 'bytes', buf: hdr });
     for (const p of parts) if (p.length) this.queue.push({ kind: 'bytes', buf: p });
     // The last item carries `done`: it leaves the queue once every part before it has.
@@ -446,8 +445,12 @@ class UringConnection implements TransportConnection {
       if (this.closing) return reject(new SystemError('sendFile', 32 /* EPIPE */, 'connection closed'));
       let len = region.length;
       for (const p of head) len += p.length;
-      const hdr = Buffer.allocUnsafe(4);
-      hdr.writeUInt32BE(len & 0xffffff, 0);
+      let hdr: Buffer;
+      try {
+        hdr = frameHeader(len);
+      } catch (err) {
+        return reject(err);
+      }
       const item: SendItem & { kind: 'file' } = { kind: 'file', head: [hdr, ...head], region, done: (err, n) => (err ? reject(err) : resolve(n)) };
       item.send = new FileSend(this, item);
       item.send.prefill();

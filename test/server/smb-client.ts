@@ -154,6 +154,38 @@ export class TestClient {
     return { messageId, response };
   }
 
+  /**
+   * Sends unrelated requests chained in one compound (MS-SMB2 3.2.4.1.4: each
+   * but the last padded to 8 bytes, NextCommand its length). Resolves with the
+   * MessageId of each; their responses are not collected.
+   */
+  sendCompound(reqs: { command: number; body: Buffer; charge?: number }[]): bigint[] {
+    const ids: bigint[] = [];
+    const msgs: Buffer[] = [];
+    for (let i = 0; i < reqs.length; i++) {
+      const r = reqs[i]!;
+      const charge = r.charge ?? 1;
+      const messageId = this.nextId;
+      this.nextId += BigInt(charge);
+      ids.push(messageId);
+      const len = HEADER_SIZE + r.body.length;
+      const padded = i < reqs.length - 1 ? (len + 7) & ~7 : len;
+      const m = Buffer.alloc(padded);
+      encodeHeader({
+        creditCharge: charge, status: 0, command: r.command, credits: 64, flags: 0,
+        nextCommand: i < reqs.length - 1 ? padded : 0, messageId, asyncId: 0n, processId: 0xfeff,
+        treeId: this.treeId, sessionId: this.sessionId, signature: Buffer.alloc(16),
+      }, m, 0);
+      r.body.copy(m, HEADER_SIZE);
+      msgs.push(m);
+    }
+    const all = Buffer.concat(msgs);
+    const nb = Buffer.alloc(4);
+    nb.writeUInt32BE(all.length, 0);
+    this.sock.write(Buffer.concat([nb, all]));
+    return ids;
+  }
+
   async request(command: number, body: Buffer): Promise<Response> {
     return this.send(command, body).response;
   }

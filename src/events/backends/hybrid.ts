@@ -20,11 +20,11 @@ export class HybridBackend extends EpollBackend {
   private readonly efd: number;
   private ringTurn = true;
 
-  constructor(opts: EpollOptions = {}, ring?: Ring) {
+  constructor(opts: EpollOptions & { ringEntries?: number } = {}, ring?: Ring) {
     super(opts);
     try {
       // Woken through epoll by the ring's eventfd, whatever the driver.
-      this.ring = ring ?? Ring.open({ entries: 256, wakeups: 'eventfd' });
+      this.ring = ring ?? Ring.open({ entries: opts.ringEntries ?? 256, wakeups: 'eventfd' });
     } catch (err) {
       super.close();
       throw err;

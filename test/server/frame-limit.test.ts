@@ -1,0 +1,50 @@
+/**
+ * The 24-bit direct-TCP length (MS-SMB2 2.1) bounds every response frame.
+ * A compound whose responses together exceed it (two 8 MiB READs) must not
+ * go out with a wrapped length, which would desynchronise the stream: the
+ * connection ends with a log line, and the server goes on serving.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, until, USER, PASSWORD, type Running } from '../interop/harness.js';
+import { TestClient } from './smb-client.js';
+import { Command } from '../../src/smb2/constants.js';
+import { encodeReadRequest } from '../../src/smb2/commands/read.js';
+
+const MiB = 1024 * 1024;
+let srv: Running;
+
+before(async () => {
+  srv = await startServer({ signing: 'enabled' }); // the test client does not sign
+});
+after(async () => {
+  await srv.stop();
+});
+
+test('a compound of two 8 MiB READs (a 16 MiB+ response) ends the connection with a log line; the server goes on', async () => {
+  writeFileSync(join(srv.dir, 'big.bin'), Buffer.alloc(16 * MiB, 0x5a));
+  const c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
+  try {
+    // Build up credits for two 128-credit READs.
+    for (let i = 0; i < 4; i++) await c.request(Command.ECHO, Buffer.from([4, 0, 0, 0]));
+    const open = await c.create('big.bin', { access: 0x00120089, disposition: 1 });
+    assert.equal(open.status, 0);
+    const fileId = open.res!.fileId;
+    const read = (offset: number) => encodeReadRequest({
+      padding: 0x50, flags: 0, length: 8 * MiB, offset: BigInt(offset), fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0),
+    });
+    c.sendCompound([{ command: Command.READ, body: read(0), charge: 128 }, { command: Command.READ, body: read(8 * MiB), charge: 128 }]);
+    await until(() => c.closed, 10_000, 'the server ended the connection');
+    assert.ok(srv.logs.some((l) => /does not fit a direct-TCP frame/.test(l)), srv.logs.slice(-5).join('\n'));
+  } finally {
+    c.destroy();
+  }
+  // The server still serves.
+  const c2 = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
+  const r = await c2.create('big.bin', { access: 0x00120089, disposition: 1 });
+  assert.equal(r.status, 0);
+  assert.equal(await c2.close(r.res!.fileId), 0);
+  c2.destroy();
+});
