@@ -10,10 +10,10 @@ import { NtStatus, statusName } from '../smb2/status.js';
 import { validateRequest } from '../smb2/validate.js';
 import { splitCompound, compoundPadding } from '../smb2/compound.js';
 import { handleSmb1Negotiate } from './handlers/negotiate.js';
-import { openInPlace, parseTransformHeader, sealInPlace, TRANSFORM_HEADER_SIZE } from '../crypto/encryption.js';
+import { openInPlace, parseTransformHeader, sealInPlace } from '../crypto/encryption.js';
 import { signInPlace, verify, type SigningAlgorithm } from '../crypto/signing.js';
 import { preauthUpdate } from '../crypto/preauth.js';
-import { MAX_FRAME, type FileRegion, type SpliceOutcome, type TransportConnection } from '../transport/types.js';
+import type { FileRegion, SpliceOutcome, TransportConnection } from '../transport/types.js';
 import { spliceTarget } from './datapath/write.js';
 import { CreditWindow } from './credits.js';
 import { PendingTable, type PendingRequest } from './async.js';
@@ -416,31 +416,29 @@ export class SmbConnection {
       for (const p of r.parts) parts.push(p);
     }
     const region = responses.length === 1 ? responses[0]!.region : undefined;
-    let size = region ? region.length : 0;
-    for (const p of parts) size += p.length;
-    if (size + (sealWith ? TRANSFORM_HEADER_SIZE : 0) > MAX_FRAME) {
-      // A compound of several large READs: the 24-bit frame length cannot carry it (MS-SMB2 2.1).
-      // Sending it would wrap the length and desynchronise the stream; end the connection instead.
-      region?.release?.();
-      releaseAll(responses);
-      this.drop(`a response of ${size} bytes does not fit a direct-TCP frame`);
-      return;
-    }
     if (region) {
       this.transport.sendFile!(parts, region)
-        .catch((err: Error) => this.server.log.debug(`connection ${this.id}: file send: ${err.message}`))
+        .catch((err: Error) => (err instanceof RangeError ? this.drop(err.message) : this.server.log.debug(`connection ${this.id}: file send: ${err.message}`)))
         .finally(() => region.release?.());
       return;
     }
     const done = responses.some((r) => r.release) ? () => releaseAll(responses) : undefined;
+    let frame = parts;
     if (sealWith && sealWith.encryptionKey && this.negotiated) {
       // READ data is sealed where it was read; everything else is copied first (sealInPlace).
       const scratch = new Set<Buffer>();
       for (const r of responses) if (r.scratch) scratch.add(r.scratch);
-      this.transport.send(sealInPlace(this.negotiated.cipherId, sealWith.encryptionKey, sealWith.id, parts, scratch), done);
-      return;
+      frame = sealInPlace(this.negotiated.cipherId, sealWith.encryptionKey, sealWith.id, parts, scratch);
     }
-    this.transport.send(parts, done);
+    try {
+      this.transport.send(frame, done);
+    } catch (err) {
+      // The transport refuses a frame its 24-bit length cannot carry (MS-SMB2 2.1), e.g. a
+      // compound of several large READs: sending it would desynchronise the stream.
+      if (!(err instanceof RangeError)) throw err;
+      releaseAll(responses);
+      this.drop(err.message);
+    }
   }
 
   /**

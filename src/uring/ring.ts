@@ -63,8 +63,7 @@ export class Ring {
   private readonly sqHead: number;
   private readonly sqTailIdx: number;
   private readonly sqMask: number;
-  /** SQ size the kernel gave (a power of two) */
-  readonly sqEntries: number;
+  private readonly sqEntries: number;
   private readonly cqHeadIdx: number;
   private readonly cqTailIdx: number;
   private readonly cqMask: number;

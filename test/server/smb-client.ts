@@ -127,36 +127,47 @@ export class TestClient {
     w.resolve({ hdr, msg, interim: w.interim });
   }
 
-  /** Sends one request; returns its MessageId and the promise of its final response. */
-  send(command: number, body: Buffer, opts: { messageId?: bigint; asyncId?: bigint } = {}): { messageId: bigint; response: Promise<Response> } {
-    const messageId = opts.messageId ?? this.nextId++;
+  /** One request's SMB2 header (unsigned; 64 credits asked). */
+  private header(command: number, messageId: bigint, o: { charge?: number; nextCommand?: number; asyncId?: bigint } = {}): Buffer {
     const header = Buffer.alloc(HEADER_SIZE);
     encodeHeader({
-      creditCharge: 1,
+      creditCharge: o.charge ?? 1,
       status: 0,
       command,
       credits: 64,
-      flags: opts.asyncId !== undefined ? HeaderFlags.ASYNC_COMMAND : 0,
-      nextCommand: 0,
+      flags: o.asyncId !== undefined ? HeaderFlags.ASYNC_COMMAND : 0,
+      nextCommand: o.nextCommand ?? 0,
       messageId,
-      asyncId: opts.asyncId ?? 0n,
+      asyncId: o.asyncId ?? 0n,
       processId: 0xfeff,
       treeId: this.treeId,
       sessionId: this.sessionId,
       signature: Buffer.alloc(16),
     }, header, 0);
+    return header;
+  }
+
+  /** Writes one direct-TCP frame (MS-SMB2 2.1) holding `parts`. */
+  private writeFrame(parts: Buffer[]): void {
     const nb = Buffer.alloc(4);
-    nb.writeUInt32BE(HEADER_SIZE + body.length, 0);
+    nb.writeUInt32BE(parts.reduce((n, p) => n + p.length, 0), 0);
+    this.sock.write(Buffer.concat([nb, ...parts]));
+  }
+
+  /** Sends one request; returns its MessageId and the promise of its final response. */
+  send(command: number, body: Buffer, opts: { messageId?: bigint; asyncId?: bigint } = {}): { messageId: bigint; response: Promise<Response> } {
+    const messageId = opts.messageId ?? this.nextId++;
+    const header = this.header(command, messageId, { asyncId: opts.asyncId });
     const response = command === Command.CANCEL
       ? Promise.resolve(null as unknown as Response)
       : new Promise<Response>((resolve) => this.waiters.set(messageId, { resolve, interim: [] }));
-    this.sock.write(Buffer.concat([nb, header, body]));
+    this.writeFrame([header, body]);
     return { messageId, response };
   }
 
   /**
    * Sends unrelated requests chained in one compound (MS-SMB2 3.2.4.1.4: each
-   * but the last padded to 8 bytes, NextCommand its length). Resolves with the
+   * but the last padded to 8 bytes, NextCommand its length). Returns the
    * MessageId of each; their responses are not collected.
    */
   sendCompound(reqs: { command: number; body: Buffer; charge?: number }[]): bigint[] {
@@ -168,21 +179,13 @@ export class TestClient {
       const messageId = this.nextId;
       this.nextId += BigInt(charge);
       ids.push(messageId);
+      const last = i === reqs.length - 1;
       const len = HEADER_SIZE + r.body.length;
-      const padded = i < reqs.length - 1 ? (len + 7) & ~7 : len;
-      const m = Buffer.alloc(padded);
-      encodeHeader({
-        creditCharge: charge, status: 0, command: r.command, credits: 64, flags: 0,
-        nextCommand: i < reqs.length - 1 ? padded : 0, messageId, asyncId: 0n, processId: 0xfeff,
-        treeId: this.treeId, sessionId: this.sessionId, signature: Buffer.alloc(16),
-      }, m, 0);
-      r.body.copy(m, HEADER_SIZE);
-      msgs.push(m);
+      const padded = last ? len : (len + 7) & ~7;
+      msgs.push(this.header(r.command, messageId, { charge, nextCommand: last ? 0 : padded }), r.body);
+      if (padded > len) msgs.push(Buffer.alloc(padded - len));
     }
-    const all = Buffer.concat(msgs);
-    const nb = Buffer.alloc(4);
-    nb.writeUInt32BE(all.length, 0);
-    this.sock.write(Buffer.concat([nb, all]));
+    this.writeFrame(msgs);
     return ids;
   }
 

@@ -180,6 +180,15 @@ describe('transport/uring', { skip }, () => {
     assert.ok(logs.some((l) => l.includes('bad frame (type 1')), 'the reason is logged');
   });
 
+  /** A file of `size` random bytes opened r+, and a connected client: the set-up of the file-change tests. */
+  async function fileAndClient(name: string, size: number) {
+    const data = randomBytes(size);
+    const path = join(dir, name);
+    writeFileSync(path, data);
+    const fd = openSync(path, 'r+');
+    return { data, path, fd, ...(await connect()) };
+  }
+
   test('sendFile splices a region byte for byte, in order with other sends', async () => {
     const data = randomBytes(3 * 1024 * 1024 + 123);
     const path = join(dir, 'region');
@@ -202,11 +211,7 @@ describe('transport/uring', { skip }, () => {
   });
 
   test('a file that shrank under the send is padded with zeros and the stream stays in step', async () => {
-    const data = randomBytes(2 * 1024 * 1024);
-    const path = join(dir, 'shrinks');
-    writeFileSync(path, data);
-    const fd = openSync(path, 'r+');
-    const { sock, r, server } = await connect();
+    const { data, fd, sock, r, server } = await fileAndClient('shrinks', 2 * 1024 * 1024);
     const pad0 = t.stats.zeroPadBytes;
     // The length was fixed (as READ does from the size) before the file shrank.
     const announced = data.length;
@@ -225,11 +230,7 @@ describe('transport/uring', { skip }, () => {
   });
 
   test('a file that grows under a blocked send: exactly the announced bytes go out, the stream stays in step', async () => {
-    const data = randomBytes(6 * 1024 * 1024);
-    const path = join(dir, 'grows');
-    writeFileSync(path, data);
-    const fd = openSync(path, 'r+');
-    const { sock, r, server } = await connect();
+    const { data, path, fd, sock, r, server } = await fileAndClient('grows', 6 * 1024 * 1024);
     sock.pause(); // the splice fills the socket and waits
     const sent = server.sendFile!([Buffer.from('H')], { fd, offset: 0, length: data.length });
     server.send([Buffer.from('next')]);
@@ -246,11 +247,7 @@ describe('transport/uring', { skip }, () => {
   });
 
   test('a file truncated while its splice is blocked on the socket is padded with zeros; the stream stays in step', async () => {
-    const data = randomBytes(12 * 1024 * 1024);
-    const path = join(dir, 'truncated-mid');
-    writeFileSync(path, data);
-    const fd = openSync(path, 'r+');
-    const { sock, r, server } = await connect();
+    const { data, fd, sock, r, server } = await fileAndClient('truncated-mid', 12 * 1024 * 1024);
     const pad0 = t.stats.zeroPadBytes;
     sock.pause();
     const sent = server.sendFile!([Buffer.from('H')], { fd, offset: 0, length: data.length });
@@ -496,7 +493,7 @@ describe('server on a ring whose SQ is full all the time', { skip: skip || (!smb
   test('a 4-entry SQ: spliced, signed and sealed READs and WRITEs byte for byte, with 4 clients at once; no fd, pipe or buffer left out', async () => {
     const fds0 = fdCount();
     const events = createEventContext({ backend: 'uring', driver: 'node', ringEntries: 4 });
-    assert.equal(events.ring!.sqEntries, 4);
+    assert.equal(events.ring!.features.sqEntries, 4);
     const srv = await startServer({ transport: 'uring', vfs: 'uring', signing: 'enabled', events });
     try {
       const t = srv.server.transport as UringTransport;
