@@ -32,6 +32,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { clockTicksPerSecond, sysTicks, terminateSync } from './procfs.js';
+import { holdFreedMemory, median } from '../common.js';
 import {
   RingsmbServer, SmbdServer, SMBD, SERVER_NAMES, portInUse, quote,
   type BenchServer, type Protection, type ServerName,
@@ -302,36 +303,6 @@ function writeRandomFile(path: string, size: number): string {
   return h.digest('hex');
 }
 
-const PAGE_REPORTING_ORDER = '/sys/module/page_reporting/parameters/page_reporting_order';
-
-/**
- * In a VM with free page reporting (virtio-balloon, e.g. page_reporting_order 9
- * and min_free_ms 0), memory freed in the guest is handed back to the host at
- * once, and the next write to it faults on the host. Every put truncates or
- * removes a 2 GiB file and then fills tmpfs again, so which server met
- * handed-back pages, and how many, decided the put cells: the same ringsmb
- * put took 116 to 740 CPU centiseconds per 2 GiB (measured 2026-12-05).
- * The bench raises the order past the largest page order for its run, so
- * freed memory stays with the guest, and restores the old value at the end.
- * Returns a line for the header, or null where there is nothing to hold.
- */
-function holdFreedMemory(): string | null {
-  let old: string;
-  try {
-    old = readFileSync(PAGE_REPORTING_ORDER, 'utf8').trim();
-  } catch {
-    return null;
-  }
-  if (Number(old) > 10) return `free page reporting: order ${old}, nothing reported`;
-  try {
-    writeFileSync(PAGE_REPORTING_ORDER, '11');
-  } catch (e) {
-    return `free page reporting: on (order ${old}; could not hold it: ${(e as Error).message}); put cells will be noisy`;
-  }
-  cleanups.push(() => writeFileSync(PAGE_REPORTING_ORDER, old));
-  return `free page reporting: held for the run (${PAGE_REPORTING_ORDER} ${old} -> 11, restored at the end; --report-freed leaves it)`;
-}
-
 /**
  * Writes and deletes `bytes` on tmpfs before the rounds. In a VM the first
  * touch of guest memory is slow (the host backs it on demand): 2 GiB of
@@ -358,12 +329,6 @@ async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const c of createReadStream(path, { highWaterMark: 4 * MiB })) h.update(c as Buffer);
   return h.digest('hex');
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -702,7 +667,7 @@ async function main(): Promise<number> {
   const srcSha = writeRandomFile(srcPath, o.size);
   process.stdout.write(`sha256 ${srcSha.slice(0, 16)}...\n`);
   const ctx: Ctx = { o, shareDir, srcPath, clientConf, authFile, srcSha, putHashed: new Set() };
-  const memoryNote = o.reportFreed ? 'free page reporting: left as it is (--report-freed)' : holdFreedMemory();
+  const memoryNote = o.reportFreed ? 'free page reporting: left as it is (--report-freed)' : holdFreedMemory((restore) => cleanups.push(restore));
   if (memoryNote) process.stdout.write(`${memoryNote}\n`);
   if (maxPut > 0) touchMemory(dataDir, o.size * maxPut);
 

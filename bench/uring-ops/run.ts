@@ -23,6 +23,7 @@ import { names, uringAvailability } from '../../src/uring/features.js';
 import { SETUP } from '../../src/uring/constants.js';
 import { prepNop } from '../../src/uring/ops/nop.js';
 import { prepRead } from '../../src/uring/ops/rw.js';
+import { median } from '../common.js';
 
 type Mode = 'nop' | 'read';
 interface Case {
@@ -94,11 +95,6 @@ function runTs(ring: Ring, c: Case, fd: number, reuse: boolean): number {
   const ns = Number(process.hrtime.bigint() - t0);
   if (failed) throw failed;
   return ns / c.ops;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function main(): number {

@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { createEventContext } from '../../src/events/index.js';
 import { RegisteredBuffers } from '../../src/uring/buffers.js';
 import { createVfs, type ShareRoot, type UringFile, type UringVfs } from '../../src/vfs/index.js';
+import { median } from '../common.js';
 
 const args = process.argv.slice(2);
 const opt = (k: string, d: string): string => {
@@ -86,11 +87,6 @@ function seqCase(depth: number): Case {
       await f.close();
     },
   };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function fmt(n: number): string {
