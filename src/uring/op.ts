@@ -60,6 +60,19 @@ export class Op implements Submission, SqeFields {
   hook?: (sqe: SqeWriter) => boolean | void;
   /** called after the final CQE, to give back arena memory */
   release: ((op: Op) => void) | null = null;
+  /**
+   * In a chain (Ring.submitLinked) whose members all are quiet but the
+   * last (otherwise the flag is ignored): post no CQE when the op succeeds
+   * (IOSQE_CQE_SKIP_SUCCESS, where the kernel has it). The
+   * callback then runs with res = len, in chain order, just before that of
+   * the next member whose CQE arrives. When it fails it posts its CQE, and
+   * the kernel cancels the rest of the chain without posting theirs; the
+   * ring completes those with ECANCELED. Only for ops whose success is
+   * exactly res == len, a shorter result failing the link: SEND/RECV with
+   * MSG_WAITALL, SPLICE, READ and WRITE of regular files. Each CQE not
+   * posted is one wake-up less for whoever waits on the ring.
+   */
+  quiet = false;
   /** set by the ring: slot and generation, for cancellation by user_data */
   slot = -1;
   gen = 0;

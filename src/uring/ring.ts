@@ -10,7 +10,7 @@
  */
 import { requireNative, type NativeBinding, type WatchHandle } from '../native.js';
 import { SystemError, check } from '../util/errors.js';
-import { CANCEL, CQE, ENTER, OP, REGISTER, SETUP, SQE, type OpName } from './constants.js';
+import { CANCEL, CQE, ENTER, FEAT, OP, REGISTER, SETUP, SQE, type OpName } from './constants.js';
 import { EVENTFD_FLAG_CHOICES, FLAG_CHOICES, probeOps, uringAvailability, type RingFeatures } from './features.js';
 import { Arena } from './memory.js';
 import { Op, encodeUserData, type OpCallback, type Submission } from './op.js';
@@ -37,6 +37,20 @@ export interface RingOptions {
 }
 
 /** A linked chain waiting for SQ room: placed whole or not at all. */
+/**
+ * A placed chain whose members all are quiet but the last (Op.quiet,
+ * IOSQE_CQE_SKIP_SUCCESS): who is where, so that completions the kernel
+ * does not post can be told. Whatever CQE of the chain arrives, the members
+ * before it posted none, so they succeeded. If it is not the last member's,
+ * that member failed, and the kernel cancels the rest without posting their
+ * CQEs (REQ_F_SKIP_LINK_CQES): they are completed here with ECANCELED.
+ * (With a loud member in the middle, a quiet member's ECANCELED could mean
+ * either case; such chains are placed without the flag.)
+ */
+class QuietChain {
+  constructor(readonly subs: Submission[], readonly slots: number[], readonly gens: number[]) {}
+}
+
 class Chain {
   constructor(readonly subs: Submission[], readonly hard: boolean) {}
 }
@@ -73,6 +87,9 @@ export class Ring {
   private sqTail = 0;
   private cqHead: number;
   private slots: (Submission | undefined)[] = [];
+  /** Per slot: the chain it belongs to, where that chain has quiet members (see Op.quiet). */
+  private chainOf: (QuietChain | undefined)[] = [];
+  private readonly skipCqe: boolean;
   private gens = new Uint32Array(0);
   private freeSlots: number[] = [];
   private queue: Queued[] = [];
@@ -146,6 +163,7 @@ export class Ring {
     this.cqHead = this.cqU32[this.cqHeadIdx]!;
     this.sqe = new SqeWriter(new Uint32Array(r.sqes), r.sqeSize >>> 2);
     this.deferTaskrun = (r.flags & SETUP.DEFER_TASKRUN) !== 0;
+    this.skipCqe = (r.features & FEAT.CQE_SKIP) !== 0;
     this.features = { ops: probeOps(r.fd), featureBits: r.features, setupFlags: r.flags, sqEntries: r.sqEntries, cqEntries: r.cqEntries };
     this.growSlots(1024);
     if (opts.attach) this.attach();
@@ -528,6 +546,7 @@ export class Ring {
     gens.set(this.gens);
     this.gens = gens;
     this.slots.length = n;
+    this.chainOf.length = n;
     for (let i = n - 1; i >= old; i--) this.freeSlots.push(i);
   }
 
@@ -567,8 +586,15 @@ export class Ring {
     const link = chain.hard ? SQE.IO_HARDLINK : SQE.IO_LINK;
     const subs = chain.subs;
     const start = this.sqTail;
-    for (let i = 0; i < subs.length; i++) {
-      if (!this.place(subs[i]!, i < subs.length - 1 ? link : 0)) {
+    const last = subs.length - 1;
+    let quiet = this.skipCqe && last > 0;
+    for (let i = 0; i < last && quiet; i++) {
+      const sub = subs[i]!;
+      quiet = sub instanceof Op && sub.quiet;
+    }
+    const flags = quiet ? link | SQE.CQE_SKIP_SUCCESS : link;
+    for (let i = 0; i <= last; i++) {
+      if (!this.place(subs[i]!, i < last ? flags : 0)) {
         // A hook cancelled a member: the chain is withdrawn whole.
         for (let j = 0; j < i; j++) this.unplace(subs[j]!);
         this.sqTail = start;
@@ -576,12 +602,51 @@ export class Ring {
         return;
       }
     }
+    if (!quiet) return;
+    const slots = subs.map((sub) => this.slotOf(sub));
+    const qc = new QuietChain(subs, slots, slots.map((slot) => this.gens[slot]!));
+    for (const slot of slots) this.chainOf[slot] = qc;
+  }
+
+  /** dispatch() for a member of a chain with quiet members. */
+  private dispatchChained(chain: QuietChain, slot: number, sub: Submission, res: number, flags: number): void {
+    const k = chain.slots.indexOf(slot);
+    let error: unknown = null;
+    const finish = (i: number, r: number): void => {
+      const s = chain.slots[i]!;
+      const m = chain.subs[i]!;
+      if (this.slots[s] !== m || this.gens[s] !== chain.gens[i]) return; // completed by a CQE of its own
+      this.slots[s] = undefined;
+      this.chainOf[s] = undefined;
+      this.freeSlots.push(s);
+      this.inflight--;
+      if (m instanceof Op) m.slot = -1;
+      try {
+        m.complete(r, 0);
+      } catch (err) {
+        error ??= err;
+      }
+    };
+    for (let i = 0; i < k; i++) finish(i, (chain.subs[i] as Op).len);
+    if ((flags & CQE.F_MORE) === 0) {
+      finish(k, res);
+    } else {
+      try {
+        sub.complete(res, flags);
+      } catch (err) {
+        error ??= err;
+      }
+    }
+    for (let i = k + 1; i < chain.subs.length; i++) finish(i, -125 /* ECANCELED */);
+    // A callback threw: reported once every completion it held up has run.
+    if (error !== null) throw error;
   }
 
   private unplace(sub: Submission): void {
     const slot = this.slotOf(sub);
     if (slot < 0) return;
     this.slots[slot] = undefined;
+    this.chainOf[slot] = undefined;
     this.freeSlots.push(slot);
     this.inflight--;
     if (sub instanceof Op) sub.slot = -1;
@@ -619,6 +684,8 @@ export class Ring {
       this.stale++;
       return;
     }
+    const chain = this.chainOf[slot];
+    if (chain !== undefined) return this.dispatchChained(chain, slot, sub, res, flags);
     if ((flags & CQE.F_MORE) === 0) {
       this.slots[slot] = undefined;
       this.freeSlots.push(slot);

@@ -3,14 +3,23 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { OP, SQE } from '../../src/uring/constants.js';
+import { FEAT, OP, SQE } from '../../src/uring/constants.js';
 import { SystemError } from '../../src/util/errors.js';
+import { Ring } from '../../src/uring/ring.js';
 import { prepNop, nop } from '../../src/uring/ops/nop.js';
 import { prepRead, read } from '../../src/uring/ops/rw.js';
 import { prepPollAdd } from '../../src/uring/ops/poll.js';
 import { prepOpenat2, O, openat2 } from '../../src/uring/ops/openat2.js';
 import { prepClose } from '../../src/uring/ops/close.js';
 import { cleanup, drive, fdCount, n, needs, noUring, pipe, ring, tmp } from './helpers.js';
+
+function noCqeSkip(): string | false {
+  if (noUring) return noUring;
+  const r = Ring.open({ entries: 2 });
+  const has = (r.features.featureBits & FEAT.CQE_SKIP) !== 0;
+  r.close();
+  return has ? false : 'kernel lacks IORING_FEAT_CQE_SKIP';
+}
 
 describe('ring', { skip: noUring }, () => {
   afterEach(cleanup);
@@ -35,6 +44,88 @@ describe('ring', { skip: noUring }, () => {
     assert.equal(errs[0]?.code, 'ENOENT');
     assert.equal(errs[1]?.code, 'ECANCELED');
     assert.equal(errs[1]?.errno, 125);
+  });
+
+  describe('quiet chain members (IOSQE_CQE_SKIP_SUCCESS)', { skip: noCqeSkip() }, () => {
+    it('a chain that goes through posts one CQE; every callback runs, in chain order, with res = len', () => {
+      const r = ring();
+      const [rd, wr] = pipe();
+      const got: string[] = [];
+      const data = Buffer.from('0123456789');
+      assert.equal(n.writeSync(wr, data, 0, data.length), 10);
+      const a = prepRead(r, rd, Buffer.alloc(4), -1, (e, res) => got.push(`a:${e?.code ?? res}`));
+      const b = prepRead(r, rd, Buffer.alloc(6), -1, (e, res) => got.push(`b:${e?.code ?? res}`));
+      const c = prepNop(r, (e, res) => got.push(`c:${e?.code ?? res}`));
+      a.quiet = b.quiet = true;
+      const before = r.postedCqes();
+      r.submitLinked([a, b, c]);
+      while (got.length < 3) r.wait(1, 1e9);
+      assert.deepEqual(got, ['a:4', 'b:6', 'c:0']);
+      assert.equal(r.postedCqes() - before, 1, 'only the last member posted a CQE');
+      assert.equal(r.inflight, 0);
+      // The Ops may be used again once completed.
+      a.quiet = false;
+      r.submit(prepNop(r, () => got.push('again')));
+      while (got.length < 4) r.wait(1, 1e9);
+    });
+
+    it('a quiet member that comes up short posts its own CQE; the rest of the chain is cancelled', () => {
+      const r = ring();
+      const [rd, wr] = pipe();
+      assert.equal(n.writeSync(wr, Buffer.from('A'), 0, 1), 1);
+      n.close(wr);
+      const got: string[] = [];
+      const a = prepRead(r, rd, Buffer.alloc(8), -1, (e, res) => got.push(`a:${e?.code ?? res}`));
+      const b = prepNop(r, (e, res) => got.push(`b:${e?.code ?? res}`));
+      const c = prepNop(r, (e, res) => got.push(`c:${e?.code ?? res}`));
+      a.quiet = b.quiet = true;
+      const before = r.postedCqes();
+      r.submitLinked([a, b, c]);
+      while (got.length < 3) r.wait(1, 1e9);
+      assert.deepEqual(got, ['a:1', 'b:ECANCELED', 'c:ECANCELED']);
+      // The kernel posts the failure only (REQ_F_SKIP_LINK_CQES); the ring cancels the rest itself.
+      assert.equal(r.postedCqes() - before, 1);
+      assert.equal(r.inflight, 0);
+    });
+
+    it('a chain with a loud member before its last is placed without the flag: every member posts its CQE', () => {
+      const r = ring();
+      const got: string[] = [];
+      const cb = (name: string) => (e: SystemError | null, res: number) => got.push(`${name}:${e?.code ?? res}`);
+      const q1 = prepNop(r, cb('q1'));
+      const x = prepOpenat2(r, -100, '/nonexistent/ringsmb', {}, cb('x'));
+      const q2 = prepNop(r, cb('q2'));
+      const y = prepNop(r, cb('y'));
+      q1.quiet = q2.quiet = true;
+      const before = r.postedCqes();
+      r.submitLinked([q1, x, q2, y]);
+      while (got.length < 4) r.wait(1, 1e9);
+      assert.deepEqual(got, ['q1:0', 'x:ENOENT', 'q2:ECANCELED', 'y:ECANCELED']);
+      assert.equal(r.postedCqes() - before, 4);
+      assert.equal(r.inflight, 0);
+    });
+
+    it('a quiet member that fails reports its error, and the members after it ECANCELED', () => {
+      const r = ring();
+      const got: string[] = [];
+      const a = prepOpenat2(r, -100, '/nonexistent/ringsmb', {}, (e, res) => got.push(`a:${e?.code ?? res}`));
+      const b = prepNop(r, (e, res) => got.push(`b:${e?.code ?? res}`));
+      a.quiet = true;
+      r.submitLinked([a, b]);
+      while (got.length < 2) r.wait(1, 1e9);
+      assert.deepEqual(got, ['a:ENOENT', 'b:ECANCELED']);
+      assert.equal(r.inflight, 0);
+    });
+
+    it('a quiet flag on the last member is ignored: it still posts its CQE', () => {
+      const r = ring();
+      const got: number[] = [];
+      const a = prepNop(r, (_e, res) => got.push(res));
+      a.quiet = true;
+      r.submitLinked([a]);
+      while (got.length < 1) r.wait(1, 1e9);
+      assert.deepEqual(got, [0]);
+    });
   });
 
   it('a hook that returns false cancels the submission (ECANCELED, never reaches the kernel)', () => {
