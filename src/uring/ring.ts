@@ -36,7 +36,6 @@ export interface RingOptions {
   wakeups?: 'enter' | 'eventfd';
 }
 
-/** A linked chain waiting for SQ room: placed whole or not at all. */
 /**
  * A placed chain whose members all are quiet but the last (Op.quiet,
  * IOSQE_CQE_SKIP_SUCCESS): who is where, so that completions the kernel
@@ -51,6 +50,7 @@ class QuietChain {
   constructor(readonly subs: Submission[], readonly slots: number[], readonly gens: number[]) {}
 }
 
+/** A linked chain waiting for SQ room: placed whole or not at all. */
 class Chain {
   constructor(readonly subs: Submission[], readonly hard: boolean) {}
 }
@@ -630,14 +630,16 @@ export class Ring {
     for (let i = 0; i < k; i++) finish(i, (chain.subs[i] as Op).len);
     if ((flags & CQE.F_MORE) === 0) {
       finish(k, res);
+      // Not the last member's CQE: it failed, and the kernel cancelled the rest silently.
+      for (let i = k + 1; i < chain.subs.length; i++) finish(i, -125 /* ECANCELED */);
     } else {
+      // A multishot member goes on; the chain waits behind it.
       try {
         sub.complete(res, flags);
       } catch (err) {
         error ??= err;
       }
     }
-    for (let i = k + 1; i < chain.subs.length; i++) finish(i, -125 /* ECANCELED */);
     // A callback threw: reported once every completion it held up has run.
     if (error !== null) throw error;
   }
