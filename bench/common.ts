@@ -1,5 +1,11 @@
 /** Helpers shared by the benchmarks under bench/. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomFillSync } from 'node:crypto';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+export const MiB = 1 << 20;
+export const GiB = 1 << 30;
 
 /** Median; the mean of the middle two for an even count. */
 export function median(xs: readonly number[]): number {
@@ -35,4 +41,56 @@ export function holdFreedMemory(onEnd: (restore: () => void) => void): string | 
   }
   onEnd(() => writeFileSync(PAGE_REPORTING_ORDER, old));
   return `free page reporting: held for the run (${PAGE_REPORTING_ORDER} ${old} -> 11, restored at the end)`;
+}
+
+/** A size option: 2G, 512M, 64K, or a bare number of MiB. */
+export function parseSize(v: string, what = '--size'): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(v.trim());
+  if (!m) throw new Error(`bad ${what} ${v} (examples: 2G, 512M, 1536)`);
+  const mult: Record<string, number> = { '': MiB, K: 1024, M: MiB, G: GiB, T: GiB * 1024 };
+  const n = Math.round(Number(m[1]) * mult[m[2]!.toUpperCase()]!);
+  if (!(n > 0)) throw new Error(`${what} must be > 0`);
+  return n;
+}
+
+/** Writes `size` bytes of fresh random data; returns their sha256 (hex). */
+export function writeRandomFile(path: string, size: number): string {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(16 * MiB);
+  const fd = openSync(path, 'w', 0o644);
+  try {
+    for (let left = size; left > 0;) {
+      const n = Math.min(left, buf.length);
+      const chunk = buf.subarray(0, n);
+      randomFillSync(chunk);
+      h.update(chunk);
+      for (let off = 0; off < n;) off += writeSync(fd, chunk, off, n - off);
+      left -= n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Writes and deletes `bytes` on tmpfs before the rounds. In a VM the first
+ * touch of guest memory is slow (the host backs it on demand): 2 GiB of
+ * never-used memory wrote at 230-450 MiB/s where reused memory took
+ * 0.8-1.2 GB/s. Without this, the first server to run a put cell (ringsmb,
+ * by the rotation) paid for it in round 1 of bench:smb.
+ */
+export function touchMemory(dir: string, bytes: number): void {
+  const path = join(dir, 'touch');
+  const chunk = Buffer.alloc(8 * MiB, 0x5a);
+  const t0 = performance.now();
+  const fd = openSync(path, 'w');
+  try {
+    for (let done = 0; done < bytes; done += chunk.length) writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - done));
+  } finally {
+    closeSync(fd);
+    rmSync(path, { force: true });
+  }
+  const s = (performance.now() - t0) / 1000;
+  process.stdout.write(`touched ${(bytes / MiB).toFixed(0)} MiB of tmpfs before the rounds (${((bytes / MiB) / s).toFixed(0)} MiB/s)\n`);
 }

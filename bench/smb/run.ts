@@ -22,7 +22,7 @@
  * installs nothing.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync, chownSync, closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, rmSync,
   statSync, statfsSync, writeFileSync, writeSync, readFileSync,
@@ -32,14 +32,12 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { clockTicksPerSecond, sysTicks, terminateSync } from './procfs.js';
-import { holdFreedMemory, median } from '../common.js';
+import { GiB, MiB, holdFreedMemory, median, parseSize, touchMemory, writeRandomFile } from '../common.js';
 import {
   RingsmbServer, SmbdServer, SMBD, SERVER_NAMES, portInUse, quote,
   type BenchServer, type Protection, type ServerName,
 } from './servers.js';
 
-const MiB = 1 << 20;
-const GiB = 1 << 30;
 const USER = 'bench';
 const SHARE = 'bench';
 const FILE = 'bigfile';
@@ -95,15 +93,6 @@ const HELP = `usage: npm run bench:smb -- [options]      (= node dist/bench/smb/
   --report-freed     leave the VM's free page reporting on during the run (default: held off
                      for the run where the guest has it, and restored after; see bench/smb/README.md)
 `;
-
-function parseSize(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(v.trim());
-  if (!m) throw new Error(`bad --size ${v} (examples: 2G, 512M, 1536)`);
-  const mult: Record<string, number> = { '': MiB, K: 1024, M: MiB, G: GiB, T: GiB * 1024 };
-  const n = Math.round(Number(m[1]) * mult[m[2]!.toUpperCase()]!);
-  if (!(n > 0)) throw new Error(`--size must be > 0`);
-  return n;
-}
 
 function cellFilter(list: string): Cell[] {
   const pats = list.split(',').map((s) => s.trim()).filter(Boolean);
@@ -284,47 +273,6 @@ function ensureUnixUser(): { uid: number; gid: number } {
 }
 
 /** Write `size` random bytes to path; returns the sha256. */
-function writeRandomFile(path: string, size: number): string {
-  const h = createHash('sha256');
-  const buf = Buffer.allocUnsafe(16 * MiB);
-  const fd = openSync(path, 'w', 0o644);
-  try {
-    for (let left = size; left > 0;) {
-      const n = Math.min(left, buf.length);
-      const chunk = buf.subarray(0, n);
-      randomFillSync(chunk);
-      h.update(chunk);
-      for (let off = 0; off < n;) off += writeSync(fd, chunk, off, n - off);
-      left -= n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return h.digest('hex');
-}
-
-/**
- * Writes and deletes `bytes` on tmpfs before the rounds. In a VM the first
- * touch of guest memory is slow (the host backs it on demand): 2 GiB of
- * never-used memory wrote at 230-450 MiB/s where reused memory took
- * 0.8-1.2 GB/s. Without this, the first server to run a put cell (ringsmb,
- * by the rotation) paid for it in round 1.
- */
-function touchMemory(dir: string, bytes: number): void {
-  const path = join(dir, 'touch');
-  const chunk = Buffer.alloc(8 * MiB, 0x5a);
-  const t0 = performance.now();
-  const fd = openSync(path, 'w');
-  try {
-    for (let done = 0; done < bytes; done += chunk.length) writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - done));
-  } finally {
-    closeSync(fd);
-    rmSync(path, { force: true });
-  }
-  const s = (performance.now() - t0) / 1000;
-  process.stdout.write(`touched ${(bytes / MiB).toFixed(0)} MiB of tmpfs before the rounds (${((bytes / MiB) / s).toFixed(0)} MiB/s)\n`);
-}
-
 async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const c of createReadStream(path, { highWaterMark: 4 * MiB })) h.update(c as Buffer);

@@ -14,33 +14,23 @@
  * (as root where the machine is a VM with free page reporting: see bench/common.ts)
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { randomFillSync } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus, release } from 'node:os';
-import { holdFreedMemory, median } from '../common.js';
+import { GiB, MiB, holdFreedMemory, median, parseSize, touchMemory, writeRandomFile } from '../common.js';
 
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
 const MODES = ['send-copy', 'send-splice', 'recv-copy', 'recv-splice'] as const;
 type Mode = (typeof MODES)[number];
-
-function size(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(v);
-  if (!m) throw new Error(`bad size ${v}`);
-  const unit = { '': MiB, K: 1024, M: MiB, G: GiB }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
-  return Math.round(Number(m[1]) * unit);
-}
 
 function options(argv: string[]): { size: number; rounds: number; chunk: number; dir: string } {
   const o = { size: 2 * GiB, rounds: 5, chunk: 8 * MiB, dir: '/dev/shm' };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
     if (v === undefined) throw new Error(`missing value for ${argv[i]}`);
-    if (argv[i] === '--size') o.size = size(v);
+    if (argv[i] === '--size') o.size = parseSize(v);
     else if (argv[i] === '--rounds') o.rounds = Number(v);
-    else if (argv[i] === '--chunk') o.chunk = size(v);
+    else if (argv[i] === '--chunk') o.chunk = parseSize(v, '--chunk');
     else if (argv[i] === '--dir') o.dir = v;
     else throw new Error(`unknown option ${argv[i]}`);
   }
@@ -51,21 +41,6 @@ function options(argv: string[]): { size: number; rounds: number; chunk: number;
 function sourceDir(): string {
   // dist/bench/tcp-floor/run.js -> bench/tcp-floor
   return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'tcp-floor');
-}
-
-function writeRandom(path: string, bytes: number): void {
-  const buf = Buffer.allocUnsafe(16 * MiB);
-  randomFillSync(buf);
-  const fd = openSync(path, 'w', 0o600);
-  try {
-    for (let left = bytes; left > 0;) {
-      const n = Math.min(left, buf.length);
-      for (let off = 0; off < n;) off += writeSync(fd, buf, off, n - off);
-      left -= n;
-    }
-  } finally {
-    closeSync(fd);
-  }
 }
 
 interface Result {
@@ -95,10 +70,9 @@ function main(): number {
     const note = holdFreedMemory((r) => restores.push(r));
     const src = join(dir, 'src');
     const out = join(dir, 'out');
-    writeRandom(src, o.size);
+    writeRandomFile(src, o.size);
     // Fill and free the memory the recv modes will use, so that no mode meets never-touched guest pages first.
-    writeRandom(out, o.size);
-    rmSync(out);
+    touchMemory(dir, o.size);
     console.log(`tcp-floor: ${(o.size / MiB).toFixed(0)} MiB per transfer, chunk ${(o.chunk / MiB).toFixed(0)} MiB, ${o.rounds} rounds, files on ${o.dir}`);
     console.log(`machine: Linux ${release()}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? '?'}), node ${process.version}`);
     if (note) console.log(note);

@@ -739,7 +739,7 @@ class FileSend {
     if (ops.length > ring.features.sqEntries) return this.stepwise();
     // One CQE for the whole chain when it goes through: every member but the last posts
     // none on success (each is full-length or fails the link), so an 8 MiB READ over
-    // 1 MiB pipes wakes the loop once instead of 17 times.
+    // 1 MiB pipes posts one CQE instead of 17.
     for (let i = 0; i < ops.length - 1; i++) ops[i]!.quiet = true;
     this.outstanding = ops.length;
     for (let i = 0; i < ops.length; i++) this.c.opStarted();

@@ -612,26 +612,11 @@ export class Ring {
   private dispatchChained(chain: QuietChain, slot: number, sub: Submission, res: number, flags: number): void {
     const k = chain.slots.indexOf(slot);
     let error: unknown = null;
-    const finish = (i: number, r: number): void => {
-      const s = chain.slots[i]!;
-      const m = chain.subs[i]!;
-      if (this.slots[s] !== m || this.gens[s] !== chain.gens[i]) return; // completed by a CQE of its own
-      this.slots[s] = undefined;
-      this.chainOf[s] = undefined;
-      this.freeSlots.push(s);
-      this.inflight--;
-      if (m instanceof Op) m.slot = -1;
-      try {
-        m.complete(r, 0);
-      } catch (err) {
-        error ??= err;
-      }
-    };
-    for (let i = 0; i < k; i++) finish(i, (chain.subs[i] as Op).len);
+    for (let i = 0; i < k; i++) error ??= this.finishMember(chain, i, (chain.subs[i] as Op).len);
     if ((flags & CQE.F_MORE) === 0) {
-      finish(k, res);
+      error ??= this.finishMember(chain, k, res);
       // Not the last member's CQE: it failed, and the kernel cancelled the rest silently.
-      for (let i = k + 1; i < chain.subs.length; i++) finish(i, -125 /* ECANCELED */);
+      for (let i = k + 1; i < chain.subs.length; i++) error ??= this.finishMember(chain, i, -125 /* ECANCELED */);
     } else {
       // A multishot member goes on; the chain waits behind it.
       try {
@@ -644,14 +629,32 @@ export class Ring {
     if (error !== null) throw error;
   }
 
-  private unplace(sub: Submission): void {
-    const slot = this.slotOf(sub);
-    if (slot < 0) return;
+  /** Completes member i of a quiet chain with `res`, unless a CQE of its own did; returns what its callback threw, or null. */
+  private finishMember(chain: QuietChain, i: number, res: number): unknown {
+    const slot = chain.slots[i]!;
+    const sub = chain.subs[i]!;
+    if (this.slots[slot] !== sub || this.gens[slot] !== chain.gens[i]) return null;
+    this.freeSlot(slot, sub);
+    try {
+      sub.complete(res, 0);
+    } catch (err) {
+      return err;
+    }
+    return null;
+  }
+
+  /** The submission in `slot` is finally done (or never went): its slot is free again. */
+  private freeSlot(slot: number, sub: Submission): void {
     this.slots[slot] = undefined;
     this.chainOf[slot] = undefined;
     this.freeSlots.push(slot);
     this.inflight--;
     if (sub instanceof Op) sub.slot = -1;
+  }
+
+  private unplace(sub: Submission): void {
+    const slot = this.slotOf(sub);
+    if (slot >= 0) this.freeSlot(slot, sub);
   }
 
   private drainQueue(): void {
@@ -688,12 +691,7 @@ export class Ring {
     }
     const chain = this.chainOf[slot];
     if (chain !== undefined) return this.dispatchChained(chain, slot, sub, res, flags);
-    if ((flags & CQE.F_MORE) === 0) {
-      this.slots[slot] = undefined;
-      this.freeSlots.push(slot);
-      this.inflight--;
-      if (sub instanceof Op) sub.slot = -1;
-    }
+    if ((flags & CQE.F_MORE) === 0) this.freeSlot(slot, sub);
     sub.complete(res, flags);
   }
 
