@@ -88,6 +88,8 @@ function isLoopback(host: string): boolean {
 
 /** Ops that must complete before a socket's fd may be closed. */
 const LINGER_MS = 2000;
+/** UringTransportOptions.recvDeferMs */
+const RECV_DEFER_MS = 20;
 
 function check(what: string, r: number): number {
   if (r < 0) throw new SystemError(what, -r);
@@ -171,6 +173,29 @@ class UringConnection implements TransportConnection {
   /** send completions whose bytes a failed SENDMSG may still read: run once the socket is finished */
   private orphanDones: (() => void)[] = [];
   private recvOp: Op | null = null;
+  /** recvOp was issued with MSG_DONTWAIT: it completes at once and never waits on the socket */
+  private recvOnce = false;
+  /** recvOp is being cancelled because a file send took the socket */
+  private recvCancelling = false;
+  /**
+   * A FileSend holds the socket. Its splices run on io-wq workers, and each
+   * holds the socket lock while it pushes a pipe-full into TCP. A RECV from
+   * the main thread meanwhile (issued inline, or retried from task work when
+   * data arrives) sleeps in lock_sock until the worker lets go, and the whole
+   * event loop sleeps with it: measured on 6.18, half of the 8 MiB READs of
+   * one smbclient stalled the loop ~70 us each, ~240 us with four clients.
+   * So while one runs no RECV waits on the socket: one armed before is
+   * cancelled when the send starts (a WAITALL receive into a big PDU's
+   * buffer is left alone: its partial bytes would be lost), and each end of
+   * a send issues one RECV with MSG_DONTWAIT, which takes what came in
+   * meanwhile or fails with EAGAIN, never waiting. UringTransportOptions.recvDeferMs bounds it.
+   */
+  private fileActive = false;
+  /** a RECV was due while fileActive: it goes out when the send ends (or the defer timer fires) */
+  private recvDeferred = false;
+  private deferTimer: NodeJS.Timeout | null = null;
+  private deferTimerArmed = false;
+  private deferredAt = 0;
   private paused = false;
   /** the buffer ring ran out under our last RECV: the next one goes to own staging */
   private ringDry = false;
@@ -214,27 +239,71 @@ class UringConnection implements TransportConnection {
 
   // ---- receive ----
 
-  private recv(): void {
+  /**
+   * Arms the next RECV. `once`: with MSG_DONTWAIT, to take what arrived while a
+   * file send held the socket without waiting there (see fileActive); `force`:
+   * even though a file send holds the socket (the defer timer).
+   */
+  private recv(once = false, force = false): void {
     // ringBid: still framing from a ring buffer (receivedInto calls back here when done).
     if (this.recvOp || this.paused || this.closing || this.spliceIn || this.ringBid >= 0) return;
+    if (this.fileActive && !once && !force) return this.deferRecv();
+    const dontwait = once ? MSG.DONTWAIT : 0;
     let op: Op;
     const ringBufs = this.start === this.end && !this.ringDry ? this.t.recvRing() : null;
     if (this.big) {
+      // WAITALL never with DONTWAIT: an EAGAIN after part of the bytes would lose them.
       op = prepRecv(this.ring, this.fd, this.big, (err, n) => this.received(err, n), {
-        offset: this.bigFill, length: this.big.length - this.bigFill, flags: MSG.WAITALL,
+        offset: this.bigFill, length: this.big.length - this.bigFill, flags: once ? dontwait : MSG.WAITALL,
       });
     } else if (ringBufs) {
-      op = prepRecvOnce(this.ring, this.fd, ringBufs, (err, bid, n, _more, view) => this.receivedInto(ringBufs, err, bid, n, view));
+      op = prepRecvOnce(this.ring, this.fd, ringBufs, (err, bid, n, _more, view) => this.receivedInto(ringBufs, err, bid, n, view), { flags: dontwait });
     } else {
       const own = this.ownStaging();
       if (this.start > 0 && this.end === STAGING) this.compact();
-      op = prepRecv(this.ring, this.fd, own, (err, n) => this.received(err, n), { offset: this.end, length: STAGING - this.end });
+      op = prepRecv(this.ring, this.fd, own, (err, n) => this.received(err, n), { offset: this.end, length: STAGING - this.end, flags: dontwait });
     }
     this.recvOp = op;
+    this.recvOnce = once;
     this.inflight++;
     // The next request usually follows our answer to this one: the receive
     // goes to the kernel with that answer's send (one io_uring_enter for both).
     this.ring.submitLazy(op);
+  }
+
+  private deferRecv(): void {
+    if (!this.recvDeferred) this.deferredAt = performance.now();
+    this.recvDeferred = true;
+    if (this.deferTimerArmed) return;
+    this.deferTimerArmed = true;
+    if (this.deferTimer) this.deferTimer.refresh();
+    else {
+      this.deferTimer = setTimeout(() => this.deferExpired(), this.t.recvDeferMs);
+      this.deferTimer.unref();
+    }
+  }
+
+  private deferExpired(): void {
+    this.deferTimerArmed = false;
+    if (!this.recvDeferred) return;
+    // The timer was armed for an earlier deferral: this one waits its own time (so at most twice that).
+    if (performance.now() - this.deferredAt < this.t.recvDeferMs) {
+      this.deferTimerArmed = true;
+      this.deferTimer!.refresh();
+      return;
+    }
+    this.recvDeferred = false;
+    if (this.fileActive) this.t.stats.recvDeferExpired++;
+    this.recv(false, true);
+  }
+
+  /** A RECV ended (data, EAGAIN, cancel or error): forget it. */
+  private recvEnded(): boolean {
+    this.recvOp = null;
+    this.inflight--;
+    const cancelled = this.recvCancelling;
+    this.recvCancelling = false;
+    return cancelled;
   }
 
   /** The own staging buffer, made on demand (frame() then reads from it). */
@@ -254,8 +323,7 @@ class UringConnection implements TransportConnection {
         this.ringBid = bid;
         this.start = 0;
         this.end = n;
-        this.recvOp = null;
-        this.inflight--;
+        this.recvEnded();
         this.frame();
         this.keepPartial();
         this.recv();
@@ -269,8 +337,7 @@ class UringConnection implements TransportConnection {
       this.ringDry = true;
       this.t.stats.recvRingDry++;
       err = null;
-      this.recvOp = null;
-      this.inflight--;
+      this.recvEnded();
       if (this.closing) return this.maybeFinish();
       return this.recv();
     }
@@ -301,11 +368,11 @@ class UringConnection implements TransportConnection {
   }
 
   private received(err: SystemError | null, n: number): void {
-    this.recvOp = null;
-    this.inflight--;
+    const cancelled = this.recvEnded();
     if (this.closing) return this.maybeFinish();
     if (err) {
-      if (err.errno === EAGAIN) return this.recv();
+      // EAGAIN: a MSG_DONTWAIT receive found nothing; ECANCELED after our own cancel: a file send took the socket.
+      if (err.errno === EAGAIN || (cancelled && err.errno === ECANCELED)) return this.recv();
       if (err.errno !== ECANCELED) this.t.opts.log('debug', `connection ${this.id} from ${this.remoteAddress}: ${err.message}`);
       return this.destroy();
     }
@@ -466,6 +533,13 @@ class UringConnection implements TransportConnection {
     if (first.kind === 'file') {
       this.queue.shift();
       this.sendBusy = true;
+      this.fileActive = true;
+      // An armed RECV would wait on the socket the send's workers lock (see fileActive).
+      if (this.recvOp && !this.recvOnce && !this.big && !this.recvCancelling) {
+        this.recvCancelling = true;
+        this.t.stats.recvCancelledForFile++;
+        this.ring.cancel(this.recvOp);
+      }
       first.send!.start();
       return;
     }
@@ -560,9 +634,17 @@ class UringConnection implements TransportConnection {
   /** @internal FileSend reports back here */
   fileDone(item: SendItem & { kind: 'file' }, err: Error | null, fileBytes: number, total: number): void {
     this.sendBusy = false;
+    this.fileActive = false;
     this.queuedBytes -= total;
     item.done(err, fileBytes);
     if (err) return this.sendFailed(err);
+    if (this.recvDeferred) {
+      this.recvDeferred = false;
+      // Ahead of the next send's SQEs: if a file send follows, once and without waiting.
+      const nextIsFile = this.queue.length > 0 && this.queue[0]!.kind === 'file';
+      if (nextIsFile) this.t.stats.recvOnce++;
+      this.recv(nextIsFile);
+    }
     this.pump();
     this.maybeFinish();
   }
@@ -623,6 +705,7 @@ class UringConnection implements TransportConnection {
     }
     this.finished = true;
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    if (this.deferTimer) clearTimeout(this.deferTimer);
     requireNative().close(this.fd);
     // No op on this socket is left: memory a failed send held may be reused now.
     const dones = this.orphanDones;
@@ -1002,6 +1085,12 @@ export interface UringTransportStats {
   zcCopied: number;
   /** PDU bytes that went socket -> pipe -> file (WRITE data) */
   spliceInBytes: number;
+  /** armed RECVs cancelled because a file send took the socket (UringConnection.fileActive) */
+  recvCancelledForFile: number;
+  /** MSG_DONTWAIT RECVs issued between two file sends */
+  recvOnce: number;
+  /** RECVs armed anyway because a file send held the socket longer than recvDeferMs */
+  recvDeferExpired: number;
 }
 
 export interface UringTransportOptions extends TransportOptions {
@@ -1022,6 +1111,13 @@ export interface UringTransportOptions extends TransportOptions {
    * in the kernel's buffer-select receive. So it is opt-in.
    */
   recvRingEntries?: number;
+  /**
+   * How long a connection may go without a RECV while a file send holds its
+   * socket (UringConnection.fileActive), in ms; default 20. Past it the RECV
+   * is armed anyway, so that a peer which writes a big request before it
+   * reads our answer cannot deadlock against us.
+   */
+  recvDeferMs?: number;
 }
 
 /** The ops this transport needs from the probe. */
@@ -1031,9 +1127,10 @@ export class UringTransport implements Transport {
   readonly name = 'uring' as const;
   readonly pipes = new PipePool();
   readonly connections = new Set<UringConnection>();
-  readonly stats: UringTransportStats = { filesSent: 0, splicedBytes: 0, zeroPadBytes: 0, spliceInBytes: 0, recvRing: 0, recvRingDry: 0, zcSends: 0, zcCopied: 0 };
+  readonly stats: UringTransportStats = { filesSent: 0, splicedBytes: 0, zeroPadBytes: 0, spliceInBytes: 0, recvRing: 0, recvRingDry: 0, zcSends: 0, zcCopied: 0, recvCancelledForFile: 0, recvOnce: 0, recvDeferExpired: 0 };
   /** the zero-copy mode in force ('never' when the ring lacks SENDMSG_ZC) */
   readonly sendZc: SendZcMode;
+  readonly recvDeferMs: number;
 
   constructor(readonly opts: UringTransportOptions) {
     for (const op of URING_TRANSPORT_OPS) {
@@ -1042,6 +1139,7 @@ export class UringTransport implements Transport {
     const env = process.env.RINGSMB_SEND_ZC;
     const mode = opts.sendZc ?? (env === 'always' || env === 'never' || env === 'auto' ? env : 'auto');
     this.sendZc = opts.ring.supports('SENDMSG_ZC') ? mode : 'never';
+    this.recvDeferMs = opts.recvDeferMs ?? RECV_DEFER_MS;
   }
 
   listen(addr: ListenAddress, onConnection: (c: TransportConnection) => void): Promise<Listener> {

@@ -303,6 +303,87 @@ describe('transport/uring', { skip }, () => {
     // Pipes may stay pooled (a pipe with bytes left is closed, never reused).
     assert.ok(fdCount() <= fds - 1 + t.pipes.idle, `fds back to ${fds - 1} + pooled pipes (now ${fdCount()})`);
   });
+  /** A transport of its own (recvDeferMs differs), one client, and a server that answers "go!!" with a file send of `data`. */
+  async function deferSetup(recvDeferMs: number, name: string) {
+    const t2 = createUringTransport({ ring: ctx.ring!, maxPdu: 4 << 20, log: (l, m) => logs.push(`${l} ${m}`), recvDeferMs });
+    let server: TransportConnection | null = null;
+    let l2: Listener | null = null;
+    const accepted = new Promise<void>((res) => {
+      void t2.listen({ host: '127.0.0.1', port: 0 }, (c) => {
+        server = c;
+        res();
+      }).then((l) => (l2 = l));
+    });
+      while (!l2) await new Promise((r) => setImmediate(r));
+    const data = randomBytes(12 << 20); // more than the socket buffers and a pipe hold: the send blocks on a paused client
+    const path = join(dir, name);
+    writeFileSync(path, data);
+    const fd = openSync(path, 'r');
+    const sock = net.connect((l2 as Listener).address.port, '127.0.0.1');
+    const r = new FrameReader(sock);
+    await accepted;
+    const seen: string[] = [];
+    /** for each message seen, whether the file send had ended by then */
+    const afterFile: boolean[] = [];
+    let sent: Promise<number> | null = null;
+    const c = server as unknown as TransportConnection;
+    c.onMessage = (pdu) => {
+      const m = pdu.toString();
+      seen.push(m);
+      afterFile.push(t2.stats.filesSent > 0);
+      if (m === 'go!!') sent = c.sendFile!([Buffer.from('F')], { fd, offset: 0, length: data.length });
+      else c.send([Buffer.from(`echo:${m}`)]);
+    };
+    const cleanup = async () => {
+      sock.destroy();
+      closeSync(fd);
+      await (l2 as Listener).close();
+      t2.close();
+    };
+    return { t2, sock, r, data, seen, afterFile, sent: () => sent!, cleanup };
+  }
+
+  test('while a file send holds the socket no RECV waits on it (its workers lock the socket): what the peer sent meanwhile is taken when the send ends, in order', async () => {
+    const s = await deferSetup(60_000, 'defer-hold');
+    s.sock.pause(); // the send fills the socket and blocks
+    s.sock.write(frame(Buffer.from('go!!')));
+    await new Promise((res) => setTimeout(res, 100));
+    s.sock.write(Buffer.concat([frame(Buffer.from('msg1')), frame(Buffer.from('msg2'))]));
+    await new Promise((res) => setTimeout(res, 200));
+    assert.deepEqual(s.seen, ['go!!'], 'nothing received while the file send holds the socket');
+    assert.equal(s.t2.stats.filesSent, 0, 'the send is still blocked');
+    s.sock.resume();
+    const f = (await s.r.next())!;
+    assert.equal(f.length, 1 + s.data.length);
+    assert.ok(f.subarray(1).equals(s.data), 'the file bytes, exactly');
+    assert.equal((await s.r.next())!.toString(), 'echo:msg1');
+    assert.equal((await s.r.next())!.toString(), 'echo:msg2');
+    assert.equal(await s.sent(), s.data.length);
+    assert.deepEqual(s.seen, ['go!!', 'msg1', 'msg2']);
+    assert.deepEqual(s.afterFile, [false, true, true], 'msg1 and msg2 were received after the send ended');
+    assert.equal(s.t2.stats.recvDeferExpired, 0);
+    await s.cleanup();
+  });
+
+  test('a file send blocked longer than recvDeferMs: the RECV is armed anyway, so a peer that writes before it reads is heard', async () => {
+    const s = await deferSetup(30, 'defer-expire');
+    s.sock.pause();
+    s.sock.write(frame(Buffer.from('go!!')));
+    await new Promise((res) => setTimeout(res, 50));
+    s.sock.write(frame(Buffer.from('msg1')));
+    const t0 = Date.now();
+    while (!s.seen.includes('msg1') && Date.now() - t0 < 3000) await new Promise((res) => setTimeout(res, 5));
+    assert.deepEqual(s.seen, ['go!!', 'msg1']);
+    assert.deepEqual(s.afterFile, [false, false], 'msg1 received while the send is still blocked');
+    assert.ok(s.t2.stats.recvDeferExpired >= 1, 'by the defer timer');
+    s.sock.resume();
+    const f = (await s.r.next())!;
+    assert.ok(f.subarray(1).equals(s.data), 'the file bytes, exactly');
+    assert.equal((await s.r.next())!.toString(), 'echo:msg1', 'its answer comes after the file, in order');
+    assert.equal(await s.sent(), s.data.length);
+    await s.cleanup();
+  });
+
   test('onLargeMessage: the tail of a big PDU goes socket -> pipe -> file; the head comes with the outcome; a refusing file keeps the stream in step', async () => {
     const { sock, server } = await connect();
     const path = join(dir, 'sink.bin');
