@@ -9,13 +9,17 @@
  * lives here; the transform header, nonces, AAD and key choice are
  * TypeScript (src/crypto/encryption.ts).
  *
- * aeadSeal(key, nonce, aad, parts[], tagOut)  -> 0 | -errno         (AES-GCM)
+ * aeadSeal(key, nonce, aad|null, aadParts[]|null, parts[], tagOut) -> 0 | -errno   (AES-GCM)
+ * aeadSealAsync(..., cb)                        -> 0 | -errno, then cb(0 | -errno)
  * aeadOpen(ccm, key, nonce, aad, data, tag)    -> 0 | -EBADMSG | -errno
  * Seal encrypts the parts in place, in order, as one plaintext. It is GCM
  * only: CCM takes the whole plaintext in one update (an OpenSSL rule), and a
  * response always comes in several parts, so CCM seals through node:crypto. */
 #include "addon.h"
 #include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const EVP_CIPHER *pick(int ccm, size_t keylen) {
   if (keylen == 16) return ccm ? EVP_aes_128_ccm() : EVP_aes_128_gcm();
@@ -41,41 +45,174 @@ static int setup(EVP_CIPHER_CTX *c, int enc, int ccm, const void *key, size_t ke
   return 0;
 }
 
-static napi_value AeadSeal(napi_env env, napi_callback_info info) {
-  ARGS(5);
-  void *key, *nonce, *aad, *tag;
-  size_t keylen, noncelen, aadlen, taglen;
-  if (arg_bytes(env, argv[0], &key, &keylen) || arg_bytes(env, argv[1], &nonce, &noncelen) ||
-      arg_bytes(env, argv[2], &aad, &aadlen) || arg_bytes(env, argv[4], &tag, &taglen)) return NULL;
-  uint32_t n;
-  bool isArray;
-  if (napi_is_array(env, argv[3], &isArray) != napi_ok || !isArray || napi_get_array_length(env, argv[3], &n) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "parts must be an array of buffers");
-    return NULL;
-  }
-  if (taglen < 16 || n > MAX_PARTS || aadlen > 0x7fffffff) return ret_i64(env, -EINVAL);
+/* One AES-GCM seal: the AAD is ad[0..nad), the plaintext pd[0..np), encrypted
+ * in place; the tag goes to `tag`. With no plaintext it is AES-GMAC over the
+ * AAD (SMB 3.1.1 signing). Plain memory only: runs on any thread. */
+typedef struct {
+  unsigned char key[32];
+  size_t keylen;
+  unsigned char nonce[16];
+  size_t noncelen;
+  void *ad[MAX_PARTS + 1];
+  size_t adl[MAX_PARTS + 1];
+  uint32_t nad;
   void *pd[MAX_PARTS];
   size_t pl[MAX_PARTS];
-  size_t total = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value el;
-    NAPI_OK(napi_get_element(env, argv[3], i, &el));
-    if (arg_bytes(env, el, &pd[i], &pl[i])) return NULL;
-    if (pl[i] > 0x7fffffff) return ret_i64(env, -EINVAL);
-    total += pl[i];
-  }
+  uint32_t np;
+  size_t total;
+  void *tag;
+  int result;
+  /* async only */
+  napi_async_work work;
+  napi_ref refs[4]; /* aadParts, parts, tagOut, callback */
+} seal_job_t;
+
+static void seal_run(seal_job_t *j) {
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-  if (!c) return ret_i64(env, -ENOMEM);
-  int r = setup(c, 1, 0, key, keylen, nonce, noncelen, NULL, total);
+  if (!c) {
+    j->result = -ENOMEM;
+    return;
+  }
+  int r = setup(c, 1, 0, j->key, j->keylen, j->nonce, j->noncelen, NULL, j->total);
   int outl;
-  if (!r && aadlen && !EVP_CipherUpdate(c, NULL, &outl, aad, (int)aadlen)) r = -EIO;
-  for (uint32_t i = 0; !r && i < n; i++)
-    if (pl[i] && (!EVP_CipherUpdate(c, pd[i], &outl, pd[i], (int)pl[i]) || (size_t)outl != pl[i])) r = -EIO;
+  for (uint32_t i = 0; !r && i < j->nad; i++)
+    if (j->adl[i] && !EVP_CipherUpdate(c, NULL, &outl, j->ad[i], (int)j->adl[i])) r = -EIO;
+  for (uint32_t i = 0; !r && i < j->np; i++)
+    if (j->pl[i] && (!EVP_CipherUpdate(c, j->pd[i], &outl, j->pd[i], (int)j->pl[i]) || (size_t)outl != j->pl[i])) r = -EIO;
   unsigned char fin[32];
   if (!r && !EVP_CipherFinal_ex(c, fin, &outl)) r = -EIO;
-  if (!r && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag)) r = -EIO;
+  if (!r && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, j->tag)) r = -EIO;
   EVP_CIPHER_CTX_free(c);
-  return ret_i64(env, r);
+  j->result = r;
+}
+
+/* Appends the buffers of a JS array to ptrs/lens (at most `room`); 1 after a throw. */
+static int parse_parts(napi_env env, napi_value arr, void **ptrs, size_t *lens, uint32_t room, uint32_t *count, size_t *total) {
+  uint32_t n;
+  bool isArray;
+  if (napi_is_array(env, arr, &isArray) != napi_ok || !isArray || napi_get_array_length(env, arr, &n) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "parts must be an array of buffers");
+    return 1;
+  }
+  if (n > room) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "too many parts");
+    return 1;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    if (napi_get_element(env, arr, i, &el) != napi_ok || arg_bytes(env, el, &ptrs[*count], &lens[*count])) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "parts must be an array of buffers");
+      return 1;
+    }
+    if (lens[*count] > 0x7fffffff) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "part too large");
+      return 1;
+    }
+    if (total) *total += lens[*count];
+    (*count)++;
+  }
+  return 0;
+}
+
+/* key, nonce, aad|null, aadParts[]|null, parts[], tagOut into j; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
+static int parse_seal(napi_env env, napi_value *argv, seal_job_t *j) {
+  void *key, *nonce, *aad;
+  size_t keylen, noncelen, aadlen, taglen;
+  napi_valuetype t;
+  if (arg_bytes(env, argv[0], &key, &keylen) || arg_bytes(env, argv[1], &nonce, &noncelen)) return 1;
+  j->result = 0;
+  if (keylen > sizeof j->key || noncelen > sizeof j->nonce) j->result = -EINVAL;
+  else {
+    memcpy(j->key, key, keylen);
+    memcpy(j->nonce, nonce, noncelen);
+  }
+  j->keylen = keylen;
+  j->noncelen = noncelen;
+  if (napi_typeof(env, argv[2], &t) != napi_ok) return 1;
+  if (t != napi_null && t != napi_undefined) {
+    if (arg_bytes(env, argv[2], &aad, &aadlen)) return 1;
+    if (aadlen > 0x7fffffff) j->result = -EINVAL;
+    j->ad[j->nad] = aad;
+    j->adl[j->nad++] = aadlen;
+  }
+  if (napi_typeof(env, argv[3], &t) != napi_ok) return 1;
+  if (t != napi_null && t != napi_undefined && parse_parts(env, argv[3], j->ad, j->adl, MAX_PARTS, &j->nad, NULL)) return 1;
+  if (parse_parts(env, argv[4], j->pd, j->pl, MAX_PARTS, &j->np, &j->total)) return 1;
+  if (arg_bytes(env, argv[5], &j->tag, &taglen)) return 1;
+  if (taglen < 16) j->result = -EINVAL;
+  return 0;
+}
+
+/* aeadSeal(key, nonce, aad|null, aadParts[]|null, parts[], tagOut) -> 0 | -errno, on this thread. */
+static napi_value AeadSeal(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  seal_job_t j;
+  memset(&j, 0, sizeof j);
+  if (parse_seal(env, argv, &j)) return NULL;
+  if (!j.result) seal_run(&j);
+  return ret_i64(env, j.result);
+}
+
+static void seal_exec(napi_env env, void *data) {
+  seal_run((seal_job_t *)data);
+}
+
+static void seal_done(napi_env env, napi_status status, void *data) {
+  seal_job_t *j = data;
+  napi_value cb = NULL, undef, res;
+  napi_get_reference_value(env, j->refs[3], &cb);
+  napi_get_undefined(env, &undef);
+  napi_create_int64(env, status == napi_ok ? j->result : -ECANCELED, &res);
+  for (int i = 0; i < 4; i++)
+    if (j->refs[i]) napi_delete_reference(env, j->refs[i]);
+  napi_delete_async_work(env, j->work);
+  free(j);
+  if (cb) {
+    napi_value r;
+    napi_call_function(env, undef, cb, 1, &res, &r);
+  }
+}
+
+/* aeadSealAsync(key, nonce, aad|null, aadParts[]|null, parts[], tagOut, cb) -> 0 | -errno:
+ * aeadSeal on a libuv pool thread, so that sealing or signing (GMAC) an 8 MiB
+ * READ does not hold the event loop; cb(0 | -errno) runs on the loop thread.
+ * The parts and the tag must stay untouched until then (the arrays are
+ * referenced here; their buffers are the caller's to keep). No cb on a
+ * synchronous -errno. */
+static napi_value AeadSealAsync(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  napi_valuetype t;
+  NAPI_OK(napi_typeof(env, argv[6], &t));
+  if (t != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
+    return NULL;
+  }
+  seal_job_t *j = calloc(1, sizeof(*j));
+  if (!j) return ret_i64(env, -ENOMEM);
+  if (parse_seal(env, argv, j)) {
+    free(j);
+    return NULL;
+  }
+  if (j->result) {
+    int r = j->result;
+    free(j);
+    return ret_i64(env, r);
+  }
+  int idx[4] = {3, 4, 5, 6};
+  for (int i = 0; i < 4; i++) {
+    napi_typeof(env, argv[idx[i]], &t);
+    if (t == napi_object || t == napi_function) napi_create_reference(env, argv[idx[i]], 1, &j->refs[i]);
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "ringsmb:aead", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, seal_exec, seal_done, j, &j->work) != napi_ok ||
+      napi_queue_async_work(env, j->work) != napi_ok) {
+    for (int i = 0; i < 4; i++)
+      if (j->refs[i]) napi_delete_reference(env, j->refs[i]);
+    free(j);
+    return ret_i64(env, -EAGAIN);
+  }
+  return ret_i64(env, 0);
 }
 
 static napi_value AeadOpen(napi_env env, napi_callback_info info) {
@@ -107,5 +244,6 @@ static napi_value AeadOpen(napi_env env, napi_callback_info info) {
 
 void aead_init(napi_env env, napi_value exports) {
   export_fn(env, exports, "aeadSeal", AeadSeal);
+  export_fn(env, exports, "aeadSealAsync", AeadSealAsync);
   export_fn(env, exports, "aeadOpen", AeadOpen);
 }

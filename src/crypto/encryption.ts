@@ -142,6 +142,41 @@ export function sealInPlace(
   const spec = cipherSpec(cipherId);
   const aead = native?.aeadSeal as AeadSeal | undefined;
   if (!aead || owned.size === 0 || spec.ccm) return sealParts(cipherId, key, sessionId, parts, nonce);
+  const s = prepareSeal(spec, cipherId, key, sessionId, parts, owned, nonce);
+  const r = aead(key, s.nonce, s.aad, null, s.pieces, s.tag);
+  if (r < 0) throw new Error(`AEAD seal failed (errno ${-r})`);
+  return s.frame;
+}
+
+/**
+ * sealInPlace() with the cipher run on a libuv pool thread, so that sealing
+ * an 8 MiB READ does not hold the event loop: `done` gets the frame, or an
+ * error. Returns false (and `done` is not called) where that cannot be had:
+ * no native addon, CCM, or no owned part to seal in place; use sealInPlace().
+ * The parts must stay untouched until `done`.
+ */
+export function sealInPlaceAsync(
+  cipherId: number,
+  key: Buffer,
+  sessionId: bigint,
+  parts: readonly Buffer[],
+  owned: ReadonlySet<Buffer>,
+  done: (err: Error | null, frame: Buffer[]) => void,
+  nonce?: Buffer,
+): boolean {
+  const spec = cipherSpec(cipherId);
+  const aead = native?.aeadSealAsync as AeadSealAsync | undefined;
+  if (!aead || owned.size === 0 || spec.ccm) return false;
+  const s = prepareSeal(spec, cipherId, key, sessionId, parts, owned, nonce);
+  const r = aead(key, s.nonce, s.aad, null, s.pieces, s.tag, (res) =>
+    res < 0 ? done(new Error(`AEAD seal failed (errno ${-res})`), []) : done(null, s.frame),
+  );
+  if (r < 0) return false;
+  return true;
+}
+
+/** The pieces to encrypt (owned parts as they are, runs of others copied together) and the transform header around them. */
+function prepareSeal(spec: CipherSpec, cipherId: number, key: Buffer, sessionId: bigint, parts: readonly Buffer[], owned: ReadonlySet<Buffer>, nonce?: Buffer) {
   const pieces: Buffer[] = [];
   let run: Buffer[] = [];
   const flush = (): void => {
@@ -157,9 +192,7 @@ export function sealInPlace(
   }
   flush();
   const { header, field } = transformFor(spec, cipherId, key, sessionId, totalLength(pieces), nonce);
-  const r = aead(key, field.subarray(0, spec.nonceLength), transformAad(header), pieces, header.subarray(4, 20));
-  if (r < 0) throw new Error(`AEAD seal failed (errno ${-r})`);
-  return [header, ...pieces];
+  return { pieces, nonce: field.subarray(0, spec.nonceLength), aad: transformAad(header), tag: header.subarray(4, 20), frame: [header, ...pieces] };
 }
 
 /**
@@ -180,7 +213,8 @@ export function openInPlace(cipherId: number, key: Buffer, msg: Buffer): Buffer 
   return r === 0 ? ct : null;
 }
 
-type AeadSeal = (key: Buffer, nonce: Buffer, aad: Buffer, parts: Buffer[], tagOut: Buffer) => number;
+type AeadSeal = (key: Buffer, nonce: Buffer, aad: Buffer | null, aadParts: Buffer[] | null, parts: Buffer[], tagOut: Buffer) => number;
+export type AeadSealAsync = (key: Buffer, nonce: Buffer, aad: Buffer | null, aadParts: Buffer[] | null, parts: Buffer[], tagOut: Buffer, cb: (res: number) => void) => number;
 type AeadOpen = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer) => number;
 
 /**

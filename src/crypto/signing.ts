@@ -11,6 +11,8 @@ import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import { Command, Dialect, HeaderFlags, SigningAlgorithm as SigningAlgorithmIds } from '../smb2/constants.js';
 import { HEADER_SIZE } from '../smb2/header.js';
 import { AesCmac } from './cmac.js';
+import { native } from '../native.js';
+import type { AeadSealAsync } from './encryption.js';
 
 /** SigningAlgorithmId values of SMB2_SIGNING_CAPABILITIES (MS-SMB2 2.2.3.1.7). */
 export const SigningAlgorithm = SigningAlgorithmIds;
@@ -118,4 +120,25 @@ export function signInPlace(alg: SigningAlgorithm, key: Buffer, msg: Buffer | re
   if (!head || head.length < HEADER_SIZE) throw new RangeError('SMB2 message shorter than its header');
   head.writeUInt32LE((head.readUInt32LE(FLAGS_OFFSET) | HeaderFlags.SIGNED) >>> 0, FLAGS_OFFSET);
   signv(alg, key, parts, opts).copy(head, SIGNATURE_OFFSET);
+}
+
+/**
+ * signInPlace() with the MAC computed on a libuv pool thread, so that
+ * signing an 8 MiB READ does not hold the event loop: `done` runs once the
+ * signature is in place. AES-GMAC only (GCM with the message as AAD, through
+ * the native addon); returns false (and `done` is not called) for the other
+ * algorithms or without the addon: use signInPlace(). The parts must stay
+ * untouched until `done`.
+ */
+export function signInPlaceAsync(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer[], done: (err: Error | null) => void, opts: SignOptions = {}): boolean {
+  const aead = native?.aeadSealAsync as AeadSealAsync | undefined;
+  if (!aead || alg !== SigningAlgorithm.AES_GMAC) return false;
+  const head = parts[0];
+  if (!head || head.length < HEADER_SIZE) throw new RangeError('SMB2 message shorter than its header');
+  head.writeUInt32LE((head.readUInt32LE(FLAGS_OFFSET) | HeaderFlags.SIGNED) >>> 0, FLAGS_OFFSET);
+  // The MAC reads ZERO_SIG in place of bytes 48..63, so the tag may be written there directly.
+  const r = aead(key, gmacNonce(head, opts), null, pieces(parts), [], head.subarray(SIGNATURE_OFFSET, SIGNATURE_OFFSET + SIGNATURE_SIZE), (res) =>
+    done(res < 0 ? new Error(`AES-GMAC failed (errno ${-res})`) : null),
+  );
+  return r >= 0;
 }

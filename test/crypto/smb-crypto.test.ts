@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { createCipheriv, createHmac, createDecipheriv } from 'node:crypto';
 import { aesCmac } from '../../src/crypto/cmac.js';
 import {
-  SigningAlgorithm, sign, signv, verify, signInPlace, gmacNonce, signingAlgorithmFor,
+  SigningAlgorithm, sign, signv, verify, signInPlace, signInPlaceAsync, gmacNonce, signingAlgorithmFor,
 } from '../../src/crypto/signing.js';
 import { deriveSessionKeys, keysForRole, Dialect } from '../../src/crypto/keys.js';
 import {
   CipherId, encryptMessage, decryptMessage, encryptInto, parseTransformHeader, NonceGenerator, Sealer,
-  TRANSFORM_HEADER_SIZE, cipherKeyLength, sealInPlace, openInPlace,
+  TRANSFORM_HEADER_SIZE, cipherKeyLength, sealInPlace, sealInPlaceAsync, openInPlace,
 } from '../../src/crypto/encryption.js';
 import { native } from '../../src/native.js';
 
@@ -226,6 +226,44 @@ test('encryption in place (native AEAD): same bytes as the JS path, only owned p
     badHdr[30] ^= 1;
     assert.equal(openInPlace(c, key, badHdr), null, 'tampered AAD');
     assert.equal(openInPlace(c, key, want.subarray(0, 40)), null, 'truncated');
+  }
+});
+
+test('off the event loop (native, libuv pool): GMAC signing and GCM sealing give the same bytes as on it; other algorithms say no', { skip: native ? false : 'native addon not built' }, async () => {
+  // Signing: a multi-part message (header+body, then data), as a READ response is.
+  const plain = sampleMessage({ bodyLen: 600_000, flags: 1 });
+  const want = [Buffer.from(plain.subarray(0, 80)), Buffer.from(plain.subarray(80))];
+  signInPlace(SigningAlgorithm.AES_GMAC, key16, want);
+  const got = [Buffer.from(plain.subarray(0, 80)), Buffer.from(plain.subarray(80))];
+  await new Promise<void>((res, rej) => {
+    assert.equal(signInPlaceAsync(SigningAlgorithm.AES_GMAC, key16, got, (err) => (err ? rej(err) : res())), true);
+  });
+  assert.deepEqual(Buffer.concat(got), Buffer.concat(want), 'same flag and signature');
+  assert.ok(verify(SigningAlgorithm.AES_GMAC, key16, Buffer.concat(got)));
+  for (const alg of [SigningAlgorithm.AES_CMAC, SigningAlgorithm.HMAC_SHA256]) {
+    assert.equal(signInPlaceAsync(alg, key16, [Buffer.from(plain)], () => assert.fail('no callback')), false, `alg ${alg}: synchronous only`);
+  }
+  // Sealing: byte-identical to the synchronous in-place seal with the same nonce.
+  for (const c of ciphers) {
+    const key = keyFor(c);
+    const ccm = c === CipherId.AES_128_CCM || c === CipherId.AES_256_CCM;
+    const nonce = Buffer.alloc(16, 0x5a);
+    const syncData = Buffer.from(plain.subarray(96));
+    const expect = Buffer.concat(sealInPlace(c, key, 9n, [Buffer.from(plain.subarray(0, 96)), syncData], new Set([syncData]), nonce));
+    const data = Buffer.from(plain.subarray(96));
+    const head = Buffer.from(plain.subarray(0, 96));
+    const frame = await new Promise<Buffer[] | null>((res, rej) => {
+      const ok = sealInPlaceAsync(c, key, 9n, [head, data], new Set([data]), (err, f) => (err ? rej(err) : res(f)), nonce);
+      if (!ok) res(null);
+    });
+    if (ccm) {
+      assert.equal(frame, null, `cipher ${c}: CCM seals synchronously`);
+      continue;
+    }
+    assert.ok(frame);
+    assert.deepEqual(Buffer.concat(frame), expect, `cipher ${c}: byte-identical`);
+    assert.ok(frame.includes(data), 'sealed where it lies');
+    assert.deepEqual(head, plain.subarray(0, 96), 'header untouched');
   }
 });
 

@@ -176,6 +176,15 @@ export class SignedConnection {
     return r.hdr.treeId;
   }
 
+  /** Stops reading the socket: the server's responses back up in its send queue. */
+  pause(): void {
+    this.sock.pause();
+  }
+
+  resume(): void {
+    this.sock.resume();
+  }
+
   destroy(): void {
     this.sock.destroy();
   }
