@@ -1,5 +1,6 @@
 /* Module entry and the argument helpers shared by every native file. */
 #include "addon.h"
+#include <stdlib.h>
 #include <string.h>
 
 int arg_i32(napi_env env, napi_value v, int32_t *out) {
@@ -90,6 +91,35 @@ void export_fn(napi_env env, napi_value exports, const char *name, napi_callback
   napi_value fn;
   if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn) == napi_ok)
     napi_set_named_property(env, exports, name, fn);
+}
+
+int async_queue(napi_env env, const char *name, napi_async_execute_callback exec, napi_async_complete_callback done,
+                void *job, napi_async_work *work, napi_ref *refs, int nrefs) {
+  napi_value n;
+  if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &n) == napi_ok &&
+      napi_create_async_work(env, NULL, n, exec, done, job, work) == napi_ok) {
+    if (napi_queue_async_work(env, *work) == napi_ok) return 0;
+    napi_delete_async_work(env, *work);
+  }
+  for (int i = 0; i < nrefs; i++)
+    if (refs[i]) napi_delete_reference(env, refs[i]);
+  free(job);
+  return -EAGAIN;
+}
+
+void async_finish(napi_env env, napi_status status, void *job, napi_async_work work, napi_ref *refs, int nrefs, int64_t result) {
+  napi_value cb = NULL, undef, res;
+  napi_get_reference_value(env, refs[nrefs - 1], &cb);
+  napi_get_undefined(env, &undef);
+  napi_create_int64(env, status == napi_ok ? result : -ECANCELED, &res);
+  for (int i = 0; i < nrefs; i++)
+    if (refs[i]) napi_delete_reference(env, refs[i]);
+  napi_delete_async_work(env, work);
+  free(job);
+  if (cb) {
+    napi_value r;
+    napi_call_function(env, undef, cb, 1, &res, &r);
+  }
 }
 
 static napi_value Init(napi_env env, napi_value exports) {

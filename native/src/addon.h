@@ -36,6 +36,17 @@ napi_value ret_i64(napi_env env, int64_t v);
 napi_value ret_f64(napi_env env, double v);
 void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
 
+/* Work on a libuv pool thread: `job` is malloc'd and holds `work` and
+ * `refs` (the values to keep alive; the last one the callback).
+ * async_queue: queues it; on failure drops the refs, frees the job and
+ * returns -EAGAIN (no callback then), else 0.
+ * async_finish: from the complete callback, drops the refs and the work,
+ * frees the job, then calls the callback with `result` (-ECANCELED if the
+ * work did not run). */
+int async_queue(napi_env env, const char *name, napi_async_execute_callback exec, napi_async_complete_callback done,
+                void *job, napi_async_work *work, napi_ref *refs, int nrefs);
+void async_finish(napi_env env, napi_status status, void *job, napi_async_work work, napi_ref *refs, int nrefs, int64_t result);
+
 /* The C code reports bad arguments by throwing TypeError; real failures
  * are returned as -errno. */
 #define GET_I32(i, var) int32_t var; if (arg_i32(env, argv[i], &var)) return NULL

@@ -159,18 +159,7 @@ static void seal_exec(napi_env env, void *data) {
 
 static void seal_done(napi_env env, napi_status status, void *data) {
   seal_job_t *j = data;
-  napi_value cb = NULL, undef, res;
-  napi_get_reference_value(env, j->refs[3], &cb);
-  napi_get_undefined(env, &undef);
-  napi_create_int64(env, status == napi_ok ? j->result : -ECANCELED, &res);
-  for (int i = 0; i < 4; i++)
-    if (j->refs[i]) napi_delete_reference(env, j->refs[i]);
-  napi_delete_async_work(env, j->work);
-  free(j);
-  if (cb) {
-    napi_value r;
-    napi_call_function(env, undef, cb, 1, &res, &r);
-  }
+  async_finish(env, status, j, j->work, j->refs, 4, j->result);
 }
 
 /* aeadSealAsync(key, nonce, aad|null, aadParts[]|null, parts[], tagOut, cb) -> 0 | -errno:
@@ -203,16 +192,7 @@ static napi_value AeadSealAsync(napi_env env, napi_callback_info info) {
     napi_typeof(env, argv[idx[i]], &t);
     if (t == napi_object || t == napi_function) napi_create_reference(env, argv[idx[i]], 1, &j->refs[i]);
   }
-  napi_value name;
-  napi_create_string_utf8(env, "ringsmb:aead", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, seal_exec, seal_done, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
-    for (int i = 0; i < 4; i++)
-      if (j->refs[i]) napi_delete_reference(env, j->refs[i]);
-    free(j);
-    return ret_i64(env, -EAGAIN);
-  }
-  return ret_i64(env, 0);
+  return ret_i64(env, async_queue(env, "ringsmb:aead", seal_exec, seal_done, j, &j->work, j->refs, 4));
 }
 
 static napi_value AeadOpen(napi_env env, napi_callback_info info) {

@@ -174,18 +174,7 @@ static void async_exec(napi_env env, void *data) {
 
 static void async_done(napi_env env, napi_status status, void *data) {
   sys_async_t *a = data;
-  napi_value cb = NULL, undef, res;
-  napi_get_reference_value(env, a->refs[3], &cb);
-  napi_get_undefined(env, &undef);
-  napi_create_int64(env, status == napi_ok ? a->q.result : -ECANCELED, &res);
-  for (int i = 0; i < 4; i++)
-    if (a->refs[i]) napi_delete_reference(env, a->refs[i]);
-  napi_delete_async_work(env, a->work);
-  free(a);
-  if (cb) {
-    napi_value r;
-    napi_call_function(env, undef, cb, 1, &res, &r);
-  }
+  async_finish(env, status, a, a->work, a->refs, 4, a->q.result);
 }
 
 static napi_value SysAsync(napi_env env, napi_callback_info info) {
@@ -209,16 +198,7 @@ static napi_value SysAsync(napi_env env, napi_callback_info info) {
     if (t == napi_object) napi_create_reference(env, argv[idx[i]], 1, &a->refs[i]);
   }
   napi_create_reference(env, argv[SYS_NARGS], 1, &a->refs[3]);
-  napi_value name;
-  napi_create_string_utf8(env, "ringsmb:sys", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, async_exec, async_done, a, &a->work) != napi_ok ||
-      napi_queue_async_work(env, a->work) != napi_ok) {
-    for (int i = 0; i < 4; i++)
-      if (a->refs[i]) napi_delete_reference(env, a->refs[i]);
-    free(a);
-    return ret_i64(env, -EAGAIN);
-  }
-  return ret_i64(env, 0);
+  return ret_i64(env, async_queue(env, "ringsmb:sys", async_exec, async_done, a, &a->work, a->refs, 4));
 }
 
 /* sysSync(op, dirfd, path|null, dirfd2, path2|null, flags, mode, resolve, num, num2, out|null)

@@ -171,8 +171,7 @@ export function sealInPlaceAsync(
   const r = aead(key, s.nonce, s.aad, null, s.pieces, s.tag, (res) =>
     res < 0 ? done(new Error(`AEAD seal failed (errno ${-res})`), []) : done(null, s.frame),
   );
-  if (r < 0) return false;
-  return true;
+  return r >= 0;
 }
 
 /** The pieces to encrypt (owned parts as they are, runs of others copied together) and the transform header around them. */

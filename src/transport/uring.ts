@@ -182,8 +182,9 @@ class UringConnection implements TransportConnection {
    * holds the socket lock while it pushes a pipe-full into TCP. A RECV from
    * the main thread meanwhile (issued inline, or retried from task work when
    * data arrives) sleeps in lock_sock until the worker lets go, and the whole
-   * event loop sleeps with it: measured on 6.18, half of the 8 MiB READs of
-   * one smbclient stalled the loop ~70 us each, ~240 us with four clients.
+   * event loop sleeps with it: perf on 6.18 counted 125 to 545 stalls of
+   * 45-70 us per 2 GiB get (256 READs) with one smbclient, and 259 of
+   * ~250 us with four clients.
    * So while one runs no RECV waits on the socket: one armed before is
    * cancelled when the send starts (a WAITALL receive into a big PDU's
    * buffer is left alone: its partial bytes would be lost), and each end of
@@ -642,7 +643,7 @@ class UringConnection implements TransportConnection {
       this.recvDeferred = false;
       // Ahead of the next send's SQEs: if a file send follows, once and without waiting.
       const nextIsFile = this.queue.length > 0 && this.queue[0]!.kind === 'file';
-      if (nextIsFile) this.t.stats.recvOnce++;
+      if (nextIsFile) this.t.stats.recvDontwait++;
       this.recv(nextIsFile);
     }
     this.pump();
@@ -1088,7 +1089,7 @@ export interface UringTransportStats {
   /** armed RECVs cancelled because a file send took the socket (UringConnection.fileActive) */
   recvCancelledForFile: number;
   /** MSG_DONTWAIT RECVs issued between two file sends */
-  recvOnce: number;
+  recvDontwait: number;
   /** RECVs armed anyway because a file send held the socket longer than recvDeferMs */
   recvDeferExpired: number;
 }
@@ -1127,7 +1128,7 @@ export class UringTransport implements Transport {
   readonly name = 'uring' as const;
   readonly pipes = new PipePool();
   readonly connections = new Set<UringConnection>();
-  readonly stats: UringTransportStats = { filesSent: 0, splicedBytes: 0, zeroPadBytes: 0, spliceInBytes: 0, recvRing: 0, recvRingDry: 0, zcSends: 0, zcCopied: 0, recvCancelledForFile: 0, recvOnce: 0, recvDeferExpired: 0 };
+  readonly stats: UringTransportStats = { filesSent: 0, splicedBytes: 0, zeroPadBytes: 0, spliceInBytes: 0, recvRing: 0, recvRingDry: 0, zcSends: 0, zcCopied: 0, recvCancelledForFile: 0, recvDontwait: 0, recvDeferExpired: 0 };
   /** the zero-copy mode in force ('never' when the ring lacks SENDMSG_ZC) */
   readonly sendZc: SendZcMode;
   readonly recvDeferMs: number;
