@@ -64,7 +64,7 @@ typedef struct {
   int result;
   /* async only */
   napi_async_work work;
-  napi_ref refs[4]; /* aadParts, parts, tagOut, callback */
+  napi_ref refs[5]; /* aad, aadParts, parts, tagOut, callback */
 } seal_job_t;
 
 static void seal_run(seal_job_t *j) {
@@ -159,15 +159,16 @@ static void seal_exec(napi_env env, void *data) {
 
 static void seal_done(napi_env env, napi_status status, void *data) {
   seal_job_t *j = data;
-  async_finish(env, status, j, j->work, j->refs, 4, j->result);
+  async_finish(env, status, j, j->work, j->refs, 5, j->result);
 }
 
 /* aeadSealAsync(key, nonce, aad|null, aadParts[]|null, parts[], tagOut, cb) -> 0 | -errno:
  * aeadSeal on a libuv pool thread, so that sealing or signing (GMAC) an 8 MiB
  * READ does not hold the event loop; cb(0 | -errno) runs on the loop thread.
- * The parts and the tag must stay untouched until then (the arrays are
- * referenced here; their buffers are the caller's to keep). No cb on a
- * synchronous -errno. */
+ * The AAD, the parts and the tag must stay untouched until then (the aad,
+ * the arrays and the tag are referenced here, so they stay alive; a part
+ * taken out of its array is the caller's to keep). No cb on a synchronous
+ * -errno. */
 static napi_value AeadSealAsync(napi_env env, napi_callback_info info) {
   ARGS(7);
   napi_valuetype t;
@@ -187,12 +188,12 @@ static napi_value AeadSealAsync(napi_env env, napi_callback_info info) {
     free(j);
     return ret_i64(env, r);
   }
-  int idx[4] = {3, 4, 5, 6};
-  for (int i = 0; i < 4; i++) {
+  int idx[5] = {2, 3, 4, 5, 6};
+  for (int i = 0; i < 5; i++) {
     napi_typeof(env, argv[idx[i]], &t);
     if (t == napi_object || t == napi_function) napi_create_reference(env, argv[idx[i]], 1, &j->refs[i]);
   }
-  return ret_i64(env, async_queue(env, "ringsmb:aead", seal_exec, seal_done, j, &j->work, j->refs, 4));
+  return ret_i64(env, async_queue(env, "ringsmb:aead", seal_exec, seal_done, j, &j->work, j->refs, 5));
 }
 
 static napi_value AeadOpen(napi_env env, napi_callback_info info) {
