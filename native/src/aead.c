@@ -11,6 +11,7 @@
  *
  * aeadSeal(key, nonce, aad|null, aadParts[]|null, parts[], tagOut) -> 0 | -errno   (AES-GCM)
  * aeadSealAsync(..., cb)                        -> 0 | -errno, then cb(0 | -errno)
+ * aeadOpenAsync(key, nonce, aad, data, tag, cb) -> 0 | -errno, then cb(0 | -EBADMSG | -errno)  (AES-GCM)
  * aeadOpen(ccm, key, nonce, aad, data, tag)    -> 0 | -EBADMSG | -errno
  * Seal encrypts the parts in place, in order, as one plaintext. It is GCM
  * only: CCM takes the whole plaintext in one update (an OpenSSL rule), and a
@@ -61,10 +62,13 @@ typedef struct {
   uint32_t np;
   size_t total;
   void *tag;
+  /* 0: seal (encrypt, tag out); 1: open (decrypt, tag in; -EBADMSG when it does not authenticate) */
+  int decrypt;
   int result;
   /* async only */
   napi_async_work work;
-  napi_ref refs[5]; /* aad, aadParts, parts, tagOut, callback */
+  napi_ref refs[5]; /* what the pool thread reads or writes; the callback last */
+  int nrefs;
 } seal_job_t;
 
 static void seal_run(seal_job_t *j) {
@@ -73,15 +77,16 @@ static void seal_run(seal_job_t *j) {
     j->result = -ENOMEM;
     return;
   }
-  int r = setup(c, 1, 0, j->key, j->keylen, j->nonce, j->noncelen, NULL, j->total);
+  int r = setup(c, !j->decrypt, 0, j->key, j->keylen, j->nonce, j->noncelen, NULL, j->total);
   int outl;
   for (uint32_t i = 0; !r && i < j->nad; i++)
     if (j->adl[i] && !EVP_CipherUpdate(c, NULL, &outl, j->ad[i], (int)j->adl[i])) r = -EIO;
   for (uint32_t i = 0; !r && i < j->np; i++)
     if (j->pl[i] && (!EVP_CipherUpdate(c, j->pd[i], &outl, j->pd[i], (int)j->pl[i]) || (size_t)outl != j->pl[i])) r = -EIO;
+  if (!r && j->decrypt && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, j->tag)) r = -EIO;
   unsigned char fin[32];
-  if (!r && !EVP_CipherFinal_ex(c, fin, &outl)) r = -EIO;
-  if (!r && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, j->tag)) r = -EIO;
+  if (!r && !EVP_CipherFinal_ex(c, fin, &outl)) r = j->decrypt ? -EBADMSG : -EIO;
+  if (!r && !j->decrypt && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, j->tag)) r = -EIO;
   EVP_CIPHER_CTX_free(c);
   j->result = r;
 }
@@ -159,7 +164,7 @@ static void seal_exec(napi_env env, void *data) {
 
 static void seal_done(napi_env env, napi_status status, void *data) {
   seal_job_t *j = data;
-  async_finish(env, status, j, j->work, j->refs, 5, j->result);
+  async_finish(env, status, j, j->work, j->refs, j->nrefs, j->result);
 }
 
 /* aeadSealAsync(key, nonce, aad|null, aadParts[]|null, parts[], tagOut, cb) -> 0 | -errno:
@@ -188,12 +193,13 @@ static napi_value AeadSealAsync(napi_env env, napi_callback_info info) {
     free(j);
     return ret_i64(env, r);
   }
-  int idx[5] = {2, 3, 4, 5, 6};
+  /* aad, aadParts, parts, tagOut, callback */
+  j->nrefs = 5;
   for (int i = 0; i < 5; i++) {
-    napi_typeof(env, argv[idx[i]], &t);
-    if (t == napi_object || t == napi_function) napi_create_reference(env, argv[idx[i]], 1, &j->refs[i]);
+    napi_typeof(env, argv[i + 2], &t);
+    if (t == napi_object || t == napi_function) napi_create_reference(env, argv[i + 2], 1, &j->refs[i]);
   }
-  return ret_i64(env, async_queue(env, "ringsmb:aead", seal_exec, seal_done, j, &j->work, j->refs, 5));
+  return ret_i64(env, async_queue(env, "ringsmb:aead", seal_exec, seal_done, j, &j->work, j->refs, j->nrefs));
 }
 
 static napi_value AeadOpen(napi_env env, napi_callback_info info) {
@@ -223,8 +229,48 @@ static napi_value AeadOpen(napi_env env, napi_callback_info info) {
   return ret_i64(env, r);
 }
 
+/* aeadOpenAsync(key, nonce, aad, data, tag, cb) -> 0 | -errno: AES-GCM
+ * open in place (as aeadOpen with ccm = 0) on a libuv pool thread; cb(0 |
+ * -EBADMSG | -errno) on the loop thread. data is garbage after a failure.
+ * The aad, data and tag are referenced until cb and must stay untouched. */
+static napi_value AeadOpenAsync(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  napi_valuetype t;
+  NAPI_OK(napi_typeof(env, argv[5], &t));
+  if (t != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
+    return NULL;
+  }
+  void *key, *nonce, *aad, *data, *tag;
+  size_t keylen, noncelen, aadlen, datalen, taglen;
+  if (arg_bytes(env, argv[0], &key, &keylen) || arg_bytes(env, argv[1], &nonce, &noncelen) ||
+      arg_bytes(env, argv[2], &aad, &aadlen) || arg_bytes(env, argv[3], &data, &datalen) ||
+      arg_bytes(env, argv[4], &tag, &taglen)) return NULL;
+  if (taglen < 16 || aadlen > 0x7fffffff || datalen > 0x7fffffff || keylen > 32 || noncelen > 16) return ret_i64(env, -EINVAL);
+  seal_job_t *j = calloc(1, sizeof(*j));
+  if (!j) return ret_i64(env, -ENOMEM);
+  j->decrypt = 1;
+  memcpy(j->key, key, keylen);
+  j->keylen = keylen;
+  memcpy(j->nonce, nonce, noncelen);
+  j->noncelen = noncelen;
+  j->ad[0] = aad;
+  j->adl[0] = aadlen;
+  j->nad = 1;
+  j->pd[0] = data;
+  j->pl[0] = datalen;
+  j->np = 1;
+  j->total = datalen;
+  j->tag = tag;
+  /* aad, data, tag, callback */
+  j->nrefs = 4;
+  for (int i = 0; i < 4; i++) napi_create_reference(env, argv[i + 2], 1, &j->refs[i]);
+  return ret_i64(env, async_queue(env, "ringsmb:aead", seal_exec, seal_done, j, &j->work, j->refs, j->nrefs));
+}
+
 void aead_init(napi_env env, napi_value exports) {
   export_fn(env, exports, "aeadSeal", AeadSeal);
   export_fn(env, exports, "aeadSealAsync", AeadSealAsync);
+  export_fn(env, exports, "aeadOpenAsync", AeadOpenAsync);
   export_fn(env, exports, "aeadOpen", AeadOpen);
 }

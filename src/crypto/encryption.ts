@@ -212,6 +212,27 @@ export function openInPlace(cipherId: number, key: Buffer, msg: Buffer): Buffer 
   return r === 0 ? ct : null;
 }
 
+/**
+ * openInPlace() with the cipher run on a libuv pool thread: `done` gets the
+ * plaintext view, or null (bad header, wrong size, authentication). AES-GCM
+ * only; returns false (and `done` is not called) for CCM or without the
+ * addon: use openInPlace(). The message must stay untouched until `done`.
+ */
+export function openInPlaceAsync(cipherId: number, key: Buffer, msg: Buffer, done: (plain: Buffer | null) => void): boolean {
+  const aead = native?.aeadOpenAsync as AeadOpenAsync | undefined;
+  const spec = cipherSpec(cipherId);
+  if (!aead || spec.ccm) return false;
+  const th = parseTransformHeader(msg);
+  if (!th || th.flags !== TRANSFORM_FLAG_ENCRYPTED || th.originalMessageSize !== msg.length - TRANSFORM_HEADER_SIZE || key.length !== spec.keyLength) {
+    done(null);
+    return true;
+  }
+  const ct = msg.subarray(TRANSFORM_HEADER_SIZE);
+  const r = aead(key, th.nonce.subarray(0, spec.nonceLength), transformAad(msg), ct, th.signature, (res) => done(res === 0 ? ct : null));
+  return r >= 0;
+}
+
+type AeadOpenAsync = (key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer, cb: (res: number) => void) => number;
 type AeadSeal = (key: Buffer, nonce: Buffer, aad: Buffer | null, aadParts: Buffer[] | null, parts: Buffer[], tagOut: Buffer) => number;
 export type AeadSealAsync = (key: Buffer, nonce: Buffer, aad: Buffer | null, aadParts: Buffer[] | null, parts: Buffer[], tagOut: Buffer, cb: (res: number) => void) => number;
 type AeadOpen = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer) => number;

@@ -131,14 +131,26 @@ export function signInPlace(alg: SigningAlgorithm, key: Buffer, msg: Buffer | re
  * untouched until `done`.
  */
 export function signInPlaceAsync(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer[], done: (err: Error | null) => void, opts: SignOptions = {}): boolean {
-  const aead = native?.aeadSealAsync as AeadSealAsync | undefined;
-  if (!aead || alg !== SigningAlgorithm.AES_GMAC) return false;
   const head = parts[0];
   if (!head || head.length < HEADER_SIZE) throw new RangeError('SMB2 message shorter than its header');
+  if (!signvAsyncAvailable(alg)) return false;
   head.writeUInt32LE((head.readUInt32LE(FLAGS_OFFSET) | HeaderFlags.SIGNED) >>> 0, FLAGS_OFFSET);
   // The MAC reads ZERO_SIG in place of bytes 48..63, so the tag may be written there directly.
-  const r = aead(key, gmacNonce(head, opts), null, pieces(parts), [], head.subarray(SIGNATURE_OFFSET, SIGNATURE_OFFSET + SIGNATURE_SIZE), (res) =>
-    done(res < 0 ? new Error(`AES-GMAC failed (errno ${-res})`) : null),
-  );
+  return signvAsync(alg, key, parts, head.subarray(SIGNATURE_OFFSET, SIGNATURE_OFFSET + SIGNATURE_SIZE), done, opts);
+}
+
+function signvAsyncAvailable(alg: SigningAlgorithm): boolean {
+  return alg === SigningAlgorithm.AES_GMAC && typeof native?.aeadSealAsync === 'function';
+}
+
+/**
+ * signv() on a libuv pool thread, the 16-byte signature written to `out`
+ * before `done` runs. AES-GMAC only (see signInPlaceAsync); false, and no
+ * `done`, where it cannot be had. The parts must stay untouched until then.
+ */
+export function signvAsync(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer[], out: Buffer, done: (err: Error | null) => void, opts: SignOptions = {}): boolean {
+  if (!signvAsyncAvailable(alg)) return false;
+  const aead = native!.aeadSealAsync as AeadSealAsync;
+  const r = aead(key, gmacNonce(parts[0]!, opts), null, pieces(parts), [], out, (res) => done(res < 0 ? new Error(`AES-GMAC failed (errno ${-res})`) : null));
   return r >= 0;
 }

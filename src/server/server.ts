@@ -67,9 +67,9 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   readonly dataPool: DataPool;
   private readonly ownEvents: boolean;
   readonly connections = new Map<number, SmbConnection>();
-  /** connections with a large signed or sealed response on its way (SmbConnection.cryptoOffLoop) */
-  cryptoSenders = 0;
-  /** large responses signed or sealed on a libuv pool thread so far */
+  /** connections with a large signed or sealed message in progress, either way (SmbConnection: crypto off the loop) */
+  cryptoBusy = 0;
+  /** large messages signed, sealed, verified or opened on a libuv pool thread so far */
   cryptoHandedOff = 0;
   private readonly shares = new Map<string, ShareState>();
   private netListeners: Listener[] = [];

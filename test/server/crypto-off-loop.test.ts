@@ -1,20 +1,24 @@
 /**
- * Large signed responses leave the event loop for the libuv pool when another
- * connection has one on its way too (Connection.cryptoOffLoop): the
- * signature is still right, the data byte for byte, and the count of such
- * senders and every pooled buffer come back.
+ * Large signed or sealed messages, either way, leave the event loop for the
+ * libuv pool while another connection has large protected traffic too: the
+ * signatures are still right (and a wrong one refused), the data byte for
+ * byte, PDUs behind a held one keep their order, and the count of busy
+ * connections and every pooled buffer come back.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignedConnection, type ClientSession } from './signed-client.js';
-import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js';
+import { startServer, smbclient, smbclientPath, USER, PASSWORD, type Running } from '../interop/harness.js';
 import { Command } from '../../src/smb2/constants.js';
 import { SigningAlgorithm } from '../../src/crypto/signing.js';
 import { encodeCreateRequest, decodeCreateResponse } from '../../src/smb2/commands/create.js';
 import { encodeReadRequest, decodeReadResponse } from '../../src/smb2/commands/read.js';
+import { encodeWriteRequest } from '../../src/smb2/commands/write.js';
+import { encodeCloseRequest } from '../../src/smb2/commands/close.js';
+import { NtStatus } from '../../src/smb2/status.js';
 import type { FileId } from '../../src/smb2/wire.js';
 import { native } from '../../src/native.js';
 
@@ -31,7 +35,7 @@ after(async () => {
   await srv.stop();
 });
 
-async function client(): Promise<{ c: SignedConnection; s: ClientSession; tree: number; fid: FileId }> {
+async function client(name = 'big.bin', disposition = 1): Promise<{ c: SignedConnection; s: ClientSession; tree: number; fid: FileId }> {
   const c = await SignedConnection.open(srv.port, { signing: [SigningAlgorithm.AES_GMAC] });
   conns.push(c);
   assert.equal(c.signingAlgorithm, SigningAlgorithm.AES_GMAC);
@@ -40,7 +44,7 @@ async function client(): Promise<{ c: SignedConnection; s: ClientSession; tree: 
   const tree = await c.treeConnect(session!, 'share');
   const r = await c.call(session!, Command.CREATE, encodeCreateRequest({
     securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: 0x0012019f,
-    fileAttributes: 0x80, shareAccess: 7, createDisposition: 1, createOptions: 0, name: 'big.bin', createContexts: [],
+    fileAttributes: 0x80, shareAccess: 7, createDisposition: disposition, createOptions: 0, name, createContexts: [],
   }), tree);
   assert.equal(r.hdr.status, 0);
   return { c, s: session!, tree, fid: decodeCreateResponse(r.msg).fileId };
@@ -58,8 +62,8 @@ test('a large signed READ while another connection has one on its way is signed 
   // A stops reading: its 6 MiB signed response stays on its way in the server's send queue.
   a.c.pause();
   const ra = a.c.call(a.s, Command.READ, readBody(a.fid, DATA.length, 0n), a.tree);
-  for (let i = 0; i < 100 && server.cryptoSenders < 1; i++) await new Promise((r) => setTimeout(r, 10));
-  assert.equal(server.cryptoSenders, 1, 'A is counted while its response waits');
+  for (let i = 0; i < 100 && server.cryptoBusy < 1; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(server.cryptoBusy, 1, 'A is counted while its response waits');
   assert.equal(server.cryptoHandedOff, handed0, 'A alone was signed in line');
   // B's READ now goes to the pool; call() verifies the GMAC signature.
   const rb = await b.c.call(b.s, Command.READ, readBody(b.fid, 1 << 20, 4096n), b.tree);
@@ -72,7 +76,63 @@ test('a large signed READ while another connection has one on its way is signed 
   assert.equal(reply.hdr.status, 0);
   assert.ok(reply.signed);
   assert.ok(Buffer.from(decodeReadResponse(reply.msg).data).equals(DATA), 'A: byte for byte');
-  for (let i = 0; i < 100 && (server.cryptoSenders > 0 || server.dataPool.stats.out > 0); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.equal(server.cryptoSenders, 0, 'no connection left counted');
+  for (let i = 0; i < 100 && (server.cryptoBusy > 0 || server.dataPool.stats.out > 0); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(server.cryptoBusy, 0, 'no connection left counted');
   assert.equal(server.dataPool.stats.out, 0, 'every pooled buffer is back');
+});
+
+/** A holds a large signed READ response on its way (its client reads nothing): the server counts one busy connection. */
+async function busyA(): Promise<{ a: Awaited<ReturnType<typeof client>>; reply: Promise<unknown> }> {
+  const a = await client();
+  a.c.pause();
+  const reply = a.c.call(a.s, Command.READ, readBody(a.fid, DATA.length, 0n), a.tree);
+  for (let i = 0; i < 100 && srv.server.cryptoBusy < 1; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(srv.server.cryptoBusy, 1);
+  return { a, reply };
+}
+
+test('large signed WRITEs while another connection is busy: checked off the loop, a CLOSE sent right behind waits its turn, a wrong signature is refused', { skip: native ? false : 'native addon not built' }, async () => {
+  const { a, reply } = await busyA();
+  const b = await client('w.bin', 5 /* OVERWRITE_IF */);
+  const handed0 = srv.server.cryptoHandedOff;
+  const data = randomBytes(1 << 20);
+  // WRITE and CLOSE go out together: the CLOSE arrives while the WRITE's signature is being checked.
+  const w = b.c.call(b.s, Command.WRITE, encodeWriteRequest({ offset: 0n, fileId: b.fid, channel: 0, remainingBytes: 0, flags: 0, data }), b.tree);
+  const cl = b.c.call(b.s, Command.CLOSE, encodeCloseRequest({ flags: 0, fileId: b.fid }), b.tree);
+  const [wr, cr] = await Promise.all([w, cl]);
+  assert.equal(wr.hdr.status, 0, 'the WRITE went through');
+  assert.equal(cr.hdr.status, 0, 'then the CLOSE');
+  assert.ok(srv.server.cryptoHandedOff > handed0, 'the signature was checked off the loop');
+  assert.ok(readFileSync(join(srv.dir, 'w.bin')).equals(data), 'byte for byte');
+  // The same WRITE signed with another key: refused, and nothing written.
+  const b2 = await client('w.bin', 1);
+  const handed1 = srv.server.cryptoHandedOff;
+  const bad = await b2.c.request(Command.WRITE, encodeWriteRequest({ offset: 0n, fileId: b2.fid, channel: 0, remainingBytes: 0, flags: 0, data: randomBytes(1 << 20) }), {
+    sessionId: b2.s.id, treeId: b2.tree, key: Buffer.alloc(16, 7),
+  });
+  assert.equal(bad.hdr.status, NtStatus.ACCESS_DENIED, 'a wrong signature is refused');
+  assert.ok(srv.server.cryptoHandedOff > handed1, 'that check ran off the loop too');
+  assert.ok(readFileSync(join(srv.dir, 'w.bin')).equals(data), 'the file is as it was');
+  a.c.resume();
+  await reply;
+  for (let i = 0; i < 100 && (srv.server.cryptoBusy > 0 || srv.server.dataPool.stats.out > 0); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(srv.server.cryptoBusy, 0);
+  assert.equal(srv.server.dataPool.stats.out, 0);
+});
+
+test('sealed WRITEs from smbclient while another connection is busy: opened off the loop, byte for byte', { skip: !native ? 'native addon not built' : !smbclientPath() && 'smbclient not installed' }, async () => {
+  const { a, reply } = await busyA();
+  const handed0 = srv.server.cryptoHandedOff;
+  const data = randomBytes(3 << 20);
+  const src = join(srv.dir, 'src.bin');
+  writeFileSync(src, data);
+  const r = await smbclient(srv.port, `put ${src} sealed.bin`, ['--client-protection=encrypt', '-m', 'SMB3_11']);
+  assert.equal(r.code, 0, r.out);
+  assert.ok(readFileSync(join(srv.dir, 'sealed.bin')).equals(data), 'byte for byte');
+  assert.ok(srv.server.cryptoHandedOff > handed0, 'its large WRITEs were opened off the loop');
+  a.c.resume();
+  await reply;
+  for (let i = 0; i < 100 && (srv.server.cryptoBusy > 0 || srv.server.dataPool.stats.out > 0); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(srv.server.cryptoBusy, 0);
+  assert.equal(srv.server.dataPool.stats.out, 0);
 });
