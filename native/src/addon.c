@@ -69,6 +69,13 @@ bad:
   return -1;
 }
 
+int arg_callback(napi_env env, napi_value v) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) == napi_ok && t == napi_function) return 0;
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
+  return 1;
+}
+
 napi_value ret_i64(napi_env env, int64_t v) {
   napi_value r;
   /* Most results (byte counts, fds, -errno) fit a Smi: napi_create_int32

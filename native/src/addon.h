@@ -32,6 +32,8 @@ int arg_i64(napi_env env, napi_value v, int64_t *out);
 int arg_f64(napi_env env, napi_value v, double *out);
 /* Data pointer and length of a Buffer, TypedArray, DataView or ArrayBuffer. */
 int arg_bytes(napi_env env, napi_value v, void **data, size_t *len);
+/* 0 for a function; else throws TypeError and returns 1. */
+int arg_callback(napi_env env, napi_value v);
 napi_value ret_i64(napi_env env, int64_t v);
 napi_value ret_f64(napi_env env, double v);
 void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);

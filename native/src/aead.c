@@ -177,11 +177,7 @@ static void seal_done(napi_env env, napi_status status, void *data) {
 static napi_value AeadSealAsync(napi_env env, napi_callback_info info) {
   ARGS(7);
   napi_valuetype t;
-  NAPI_OK(napi_typeof(env, argv[6], &t));
-  if (t != napi_function) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
-    return NULL;
-  }
+  if (arg_callback(env, argv[6])) return NULL;
   seal_job_t *j = calloc(1, sizeof(*j));
   if (!j) return ret_i64(env, -ENOMEM);
   if (parse_seal(env, argv, j)) {
@@ -235,12 +231,7 @@ static napi_value AeadOpen(napi_env env, napi_callback_info info) {
  * The aad, data and tag are referenced until cb and must stay untouched. */
 static napi_value AeadOpenAsync(napi_env env, napi_callback_info info) {
   ARGS(6);
-  napi_valuetype t;
-  NAPI_OK(napi_typeof(env, argv[5], &t));
-  if (t != napi_function) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
-    return NULL;
-  }
+  if (arg_callback(env, argv[5])) return NULL;
   void *key, *nonce, *aad, *data, *tag;
   size_t keylen, noncelen, aadlen, datalen, taglen;
   if (arg_bytes(env, argv[0], &key, &keylen) || arg_bytes(env, argv[1], &nonce, &noncelen) ||

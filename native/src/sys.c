@@ -180,11 +180,7 @@ static void async_done(napi_env env, napi_status status, void *data) {
 static napi_value SysAsync(napi_env env, napi_callback_info info) {
   ARGS(SYS_NARGS + 1);
   napi_valuetype t;
-  NAPI_OK(napi_typeof(env, argv[SYS_NARGS], &t));
-  if (t != napi_function) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
-    return NULL;
-  }
+  if (arg_callback(env, argv[SYS_NARGS])) return NULL;
   sys_async_t *a = calloc(1, sizeof(*a));
   if (!a) return ret_i64(env, -ENOMEM);
   if (parse_req(env, argv, &a->q)) {
