@@ -46,9 +46,10 @@ static int setup(EVP_CIPHER_CTX *c, int enc, int ccm, const void *key, size_t ke
   return 0;
 }
 
-/* One AES-GCM seal: the AAD is ad[0..nad), the plaintext pd[0..np), encrypted
- * in place; the tag goes to `tag`. With no plaintext it is AES-GMAC over the
- * AAD (SMB 3.1.1 signing). Plain memory only: runs on any thread. */
+/* One AEAD job, in place. Seal (AES-GCM): the AAD is ad[0..nad), the
+ * plaintext pd[0..np), the tag goes to `tag`; with no plaintext it is
+ * AES-GMAC over the AAD (SMB 3.1.1 signing). Open (GCM, or CCM with one
+ * part): the tag is read from `tag`. Plain memory only: runs on any thread. */
 typedef struct {
   unsigned char key[32];
   size_t keylen;
@@ -64,29 +65,36 @@ typedef struct {
   void *tag;
   /* 0: seal (encrypt, tag out); 1: open (decrypt, tag in; -EBADMSG when it does not authenticate) */
   int decrypt;
+  /* AES-CCM (open only) */
+  int ccm;
   int result;
   /* async only */
   napi_async_work work;
   napi_ref refs[5]; /* what the pool thread reads or writes; the callback last */
   int nrefs;
-} seal_job_t;
+} aead_job_t;
 
-static void seal_run(seal_job_t *j) {
+static void aead_run(aead_job_t *j) {
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
   if (!c) {
     j->result = -ENOMEM;
     return;
   }
-  int r = setup(c, !j->decrypt, 0, j->key, j->keylen, j->nonce, j->noncelen, NULL, j->total);
+  int r = setup(c, !j->decrypt, j->ccm, j->key, j->keylen, j->nonce, j->noncelen, j->tag, j->total);
   int outl;
   for (uint32_t i = 0; !r && i < j->nad; i++)
     if (j->adl[i] && !EVP_CipherUpdate(c, NULL, &outl, j->ad[i], (int)j->adl[i])) r = -EIO;
-  for (uint32_t i = 0; !r && i < j->np; i++)
-    if (j->pl[i] && (!EVP_CipherUpdate(c, j->pd[i], &outl, j->pd[i], (int)j->pl[i]) || (size_t)outl != j->pl[i])) r = -EIO;
-  if (!r && j->decrypt && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, j->tag)) r = -EIO;
-  unsigned char fin[32];
-  if (!r && !EVP_CipherFinal_ex(c, fin, &outl)) r = j->decrypt ? -EBADMSG : -EIO;
-  if (!r && !j->decrypt && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, j->tag)) r = -EIO;
+  if (j->ccm) {
+    /* CCM checks the tag inside its single update (one part, see parse_open). */
+    if (!r && !EVP_CipherUpdate(c, j->pd[0], &outl, j->pd[0], (int)j->pl[0])) r = -EBADMSG;
+  } else {
+    for (uint32_t i = 0; !r && i < j->np; i++)
+      if (j->pl[i] && (!EVP_CipherUpdate(c, j->pd[i], &outl, j->pd[i], (int)j->pl[i]) || (size_t)outl != j->pl[i])) r = -EIO;
+    if (!r && j->decrypt && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, j->tag)) r = -EIO;
+    unsigned char fin[32];
+    if (!r && !EVP_CipherFinal_ex(c, fin, &outl)) r = j->decrypt ? -EBADMSG : -EIO;
+    if (!r && !j->decrypt && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, j->tag)) r = -EIO;
+  }
   EVP_CIPHER_CTX_free(c);
   j->result = r;
 }
@@ -120,7 +128,7 @@ static int parse_parts(napi_env env, napi_value arr, void **ptrs, size_t *lens, 
 }
 
 /* key, nonce, aad|null, aadParts[]|null, parts[], tagOut into j; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
-static int parse_seal(napi_env env, napi_value *argv, seal_job_t *j) {
+static int parse_seal(napi_env env, napi_value *argv, aead_job_t *j) {
   void *key, *nonce, *aad;
   size_t keylen, noncelen, aadlen, taglen;
   napi_valuetype t;
@@ -151,19 +159,19 @@ static int parse_seal(napi_env env, napi_value *argv, seal_job_t *j) {
 /* aeadSeal(key, nonce, aad|null, aadParts[]|null, parts[], tagOut) -> 0 | -errno, on this thread. */
 static napi_value AeadSeal(napi_env env, napi_callback_info info) {
   ARGS(6);
-  seal_job_t j;
+  aead_job_t j;
   memset(&j, 0, sizeof j);
   if (parse_seal(env, argv, &j)) return NULL;
-  if (!j.result) seal_run(&j);
+  if (!j.result) aead_run(&j);
   return ret_i64(env, j.result);
 }
 
-static void seal_exec(napi_env env, void *data) {
-  seal_run((seal_job_t *)data);
+static void aead_exec(napi_env env, void *data) {
+  aead_run((aead_job_t *)data);
 }
 
-static void seal_done(napi_env env, napi_status status, void *data) {
-  seal_job_t *j = data;
+static void aead_done(napi_env env, napi_status status, void *data) {
+  aead_job_t *j = data;
   async_finish(env, status, j, j->work, j->refs, j->nrefs, j->result);
 }
 
@@ -178,7 +186,7 @@ static napi_value AeadSealAsync(napi_env env, napi_callback_info info) {
   ARGS(7);
   napi_valuetype t;
   if (arg_callback(env, argv[6])) return NULL;
-  seal_job_t *j = calloc(1, sizeof(*j));
+  aead_job_t *j = calloc(1, sizeof(*j));
   if (!j) return ret_i64(env, -ENOMEM);
   if (parse_seal(env, argv, j)) {
     free(j);
@@ -195,34 +203,40 @@ static napi_value AeadSealAsync(napi_env env, napi_callback_info info) {
     napi_typeof(env, argv[i + 2], &t);
     if (t == napi_object || t == napi_function) napi_create_reference(env, argv[i + 2], 1, &j->refs[i]);
   }
-  return ret_i64(env, async_queue(env, "ringsmb:aead", seal_exec, seal_done, j, &j->work, j->refs, j->nrefs));
+  return ret_i64(env, async_queue(env, "ringsmb:aead", aead_exec, aead_done, j, &j->work, j->refs, j->nrefs));
 }
 
+/* key, nonce, aad, data, tag (argv[0..4]) into j as an open; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
+static int parse_open(napi_env env, napi_value *argv, int ccm, aead_job_t *j) {
+  void *key, *nonce;
+  size_t keylen, noncelen, taglen;
+  if (arg_bytes(env, argv[0], &key, &keylen) || arg_bytes(env, argv[1], &nonce, &noncelen) ||
+      arg_bytes(env, argv[2], &j->ad[0], &j->adl[0]) || arg_bytes(env, argv[3], &j->pd[0], &j->pl[0]) ||
+      arg_bytes(env, argv[4], &j->tag, &taglen)) return 1;
+  j->decrypt = 1;
+  j->ccm = ccm;
+  j->nad = j->np = 1;
+  j->total = j->pl[0];
+  j->keylen = keylen;
+  j->noncelen = noncelen;
+  if (taglen < 16 || j->adl[0] > 0x7fffffff || j->pl[0] > 0x7fffffff || keylen > sizeof j->key || noncelen > sizeof j->nonce) {
+    j->result = -EINVAL;
+    return 0;
+  }
+  memcpy(j->key, key, keylen);
+  memcpy(j->nonce, nonce, noncelen);
+  return 0;
+}
+
+/* aeadOpen(ccm, key, nonce, aad, data, tag) -> 0 | -EBADMSG | -errno, on this thread. */
 static napi_value AeadOpen(napi_env env, napi_callback_info info) {
   ARGS(6);
   GET_I32(0, ccm);
-  void *key, *nonce, *aad, *data, *tag;
-  size_t keylen, noncelen, aadlen, datalen, taglen;
-  if (arg_bytes(env, argv[1], &key, &keylen) || arg_bytes(env, argv[2], &nonce, &noncelen) ||
-      arg_bytes(env, argv[3], &aad, &aadlen) || arg_bytes(env, argv[4], &data, &datalen) ||
-      arg_bytes(env, argv[5], &tag, &taglen)) return NULL;
-  if (taglen < 16 || aadlen > 0x7fffffff || datalen > 0x7fffffff) return ret_i64(env, -EINVAL);
-  EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-  if (!c) return ret_i64(env, -ENOMEM);
-  int r = setup(c, 0, ccm, key, keylen, nonce, noncelen, tag, datalen);
-  int outl;
-  if (!r && aadlen && !EVP_CipherUpdate(c, NULL, &outl, aad, (int)aadlen)) r = -EIO;
-  if (ccm) {
-    /* CCM checks the tag inside the (single) update. */
-    if (!r && !EVP_CipherUpdate(c, data, &outl, data, (int)datalen)) r = -EBADMSG;
-  } else {
-    if (!r && datalen && !EVP_CipherUpdate(c, data, &outl, data, (int)datalen)) r = -EIO;
-    if (!r && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag)) r = -EIO;
-    unsigned char fin[32];
-    if (!r && !EVP_CipherFinal_ex(c, fin, &outl)) r = -EBADMSG;
-  }
-  EVP_CIPHER_CTX_free(c);
-  return ret_i64(env, r);
+  aead_job_t j;
+  memset(&j, 0, sizeof j);
+  if (parse_open(env, argv + 1, ccm != 0, &j)) return NULL;
+  if (!j.result) aead_run(&j);
+  return ret_i64(env, j.result);
 }
 
 /* aeadOpenAsync(key, nonce, aad, data, tag, cb) -> 0 | -errno: AES-GCM
@@ -232,31 +246,17 @@ static napi_value AeadOpen(napi_env env, napi_callback_info info) {
 static napi_value AeadOpenAsync(napi_env env, napi_callback_info info) {
   ARGS(6);
   if (arg_callback(env, argv[5])) return NULL;
-  void *key, *nonce, *aad, *data, *tag;
-  size_t keylen, noncelen, aadlen, datalen, taglen;
-  if (arg_bytes(env, argv[0], &key, &keylen) || arg_bytes(env, argv[1], &nonce, &noncelen) ||
-      arg_bytes(env, argv[2], &aad, &aadlen) || arg_bytes(env, argv[3], &data, &datalen) ||
-      arg_bytes(env, argv[4], &tag, &taglen)) return NULL;
-  if (taglen < 16 || aadlen > 0x7fffffff || datalen > 0x7fffffff || keylen > 32 || noncelen > 16) return ret_i64(env, -EINVAL);
-  seal_job_t *j = calloc(1, sizeof(*j));
+  aead_job_t *j = calloc(1, sizeof(*j));
   if (!j) return ret_i64(env, -ENOMEM);
-  j->decrypt = 1;
-  memcpy(j->key, key, keylen);
-  j->keylen = keylen;
-  memcpy(j->nonce, nonce, noncelen);
-  j->noncelen = noncelen;
-  j->ad[0] = aad;
-  j->adl[0] = aadlen;
-  j->nad = 1;
-  j->pd[0] = data;
-  j->pl[0] = datalen;
-  j->np = 1;
-  j->total = datalen;
-  j->tag = tag;
+  if (parse_open(env, argv, 0, j) || j->result) {
+    int r = j->result;
+    free(j);
+    return r ? ret_i64(env, r) : NULL;
+  }
   /* aad, data, tag, callback */
   j->nrefs = 4;
   for (int i = 0; i < 4; i++) napi_create_reference(env, argv[i + 2], 1, &j->refs[i]);
-  return ret_i64(env, async_queue(env, "ringsmb:aead", seal_exec, seal_done, j, &j->work, j->refs, j->nrefs));
+  return ret_i64(env, async_queue(env, "ringsmb:aead", aead_exec, aead_done, j, &j->work, j->refs, j->nrefs));
 }
 
 void aead_init(napi_env env, napi_value exports) {

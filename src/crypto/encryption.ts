@@ -203,13 +203,9 @@ function prepareSeal(spec: CipherSpec, cipherId: number, key: Buffer, sessionId:
 export function openInPlace(cipherId: number, key: Buffer, msg: Buffer): Buffer | null {
   const aead = native?.aeadOpen as AeadOpen | undefined;
   if (!aead) return decryptMessage(cipherId, key, msg);
-  const th = parseTransformHeader(msg);
-  if (!th || th.flags !== TRANSFORM_FLAG_ENCRYPTED || th.originalMessageSize !== msg.length - TRANSFORM_HEADER_SIZE) return null;
-  const spec = cipherSpec(cipherId);
-  if (key.length !== spec.keyLength) return null;
-  const ct = msg.subarray(TRANSFORM_HEADER_SIZE);
-  const r = aead(spec.ccm ? 1 : 0, key, th.nonce.subarray(0, spec.nonceLength), transformAad(msg), ct, th.signature);
-  return r === 0 ? ct : null;
+  const o = openArgs(cipherId, key, msg);
+  if (!o) return null;
+  return aead(o.spec.ccm ? 1 : 0, key, o.nonce, o.aad, o.ct, o.tag) === 0 ? o.ct : null;
 }
 
 /**
@@ -220,16 +216,22 @@ export function openInPlace(cipherId: number, key: Buffer, msg: Buffer): Buffer 
  */
 export function openInPlaceAsync(cipherId: number, key: Buffer, msg: Buffer, done: (plain: Buffer | null) => void): boolean {
   const aead = native?.aeadOpenAsync as AeadOpenAsync | undefined;
-  const spec = cipherSpec(cipherId);
-  if (!aead || spec.ccm) return false;
-  const th = parseTransformHeader(msg);
-  if (!th || th.flags !== TRANSFORM_FLAG_ENCRYPTED || th.originalMessageSize !== msg.length - TRANSFORM_HEADER_SIZE || key.length !== spec.keyLength) {
+  if (!aead || cipherSpec(cipherId).ccm) return false;
+  const o = openArgs(cipherId, key, msg);
+  if (!o) {
     done(null);
     return true;
   }
-  const ct = msg.subarray(TRANSFORM_HEADER_SIZE);
-  const r = aead(key, th.nonce.subarray(0, spec.nonceLength), transformAad(msg), ct, th.signature, (res) => done(res === 0 ? ct : null));
-  return r >= 0;
+  return aead(key, o.nonce, o.aad, o.ct, o.tag, (res) => done(res === 0 ? o.ct : null)) >= 0;
+}
+
+/** What the cipher needs to open `msg` where it lies, or null when its transform header, size or key length is wrong. */
+function openArgs(cipherId: number, key: Buffer, msg: Buffer) {
+  const th = parseTransformHeader(msg);
+  if (!th || th.flags !== TRANSFORM_FLAG_ENCRYPTED || th.originalMessageSize !== msg.length - TRANSFORM_HEADER_SIZE) return null;
+  const spec = cipherSpec(cipherId);
+  if (key.length !== spec.keyLength) return null;
+  return { spec, nonce: th.nonce.subarray(0, spec.nonceLength), aad: transformAad(msg), ct: msg.subarray(TRANSFORM_HEADER_SIZE), tag: th.signature };
 }
 
 type AeadOpenAsync = (key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer, cb: (res: number) => void) => number;

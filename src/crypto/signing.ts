@@ -118,7 +118,7 @@ export function signInPlace(alg: SigningAlgorithm, key: Buffer, msg: Buffer | re
   const parts = Buffer.isBuffer(msg) ? [msg] : msg;
   const head = parts[0];
   if (!head || head.length < HEADER_SIZE) throw new RangeError('SMB2 message shorter than its header');
-  head.writeUInt32LE((head.readUInt32LE(FLAGS_OFFSET) | HeaderFlags.SIGNED) >>> 0, FLAGS_OFFSET);
+  setSigned(head);
   signv(alg, key, parts, opts).copy(head, SIGNATURE_OFFSET);
 }
 
@@ -134,9 +134,14 @@ export function signInPlaceAsync(alg: SigningAlgorithm, key: Buffer, parts: read
   const head = parts[0];
   if (!head || head.length < HEADER_SIZE) throw new RangeError('SMB2 message shorter than its header');
   if (!signvAsyncAvailable(alg)) return false;
-  head.writeUInt32LE((head.readUInt32LE(FLAGS_OFFSET) | HeaderFlags.SIGNED) >>> 0, FLAGS_OFFSET);
+  setSigned(head);
   // The MAC reads ZERO_SIG in place of bytes 48..63, so the tag may be written there directly.
   return signvAsync(alg, key, parts, head.subarray(SIGNATURE_OFFSET, SIGNATURE_OFFSET + SIGNATURE_SIZE), done, opts);
+}
+
+/** SMB2_FLAGS_SIGNED, set before the signature is computed: it covers the flag. */
+function setSigned(head: Buffer): void {
+  head.writeUInt32LE((head.readUInt32LE(FLAGS_OFFSET) | HeaderFlags.SIGNED) >>> 0, FLAGS_OFFSET);
 }
 
 function signvAsyncAvailable(alg: SigningAlgorithm): boolean {

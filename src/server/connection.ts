@@ -63,6 +63,12 @@ interface OutMessage {
   scratch?: Buffer;
 }
 
+/** A request's signature computed off the loop (premacOffLoop): the key it used and the MAC. */
+interface Premac {
+  key: Buffer;
+  mac: Buffer;
+}
+
 /** Responses at least this long are signed or sealed off the event loop (Connection.cryptoOffLoop). */
 const CRYPTO_OFF_LOOP_MIN = 256 * 1024;
 
@@ -106,8 +112,6 @@ export class SmbConnection {
    * not overtake the WRITE before it). Null when nothing is held.
    */
   private hold: { q: (() => void)[] } | null = null;
-  /** the signature computed off the loop for the message resolve() checks next, and the key it used */
-  private premac: { msg: Buffer; key: Buffer; mac: Buffer } | null = null;
   private inflight = 0;
   lastActivity = Date.now();
   readonly connectedAt = Date.now();
@@ -152,17 +156,18 @@ export class SmbConnection {
       release();
       release = undefined;
     }
-    const run = (): void => {
-      this.handlePdu(pdu, release !== undefined, spliced)
-        .catch((err) => this.drop(`internal error: ${(err as Error).stack ?? err}`))
-        .finally(() => {
-          release?.();
-          this.inflight--;
-          if (this.inflight === this.server.config.maxOutstanding) this.transport.resume();
-        });
-    };
-    if (this.hold) this.hold.q.push(run);
-    else run();
+    if (this.hold) this.hold.q.push(() => this.runPdu(pdu, release, spliced));
+    else this.runPdu(pdu, release, spliced);
+  }
+
+  private runPdu(pdu: Buffer, release: (() => void) | undefined, spliced: SpliceOutcome | undefined): void {
+    this.handlePdu(pdu, release !== undefined, spliced)
+      .catch((err) => this.drop(`internal error: ${(err as Error).stack ?? err}`))
+      .finally(() => {
+        release?.();
+        this.inflight--;
+        if (this.inflight === this.server.config.maxOutstanding) this.transport.resume();
+      });
   }
 
   /** `lent`: the message is pooled memory, given back when this resolves. */
@@ -174,7 +179,7 @@ export class SmbConnection {
     const big = raw.length >= CRYPTO_OFF_LOOP_MIN && (kind === 'transform' || (kind === 'smb2' && (raw.readUInt32LE(16) & HeaderFlags.SIGNED) !== 0));
     const end = big ? this.cryptoStarted() : null;
     let hold: { q: (() => void)[] } | null = null;
-    let premac: { msg: Buffer; key: Buffer; mac: Buffer } | null = null;
+    let premac: Premac | null = null;
     try {
       let pdu = raw;
       let encryptedSession: Session | null = null;
@@ -213,11 +218,8 @@ export class SmbConnection {
         const hdr = decodeHeader(msg, 0);
         if (hdr.flags & HeaderFlags.SERVER_TO_REDIR) return this.drop('response received from client');
         const co = msgs.length > 1 ? { earlier: responses, last: i === msgs.length - 1, flushed: false } : undefined;
-        // resolve() takes the signature computed off the loop in the synchronous part of handleRequest.
-        this.premac = i === 0 ? premac : null;
-        const pending = this.handleRequest(hdr, msg, i === 0, related, encryptedSession, co, spliced);
+        const pending = this.handleRequest(hdr, msg, i === 0, related, encryptedSession, co, spliced, i === 0 ? premac : null);
         // Its handler has started: the PDUs held behind this one may go (in order).
-        this.premac = null;
         this.release(hold);
         const out = await pending;
         if (out === null) return releaseAll(responses); // dropped
@@ -232,7 +234,6 @@ export class SmbConnection {
       }
       this.sendResponses(responses, sealWith);
     } finally {
-      this.premac = null;
       this.release(hold);
       end?.();
     }
@@ -246,7 +247,7 @@ export class SmbConnection {
    * run off the loop: other algorithms, no addon, no such session; the
    * signature null if the MAC failed, and resolve() computes it again).
    */
-  private premacOffLoop(raw: Buffer): { hold: { q: (() => void)[] }; result: Promise<{ msg: Buffer; key: Buffer; mac: Buffer } | null> } | null {
+  private premacOffLoop(raw: Buffer): { hold: { q: (() => void)[] }; result: Promise<Premac | null> } | null {
     if (raw.readUInt32LE(20) !== 0) return null; // NextCommand: a compound is checked in line
     const s = this.server.state.sessions.get(raw.readBigUInt64LE(40));
     const k = s && s.state === 'valid' ? signingFor(s, this) : null;
@@ -254,7 +255,7 @@ export class SmbConnection {
     const mac = Buffer.alloc(16);
     const off = this.offLoop<Error | null>((cb) => signvAsync(k.alg, k.key, [raw], mac, cb));
     if (!off) return null;
-    return { hold: off.hold, result: off.result.then((err) => (err ? null : { msg: raw, key: k.key, mac })) };
+    return { hold: off.hold, result: off.result.then((err) => (err ? null : { key: k.key, mac })) };
   }
 
   private async handleRequest(
@@ -265,6 +266,7 @@ export class SmbConnection {
     encSession: Session | null,
     compoundOut?: { earlier: OutMessage[]; last: boolean; flushed: boolean },
     spliced?: SpliceOutcome,
+    premac: Premac | null = null,
   ): Promise<OutMessage | 'none' | null> {
     const compound = compoundOut !== undefined;
     const spec = COMMANDS[hdr.command];
@@ -302,7 +304,7 @@ export class SmbConnection {
     } else if (badFirst || (isRelated && rel.status !== 0)) {
       reply = errorReply(rel.status);
     } else {
-      const pre = this.resolve(ctx, spec.session, spec.tree, isRelated ? rel : null, encSession);
+      const pre = this.resolve(ctx, spec.session, spec.tree, isRelated ? rel : null, encSession, premac);
       signWith = ctx.session;
       liveBefore = ctx.session?.state === 'valid';
       if (pre !== null) reply = errorReply(pre);
@@ -372,7 +374,7 @@ export class SmbConnection {
   }
 
   /** Session and tree lookup, encryption and signing checks (3.3.5.2.9-11, 3.3.5.2.4). */
-  private resolve(ctx: RequestContext, needSession: boolean, needTree: boolean, rel: { session: Session | null; tree: TreeConnect | null } | null, enc: Session | null): number | null {
+  private resolve(ctx: RequestContext, needSession: boolean, needTree: boolean, rel: { session: Session | null; tree: TreeConnect | null } | null, enc: Session | null, premac: Premac | null = null): number | null {
     const hdr = ctx.hdr;
     // A related request naming "the previous session" when the previous request had none (3.3.5.2.7.2).
     if (rel && hdr.sessionId === 0xffffffffffffffffn && !rel.session) return NtStatus.INVALID_PARAMETER;
@@ -392,7 +394,7 @@ export class SmbConnection {
       s.lastActivity = Date.now();
       if (enc && enc !== s) return NtStatus.ACCESS_DENIED;
       if (s.state === 'valid' && s.encryptData && !enc && hdr.command !== Command.SESSION_SETUP) return NtStatus.ACCESS_DENIED;
-      const st = this.checkSignature(ctx, s, enc !== null, binding);
+      const st = this.checkSignature(ctx, s, enc !== null, binding, premac);
       if (st !== null) return st;
     }
     if (needTree) {
@@ -406,7 +408,7 @@ export class SmbConnection {
   }
 
   /** 3.3.5.2.4, with the channel's key on a bound connection and Session.SigningKey for a binding request (channel.ts). */
-  private checkSignature(ctx: RequestContext, s: Session, encrypted: boolean, binding: boolean): number | null {
+  private checkSignature(ctx: RequestContext, s: Session, encrypted: boolean, binding: boolean, premac: Premac | null): number | null {
     const hdr = ctx.hdr;
     const k = encrypted || s.state !== 'valid' ? null : signingFor(s, this);
     if (!k) return null;
@@ -417,12 +419,9 @@ export class SmbConnection {
       if (s.signingRequired && hdr.command !== Command.CANCEL && hdr.command !== Command.ECHO) return NtStatus.ACCESS_DENIED;
       return null;
     }
-    // Computed off the loop for this message (premacOffLoop), with the same key: compare; else compute now.
-    const pre = this.premac;
-    this.premac = null;
-    const same = pre && pre.key === k.key && pre.msg.buffer === ctx.msg.buffer && pre.msg.byteOffset === ctx.msg.byteOffset && pre.msg.length === ctx.msg.length;
-    const ok = same && hdr.command !== Command.CANCEL
-      ? timingSafeEqual(pre.mac, ctx.msg.subarray(48, 64))
+    // Computed off the loop for this message (premacOffLoop): compare, if the key is still the one it used; else compute now.
+    const ok = premac && premac.key === k.key
+      ? timingSafeEqual(premac.mac, ctx.msg.subarray(48, 64))
       : verify(k.alg, k.key, ctx.msg, { isCancel: hdr.command === Command.CANCEL });
     if (!ok) {
       this.server.log.warn(`connection ${this.id} (${this.peer}): bad signature on ${COMMANDS[hdr.command]?.name ?? hdr.command} for session ${s.id.toString(16)}`);

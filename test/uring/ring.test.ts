@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { FEAT, OP, SQE } from '../../src/uring/constants.js';
 import { SystemError } from '../../src/util/errors.js';
 import { Ring } from '../../src/uring/ring.js';
+import type { Op } from '../../src/uring/op.js';
 import { prepNop, nop } from '../../src/uring/ops/nop.js';
 import { prepRead, read } from '../../src/uring/ops/rw.js';
 import { prepPollAdd } from '../../src/uring/ops/poll.js';
@@ -49,6 +50,13 @@ describe('ring', { skip: noUring }, () => {
   describe('quiet chain members (IOSQE_CQE_SKIP_SUCCESS)', { skip: noCqeSkip() }, () => {
     /** A callback that logs `name:result` (or `name:ERRNO`) into `got`. */
     const log = (got: string[], name: string) => (e: SystemError | null, res: number) => got.push(`${name}:${e?.code ?? res}`);
+    /** Submits `members` as one chain and waits until `got` holds `n` lines; returns the CQEs the kernel posted meanwhile. */
+    const runChain = (r: Ring, members: Op[], got: string[], n: number): number => {
+      const before = r.postedCqes();
+      r.submitLinked(members);
+      while (got.length < n) r.wait(1, 1e9);
+      return r.postedCqes() - before;
+    };
 
     it('a chain that goes through posts one CQE; every callback runs, in chain order, with res = len', () => {
       const r = ring();
@@ -60,11 +68,9 @@ describe('ring', { skip: noUring }, () => {
       const b = prepRead(r, rd, Buffer.alloc(6), -1, log(got, 'b'));
       const c = prepNop(r, log(got, 'c'));
       a.quiet = b.quiet = true;
-      const before = r.postedCqes();
-      r.submitLinked([a, b, c]);
-      while (got.length < 3) r.wait(1, 1e9);
+      const posted = runChain(r, [a, b, c], got, 3);
       assert.deepEqual(got, ['a:4', 'b:6', 'c:0']);
-      assert.equal(r.postedCqes() - before, 1, 'only the last member posted a CQE');
+      assert.equal(posted, 1, 'only the last member posted a CQE');
       assert.equal(r.inflight, 0);
       // Completed silently, a member is free to go again: the same Op, quiet, in a new chain.
       const d = prepNop(r, log(got, 'd'));
@@ -85,12 +91,10 @@ describe('ring', { skip: noUring }, () => {
       const b = prepNop(r, log(got, 'b'));
       const c = prepNop(r, log(got, 'c'));
       a.quiet = b.quiet = true;
-      const before = r.postedCqes();
-      r.submitLinked([a, b, c]);
-      while (got.length < 3) r.wait(1, 1e9);
+      const posted = runChain(r, [a, b, c], got, 3);
       assert.deepEqual(got, ['a:1', 'b:ECANCELED', 'c:ECANCELED']);
       // The kernel posts the failure only (REQ_F_SKIP_LINK_CQES); the ring cancels the rest itself.
-      assert.equal(r.postedCqes() - before, 1);
+      assert.equal(posted, 1);
       assert.equal(r.inflight, 0);
     });
 
@@ -102,11 +106,9 @@ describe('ring', { skip: noUring }, () => {
       const q2 = prepNop(r, log(got, 'q2'));
       const y = prepNop(r, log(got, 'y'));
       q1.quiet = q2.quiet = true;
-      const before = r.postedCqes();
-      r.submitLinked([q1, x, q2, y]);
-      while (got.length < 4) r.wait(1, 1e9);
+      const posted = runChain(r, [q1, x, q2, y], got, 4);
       assert.deepEqual(got, ['q1:0', 'x:ENOENT', 'q2:ECANCELED', 'y:ECANCELED']);
-      assert.equal(r.postedCqes() - before, 4);
+      assert.equal(posted, 4);
       assert.equal(r.inflight, 0);
     });
 
@@ -116,8 +118,7 @@ describe('ring', { skip: noUring }, () => {
       const a = prepOpenat2(r, -100, '/nonexistent/ringsmb', {}, log(got, 'a'));
       const b = prepNop(r, log(got, 'b'));
       a.quiet = true;
-      r.submitLinked([a, b]);
-      while (got.length < 2) r.wait(1, 1e9);
+      runChain(r, [a, b], got, 2);
       assert.deepEqual(got, ['a:ENOENT', 'b:ECANCELED']);
       assert.equal(r.inflight, 0);
     });
