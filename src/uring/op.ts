@@ -102,7 +102,22 @@ export class Op implements Submission, SqeFields {
     const cb = this.cb;
     if (!cb) return;
     // The notification CQE of a zero-copy send carries res 0 and F_NOTIF.
-    if (res < 0) cb(new SystemError(opName(this.opcode), -res), res, flags);
+    if (res < 0) cb(completionError(this.opcode, -res), res, flags);
     else cb(null, res, flags);
+  }
+}
+
+/**
+ * The error a failed op's callback gets. No stack is captured: it would
+ * only ever show the ring's reaping loop, and capturing it is the dearest
+ * part of an error (cancellations come by the dozen when a chain breaks).
+ */
+function completionError(opcode: number, errno: number): SystemError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new SystemError(opName(opcode), errno);
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
