@@ -13,6 +13,9 @@
  * aeadSealAsync(..., cb)                        -> 0 | -errno, then cb(0 | -errno)
  * aeadOpenAsync(key, nonce, aad, data, tag, cb) -> 0 | -errno, then cb(0 | -EBADMSG | -errno)  (AES-GCM)
  * aeadOpen(ccm, key, nonce, aad, data, tag)    -> 0 | -EBADMSG | -errno
+ * aeadStream(key, nonce, aad)                   -> stream (external) | -errno   (AES-GCM seal in pieces)
+ * aeadStreamUpdate(stream, data)                -> 0 | -errno: the next piece, encrypted in place
+ * aeadStreamFinish(stream, tagOut)              -> 0 | -errno: the tag; the stream is spent
  * Seal encrypts the parts in place, in order, as one plaintext. It is GCM
  * only: CCM takes the whole plaintext in one update (an OpenSSL rule), and a
  * response always comes in several parts, so CCM seals through node:crypto. */
@@ -259,7 +262,85 @@ static napi_value AeadOpenAsync(napi_env env, napi_callback_info info) {
   return ret_i64(env, async_queue(env, "ringsmb:aead", aead_exec, aead_done, j, &j->work, j->refs, j->nrefs));
 }
 
+/* A GCM seal whose plaintext comes in pieces, in order (a READ response
+ * sealed piece by piece as the file is read). Plain memory only, on the
+ * loop thread; the context goes with the external (or at finish). */
+typedef struct {
+  EVP_CIPHER_CTX *c;
+} aead_stream_t;
+
+static void stream_free(napi_env env, void *data, void *hint) {
+  aead_stream_t *s = data;
+  if (s->c) EVP_CIPHER_CTX_free(s->c);
+  free(s);
+}
+
+/* The stream behind an external made by aeadStream, or NULL after a throw. */
+static aead_stream_t *arg_stream(napi_env env, napi_value v) {
+  napi_valuetype t;
+  void *p = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "not an AEAD stream");
+    return NULL;
+  }
+  return p;
+}
+
+/* aeadStream(key, nonce, aad) -> stream | -errno */
+static napi_value AeadStream(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  void *key, *nonce, *aad;
+  size_t keylen, noncelen, aadlen;
+  if (arg_bytes(env, argv[0], &key, &keylen) || arg_bytes(env, argv[1], &nonce, &noncelen) || arg_bytes(env, argv[2], &aad, &aadlen)) return NULL;
+  if (noncelen > 16 || aadlen > 0x7fffffff) return ret_i64(env, -EINVAL);
+  aead_stream_t *s = calloc(1, sizeof(*s));
+  if (!s) return ret_i64(env, -ENOMEM);
+  s->c = EVP_CIPHER_CTX_new();
+  int r = s->c ? setup(s->c, 1, 0, key, keylen, nonce, noncelen, NULL, 0) : -ENOMEM;
+  int outl;
+  if (!r && aadlen && !EVP_CipherUpdate(s->c, NULL, &outl, aad, (int)aadlen)) r = -EIO;
+  napi_value out;
+  if (r || napi_create_external(env, s, stream_free, NULL, &out) != napi_ok) {
+    stream_free(env, s, NULL);
+    return ret_i64(env, r ? r : -ENOMEM);
+  }
+  return out;
+}
+
+/* aeadStreamUpdate(stream, data) -> 0 | -errno: data encrypted in place. */
+static napi_value AeadStreamUpdate(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  aead_stream_t *s = arg_stream(env, argv[0]);
+  void *p;
+  size_t len;
+  if (!s || arg_bytes(env, argv[1], &p, &len)) return NULL;
+  if (!s->c) return ret_i64(env, -EINVAL);
+  if (len > 0x7fffffff) return ret_i64(env, -EINVAL);
+  int outl;
+  if (len && (!EVP_CipherUpdate(s->c, p, &outl, p, (int)len) || (size_t)outl != len)) return ret_i64(env, -EIO);
+  return ret_i64(env, 0);
+}
+
+/* aeadStreamFinish(stream, tagOut) -> 0 | -errno; the stream takes no more. */
+static napi_value AeadStreamFinish(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  aead_stream_t *s = arg_stream(env, argv[0]);
+  void *tag;
+  size_t taglen;
+  if (!s || arg_bytes(env, argv[1], &tag, &taglen)) return NULL;
+  if (!s->c || taglen < 16) return ret_i64(env, -EINVAL);
+  unsigned char fin[32];
+  int outl, r = 0;
+  if (!EVP_CipherFinal_ex(s->c, fin, &outl) || !EVP_CIPHER_CTX_ctrl(s->c, EVP_CTRL_GCM_GET_TAG, 16, tag)) r = -EIO;
+  EVP_CIPHER_CTX_free(s->c);
+  s->c = NULL;
+  return ret_i64(env, r);
+}
+
 void aead_init(napi_env env, napi_value exports) {
+  export_fn(env, exports, "aeadStream", AeadStream);
+  export_fn(env, exports, "aeadStreamUpdate", AeadStreamUpdate);
+  export_fn(env, exports, "aeadStreamFinish", AeadStreamFinish);
   export_fn(env, exports, "aeadSeal", AeadSeal);
   export_fn(env, exports, "aeadSealAsync", AeadSealAsync);
   export_fn(env, exports, "aeadOpenAsync", AeadOpenAsync);

@@ -195,6 +195,60 @@ function prepareSeal(spec: CipherSpec, cipherId: number, key: Buffer, sessionId:
 }
 
 /**
+ * One message sealed as its plaintext comes, in pieces and in order, each
+ * encrypted where it lies (AES-GCM through the addon): a READ response is
+ * sealed piece by piece as the file is read, so the cipher runs while the
+ * rest is still being read instead of after all of it. The size is fixed at
+ * the start (it is in the transform header, which the AAD covers); finish()
+ * gives the transform header with its tag once exactly that many bytes went
+ * through. start() is null where it cannot be had (CCM: OpenSSL takes its
+ * plaintext in one update; no addon): seal the whole with sealInPlace().
+ */
+export class SealStream {
+  private left: number;
+
+  private constructor(private s: object | null, readonly header: Buffer, size: number) {
+    this.left = size;
+  }
+
+  /** Whether start() can give a stream for this cipher here. */
+  static available(cipherId: number): boolean {
+    return typeof native?.aeadStream === 'function' && !cipherSpec(cipherId).ccm;
+  }
+
+  static start(cipherId: number, key: Buffer, sessionId: bigint, size: number, nonce?: Buffer): SealStream | null {
+    const spec = cipherSpec(cipherId);
+    const open = native?.aeadStream as AeadStream | undefined;
+    if (!open || spec.ccm) return null;
+    const { header, field } = transformFor(spec, cipherId, key, sessionId, size, nonce);
+    const s = open(key, field.subarray(0, spec.nonceLength), transformAad(header));
+    if (typeof s === 'number') throw new Error(`AEAD seal failed (errno ${-s})`);
+    return new SealStream(s, header, size);
+  }
+
+  /** Encrypts the next piece of the plaintext in place. */
+  update(piece: Buffer): void {
+    if (!this.s || piece.length > this.left) throw new RangeError('more plaintext than the sealed size');
+    const r = (native!.aeadStreamUpdate as AeadStreamUpdate)(this.s, piece);
+    if (r < 0) throw new Error(`AEAD seal failed (errno ${-r})`);
+    this.left -= piece.length;
+  }
+
+  /** The transform header, its Signature now the tag; the stream takes no more. */
+  finish(): Buffer {
+    if (!this.s || this.left !== 0) throw new RangeError(`sealed size not reached (${this.left} bytes short)`);
+    const r = (native!.aeadStreamFinish as AeadStreamFinish)(this.s, this.header.subarray(4, 20));
+    this.s = null;
+    if (r < 0) throw new Error(`AEAD seal failed (errno ${-r})`);
+    return this.header;
+  }
+}
+
+type AeadStream = (key: Buffer, nonce: Buffer, aad: Buffer) => object | number;
+type AeadStreamUpdate = (stream: object, data: Buffer) => number;
+type AeadStreamFinish = (stream: object, tagOut: Buffer) => number;
+
+/**
  * Opens an encrypted message where it lies: on success the plaintext
  * overwrites the ciphertext and a view of it is returned; on failure
  * (bad header, wrong size, authentication) null, and the bytes are

@@ -159,3 +159,55 @@ export function signvAsync(alg: SigningAlgorithm, key: Buffer, parts: readonly B
   const r = aead(key, gmacNonce(parts[0]!, opts), null, pieces(parts), [], out, (res) => done(res < 0 ? new Error(`AES-GMAC failed (errno ${-res})`) : null));
   return r >= 0;
 }
+
+/**
+ * A message signed as it comes, in pieces and in order (a READ response
+ * signed as the file is read): the constructor sets SMB2_FLAGS_SIGNED in the
+ * header (the signature covers it) and takes it as the first piece, its
+ * Signature field read as zero; update() takes the rest; finishInto() writes
+ * the signature into the header, as signInPlace() would have.
+ */
+export class SignStream {
+  private readonly mac: { update(p: Buffer): void; digest(): Buffer };
+
+  constructor(alg: SigningAlgorithm, key: Buffer, head: Buffer) {
+    if (head.length < HEADER_SIZE) throw new RangeError('SMB2 message shorter than its header');
+    setSigned(head);
+    switch (alg) {
+      case SigningAlgorithm.HMAC_SHA256: {
+        const h = createHmac('sha256', key);
+        this.mac = { update: (p) => h.update(p), digest: () => h.digest().subarray(0, SIGNATURE_SIZE) };
+        break;
+      }
+      case SigningAlgorithm.AES_CMAC: {
+        const m = new AesCmac(key);
+        this.mac = { update: (p) => m.update(p), digest: () => m.digest() };
+        break;
+      }
+      case SigningAlgorithm.AES_GMAC: {
+        const c = createCipheriv('aes-128-gcm', key, gmacNonce(head), { authTagLength: 16 });
+        this.mac = {
+          update: (p) => c.setAAD(p),
+          digest: () => {
+            c.final();
+            return c.getAuthTag();
+          },
+        };
+        break;
+      }
+      default:
+        throw new RangeError(`unknown signing algorithm ${alg as number}`);
+    }
+    for (const p of pieces([head])) this.mac.update(p);
+  }
+
+  update(piece: Buffer): void {
+    this.mac.update(piece);
+  }
+
+  /** Writes the signature into bytes 48..63 of `head` (the header it began with) and returns `head`. */
+  finishInto(head: Buffer): Buffer {
+    this.mac.digest().copy(head, SIGNATURE_OFFSET);
+    return head;
+  }
+}

@@ -11,15 +11,16 @@ import { NtStatus, statusName } from '../smb2/status.js';
 import { validateRequest } from '../smb2/validate.js';
 import { splitCompound, compoundPadding } from '../smb2/compound.js';
 import { handleSmb1Negotiate } from './handlers/negotiate.js';
-import { openInPlace, openInPlaceAsync, parseTransformHeader, sealInPlace, sealInPlaceAsync } from '../crypto/encryption.js';
-import { signInPlace, signInPlaceAsync, signvAsync, verify, type SigningAlgorithm } from '../crypto/signing.js';
+import { openInPlace, openInPlaceAsync, parseTransformHeader, SealStream, sealInPlace, sealInPlaceAsync } from '../crypto/encryption.js';
+import { SignStream, signInPlace, signInPlaceAsync, signvAsync, verify, type SigningAlgorithm } from '../crypto/signing.js';
 import { preauthUpdate } from '../crypto/preauth.js';
 import type { FileRegion, SpliceOutcome, TransportConnection } from '../transport/types.js';
 import { spliceTarget } from './datapath/write.js';
 import { CreditWindow } from './credits.js';
 import { PendingTable, type PendingRequest } from './async.js';
 import { encodeErrorResponse } from '../smb2/commands/error.js';
-import { errorReply, type Reply, type RequestContext } from './context.js';
+import { errorReply, type ReadSeal, type Reply, type RequestContext } from './context.js';
+import { encodeReadResponseHead } from '../smb2/commands/read.js';
 import { COMMANDS } from './dispatch.js';
 import { boundTo, channelOf, isBindingRequest, signingFor } from './channel.js';
 import type { Session, TreeConnect, Open } from './state.js';
@@ -61,6 +62,20 @@ interface OutMessage {
   release?: () => void;
   /** a part sealing may overwrite (Reply.scratch) */
   scratch?: Buffer;
+  /** sealed already, as its data was read (Connection.readSealer): the frame to send as it is */
+  presealed?: Buffer[];
+}
+
+/** A READ response sealed or signed as its data is read (Connection.readSealer), once its header is fixed. */
+interface EarlySeal {
+  out: OutMessage;
+  /** header and READ response body (sealed in place, or to take the signature) */
+  head: Buffer;
+  handle: ReadSeal;
+  /** the frame to send, once all the data went through */
+  finish: (data: Buffer) => Buffer[];
+  /** the credits its header grants, which an error response in its place grants instead */
+  grant: number;
 }
 
 /** A request's signature computed off the loop (premacOffLoop): the key it used and the MAC. */
@@ -293,6 +308,7 @@ export class SmbConnection {
     };
     let reply: Reply;
     let signWith: Session | null = null;
+    let early: { seal: EarlySeal | null } | null = null;
     /** the session was valid when the request came: its response is signed even if the request ended it (LOGOFF, failed re-authentication) */
     let liveBefore = false;
     // A spliced WRITE is its head alone; its fields are checked against the whole PDU's length.
@@ -309,6 +325,7 @@ export class SmbConnection {
       liveBefore = ctx.session?.state === 'valid';
       if (pre !== null) reply = errorReply(pre);
       else {
+        if (hdr.command === Command.READ && !compound) early = this.readSealer(hdr, ctx, encSession, liveBefore);
         try {
           reply = await spec.handler(ctx);
         } catch (err) {
@@ -329,8 +346,10 @@ export class SmbConnection {
     rel.session = ctx.session;
     rel.tree = ctx.tree;
     const session = ctx.session ?? (reply.sessionId !== undefined ? this.server.state.sessions.get(reply.sessionId) ?? null : null);
+    const sealed = early?.seal;
+    if (sealed && reply.sealed === sealed.handle && reply.status === NtStatus.SUCCESS) return this.presealed(sealed, reply);
     // A final response after the compound's interim went out stands alone.
-    const out = this.buildResponse(hdr, reply, isRelated && !compoundOut?.flushed, ctx);
+    const out = this.buildResponse(hdr, reply, isRelated && !compoundOut?.flushed, ctx, sealed?.grant);
     out.release = reply.release;
     out.scratch = reply.scratch;
     // 3.1.1: the connection's preauth hash covers NEGOTIATE request and response.
@@ -431,12 +450,13 @@ export class SmbConnection {
   }
 
   /** The response header, followed by the body parts as the handler gave them (no copy of data). */
-  private buildResponse(req: Smb2Header, reply: Reply, related: boolean, ctx: RequestContext): OutMessage {
+  /** `granted`: the credits an earlier header for this request granted already (readSealer), granted here instead. */
+  private buildResponse(req: Smb2Header, reply: Reply, related: boolean, ctx: RequestContext, granted?: number): OutMessage {
     const header = Buffer.allocUnsafe(HEADER_SIZE);
     const p = this.pending.size > 0 ? this.pending.get(req.messageId) : undefined;
     if (p) this.pending.remove(p);
     // 3.3.4.2: an async request's interim response granted its credits; the final one is async too.
-    const grant = req.command === Command.CANCEL || p?.creditsGranted ? 0 : this.credits.grant(req.credits, req.creditCharge);
+    const grant = granted ?? (req.command === Command.CANCEL || p?.creditsGranted ? 0 : this.credits.grant(req.credits, req.creditCharge));
     const asyncId = p?.asyncId ?? 0n;
     encodeHeader({
       creditCharge: req.creditCharge,
@@ -461,6 +481,70 @@ export class SmbConnection {
     return { parts, length, signWith: null, encryptWith: null };
   }
 
+  /**
+   * A READ whose response will be sealed (AES-GCM) or signed, alone (not in
+   * a compound): its handler may protect it as the file is read
+   * (ctx.sealRead), so that the cipher or MAC runs over each piece while the
+   * next is still being read, instead of over 8 MiB after all of them (one
+   * smbclient keeps one sealed READ outstanding, so that time was wall
+   * time). When sealRead is called the response header is built at once,
+   * its credits granted, and the header and body go through first, as they
+   * come first in the message; a signature goes into the header at the end.
+   * Not when another connection has large protected traffic too: then the
+   * whole response goes to a pool thread (cryptoOffLoop).
+   */
+  private readSealer(hdr: Smb2Header, ctx: RequestContext, encSession: Session | null, live: boolean): { seal: EarlySeal | null } | null {
+    const s = ctx.session;
+    const neg = this.negotiated;
+    if (!neg || this.server.cryptoBusy > (this.cryptoActive > 0 ? 1 : 0)) return null;
+    if (this.pending.size > 0 && this.pending.get(hdr.messageId)) return null;
+    const sealWith = encSession ?? (s && s.state === 'valid' && (s.encryptData || ctx.tree?.share.encrypt) && s.encryptionKey ? s : null);
+    let protect: (head: Buffer, total: number) => { update(piece: Buffer): void; finish(data: Buffer): Buffer[] };
+    let signWith: Session | null = null;
+    if (sealWith) {
+      const key = sealWith.encryptionKey;
+      if (!key || !SealStream.available(neg.cipherId)) return null;
+      protect = (head, total) => {
+        const st = SealStream.start(neg.cipherId, key, sealWith.id, total)!;
+        st.update(head);
+        return { update: (p) => st.update(p), finish: (data) => [st.finish(), head, data] };
+      };
+    } else {
+      signWith = this.signerFor(hdr, s, { status: NtStatus.SUCCESS, body: [] }, live);
+      const k = signWith ? signingFor(signWith, this) : null;
+      if (!k) return null;
+      protect = (head) => {
+        const mac = new SignStream(k.alg, k.key, head);
+        return { update: (p) => mac.update(p), finish: (data) => [mac.finishInto(head), data] };
+      };
+    }
+    const early: { seal: EarlySeal | null } = { seal: null };
+    ctx.sealRead = (n: number): ReadSeal | null => {
+      if (early.seal || this.closed) return null;
+      const body = encodeReadResponseHead(n);
+      const out = this.buildResponse(hdr, { status: NtStatus.SUCCESS, body: [body] }, false, ctx);
+      out.encryptWith = sealWith;
+      out.signWith = signWith;
+      const head = Buffer.concat([out.parts[0]!, body]);
+      const p = protect(head, head.length + n);
+      early.seal = { out, head, handle: { update: p.update }, finish: p.finish, grant: out.parts[0]!.readUInt16LE(14) };
+      this.server.readsSealedInPieces++;
+      return early.seal.handle;
+    };
+    return early;
+  }
+
+  /** The response whose data went through its EarlySeal: the header was built then, the frame is complete now. */
+  private presealed(seal: EarlySeal, reply: Reply): OutMessage {
+    const data = (reply.body as Buffer[])[1]!;
+    const out = seal.out;
+    out.parts = [seal.head, data];
+    out.length = seal.head.length + data.length;
+    out.presealed = seal.finish(data);
+    out.release = reply.release;
+    return out;
+  }
+
   /** The session whose key signs this response, or null (3.3.4.1.1). */
   private signerFor(req: Smb2Header, s: Session | null, reply: Reply, live = s?.state === 'valid'): Session | null {
     if (!s || !s.signingKey) return null;
@@ -475,6 +559,11 @@ export class SmbConnection {
   /** Pads and chains a compound, signs each response over its padded length, and seals the whole when a session encrypts. */
   private sendResponses(responses: OutMessage[], sealWith: Session | null): void {
     if (responses.length === 0 || this.closed) return;
+    const pre = responses.length === 1 ? responses[0]!.presealed : undefined;
+    if (pre) {
+      this.trackCryptoSend(responses[0]!, sealWith);
+      return this.sendFrame(pre, responses);
+    }
     if (responses.length === 1 && responses[0]!.length >= CRYPTO_OFF_LOOP_MIN) {
       const r = responses[0]!;
       this.trackCryptoSend(r, sealWith);

@@ -28,6 +28,19 @@ export interface RequestContext {
   related: { open: Open | null };
   /** WRITE: `msg` is the head of the PDU; the rest of the data went straight into the file (datapath/write.ts) */
   spliced?: SpliceOutcome;
+  /**
+   * READ, where the response will be sealed alone: seals it as its data is
+   * read (Connection.sealRead). Called once with the DataLength, it fixes
+   * the response header (and its credits) now and returns where the data
+   * goes, all of it and in order; null when it cannot be had.
+   */
+  sealRead?: (dataLength: number) => ReadSeal | null;
+}
+
+/** A READ response being sealed as its data is read (RequestContext.sealRead). */
+export interface ReadSeal {
+  /** Encrypts the next piece of the data where it lies. */
+  update(piece: Buffer): void;
 }
 
 export interface Reply {
@@ -40,6 +53,8 @@ export interface Reply {
   release?: () => void;
   /** READ: the body part that is the handler's own memory, which sealing may overwrite with its ciphertext (encrypt in place) */
   scratch?: Buffer;
+  /** READ: the data (body[1]) went through this ReadSeal, and is ciphertext now */
+  sealed?: ReadSeal;
   /** SESSION_SETUP: the session id the response carries */
   sessionId?: bigint;
   /** TREE_CONNECT: the tree id the response carries */

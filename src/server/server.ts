@@ -71,6 +71,8 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   cryptoBusy = 0;
   /** large messages signed, sealed, verified or opened on a libuv pool thread so far */
   cryptoHandedOff = 0;
+  /** READ responses sealed piece by piece as their data was read (SmbConnection.readSealer) so far */
+  readsSealedInPieces = 0;
   private readonly shares = new Map<string, ShareState>();
   private netListeners: Listener[] = [];
   private sweeper: NodeJS.Timeout | null = null;

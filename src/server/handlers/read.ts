@@ -39,7 +39,8 @@ export async function handleRead(ctx: RequestContext): Promise<Reply> {
   let got;
   try {
     // The data movement lives in datapath/read.ts (copy, or splice by the transport).
-    got = await readFileData(file, req.length, req.offset, ctx.conn.canSendFile(ctx), ctx.server.dataPool);
+    const sealed = ctx.sealRead ? { seal: ctx.sealRead, minimumCount: req.minimumCount } : undefined;
+    got = await readFileData(file, req.length, req.offset, ctx.conn.canSendFile(ctx), ctx.server.dataPool, sealed);
   } catch (err) {
     return errorReply(fsStatus(ctx, err));
   }
@@ -52,5 +53,5 @@ export async function handleRead(ctx: RequestContext): Promise<Reply> {
   }
   open.position = Number(req.offset) + n;
   if (got.kind === 'region') return { status: NtStatus.SUCCESS, body: [encodeReadResponseHead(n)], region: got.region };
-  return { status: NtStatus.SUCCESS, body: [encodeReadResponseHead(n), got.data], release: got.release, scratch: got.data };
+  return { status: NtStatus.SUCCESS, body: [encodeReadResponseHead(n), got.data], release: got.release, scratch: got.data, sealed: got.sealed };
 }

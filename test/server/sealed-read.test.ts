@@ -1,0 +1,142 @@
+/**
+ * A large READ whose response is sealed with AES-GCM, or signed, is
+ * protected piece by piece as the file is read (Connection.readSealer,
+ * datapath/read.ts): the client gets the file byte for byte and accepts the
+ * signatures; CCM still seals the whole; a file that
+ * shrinks under the read gives zeros in its place (the length stays what
+ * was announced); a read that fails leaves nothing under way and nothing
+ * out of the pool.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, smbclient, smbclientPath, type Running } from '../interop/harness.js';
+import { readFileData } from '../../src/server/datapath/read.js';
+import type { ReadSeal } from '../../src/server/context.js';
+import type { VfsFile, VfsStat } from '../../src/vfs/types.js';
+import { native } from '../../src/native.js';
+
+let srv: Running;
+// Not a multiple of the block size, nor of 4 KiB: the last piece is ragged.
+const DATA = randomBytes((9 << 20) + 4097);
+
+before(async () => {
+  srv = await startServer({ signing: 'enabled' });
+  writeFileSync(join(srv.dir, 'big.bin'), DATA);
+});
+after(async () => {
+  await srv.stop();
+});
+
+async function settled(): Promise<void> {
+  for (let i = 0; i < 100 && (srv.server.cryptoBusy > 0 || srv.server.dataPool.stats.out > 0); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(srv.server.cryptoBusy, 0, 'no connection counted busy');
+  assert.equal(srv.server.dataPool.stats.out, 0, 'every pooled buffer back');
+}
+
+const needs = !native ? 'native addon not built' : !smbclientPath() && 'smbclient not installed';
+
+test('smbclient sealed get (AES-128-GCM): sealed in pieces as read, byte for byte', { skip: needs }, async () => {
+  const before = srv.server.readsSealedInPieces;
+  const out = join(srv.dir, 'copy-gcm.bin');
+  const r = await smbclient(srv.port, `get big.bin ${out}`, ['--client-protection=encrypt', '-m', 'SMB3_11']);
+  assert.equal(r.code, 0, r.out);
+  assert.ok(readFileSync(out).equals(DATA), 'byte for byte');
+  rmSync(out);
+  // smbclient reads 8 MiB at a time here: the first READ (and the 1 MiB + 4097 tail) went the new way.
+  assert.ok(srv.server.readsSealedInPieces >= before + 2, `sealed in pieces: ${srv.server.readsSealedInPieces - before}`);
+  await settled();
+});
+
+test('smbclient signed get (AES-GMAC, then AES-CMAC): signed in pieces as read, signatures checked by smbclient, byte for byte', { skip: needs }, async () => {
+  for (const extra of [[], ['--option=clientsmb3signingalgorithms=aes-128-cmac']]) {
+    const before = srv.server.readsSealedInPieces;
+    const out = join(srv.dir, 'copy-signed.bin');
+    const r = await smbclient(srv.port, `get big.bin ${out}`, ['--client-protection=sign', '-m', 'SMB3_11', ...extra]);
+    assert.equal(r.code, 0, r.out);
+    assert.ok(readFileSync(out).equals(DATA), `byte for byte ${extra.join(' ')}`);
+    rmSync(out);
+    assert.ok(srv.server.readsSealedInPieces >= before + 2, `signed in pieces: ${srv.server.readsSealedInPieces - before}`);
+    await settled();
+  }
+});
+
+test('smbclient sealed get with AES-128-CCM: sealed whole (no CCM in pieces), byte for byte', { skip: needs }, async () => {
+  const before = srv.server.readsSealedInPieces;
+  const out = join(srv.dir, 'copy-ccm.bin');
+  const r = await smbclient(srv.port, `get big.bin ${out}`, ['--client-protection=encrypt', '-m', 'SMB3_11', '--option=clientsmb3encryptionalgorithms=aes-128-ccm']);
+  assert.equal(r.code, 0, r.out);
+  assert.ok(readFileSync(out).equals(DATA), 'byte for byte');
+  rmSync(out);
+  assert.equal(srv.server.readsSealedInPieces, before, 'CCM takes its plaintext whole');
+  await settled();
+});
+
+/** A file whose size says `size` but whose reads give only what `have` holds (it shrank), and fail at `failAt`. */
+function fakeFile(size: number, have: Buffer, failAt = -1): VfsFile & { reads: number } {
+  const f = {
+    fd: -1,
+    isDirectory: false,
+    created: false,
+    reads: 0,
+    async stat(): Promise<VfsStat> {
+      return { size: BigInt(size) } as VfsStat;
+    },
+    async read(buf: Buffer, bufOff: number, len: number, pos: number | bigint): Promise<number> {
+      f.reads++;
+      await new Promise((r) => setImmediate(r));
+      const p = Number(pos);
+      if (failAt >= 0 && p <= failAt && failAt < p + len) throw Object.assign(new Error('EIO'), { code: 'EIO' });
+      if (p >= have.length) return 0;
+      return have.copy(buf, bufOff, p, Math.min(have.length, p + len));
+    },
+  };
+  return f as unknown as VfsFile & { reads: number };
+}
+
+/** A ReadSeal that records what went through it, in order. */
+function recorder(): { seal: (n: number) => ReadSeal; seen: Buffer[]; asked: number[] } {
+  const seen: Buffer[] = [];
+  const asked: number[] = [];
+  return {
+    seen,
+    asked,
+    seal: (n) => {
+      asked.push(n);
+      return { update: (p) => void seen.push(Buffer.from(p)) };
+    },
+  };
+}
+
+test('a file that shrinks under a sealed read: zeros in place of what it lost, the announced length kept, in order', async () => {
+  const full = randomBytes(3 << 20);
+  const have = full.subarray(0, (1 << 20) + 123); // the size said 3 MiB; the reads find 1 MiB + 123
+  const rec = recorder();
+  const got = await readFileData(fakeFile(full.length, have), 4 << 20, 0n, false, null, { seal: rec.seal, minimumCount: 0 });
+  assert.equal(got.kind, 'buffer');
+  if (got.kind !== 'buffer') return;
+  assert.deepEqual(rec.asked, [full.length], 'DataLength from the size, asked once');
+  assert.equal(got.sealed !== undefined, true);
+  assert.equal(got.data.length, full.length);
+  assert.ok(got.data.subarray(0, have.length).equals(have), 'what the file had');
+  assert.ok(got.data.subarray(have.length).equals(Buffer.alloc(full.length - have.length)), 'zeros after');
+  assert.ok(Buffer.concat(rec.seen).equals(got.data), 'every byte through the seal once, in order');
+  assert.ok(rec.seen.length >= 2, 'in pieces');
+});
+
+test('a sealed read that fails: rejected once every piece has settled; nothing sealed past the failure; no read declined as too small', async () => {
+  const data = randomBytes(4 << 20);
+  const rec = recorder();
+  const f = fakeFile(data.length, data, 3 << 20);
+  await assert.rejects(readFileData(f, data.length, 0n, false, null, { seal: rec.seal, minimumCount: 0 }), /EIO/);
+  assert.equal(Buffer.concat(rec.seen).length, 2 << 20, 'the first piece only');
+  // Below MinimumCount, or at the end of file: the connection is not asked (END_OF_FILE comes from the usual path).
+  const none = recorder();
+  const r1 = await readFileData(fakeFile(100, data.subarray(0, 100)), 2 << 20, 0n, false, null, { seal: none.seal, minimumCount: 101 });
+  const r2 = await readFileData(fakeFile(100, data.subarray(0, 100)), 2 << 20, 100n, false, null, { seal: none.seal, minimumCount: 0 });
+  assert.deepEqual(none.asked, []);
+  assert.equal(r1.kind === 'buffer' && r1.data.length, 100);
+  assert.equal(r2.kind === 'buffer' && r2.data.length, 0);
+});
