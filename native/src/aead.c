@@ -14,8 +14,8 @@
  * aeadOpenAsync(key, nonce, aad, data, tag, cb) -> 0 | -errno, then cb(0 | -EBADMSG | -errno)  (AES-GCM)
  * aeadOpen(ccm, key, nonce, aad, data, tag)    -> 0 | -EBADMSG | -errno
  * aeadStream(key, nonce, aad)                   -> stream (external) | -errno   (AES-GCM seal in pieces)
- * aeadStreamUpdate(stream, data)                -> 0 | -errno: the next piece, encrypted in place
- * aeadStreamFinish(stream, tagOut)              -> 0 | -errno: the tag; the stream is spent
+ * aeadStreamNext(stream, data, false)          -> 0 | -errno: the next piece, encrypted in place
+ * aeadStreamNext(stream, tagOut, true)          -> 0 | -errno: the tag; the stream is spent
  * Seal encrypts the parts in place, in order, as one plaintext. It is GCM
  * only: CCM takes the whole plaintext in one update (an OpenSSL rule), and a
  * response always comes in several parts, so CCM seals through node:crypto. */
@@ -307,31 +307,28 @@ static napi_value AeadStream(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* aeadStreamUpdate(stream, data) -> 0 | -errno: data encrypted in place. */
-static napi_value AeadStreamUpdate(napi_env env, napi_callback_info info) {
-  ARGS(2);
+/* aeadStreamNext(stream, bytes, last) -> 0 | -errno. Not last: bytes is the
+ * next piece of the plaintext, encrypted in place. Last: the tag goes into
+ * bytes (16), and the stream takes no more. */
+static napi_value AeadStreamNext(napi_env env, napi_callback_info info) {
+  ARGS(3);
   aead_stream_t *s = arg_stream(env, argv[0]);
   void *p;
   size_t len;
+  bool last = false;
   if (!s || arg_bytes(env, argv[1], &p, &len)) return NULL;
-  if (!s->c) return ret_i64(env, -EINVAL);
-  if (len > 0x7fffffff) return ret_i64(env, -EINVAL);
-  int outl;
-  if (len && (!EVP_CipherUpdate(s->c, p, &outl, p, (int)len) || (size_t)outl != len)) return ret_i64(env, -EIO);
-  return ret_i64(env, 0);
-}
-
-/* aeadStreamFinish(stream, tagOut) -> 0 | -errno; the stream takes no more. */
-static napi_value AeadStreamFinish(napi_env env, napi_callback_info info) {
-  ARGS(2);
-  aead_stream_t *s = arg_stream(env, argv[0]);
-  void *tag;
-  size_t taglen;
-  if (!s || arg_bytes(env, argv[1], &tag, &taglen)) return NULL;
-  if (!s->c || taglen < 16) return ret_i64(env, -EINVAL);
-  unsigned char fin[32];
+  if (napi_get_value_bool(env, argv[2], &last) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "last must be a boolean");
+    return NULL;
+  }
+  if (!s->c || len > 0x7fffffff || (last && len < 16)) return ret_i64(env, -EINVAL);
   int outl, r = 0;
-  if (!EVP_CipherFinal_ex(s->c, fin, &outl) || !EVP_CIPHER_CTX_ctrl(s->c, EVP_CTRL_GCM_GET_TAG, 16, tag)) r = -EIO;
+  if (!last) {
+    if (len && (!EVP_CipherUpdate(s->c, p, &outl, p, (int)len) || (size_t)outl != len)) r = -EIO;
+    return ret_i64(env, r);
+  }
+  unsigned char fin[32];
+  if (!EVP_CipherFinal_ex(s->c, fin, &outl) || !EVP_CIPHER_CTX_ctrl(s->c, EVP_CTRL_GCM_GET_TAG, 16, p)) r = -EIO;
   EVP_CIPHER_CTX_free(s->c);
   s->c = NULL;
   return ret_i64(env, r);
@@ -339,8 +336,7 @@ static napi_value AeadStreamFinish(napi_env env, napi_callback_info info) {
 
 void aead_init(napi_env env, napi_value exports) {
   export_fn(env, exports, "aeadStream", AeadStream);
-  export_fn(env, exports, "aeadStreamUpdate", AeadStreamUpdate);
-  export_fn(env, exports, "aeadStreamFinish", AeadStreamFinish);
+  export_fn(env, exports, "aeadStreamNext", AeadStreamNext);
   export_fn(env, exports, "aeadSeal", AeadSeal);
   export_fn(env, exports, "aeadSealAsync", AeadSealAsync);
   export_fn(env, exports, "aeadOpenAsync", AeadOpenAsync);

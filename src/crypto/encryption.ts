@@ -229,7 +229,7 @@ export class SealStream {
   /** Encrypts the next piece of the plaintext in place. */
   update(piece: Buffer): void {
     if (!this.s || piece.length > this.left) throw new RangeError('more plaintext than the sealed size');
-    const r = (native!.aeadStreamUpdate as AeadStreamUpdate)(this.s, piece);
+    const r = (native!.aeadStreamNext as AeadStreamNext)(this.s, piece, false);
     if (r < 0) throw new Error(`AEAD seal failed (errno ${-r})`);
     this.left -= piece.length;
   }
@@ -237,7 +237,7 @@ export class SealStream {
   /** The transform header, its Signature now the tag; the stream takes no more. */
   finish(): Buffer {
     if (!this.s || this.left !== 0) throw new RangeError(`sealed size not reached (${this.left} bytes short)`);
-    const r = (native!.aeadStreamFinish as AeadStreamFinish)(this.s, this.header.subarray(4, 20));
+    const r = (native!.aeadStreamNext as AeadStreamNext)(this.s, this.header.subarray(4, 20), true);
     this.s = null;
     if (r < 0) throw new Error(`AEAD seal failed (errno ${-r})`);
     return this.header;
@@ -245,8 +245,7 @@ export class SealStream {
 }
 
 type AeadStream = (key: Buffer, nonce: Buffer, aad: Buffer) => object | number;
-type AeadStreamUpdate = (stream: object, data: Buffer) => number;
-type AeadStreamFinish = (stream: object, tagOut: Buffer) => number;
+type AeadStreamNext = (stream: object, data: Buffer, last: boolean) => number;
 
 /**
  * Opens an encrypted message where it lies: on success the plaintext
