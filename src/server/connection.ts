@@ -62,7 +62,7 @@ interface OutMessage {
   release?: () => void;
   /** a part sealing may overwrite (Reply.scratch) */
   scratch?: Buffer;
-  /** sealed already, as its data was read (Connection.readSealer): the frame to send as it is */
+  /** sealed or signed already, as its data was read (Connection.readSealer): the frame to send as it is */
   presealed?: Buffer[];
 }
 
@@ -449,8 +449,11 @@ export class SmbConnection {
     return null;
   }
 
-  /** The response header, followed by the body parts as the handler gave them (no copy of data). */
-  /** `granted`: the credits an earlier header for this request granted already (readSealer), granted here instead. */
+  /**
+   * The response header, followed by the body parts as the handler gave them
+   * (no copy of data). `granted`: the credits an earlier header for this
+   * request granted already (readSealer), which this one grants instead.
+   */
   private buildResponse(req: Smb2Header, reply: Reply, related: boolean, ctx: RequestContext, granted?: number): OutMessage {
     const header = Buffer.allocUnsafe(HEADER_SIZE);
     const p = this.pending.size > 0 ? this.pending.get(req.messageId) : undefined;

@@ -29,17 +29,18 @@ export interface RequestContext {
   /** WRITE: `msg` is the head of the PDU; the rest of the data went straight into the file (datapath/write.ts) */
   spliced?: SpliceOutcome;
   /**
-   * READ, where the response will be sealed alone: seals it as its data is
-   * read (Connection.sealRead). Called once with the DataLength, it fixes
-   * the response header (and its credits) now and returns where the data
-   * goes, all of it and in order; null when it cannot be had.
+   * READ, where the response will be sealed or signed, alone: seals or signs
+   * it as its data is read (Connection.readSealer). Called once with the
+   * DataLength, it fixes the response header (and its credits) now and
+   * returns where the data goes, all of it and in order; null when it
+   * cannot be had.
    */
   sealRead?: (dataLength: number) => ReadSeal | null;
 }
 
-/** A READ response being sealed as its data is read (RequestContext.sealRead). */
+/** A READ response being sealed or signed as its data is read (RequestContext.sealRead). */
 export interface ReadSeal {
-  /** Encrypts the next piece of the data where it lies. */
+  /** Takes the next piece of the data (sealing encrypts it where it lies). */
   update(piece: Buffer): void;
 }
 
@@ -53,7 +54,7 @@ export interface Reply {
   release?: () => void;
   /** READ: the body part that is the handler's own memory, which sealing may overwrite with its ciphertext (encrypt in place) */
   scratch?: Buffer;
-  /** READ: the data (body[1]) went through this ReadSeal, and is ciphertext now */
+  /** READ: the data (body[1]) went through this ReadSeal (and is ciphertext now, if sealed) */
   sealed?: ReadSeal;
   /** SESSION_SETUP: the session id the response carries */
   sessionId?: bigint;

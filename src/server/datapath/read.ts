@@ -12,10 +12,11 @@
  *   sealed where they lie: a pooled data buffer when one is free (with the
  *   io_uring VFS it is registered memory, so the read is a READ_FIXED), else
  *   a new one (the baseline path). A pooled buffer comes with `release`.
- * - sealed in pieces: when the connection will seal the response and offers
- *   to do it as the data comes (RequestContext.sealRead), a large read goes
- *   as pieces under way at once, each sealed in place as soon as it and
- *   those before it are in, while the kernel still reads the next. The data
+ * - sealed (or signed) in pieces: when the connection will seal or sign the
+ *   response and offers to do it as the data comes (RequestContext.sealRead),
+ *   a large read goes as pieces under way at once, each sealed in place (or
+ *   taken into the MAC) as soon as it and those before it are in, while the
+ *   kernel still reads the next. The data
  *   length is then fixed from the file's size first, as for a splice: should
  *   the file shrink meanwhile, zeros take the place of what it no longer
  *   has (the same rule as the spliced path's), so the sealed length holds.
