@@ -19,8 +19,8 @@ import type { VfsFile, VfsStat } from '../../src/vfs/types.js';
 import { native } from '../../src/native.js';
 
 let srv: Running;
-// Not a multiple of the block size, nor of 4 KiB: the last piece is ragged.
-const DATA = randomBytes((9 << 20) + 4097);
+// Two 8 MiB READs for smbclient, then a tail; not a multiple of the block size, nor of 4 KiB.
+const DATA = randomBytes((16 << 20) + 4097);
 
 before(async () => {
   srv = await startServer({ signing: 'enabled' });
@@ -45,7 +45,7 @@ test('smbclient sealed get (AES-128-GCM): sealed in pieces as read, byte for byt
   assert.equal(r.code, 0, r.out);
   assert.ok(readFileSync(out).equals(DATA), 'byte for byte');
   rmSync(out);
-  // smbclient reads 8 MiB at a time here: the first READ (and the 1 MiB + 4097 tail) went the new way.
+  // smbclient reads 8 MiB at a time here: those two READs went the new way (the 4097-byte tail is sealed whole).
   assert.ok(srv.server.readsSealedInPieces >= before + 2, `sealed in pieces: ${srv.server.readsSealedInPieces - before}`);
   await settled();
 });
@@ -134,9 +134,12 @@ test('a sealed read that fails: rejected once every piece has settled; nothing s
   assert.equal(Buffer.concat(rec.seen).length, 2 << 20, 'the first piece only');
   // Below MinimumCount, or at the end of file: the connection is not asked (END_OF_FILE comes from the usual path).
   const none = recorder();
-  const r1 = await readFileData(fakeFile(100, data.subarray(0, 100)), 2 << 20, 0n, false, null, { seal: none.seal, minimumCount: 101 });
-  const r2 = await readFileData(fakeFile(100, data.subarray(0, 100)), 2 << 20, 100n, false, null, { seal: none.seal, minimumCount: 0 });
+  const r1 = await readFileData(fakeFile(100, data.subarray(0, 100)), 8 << 20, 0n, false, null, { seal: none.seal, minimumCount: 101 });
+  const r2 = await readFileData(fakeFile(100, data.subarray(0, 100)), 8 << 20, 100n, false, null, { seal: none.seal, minimumCount: 0 });
+  // A small read is not offered at all.
+  const r3 = await readFileData(fakeFile(data.length, data), 1 << 20, 0n, false, null, { seal: none.seal, minimumCount: 0 });
   assert.deepEqual(none.asked, []);
   assert.equal(r1.kind === 'buffer' && r1.data.length, 100);
+  assert.ok(r3.kind === 'buffer' && r3.data.equals(data.subarray(0, 1 << 20)) && r3.sealed === undefined);
   assert.equal(r2.kind === 'buffer' && r2.data.length, 0);
 });
