@@ -12,7 +12,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, smbclient, smbclientPath, type Running } from '../interop/harness.js';
+import { startServer, smbclient, smbclientPath, USER, PASSWORD, type Running } from '../interop/harness.js';
+import { SignedConnection } from './signed-client.js';
+import { Command } from '../../src/smb2/constants.js';
+import { NtStatus } from '../../src/smb2/status.js';
+import { SigningAlgorithm } from '../../src/crypto/signing.js';
+import { encodeCreateRequest, decodeCreateResponse } from '../../src/smb2/commands/create.js';
+import { encodeReadRequest, decodeReadResponse } from '../../src/smb2/commands/read.js';
 import { readFileData } from '../../src/server/datapath/read.js';
 import type { ReadSeal } from '../../src/server/context.js';
 import type { VfsFile, VfsStat } from '../../src/vfs/types.js';
@@ -72,6 +78,51 @@ test('smbclient sealed get with AES-128-CCM: sealed whole (no CCM in pieces), by
   rmSync(out);
   assert.equal(srv.server.readsSealedInPieces, before, 'CCM takes its plaintext whole');
   await settled();
+});
+
+test('a signed READ whose file fails after its header was fixed: a signed error response with the credits that header granted, and the connection goes on', { skip: native ? false : 'native addon not built' }, async () => {
+  const c = await SignedConnection.open(srv.port, { signing: [SigningAlgorithm.AES_GMAC] });
+  try {
+    const { reply, session } = await c.authenticate(USER, PASSWORD);
+    assert.equal(reply.hdr.status, 0);
+    const tree = await c.treeConnect(session!, 'share');
+    const r = await c.call(session!, Command.CREATE, encodeCreateRequest({
+      securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: 0x0012019f,
+      fileAttributes: 0x80, shareAccess: 7, createDisposition: 1, createOptions: 0, name: 'big.bin', createContexts: [],
+    }), tree);
+    assert.equal(r.hdr.status, 0);
+    const fileId = decodeCreateResponse(r.msg).fileId;
+    const read = (length: number, offset: bigint): Buffer =>
+      encodeReadRequest({ padding: 0x50, flags: 0, length, offset, fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) });
+    // The second piece of the next 8 MiB READ fails in the file system.
+    const open = srv.server.state.opens.get(fileId.volatile)!;
+    const file = open.file!;
+    const realRead = file.read.bind(file);
+    file.read = async (buf, off, len, pos) => {
+      if (Number(pos) >= 4 << 20) throw Object.assign(new Error('EIO (injected)'), { code: 'EIO', errno: 5 });
+      return realRead(buf, off, len, pos);
+    };
+    const before = srv.server.readsSealedInPieces;
+    // The server side of this connection: its credit window (MS-SMB2 3.3.1.1).
+    const conn = [...srv.server.connections.values()].at(-1)!;
+    const window = (conn as unknown as { credits: { outstanding: number } }).credits;
+    const held = window.outstanding;
+    // call() verifies the signature of a signed response.
+    const bad = await c.call(session!, Command.READ, read(8 << 20, 0n), tree);
+    assert.equal(window.outstanding, held - 1 + bad.hdr.credits, 'granted once: what its header says, no more');
+    assert.equal(srv.server.readsSealedInPieces, before + 1, 'its header was fixed before the data was read');
+    assert.equal(bad.hdr.status, NtStatus.UNEXPECTED_IO_ERROR);
+    assert.ok(bad.signed, 'the error response is signed (and verified)');
+    file.read = realRead;
+    const good = await c.call(session!, Command.READ, read(8 << 20, 4096n), tree);
+    assert.equal(good.hdr.status, 0);
+    assert.ok(good.signed);
+    assert.equal(bad.hdr.credits, good.hdr.credits, 'as many as for a READ that went through');
+    assert.ok(Buffer.from(decodeReadResponse(good.msg).data).equals(DATA.subarray(4096, 4096 + (8 << 20))), 'byte for byte');
+    await settled();
+  } finally {
+    c.destroy();
+  }
 });
 
 /** A file whose size says `size` but whose reads give only what `have` holds (it shrank), and fail at `failAt`. */
