@@ -76,24 +76,37 @@ export function sign(alg: SigningAlgorithm, key: Buffer, msg: Buffer, opts: Sign
  */
 export function signv(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer[], opts: SignOptions = {}): Buffer {
   const chunks = pieces(parts);
+  const mac = macFor(alg, key, parts[0]!, opts);
+  for (const c of chunks) mac.update(c);
+  return mac.digest();
+}
+
+/** A signing MAC fed in pieces. */
+interface Mac {
+  update(piece: Buffer): void;
+  digest(): Buffer;
+}
+
+/** The MAC of a signing algorithm (MS-SMB2 3.1.4.1), for the message whose header is `head` (the GMAC nonce comes from it). */
+function macFor(alg: SigningAlgorithm, key: Buffer, head: Buffer, opts: SignOptions = {}): Mac {
   switch (alg) {
     case SigningAlgorithm.HMAC_SHA256: {
-      // MS-SMB2 3.1.4.1: HMAC-SHA256 keyed with Session.SessionKey, first 16 bytes kept.
+      // HMAC-SHA256 keyed with Session.SessionKey, first 16 bytes kept.
       const h = createHmac('sha256', key);
-      for (const c of chunks) h.update(c);
-      return h.digest().subarray(0, SIGNATURE_SIZE);
+      return { update: (p) => void h.update(p), digest: () => h.digest().subarray(0, SIGNATURE_SIZE) };
     }
-    case SigningAlgorithm.AES_CMAC: {
-      const m = new AesCmac(key);
-      for (const c of chunks) m.update(c);
-      return m.digest();
-    }
+    case SigningAlgorithm.AES_CMAC:
+      return new AesCmac(key);
     case SigningAlgorithm.AES_GMAC: {
       // GMAC = GCM with an empty plaintext; the message is all AAD.
-      const c = createCipheriv('aes-128-gcm', key, gmacNonce(parts[0]!, opts), { authTagLength: 16 });
-      for (const p of chunks) c.setAAD(p);
-      c.final();
-      return c.getAuthTag();
+      const c = createCipheriv('aes-128-gcm', key, gmacNonce(head, opts), { authTagLength: 16 });
+      return {
+        update: (p) => void c.setAAD(p),
+        digest: () => {
+          c.final();
+          return c.getAuthTag();
+        },
+      };
     }
     default:
       throw new RangeError(`unknown signing algorithm ${alg as number}`);
@@ -168,36 +181,12 @@ export function signvAsync(alg: SigningAlgorithm, key: Buffer, parts: readonly B
  * the signature into the header, as signInPlace() would have.
  */
 export class SignStream {
-  private readonly mac: { update(p: Buffer): void; digest(): Buffer };
+  private readonly mac: Mac;
 
   constructor(alg: SigningAlgorithm, key: Buffer, head: Buffer) {
     if (head.length < HEADER_SIZE) throw new RangeError('SMB2 message shorter than its header');
     setSigned(head);
-    switch (alg) {
-      case SigningAlgorithm.HMAC_SHA256: {
-        const h = createHmac('sha256', key);
-        this.mac = { update: (p) => h.update(p), digest: () => h.digest().subarray(0, SIGNATURE_SIZE) };
-        break;
-      }
-      case SigningAlgorithm.AES_CMAC: {
-        const m = new AesCmac(key);
-        this.mac = { update: (p) => m.update(p), digest: () => m.digest() };
-        break;
-      }
-      case SigningAlgorithm.AES_GMAC: {
-        const c = createCipheriv('aes-128-gcm', key, gmacNonce(head), { authTagLength: 16 });
-        this.mac = {
-          update: (p) => c.setAAD(p),
-          digest: () => {
-            c.final();
-            return c.getAuthTag();
-          },
-        };
-        break;
-      }
-      default:
-        throw new RangeError(`unknown signing algorithm ${alg as number}`);
-    }
+    this.mac = macFor(alg, key, head);
     for (const p of pieces([head])) this.mac.update(p);
   }
 
