@@ -66,14 +66,19 @@ interface OutMessage {
   presealed?: Buffer[];
 }
 
+/** The cipher or MAC a READ response goes through as its data is read: the handler's ReadSeal, and the frame at the end. */
+interface ReadProtect extends ReadSeal {
+  /** the frame to send, once all the data went through */
+  finish(data: Buffer): Buffer[];
+}
+
 /** A READ response sealed or signed as its data is read (Connection.readSealer), once its header is fixed. */
 interface EarlySeal {
   out: OutMessage;
   /** header and READ response body (sealed in place, or to take the signature) */
   head: Buffer;
-  handle: ReadSeal;
-  /** the frame to send, once all the data went through */
-  finish: (data: Buffer) => Buffer[];
+  /** what the handler was given (ctx.sealRead) */
+  stream: ReadProtect;
   /** the credits its header grants, which an error response in its place grants instead */
   grant: number;
 }
@@ -86,6 +91,9 @@ interface Premac {
 
 /** Responses at least this long are signed or sealed off the event loop (Connection.cryptoOffLoop). */
 const CRYPTO_OFF_LOOP_MIN = 256 * 1024;
+
+/** What a READ protected as it is read stands for when its header is fixed (Connection.readSealer). */
+const OK: Reply = { status: NtStatus.SUCCESS, body: [] };
 
 function releaseAll(out: readonly OutMessage[]): void {
   for (const o of out) {
@@ -206,7 +214,7 @@ export class SmbConnection {
         // Large, while another connection has large protected traffic: on a pool thread, later PDUs held behind it.
         const cipherId = this.negotiated.cipherId;
         const key = s.decryptionKey;
-        const off = big && this.server.cryptoBusy > 1 ? this.offLoop<Buffer | null>((cb) => openInPlaceAsync(cipherId, key, raw, cb)) : null;
+        const off = big && this.othersBusy() ? this.offLoop<Buffer | null>((cb) => openInPlaceAsync(cipherId, key, raw, cb)) : null;
         if (off) hold = off.hold;
         const plain = off ? await off.result : openInPlace(cipherId, key, raw);
         if (!plain) return this.drop('message failed decryption');
@@ -215,7 +223,7 @@ export class SmbConnection {
         encryptedSession = s;
       } else if (kind !== 'smb2') {
         return this.drop(kind === 'compressed' ? 'compressed messages are not supported' : 'not an SMB2 message');
-      } else if (big && this.server.cryptoBusy > 1) {
+      } else if (big && this.othersBusy()) {
         const off = this.premacOffLoop(raw);
         if (off) {
           hold = off.hold;
@@ -347,7 +355,7 @@ export class SmbConnection {
     rel.tree = ctx.tree;
     const session = ctx.session ?? (reply.sessionId !== undefined ? this.server.state.sessions.get(reply.sessionId) ?? null : null);
     const sealed = early?.seal;
-    if (sealed && reply.sealed === sealed.handle && reply.status === NtStatus.SUCCESS) return this.presealed(sealed, reply);
+    if (sealed && reply.sealed === sealed.stream && reply.status === NtStatus.SUCCESS) return this.presealed(sealed, reply);
     // A final response after the compound's interim went out stands alone.
     const out = this.buildResponse(hdr, reply, isRelated && !compoundOut?.flushed, ctx, sealed?.grant);
     out.release = reply.release;
@@ -362,11 +370,9 @@ export class SmbConnection {
     if (ch?.preauthHash && reply.status === NtStatus.MORE_PROCESSING_REQUIRED) {
       out.onSigned = (parts) => { if (ch.preauthHash) ch.preauthHash = preauthUpdate(ch.preauthHash, parts); };
     }
-    // SESSION_SETUP responses are signed, not sealed, unless the request came sealed (3.3.4.1.4; the 3.1.1 client checks the signature).
-    const sealable = session && hdr.command !== Command.SESSION_SETUP && session.state === 'valid';
-    const seal = sealable && (session.encryptData || ctx.tree?.share.encrypt) && session.encryptionKey ? session : null;
-    out.encryptWith = encSession ?? seal;
-    if (out.encryptWith === null) out.signWith = this.signerFor(hdr, signWith ?? session, reply, signWith ? liveBefore : undefined);
+    const prot = this.protection(hdr, reply, ctx, session, encSession, signWith ?? session, signWith ? liveBefore : undefined);
+    out.encryptWith = prot.encryptWith;
+    out.signWith = prot.signWith;
     if (!out.signWith && !out.encryptWith && reply.status === NtStatus.USER_SESSION_DELETED && hdr.flags & HeaderFlags.SIGNED) {
       // The client skips the signature check for this status but wants the flag (Samba smbXcli; Windows sets it).
       out.parts[0]!.writeUInt32LE((out.parts[0]!.readUInt32LE(16) | HeaderFlags.SIGNED) >>> 0, 16);
@@ -497,13 +503,12 @@ export class SmbConnection {
    * whole response goes to a pool thread (cryptoOffLoop).
    */
   private readSealer(hdr: Smb2Header, ctx: RequestContext, encSession: Session | null, live: boolean): { seal: EarlySeal | null } | null {
-    const s = ctx.session;
     const neg = this.negotiated;
-    if (!neg || this.server.cryptoBusy > (this.cryptoActive > 0 ? 1 : 0)) return null;
+    if (!neg || this.othersBusy()) return null;
     if (this.pending.size > 0 && this.pending.get(hdr.messageId)) return null;
-    const sealWith = encSession ?? (s && s.state === 'valid' && (s.encryptData || ctx.tree?.share.encrypt) && s.encryptionKey ? s : null);
-    let protect: (head: Buffer, total: number) => { update(piece: Buffer): void; finish(data: Buffer): Buffer[] };
-    let signWith: Session | null = null;
+    const s = ctx.session;
+    const { encryptWith: sealWith, signWith } = this.protection(hdr, OK, ctx, s, encSession, s, live);
+    let protect: (head: Buffer, total: number) => ReadProtect;
     if (sealWith) {
       const key = sealWith.encryptionKey;
       if (!key || !SealStream.available(neg.cipherId)) return null;
@@ -513,7 +518,6 @@ export class SmbConnection {
         return { update: (p) => st.update(p), finish: (data) => [st.finish(), head, data] };
       };
     } else {
-      signWith = this.signerFor(hdr, s, { status: NtStatus.SUCCESS, body: [] }, live);
       const k = signWith ? signingFor(signWith, this) : null;
       if (!k) return null;
       protect = (head) => {
@@ -529,10 +533,9 @@ export class SmbConnection {
       out.encryptWith = sealWith;
       out.signWith = signWith;
       const head = Buffer.concat([out.parts[0]!, body]);
-      const p = protect(head, head.length + n);
-      early.seal = { out, head, handle: { update: p.update }, finish: p.finish, grant: out.parts[0]!.readUInt16LE(14) };
+      early.seal = { out, head, stream: protect(head, head.length + n), grant: out.parts[0]!.readUInt16LE(14) };
       this.server.readsSealedInPieces++;
-      return early.seal.handle;
+      return early.seal.stream;
     };
     return early;
   }
@@ -543,9 +546,23 @@ export class SmbConnection {
     const out = seal.out;
     out.parts = [seal.head, data];
     out.length = seal.head.length + data.length;
-    out.presealed = seal.finish(data);
+    out.presealed = seal.stream.finish(data);
     out.release = reply.release;
     return out;
+  }
+
+  /**
+   * Who seals the response (the request's session when it came sealed, or a
+   * valid session that encrypts or on a share that does; 3.3.4.1.4), else
+   * who signs it (signerFor). SESSION_SETUP responses are signed, not
+   * sealed, unless the request came sealed (the 3.1.1 client checks the
+   * signature).
+   */
+  private protection(hdr: Smb2Header, reply: Reply, ctx: RequestContext, session: Session | null, encSession: Session | null, signer: Session | null, live?: boolean): { encryptWith: Session | null; signWith: Session | null } {
+    const sealable = session && hdr.command !== Command.SESSION_SETUP && session.state === 'valid';
+    const seal = sealable && (session.encryptData || ctx.tree?.share.encrypt) && session.encryptionKey ? session : null;
+    const encryptWith = encSession ?? seal;
+    return { encryptWith, signWith: encryptWith ? null : this.signerFor(hdr, signer, reply, live) };
   }
 
   /** The session whose key signs this response, or null (3.3.4.1.1). */
@@ -562,15 +579,12 @@ export class SmbConnection {
   /** Pads and chains a compound, signs each response over its padded length, and seals the whole when a session encrypts. */
   private sendResponses(responses: OutMessage[], sealWith: Session | null): void {
     if (responses.length === 0 || this.closed) return;
-    const pre = responses.length === 1 ? responses[0]!.presealed : undefined;
-    if (pre) {
-      this.trackCryptoSend(responses[0]!, sealWith);
-      return this.sendFrame(pre, responses);
-    }
-    if (responses.length === 1 && responses[0]!.length >= CRYPTO_OFF_LOOP_MIN) {
-      const r = responses[0]!;
-      this.trackCryptoSend(r, sealWith);
-      if (this.server.cryptoBusy > 1 && this.cryptoOffLoop(r, sealWith)) {
+    const one = responses.length === 1 ? responses[0]! : null;
+    if (one && (one.presealed || one.length >= CRYPTO_OFF_LOOP_MIN)) {
+      this.trackCryptoSend(one, sealWith);
+      // Sealed or signed already, as its data was read (readSealer).
+      if (one.presealed) return this.sendFrame(one.presealed, responses);
+      if (this.othersBusy() && this.cryptoOffLoop(one, sealWith)) {
         this.server.cryptoHandedOff++;
         return;
       }
@@ -588,7 +602,7 @@ export class SmbConnection {
       r.onSigned?.(r.parts);
       for (const p of r.parts) parts.push(p);
     }
-    const region = responses.length === 1 ? responses[0]!.region : undefined;
+    const region = one?.region;
     if (region) {
       this.transport.sendFile!(parts, region)
         .catch((err: Error) => (err instanceof RangeError ? this.drop(err.message) : this.server.log.debug(`connection ${this.id}: file send: ${err.message}`)))
@@ -653,6 +667,11 @@ export class SmbConnection {
       end();
       release?.();
     };
+  }
+
+  /** Another connection than this one has a large protected message in progress (cryptoBusy). */
+  private othersBusy(): boolean {
+    return this.server.cryptoBusy > (this.cryptoActive > 0 ? 1 : 0);
   }
 
   /** One large protected message in progress; the function ends it (once). */
