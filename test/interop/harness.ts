@@ -84,3 +84,8 @@ export async function until(cond: () => boolean, ms: number, what: string | (() 
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Waits (up to a second) until no connection is counted busy with large signed or sealed traffic and every pooled buffer is back. */
+export async function cryptoIdle(server: SmbServer): Promise<void> {
+  for (let i = 0; i < 100 && (server.cryptoBusy > 0 || server.dataPool.stats.out > 0); i++) await new Promise((r) => setTimeout(r, 10));
+}

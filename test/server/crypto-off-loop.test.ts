@@ -10,12 +10,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SignedConnection, type ClientSession } from './signed-client.js';
-import { startServer, smbclient, smbclientPath, USER, PASSWORD, type Running } from '../interop/harness.js';
+import { SignedConnection, readRequest, type ClientSession } from './signed-client.js';
+import { cryptoIdle, startServer, smbclient, smbclientPath, USER, PASSWORD, type Running } from '../interop/harness.js';
 import { Command } from '../../src/smb2/constants.js';
 import { SigningAlgorithm } from '../../src/crypto/signing.js';
-import { encodeCreateRequest, decodeCreateResponse } from '../../src/smb2/commands/create.js';
-import { encodeReadRequest, decodeReadResponse } from '../../src/smb2/commands/read.js';
+import { decodeReadResponse } from '../../src/smb2/commands/read.js';
 import { encodeWriteRequest } from '../../src/smb2/commands/write.js';
 import { encodeCloseRequest } from '../../src/smb2/commands/close.js';
 import { NtStatus } from '../../src/smb2/status.js';
@@ -42,16 +41,7 @@ async function client(name = 'big.bin', disposition = 1): Promise<{ c: SignedCon
   const { reply, session } = await c.authenticate(USER, PASSWORD);
   assert.equal(reply.hdr.status, 0);
   const tree = await c.treeConnect(session!, 'share');
-  const r = await c.call(session!, Command.CREATE, encodeCreateRequest({
-    securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: 0x0012019f,
-    fileAttributes: 0x80, shareAccess: 7, createDisposition: disposition, createOptions: 0, name, createContexts: [],
-  }), tree);
-  assert.equal(r.hdr.status, 0);
-  return { c, s: session!, tree, fid: decodeCreateResponse(r.msg).fileId };
-}
-
-function readBody(fileId: FileId, length: number, offset: bigint): Buffer {
-  return encodeReadRequest({ padding: 0x50, flags: 0, length, offset, fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) });
+  return { c, s: session!, tree, fid: await c.openFile(session!, tree, name, disposition) };
 }
 
 test('a large signed READ while another connection has one on its way is signed off the loop: verified, byte for byte, nothing left counted or out', { skip: native ? false : 'native addon not built' }, async () => {
@@ -61,12 +51,12 @@ test('a large signed READ while another connection has one on its way is signed 
   const handed0 = server.cryptoHandedOff;
   // A stops reading: its 6 MiB signed response stays on its way in the server's send queue.
   a.c.pause();
-  const ra = a.c.call(a.s, Command.READ, readBody(a.fid, DATA.length, 0n), a.tree);
+  const ra = a.c.call(a.s, Command.READ, readRequest(a.fid, DATA.length, 0n), a.tree);
   for (let i = 0; i < 100 && server.cryptoBusy < 1; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(server.cryptoBusy, 1, 'A is counted while its response waits');
   assert.equal(server.cryptoHandedOff, handed0, 'A alone was signed in line');
   // B's READ now goes to the pool; call() verifies the GMAC signature.
-  const rb = await b.c.call(b.s, Command.READ, readBody(b.fid, 1 << 20, 4096n), b.tree);
+  const rb = await b.c.call(b.s, Command.READ, readRequest(b.fid, 1 << 20, 4096n), b.tree);
   assert.equal(rb.hdr.status, 0);
   assert.ok(rb.signed, 'signed');
   assert.ok(Buffer.from(decodeReadResponse(rb.msg).data).equals(DATA.subarray(4096, 4096 + (1 << 20))), 'B: byte for byte');
@@ -76,7 +66,7 @@ test('a large signed READ while another connection has one on its way is signed 
   assert.equal(reply.hdr.status, 0);
   assert.ok(reply.signed);
   assert.ok(Buffer.from(decodeReadResponse(reply.msg).data).equals(DATA), 'A: byte for byte');
-  for (let i = 0; i < 100 && (server.cryptoBusy > 0 || server.dataPool.stats.out > 0); i++) await new Promise((r) => setTimeout(r, 10));
+  await cryptoIdle(server);
   assert.equal(server.cryptoBusy, 0, 'no connection left counted');
   assert.equal(server.dataPool.stats.out, 0, 'every pooled buffer is back');
 });
@@ -85,7 +75,7 @@ test('a large signed READ while another connection has one on its way is signed 
 async function busyA(): Promise<{ a: Awaited<ReturnType<typeof client>>; reply: Promise<unknown> }> {
   const a = await client();
   a.c.pause();
-  const reply = a.c.call(a.s, Command.READ, readBody(a.fid, DATA.length, 0n), a.tree);
+  const reply = a.c.call(a.s, Command.READ, readRequest(a.fid, DATA.length, 0n), a.tree);
   for (let i = 0; i < 100 && srv.server.cryptoBusy < 1; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(srv.server.cryptoBusy, 1);
   return { a, reply };
@@ -115,7 +105,7 @@ test('large signed WRITEs while another connection is busy: checked off the loop
   assert.ok(readFileSync(join(srv.dir, 'w.bin')).equals(data), 'the file is as it was');
   a.c.resume();
   await reply;
-  for (let i = 0; i < 100 && (srv.server.cryptoBusy > 0 || srv.server.dataPool.stats.out > 0); i++) await new Promise((r) => setTimeout(r, 10));
+  await cryptoIdle(srv.server);
   assert.equal(srv.server.cryptoBusy, 0);
   assert.equal(srv.server.dataPool.stats.out, 0);
 });
@@ -132,7 +122,7 @@ test('sealed WRITEs from smbclient while another connection is busy: opened off 
   assert.ok(srv.server.cryptoHandedOff > handed0, 'its large WRITEs were opened off the loop');
   a.c.resume();
   await reply;
-  for (let i = 0; i < 100 && (srv.server.cryptoBusy > 0 || srv.server.dataPool.stats.out > 0); i++) await new Promise((r) => setTimeout(r, 10));
+  await cryptoIdle(srv.server);
   assert.equal(srv.server.cryptoBusy, 0);
   assert.equal(srv.server.dataPool.stats.out, 0);
 });

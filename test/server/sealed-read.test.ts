@@ -12,13 +12,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, smbclient, smbclientPath, USER, PASSWORD, type Running } from '../interop/harness.js';
-import { SignedConnection } from './signed-client.js';
+import { cryptoIdle, startServer, smbclient, smbclientPath, USER, PASSWORD, type Running } from '../interop/harness.js';
+import { SignedConnection, readRequest } from './signed-client.js';
 import { Command } from '../../src/smb2/constants.js';
 import { NtStatus } from '../../src/smb2/status.js';
 import { SigningAlgorithm } from '../../src/crypto/signing.js';
-import { encodeCreateRequest, decodeCreateResponse } from '../../src/smb2/commands/create.js';
-import { encodeReadRequest, decodeReadResponse } from '../../src/smb2/commands/read.js';
+import { decodeReadResponse } from '../../src/smb2/commands/read.js';
 import { readFileData } from '../../src/server/datapath/read.js';
 import type { ReadSeal } from '../../src/server/context.js';
 import type { VfsFile, VfsStat } from '../../src/vfs/types.js';
@@ -37,7 +36,7 @@ after(async () => {
 });
 
 async function settled(): Promise<void> {
-  for (let i = 0; i < 100 && (srv.server.cryptoBusy > 0 || srv.server.dataPool.stats.out > 0); i++) await new Promise((r) => setTimeout(r, 10));
+  await cryptoIdle(srv.server);
   assert.equal(srv.server.cryptoBusy, 0, 'no connection counted busy');
   assert.equal(srv.server.dataPool.stats.out, 0, 'every pooled buffer back');
 }
@@ -86,14 +85,8 @@ test('a signed READ whose file fails after its header was fixed: a signed error 
     const { reply, session } = await c.authenticate(USER, PASSWORD);
     assert.equal(reply.hdr.status, 0);
     const tree = await c.treeConnect(session!, 'share');
-    const r = await c.call(session!, Command.CREATE, encodeCreateRequest({
-      securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: 0x0012019f,
-      fileAttributes: 0x80, shareAccess: 7, createDisposition: 1, createOptions: 0, name: 'big.bin', createContexts: [],
-    }), tree);
-    assert.equal(r.hdr.status, 0);
-    const fileId = decodeCreateResponse(r.msg).fileId;
-    const read = (length: number, offset: bigint): Buffer =>
-      encodeReadRequest({ padding: 0x50, flags: 0, length, offset, fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) });
+    const fileId = await c.openFile(session!, tree, 'big.bin');
+    const read = (length: number, offset: bigint): Buffer => readRequest(fileId, length, offset);
     // The second piece of the next 8 MiB READ fails in the file system.
     const open = srv.server.state.opens.get(fileId.volatile)!;
     const file = open.file!;

@@ -15,6 +15,9 @@ import { NtStatus } from '../../src/smb2/status.js';
 import { decodeNegotiateResponse, encodeNegotiateRequest } from '../../src/smb2/commands/negotiate.js';
 import { decodeSessionSetupResponse, encodeSessionSetupRequest } from '../../src/smb2/commands/session-setup.js';
 import { encodeTreeConnectRequest } from '../../src/smb2/commands/tree-connect.js';
+import { decodeCreateResponse, encodeCreateRequest } from '../../src/smb2/commands/create.js';
+import { encodeReadRequest } from '../../src/smb2/commands/read.js';
+import type { FileId } from '../../src/smb2/wire.js';
 import { createClientAuth } from '../../src/auth/authenticator.js';
 import { deriveSessionKeys } from '../../src/crypto/keys.js';
 import { preauthInitial, preauthUpdate } from '../../src/crypto/preauth.js';
@@ -176,6 +179,16 @@ export class SignedConnection {
     return r.hdr.treeId;
   }
 
+  /** CREATE of `name` for read and write (disposition 1: open, 3: open or create); throws unless it succeeds. */
+  async openFile(session: ClientSession, treeId: number, name: string, disposition = 1): Promise<FileId> {
+    const r = await this.call(session, Command.CREATE, encodeCreateRequest({
+      securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: 0x0012019f,
+      fileAttributes: 0x80, shareAccess: 7, createDisposition: disposition, createOptions: 0, name, createContexts: [],
+    }), treeId);
+    if (r.hdr.status !== 0) throw new Error(`CREATE ${name}: 0x${r.hdr.status.toString(16)}`);
+    return decodeCreateResponse(r.msg).fileId;
+  }
+
   /** Stops reading the socket: the server's responses back up in its send queue. */
   pause(): void {
     this.sock.pause();
@@ -188,4 +201,9 @@ export class SignedConnection {
   destroy(): void {
     this.sock.destroy();
   }
+}
+
+/** A READ request body for `length` bytes at `offset`. */
+export function readRequest(fileId: FileId, length: number, offset: bigint): Buffer {
+  return encodeReadRequest({ padding: 0x50, flags: 0, length, offset, fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) });
 }
