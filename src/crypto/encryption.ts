@@ -217,11 +217,10 @@ export class SealStream {
   }
 
   static start(cipherId: number, key: Buffer, sessionId: bigint, size: number, nonce?: Buffer): SealStream | null {
+    if (!SealStream.available(cipherId)) return null;
     const spec = cipherSpec(cipherId);
-    const open = native?.aeadStream as AeadStream | undefined;
-    if (!open || spec.ccm) return null;
     const { header, field } = transformFor(spec, cipherId, key, sessionId, size, nonce);
-    const s = open(key, field.subarray(0, spec.nonceLength), transformAad(header));
+    const s = (native!.aeadStream as AeadStream)(key, field.subarray(0, spec.nonceLength), transformAad(header));
     if (typeof s === 'number') throw new Error(`AEAD seal failed (errno ${-s})`);
     return new SealStream(s, header, size);
   }
