@@ -16,9 +16,20 @@
  * aeadStream(key, nonce, aad)                   -> stream (external) | -errno   (AES-GCM seal in pieces)
  * aeadStreamNext(stream, data, false)          -> 0 | -errno: the next piece, encrypted in place
  * aeadStreamNext(stream, tagOut, true)          -> 0 | -errno: the tag; the stream is spent
+ * cmac(key, parts[], macOut)                     -> 0 | -errno   (AES-CMAC over the parts, in order)
+ * cmacAsync(key, parts[], macOut, cb)           -> 0 | -errno, then cb(0 | -errno)
+ * cmacStream(key)                               -> stream (external) | -errno; aeadStreamNext then
+ *                                                  reads each piece (nothing is encrypted) and last
+ *                                                  writes the MAC
  * Seal encrypts the parts in place, in order, as one plaintext. It is GCM
  * only: CCM takes the whole plaintext in one update (an OpenSSL rule), and a
- * response always comes in several parts, so CCM seals through node:crypto. */
+ * response always comes in several parts, so CCM seals through node:crypto.
+ *
+ * AES-CMAC (RFC 4493; SMB 3.x signing, MS-SMB2 3.1.4.1) is built on AES-CBC
+ * with a zero IV: OpenSSL 3.0's own CMAC (EVP_MAC) runs the cipher once per
+ * 16-byte block, and node:crypto's CBC update() returns new memory for its
+ * output (8 MiB per 8 MiB READ signed); here the output goes to a small
+ * scratch buffer that is thrown away and only the chain matters. */
 #include "addon.h"
 #include <openssl/evp.h>
 #include <stdbool.h>
@@ -29,6 +40,104 @@ static const EVP_CIPHER *pick(int ccm, size_t keylen) {
   if (keylen == 16) return ccm ? EVP_aes_128_ccm() : EVP_aes_128_gcm();
   if (keylen == 32) return ccm ? EVP_aes_256_ccm() : EVP_aes_256_gcm();
   return NULL;
+}
+
+
+/* AES-CMAC in progress: the CBC context carries the chain; the last 1..16
+ * bytes seen are held back, because the final block is treated apart. */
+typedef struct {
+  EVP_CIPHER_CTX *c;
+  unsigned char k1[16], k2[16];
+  unsigned char held[16];
+  size_t nheld;
+} cmac_t;
+
+static const unsigned char ZERO16[16];
+
+/* Doubling in GF(2^128) (RFC 4493 2.3). */
+static void dbl(unsigned char *out, const unsigned char *in) {
+  unsigned carry = 0;
+  for (int i = 15; i >= 0; i--) {
+    unsigned v = in[i];
+    out[i] = (unsigned char)((v << 1) | carry);
+    carry = v >> 7;
+  }
+  if (in[0] & 0x80) out[15] ^= 0x87;
+}
+
+/* Encrypts whole blocks through the chain; the ciphertext is not needed, but
+ * the last block's, which out (16 bytes, or NULL) receives. */
+static int cmac_blocks(cmac_t *m, const unsigned char *p, size_t n, unsigned char *out) {
+  unsigned char scratch[4096];
+  int outl;
+  while (n) {
+    size_t k = n < sizeof scratch ? n : sizeof scratch;
+    if (!EVP_EncryptUpdate(m->c, scratch, &outl, p, (int)k) || (size_t)outl != k) return -EIO;
+    p += k;
+    n -= k;
+    if (!n && out) memcpy(out, scratch + k - 16, 16);
+  }
+  return 0;
+}
+
+static void cmac_free(cmac_t *m) {
+  if (m->c) EVP_CIPHER_CTX_free(m->c);
+  m->c = NULL;
+}
+
+static int cmac_begin(cmac_t *m, const void *key, size_t keylen) {
+  unsigned char l[16];
+  m->nheld = 0;
+  m->c = NULL;
+  if (keylen != 16) return -EINVAL;
+  m->c = EVP_CIPHER_CTX_new();
+  if (!m->c) return -ENOMEM;
+  /* L = AES-K(0): the first block through a zero-IV CBC; then the chain starts over. */
+  if (!EVP_EncryptInit_ex(m->c, EVP_aes_128_cbc(), NULL, key, ZERO16) || !EVP_CIPHER_CTX_set_padding(m->c, 0) ||
+      cmac_blocks(m, ZERO16, 16, l) || !EVP_EncryptInit_ex(m->c, NULL, NULL, NULL, ZERO16)) {
+    cmac_free(m);
+    return -EIO;
+  }
+  dbl(m->k1, l);
+  dbl(m->k2, m->k1);
+  return 0;
+}
+
+static int cmac_update(cmac_t *m, const unsigned char *p, size_t len) {
+  if (m->nheld + len <= 16) {
+    memcpy(m->held + m->nheld, p, len);
+    m->nheld += len;
+    return 0;
+  }
+  /* More follows the held bytes: complete their block and feed it. */
+  size_t fill = 16 - m->nheld;
+  memcpy(m->held + m->nheld, p, fill);
+  p += fill;
+  len -= fill;
+  if (cmac_blocks(m, m->held, 16, NULL)) return -EIO;
+  /* All but the last 1..16 bytes (len > 0 here). */
+  size_t bulk = (len - 1) / 16 * 16;
+  if (bulk && cmac_blocks(m, p, bulk, NULL)) return -EIO;
+  m->nheld = len - bulk;
+  memcpy(m->held, p + bulk, m->nheld);
+  return 0;
+}
+
+/* The MAC into out (16 bytes); the context is freed. */
+static int cmac_final(cmac_t *m, unsigned char *out) {
+  unsigned char last[16];
+  const unsigned char *sub = m->k1;
+  memcpy(last, m->held, m->nheld);
+  if (m->nheld < 16) {
+    /* Padded: 10*, XORed with K2 (RFC 4493 2.4 step 4). */
+    memset(last + m->nheld, 0, 16 - m->nheld);
+    last[m->nheld] = 0x80;
+    sub = m->k2;
+  }
+  for (int i = 0; i < 16; i++) last[i] ^= sub[i];
+  int r = cmac_blocks(m, last, 16, out);
+  cmac_free(m);
+  return r;
 }
 
 #define MAX_PARTS 64
@@ -70,6 +179,8 @@ typedef struct {
   int decrypt;
   /* AES-CCM (open only) */
   int ccm;
+  /* AES-CMAC over ad[0..nad) into tag (no plaintext, no nonce) */
+  int cmac;
   int result;
   /* async only */
   napi_async_work work;
@@ -77,7 +188,17 @@ typedef struct {
   int nrefs;
 } aead_job_t;
 
+static void cmac_run(aead_job_t *j) {
+  cmac_t m;
+  int r = cmac_begin(&m, j->key, j->keylen);
+  for (uint32_t i = 0; !r && i < j->nad; i++) r = cmac_update(&m, j->ad[i], j->adl[i]);
+  if (!r) r = cmac_final(&m, j->tag);
+  else cmac_free(&m);
+  j->result = r;
+}
+
 static void aead_run(aead_job_t *j) {
+  if (j->cmac) return cmac_run(j);
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
   if (!c) {
     j->result = -ENOMEM;
@@ -262,17 +383,73 @@ static napi_value AeadOpenAsync(napi_env env, napi_callback_info info) {
   return ret_i64(env, async_queue(env, "ringsmb:aead", aead_exec, aead_done, j, &j->work, j->refs, j->nrefs));
 }
 
+/* key, parts[], macOut into j as a CMAC; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
+static int parse_cmac(napi_env env, napi_value *argv, aead_job_t *j) {
+  void *key;
+  size_t keylen, taglen;
+  if (arg_bytes(env, argv[0], &key, &keylen) || parse_parts(env, argv[1], j->ad, j->adl, MAX_PARTS, &j->nad, NULL) ||
+      arg_bytes(env, argv[2], &j->tag, &taglen)) return 1;
+  j->cmac = 1;
+  j->keylen = keylen;
+  j->result = keylen != 16 || taglen < 16 ? -EINVAL : 0;
+  if (!j->result) memcpy(j->key, key, keylen);
+  return 0;
+}
+
+/* cmac(key, parts[], macOut) -> 0 | -errno, on this thread. */
+static napi_value Cmac(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  aead_job_t j;
+  memset(&j, 0, sizeof j);
+  if (parse_cmac(env, argv, &j)) return NULL;
+  if (!j.result) aead_run(&j);
+  return ret_i64(env, j.result);
+}
+
+/* cmacAsync(key, parts[], macOut, cb) -> 0 | -errno: cmac on a libuv pool
+ * thread; cb(0 | -errno) on the loop thread. The parts and macOut must stay
+ * untouched until then (the array and macOut are referenced here). */
+static napi_value CmacAsync(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  if (arg_callback(env, argv[3])) return NULL;
+  aead_job_t *j = calloc(1, sizeof(*j));
+  if (!j) return ret_i64(env, -ENOMEM);
+  if (parse_cmac(env, argv, j) || j->result) {
+    int r = j->result;
+    free(j);
+    return r ? ret_i64(env, r) : NULL;
+  }
+  /* parts, macOut, callback */
+  j->nrefs = 3;
+  for (int i = 0; i < 3; i++) napi_create_reference(env, argv[i + 1], 1, &j->refs[i]);
+  return ret_i64(env, async_queue(env, "ringsmb:cmac", aead_exec, aead_done, j, &j->work, j->refs, j->nrefs));
+}
+
 /* A GCM seal whose plaintext comes in pieces, in order (a READ response
- * sealed piece by piece as the file is read). Plain memory only, on the
- * loop thread; the context goes with the external (or at finish). */
+ * sealed piece by piece as the file is read), or a CMAC over a message that
+ * comes so (signed likewise). Plain memory only, on the loop thread; the
+ * context goes with the external (or at finish). */
 typedef struct {
   EVP_CIPHER_CTX *c;
+  int cmac; /* then m, not c */
+  cmac_t m;
 } aead_stream_t;
 
 static void stream_free(napi_env env, void *data, void *hint) {
   aead_stream_t *s = data;
   if (s->c) EVP_CIPHER_CTX_free(s->c);
+  cmac_free(&s->m);
   free(s);
+}
+
+/* The stream as an external, or -errno (the stream freed). */
+static napi_value stream_out(napi_env env, aead_stream_t *s, int r) {
+  napi_value out;
+  if (r || napi_create_external(env, s, stream_free, NULL, &out) != napi_ok) {
+    stream_free(env, s, NULL);
+    return ret_i64(env, r ? r : -ENOMEM);
+  }
+  return out;
 }
 
 /* The stream behind an external made by aeadStream, or NULL after a throw. */
@@ -299,17 +476,25 @@ static napi_value AeadStream(napi_env env, napi_callback_info info) {
   int r = s->c ? setup(s->c, 1, 0, key, keylen, nonce, noncelen, NULL, 0) : -ENOMEM;
   int outl;
   if (!r && aadlen && !EVP_CipherUpdate(s->c, NULL, &outl, aad, (int)aadlen)) r = -EIO;
-  napi_value out;
-  if (r || napi_create_external(env, s, stream_free, NULL, &out) != napi_ok) {
-    stream_free(env, s, NULL);
-    return ret_i64(env, r ? r : -ENOMEM);
-  }
-  return out;
+  return stream_out(env, s, r);
+}
+
+/* cmacStream(key) -> stream | -errno */
+static napi_value CmacStream(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  void *key;
+  size_t keylen;
+  if (arg_bytes(env, argv[0], &key, &keylen)) return NULL;
+  aead_stream_t *s = calloc(1, sizeof(*s));
+  if (!s) return ret_i64(env, -ENOMEM);
+  s->cmac = 1;
+  return stream_out(env, s, cmac_begin(&s->m, key, keylen));
 }
 
 /* aeadStreamNext(stream, bytes, last) -> 0 | -errno. Not last: bytes is the
- * next piece of the plaintext, encrypted in place. Last: the tag goes into
- * bytes (16), and the stream takes no more. */
+ * next piece of the plaintext, encrypted in place (a CMAC stream only reads
+ * it). Last: the tag (the MAC) goes into bytes (16), and the stream takes no
+ * more. */
 static napi_value AeadStreamNext(napi_env env, napi_callback_info info) {
   ARGS(3);
   aead_stream_t *s = arg_stream(env, argv[0]);
@@ -321,7 +506,8 @@ static napi_value AeadStreamNext(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "last must be a boolean");
     return NULL;
   }
-  if (!s->c || len > 0x7fffffff || (last && len < 16)) return ret_i64(env, -EINVAL);
+  if (!(s->cmac ? s->m.c : s->c) || len > 0x7fffffff || (last && len < 16)) return ret_i64(env, -EINVAL);
+  if (s->cmac) return ret_i64(env, last ? cmac_final(&s->m, p) : cmac_update(&s->m, p, len));
   int outl, r = 0;
   if (!last) {
     if (len && (!EVP_CipherUpdate(s->c, p, &outl, p, (int)len) || (size_t)outl != len)) r = -EIO;
@@ -341,4 +527,7 @@ void aead_init(napi_env env, napi_value exports) {
   export_fn(env, exports, "aeadSealAsync", AeadSealAsync);
   export_fn(env, exports, "aeadOpenAsync", AeadOpenAsync);
   export_fn(env, exports, "aeadOpen", AeadOpen);
+  export_fn(env, exports, "cmac", Cmac);
+  export_fn(env, exports, "cmacAsync", CmacAsync);
+  export_fn(env, exports, "cmacStream", CmacStream);
 }

@@ -7,6 +7,7 @@ import { aesCmac, AesCmac, cmacSubkeys } from '../../src/crypto/cmac.js';
 import { kdfCounterHmacSha256, smb3Kdf } from '../../src/crypto/kdf.js';
 import { preauthUpdate, preauthInitial, PreauthHash } from '../../src/crypto/preauth.js';
 import { createHash } from 'node:crypto';
+import { native } from '../../src/native.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -72,6 +73,65 @@ test('AES-CMAC: any chunking gives the one-shot result', () => {
     }
     assert.deepEqual(new AesCmac(cmacKey).update(Buffer.alloc(0)).update(msg).update(Buffer.alloc(0)).digest(), whole);
   }
+});
+
+interface NativeCmac {
+  cmac(key: Buffer, parts: Buffer[], out: Buffer): number;
+  cmacAsync(key: Buffer, parts: Buffer[], out: Buffer, cb: (res: number) => void): number;
+  cmacStream(key: Buffer): object | number;
+  aeadStreamNext(stream: object, bytes: Buffer, last: boolean): number;
+}
+
+test('AES-CMAC, native (one call, in pieces, on a pool thread): RFC 4493 examples 1-4, any chunking, bad sizes refused', { skip: native ? false : 'native addon not built' }, async () => {
+  const n = native as unknown as NativeCmac;
+  const oneShot = (key: Buffer, parts: Buffer[]): string => {
+    const out = Buffer.alloc(16);
+    assert.equal(n.cmac(key, parts, out), 0);
+    return out.toString('hex');
+  };
+  const streamed = (key: Buffer, parts: Buffer[]): string => {
+    const s = n.cmacStream(key);
+    assert.equal(typeof s, 'object');
+    for (const p of parts) assert.equal(n.aeadStreamNext(s as object, p, false), 0);
+    const out = Buffer.alloc(16);
+    assert.equal(n.aeadStreamNext(s as object, out, true), 0);
+    assert.ok(n.aeadStreamNext(s as object, out, true) < 0, 'a spent stream takes no more');
+    return out.toString('hex');
+  };
+  const rfc: [number, string][] = [
+    [0, 'bb1d6929e95937287fa37d129b756746'],
+    [16, '070a16b46b4d4144f79bdd9dd04a287c'],
+    [40, 'dfa66747de9ae63030ca32611497c827'],
+    [64, '51f0bebf7e3b9d92fc49741779363cfe'],
+  ];
+  for (const [len, want] of rfc) {
+    assert.equal(oneShot(cmacKey, [cmacMsg.subarray(0, len)]), want, `example len ${len}`);
+    assert.equal(streamed(cmacKey, [cmacMsg.subarray(0, len)]), want, `example len ${len}, streamed`);
+  }
+  // Pieces of every size around the block edges, and a bulk part (the C code
+  // feeds the cipher through a 4 KiB scratch), against the JS AesCmac.
+  const data = Buffer.alloc(70_000);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 131 + 7) & 0xff;
+  for (const len of [1, 15, 16, 17, 32, 33, 4096, 4112, 4113, 70_000]) {
+    const msg = data.subarray(0, len);
+    const want = aesCmac(cmacKey, msg).toString('hex');
+    for (const step of [1, 5, 16, 17, 4095, 70_000]) {
+      const parts: Buffer[] = [];
+      for (let o = 0; o < len; o += step) parts.push(msg.subarray(o, o + step), Buffer.alloc(0));
+      if (parts.length <= 64) assert.equal(oneShot(cmacKey, parts), want, `len ${len} step ${step}`);
+      else assert.throws(() => oneShot(cmacKey, parts), RangeError, 'one call takes at most 64 parts');
+      assert.equal(streamed(cmacKey, parts), want, `len ${len} step ${step}, streamed`);
+    }
+  }
+  const out = Buffer.alloc(16);
+  await new Promise<void>((res) =>
+    assert.equal(n.cmacAsync(cmacKey, [data], out, (r) => (assert.equal(r, 0), assert.equal(out.toString('hex'), aesCmac(cmacKey, data).toString('hex')), res())), 0),
+  );
+  // AES-128 only (SMB 3.x signing keys are 16 bytes); the MAC needs 16 bytes of room.
+  assert.ok(n.cmac(Buffer.alloc(32), [data], out) < 0);
+  assert.ok((n.cmacStream(Buffer.alloc(15)) as number) < 0);
+  assert.ok(n.cmac(cmacKey, [data], Buffer.alloc(15)) < 0);
+  assert.throws(() => n.cmac(cmacKey, 'x' as unknown as Buffer[], out), TypeError);
 });
 
 test('KDF: SP800-108 counter HMAC-SHA256 against independent results', () => {

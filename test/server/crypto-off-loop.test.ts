@@ -34,19 +34,23 @@ after(async () => {
   await srv.stop();
 });
 
-async function client(name = 'big.bin', disposition = 1): Promise<{ c: SignedConnection; s: ClientSession; tree: number; fid: FileId }> {
-  const c = await SignedConnection.open(srv.port, { signing: [SigningAlgorithm.AES_GMAC] });
+const GMAC = SigningAlgorithm.AES_GMAC;
+const CMAC = SigningAlgorithm.AES_CMAC;
+const algName = (alg: SigningAlgorithm): string => (alg === GMAC ? 'AES-GMAC' : 'AES-CMAC');
+
+async function client(name = 'big.bin', disposition = 1, alg: SigningAlgorithm = GMAC): Promise<{ c: SignedConnection; s: ClientSession; tree: number; fid: FileId }> {
+  const c = await SignedConnection.open(srv.port, { signing: [alg] });
   conns.push(c);
-  assert.equal(c.signingAlgorithm, SigningAlgorithm.AES_GMAC);
+  assert.equal(c.signingAlgorithm, alg);
   const { reply, session } = await c.authenticate(USER, PASSWORD);
   assert.equal(reply.hdr.status, 0);
   const tree = await c.treeConnect(session!, 'share');
   return { c, s: session!, tree, fid: await c.openFile(session!, tree, name, disposition) };
 }
 
-test('a large signed READ while another connection has one on its way is signed off the loop: verified, byte for byte, nothing left counted or out', { skip: native ? false : 'native addon not built' }, async () => {
-  const a = await client();
-  const b = await client();
+for (const alg of [GMAC, CMAC]) test(`a large signed READ (${algName(alg)}) while another connection has one on its way is signed off the loop: verified, byte for byte, nothing left counted or out`, { skip: native ? false : 'native addon not built' }, async () => {
+  const a = await client('big.bin', 1, alg);
+  const b = await client('big.bin', 1, alg);
   const server = srv.server;
   const handed0 = server.cryptoHandedOff;
   // A stops reading: its 6 MiB signed response stays on its way in the server's send queue.
@@ -55,7 +59,7 @@ test('a large signed READ while another connection has one on its way is signed 
   for (let i = 0; i < 100 && server.cryptoBusy < 1; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(server.cryptoBusy, 1, 'A is counted while its response waits');
   assert.equal(server.cryptoHandedOff, handed0, 'A alone was signed in line');
-  // B's READ now goes to the pool; call() verifies the GMAC signature.
+  // B's READ now goes to the pool; call() verifies the signature.
   const rb = await b.c.call(b.s, Command.READ, readRequest(b.fid, 1 << 20, 4096n), b.tree);
   assert.equal(rb.hdr.status, 0);
   assert.ok(rb.signed, 'signed');
@@ -81,9 +85,9 @@ async function busyA(): Promise<{ a: Awaited<ReturnType<typeof client>>; reply: 
   return { a, reply };
 }
 
-test('large signed WRITEs while another connection is busy: checked off the loop, a CLOSE sent right behind waits its turn, a wrong signature is refused', { skip: native ? false : 'native addon not built' }, async () => {
+for (const alg of [GMAC, CMAC]) test(`large signed WRITEs (${algName(alg)}) while another connection is busy: checked off the loop, a CLOSE sent right behind waits its turn, a wrong signature is refused`, { skip: native ? false : 'native addon not built' }, async () => {
   const { a, reply } = await busyA();
-  const b = await client('w.bin', 5 /* OVERWRITE_IF */);
+  const b = await client('w.bin', 5 /* OVERWRITE_IF */, alg);
   const handed0 = srv.server.cryptoHandedOff;
   const data = randomBytes(1 << 20);
   // WRITE and CLOSE go out together: the CLOSE arrives while the WRITE's signature is being checked.
@@ -95,7 +99,7 @@ test('large signed WRITEs while another connection is busy: checked off the loop
   assert.ok(srv.server.cryptoHandedOff > handed0, 'the signature was checked off the loop');
   assert.ok(readFileSync(join(srv.dir, 'w.bin')).equals(data), 'byte for byte');
   // The same WRITE signed with another key: refused, and nothing written.
-  const b2 = await client('w.bin', 1);
+  const b2 = await client('w.bin', 1, alg);
   const handed1 = srv.server.cryptoHandedOff;
   const bad = await b2.c.request(Command.WRITE, encodeWriteRequest({ offset: 0n, fileId: b2.fid, channel: 0, remainingBytes: 0, flags: 0, data: randomBytes(1 << 20) }), {
     sessionId: b2.s.id, treeId: b2.tree, key: Buffer.alloc(16, 7),
