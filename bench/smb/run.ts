@@ -57,6 +57,7 @@ for (const op of ['get', 'put'] as const) {
     for (const prot of ['off', 'sign', 'encrypt'] as const) ALL_CELLS.push({ name: `${op}-${conns}-${prot}`, op, conns, prot });
   }
 }
+for (const op of ['get', 'put'] as const) ALL_CELLS.push({ name: `${op}-1-cmac`, op, conns: 1, prot: 'cmac' });
 for (const conns of [1, 4]) ALL_CELLS.push({ name: `open-${conns}-off`, op: 'open', conns, prot: 'off' });
 const SMBTORTURE = 'smbtorture';
 
@@ -80,7 +81,7 @@ const HELP = `usage: npm run bench:smb -- [options]      (= node dist/bench/smb/
   --servers LIST     comma list of ringsmb, smbd, smbd-uring (default: all three)
   --cells LIST       comma list of cell patterns OP-CONNS-PROTECTION with * wildcards;
                      missing parts match anything: "get", "put-4", "*-*-sign", "get-1-off"
-                     cells: {get,put}-{1,4}-{off,sign,encrypt}, open-{1,4}-off (default: all 14)
+                     cells: {get,put}-{1,4}-{off,sign,encrypt}, {get,put}-1-cmac, open-{1,4}-off (default: all 16)
   --size SIZE        file size: 2G, 512M, 1536 (MiB) (default 2G)
   --rounds N         rounds; every round runs every cell once on every server (default 5)
   --quick            smoke run: --size 256M --rounds 1 (explicit --size/--rounds win)
@@ -296,7 +297,8 @@ interface Ctx {
 function smbclientArgs(ctx: Ctx, port: number, prot: Protection, command: string): string[] {
   return [
     `//127.0.0.1/${SHARE}`, '-p', String(port), '-s', ctx.clientConf, '-A', ctx.authFile,
-    '-m', 'SMB3_11', `--client-protection=${prot}`, '-c', command,
+    '-m', 'SMB3_11', `--client-protection=${prot === 'cmac' ? 'sign' : prot}`,
+    ...(prot === 'cmac' ? ['--option=client smb3 signing algorithms=AES-128-CMAC'] : []), '-c', command,
   ];
 }
 

@@ -17,7 +17,8 @@ import { alive, exePath, pidsWithArg, processTree, terminateSync, treeTicks } fr
 
 export type ServerName = 'ringsmb' | 'smbd' | 'smbd-uring';
 export const SERVER_NAMES: readonly ServerName[] = ['ringsmb', 'smbd', 'smbd-uring'];
-export type Protection = 'off' | 'sign' | 'encrypt';
+/** smbclient --client-protection; 'cmac': sign, with AES-128-CMAC instead of the AES-GMAC that 3.1.1 negotiates (Windows 10, macOS and Linux's cifs sign with CMAC). */
+export type Protection = 'off' | 'sign' | 'encrypt' | 'cmac';
 
 export interface BenchServer {
   readonly name: ServerName;
