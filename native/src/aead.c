@@ -1,5 +1,5 @@
-/* AES-GCM / AES-CCM in place, through the OpenSSL that Node itself links
- * and exports (the node-gyp headers ship its openssl/ includes).
+/* AES-GCM, AES-CCM and AES-CMAC in place, through the OpenSSL that Node
+ * itself links and exports (the node-gyp headers ship its openssl/ includes).
  *
  * Why here: Node's Cipheriv.update() always returns new memory, so sealing
  * an 8 MiB READ response allocates 8 MiB of ciphertext per message, which
@@ -9,50 +9,55 @@
  * lives here; the transform header, nonces, AAD and key choice are
  * TypeScript (src/crypto/encryption.ts).
  *
- * aeadSeal(key, nonce, aad|null, aadParts[]|null, parts[], tagOut) -> 0 | -errno   (AES-GCM)
- * aeadSealAsync(..., cb)                        -> 0 | -errno, then cb(0 | -errno)
- * aeadOpenAsync(key, nonce, aad, data, tag, cb) -> 0 | -errno, then cb(0 | -EBADMSG | -errno)  (AES-GCM)
- * aeadOpen(ccm, key, nonce, aad, data, tag)    -> 0 | -EBADMSG | -errno
- * aeadStream(key, nonce, aad)                   -> stream (external) | -errno   (AES-GCM seal in pieces)
- * aeadStreamNext(stream, data, false)          -> 0 | -errno: the next piece, encrypted in place
- * aeadStreamNext(stream, tagOut, true)          -> 0 | -errno: the tag; the stream is spent
- * cmac(key, parts[], macOut)                     -> 0 | -errno   (AES-CMAC over the parts, in order)
- * cmacAsync(key, parts[], macOut, cb)           -> 0 | -errno, then cb(0 | -errno)
- * cmacStream(key)                               -> stream (external) | -errno; aeadStreamNext then
- *                                                  reads each piece (nothing is encrypted) and last
- *                                                  writes the MAC
- * Seal encrypts the parts in place, in order, as one plaintext. It is GCM
- * only: CCM takes the whole plaintext in one update (an OpenSSL rule), and a
- * response always comes in several parts, so CCM seals through node:crypto.
+ * `ccm` picks AES-CCM (0: AES-GCM); the key length picks AES-128 or AES-256.
+ * aeadSeal(ccm, key, nonce, aad|null, aadParts[]|null, parts[], tagOut) -> 0 | -errno
+ * aeadSealAsync(..., cb)                             -> 0 | -errno, then cb(0 | -errno)
+ * aeadOpen(ccm, key, nonce, aad, data, tag)          -> 0 | -EBADMSG | -errno
+ * aeadOpenAsync(ccm, key, nonce, aad, data, tag, cb) -> 0 | -errno, then cb(0 | -EBADMSG | -errno)
+ * aeadStream(ccm, key, nonce, aad, total)            -> stream (external) | -errno   (a seal in pieces;
+ *                                                       total: the plaintext's length, which CCM needs first)
+ * aeadStreamNext(stream, data, false)                -> 0 | -errno: the next piece, encrypted in place
+ * aeadStreamNext(stream, tagOut, true)               -> 0 | -errno: the tag; the stream is spent
+ * cmac(key, parts[], macOut)                         -> 0 | -errno   (AES-CMAC over the parts, in order)
+ * cmacAsync(key, parts[], macOut, cb)                -> 0 | -errno, then cb(0 | -errno)
+ * cmacStream(key)                                    -> stream (external) | -errno; aeadStreamNext then
+ *                                                       reads each piece (nothing is encrypted) and last
+ *                                                       writes the MAC
+ * Seal encrypts the parts in place, in order, as one plaintext.
  *
  * AES-CMAC (RFC 4493; SMB 3.x signing, MS-SMB2 3.1.4.1) is built on AES-CBC
  * with a zero IV: OpenSSL 3.0's own CMAC (EVP_MAC) runs the cipher once per
  * 16-byte block, and node:crypto's CBC update() returns new memory for its
  * output (8 MiB per 8 MiB READ signed); here the output goes to a small
- * scratch buffer that is thrown away and only the chain matters. */
+ * scratch buffer that is thrown away and only the chain matters.
+ *
+ * AES-CCM (NIST SP 800-38C) is built the same way, from that CBC-MAC and
+ * AES-CTR: OpenSSL's CCM takes the whole plaintext in one update, and a
+ * response comes in several parts (header and body, then the file data),
+ * and a large READ in pieces as it is read. A message in one part (what a
+ * client sent) still goes through OpenSSL's CCM (ossl_run). */
 #include "addon.h"
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const EVP_CIPHER *pick(int ccm, size_t keylen) {
-  if (keylen == 16) return ccm ? EVP_aes_128_ccm() : EVP_aes_128_gcm();
-  if (keylen == 32) return ccm ? EVP_aes_256_ccm() : EVP_aes_256_gcm();
-  return NULL;
+static const unsigned char ZERO16[16];
+
+static const EVP_CIPHER *aes(const EVP_CIPHER *(*k128)(void), const EVP_CIPHER *(*k256)(void), size_t keylen) {
+  return keylen == 16 ? k128() : keylen == 32 ? k256() : NULL;
 }
 
-
-/* AES-CMAC in progress: the CBC context carries the chain; the last 1..16
- * bytes seen are held back, because the final block is treated apart. */
+/* A CBC-MAC in progress (AES-CMAC's, and AES-CCM's): the CBC context carries
+ * the chain; the last 1..16 bytes seen are held back, because the final
+ * block is treated apart. */
 typedef struct {
   EVP_CIPHER_CTX *c;
-  unsigned char k1[16], k2[16];
+  unsigned char k1[16], k2[16]; /* CMAC's subkeys */
   unsigned char held[16];
   size_t nheld;
 } cmac_t;
-
-static const unsigned char ZERO16[16];
 
 /* Doubling in GF(2^128) (RFC 4493 2.3). */
 static void dbl(unsigned char *out, const unsigned char *in) {
@@ -85,16 +90,31 @@ static void cmac_free(cmac_t *m) {
   m->c = NULL;
 }
 
-static int cmac_begin(cmac_t *m, const void *key, size_t keylen) {
-  unsigned char l[16];
+/* A CBC-MAC (zero IV) under an AES-128 or AES-256 key. */
+static int cbcmac_begin(cmac_t *m, const void *key, size_t keylen) {
+  const EVP_CIPHER *ci = aes(EVP_aes_128_cbc, EVP_aes_256_cbc, keylen);
   m->nheld = 0;
   m->c = NULL;
-  if (keylen != 16) return -EINVAL;
+  if (!ci) return -EINVAL;
   m->c = EVP_CIPHER_CTX_new();
   if (!m->c) return -ENOMEM;
-  /* L = AES-K(0): the first block through a zero-IV CBC; then the chain starts over. */
-  if (!EVP_EncryptInit_ex(m->c, EVP_aes_128_cbc(), NULL, key, ZERO16) || !EVP_CIPHER_CTX_set_padding(m->c, 0) ||
-      cmac_blocks(m, ZERO16, 16, l) || !EVP_EncryptInit_ex(m->c, NULL, NULL, NULL, ZERO16)) {
+  if (!EVP_EncryptInit_ex(m->c, ci, NULL, key, ZERO16) || !EVP_CIPHER_CTX_set_padding(m->c, 0)) {
+    cmac_free(m);
+    return -EIO;
+  }
+  return 0;
+}
+
+static int cmac_begin(cmac_t *m, const void *key, size_t keylen) {
+  unsigned char l[16];
+  if (keylen != 16) {
+    m->c = NULL;
+    return -EINVAL;
+  }
+  int r = cbcmac_begin(m, key, keylen);
+  if (r) return r;
+  /* L = AES-K(0): the first block through the zero-IV CBC; then the chain starts over. */
+  if (cmac_blocks(m, ZERO16, 16, l) || !EVP_EncryptInit_ex(m->c, NULL, NULL, NULL, ZERO16)) {
     cmac_free(m);
     return -EIO;
   }
@@ -123,7 +143,14 @@ static int cmac_update(cmac_t *m, const unsigned char *p, size_t len) {
   return 0;
 }
 
-/* The MAC into out (16 bytes); the context is freed. */
+/* CCM's padding: the held bytes completed to a block with zeros. */
+static void cbcmac_pad(cmac_t *m) {
+  if (m->nheld % 16 == 0) return;
+  memset(m->held + m->nheld, 0, 16 - m->nheld);
+  m->nheld = 16;
+}
+
+/* The CMAC into out (16 bytes); the context is freed. */
 static int cmac_final(cmac_t *m, unsigned char *out) {
   unsigned char last[16];
   const unsigned char *sub = m->k1;
@@ -140,29 +167,128 @@ static int cmac_final(cmac_t *m, unsigned char *out) {
   return r;
 }
 
-#define MAX_PARTS 64
+/* AES-CCM in progress (NIST SP 800-38C with a 16-byte tag, as SMB 3.x uses
+ * it: 11-byte nonce, so a 4-byte length field). The MAC is the CBC-MAC of
+ * B0, the encoded AAD and the plaintext (each zero-padded to a block); the
+ * data is encrypted with CTR from counter 1; the tag is the MAC XOR the
+ * encryption of counter 0 (s0). */
+typedef struct {
+  cmac_t mac;
+  EVP_CIPHER_CTX *ctr;
+  unsigned char s0[16];
+  int decrypt;
+  size_t left; /* plaintext still to come */
+} ccm_t;
 
-/* Sets cipher, nonce length, key and nonce; for CCM also the tag length and the total length. */
-static int setup(EVP_CIPHER_CTX *c, int enc, int ccm, const void *key, size_t keylen, const void *nonce, size_t noncelen,
-                 void *tag, size_t total) {
-  const EVP_CIPHER *ci = pick(ccm, keylen);
-  if (!ci) return -EINVAL;
-  if (!EVP_CipherInit_ex(c, ci, NULL, NULL, NULL, enc)) return -EIO;
-  if (!EVP_CIPHER_CTX_ctrl(c, ccm ? EVP_CTRL_CCM_SET_IVLEN : EVP_CTRL_GCM_SET_IVLEN, (int)noncelen, NULL)) return -EINVAL;
-  /* CCM: the tag length before the key; when decrypting, the expected tag itself. */
-  if (ccm && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_CCM_SET_TAG, 16, enc ? NULL : tag)) return -EINVAL;
-  if (!EVP_CipherInit_ex(c, NULL, NULL, key, nonce, enc)) return -EIO;
+static void ccm_free(ccm_t *k) {
+  cmac_free(&k->mac);
+  if (k->ctr) EVP_CIPHER_CTX_free(k->ctr);
+  k->ctr = NULL;
+}
+
+/* B0 and the AAD's length go into the MAC, s0 is made and CTR set to counter 1. */
+static int ccm_begin(ccm_t *k, int decrypt, const void *key, size_t keylen, const unsigned char *nonce, size_t noncelen,
+                     size_t aadlen, size_t total) {
+  const EVP_CIPHER *ci = aes(EVP_aes_128_ctr, EVP_aes_256_ctr, keylen);
+  size_t L = 15 - noncelen;
+  unsigned char b[16], hdr[6];
   int outl;
-  if (ccm && total > 0x7fffffff) return -EINVAL;
-  if (ccm && !EVP_CipherUpdate(c, NULL, &outl, NULL, (int)total)) return -EIO;
+  memset(k, 0, sizeof *k);
+  k->decrypt = decrypt;
+  k->left = total;
+  /* 7..13-byte nonces; the length must fit its L bytes; AAD lengths of 2 or 6 bytes (SP 800-38C A.2.2). */
+  if (!ci || noncelen < 7 || noncelen > 13 || (L < 8 && (total >> (8 * L)) != 0) || aadlen > 0xffffffffu) return -EINVAL;
+  int r = cbcmac_begin(&k->mac, key, keylen);
+  if (r) return r;
+  /* B0: flags (AAD present, (tag length - 2) / 2, L - 1), the nonce, the length (big-endian). */
+  b[0] = (unsigned char)((aadlen ? 0x40 : 0) | (((16 - 2) / 2) << 3) | (L - 1));
+  memcpy(b + 1, nonce, noncelen);
+  for (size_t i = 0; i < L; i++) b[15 - i] = (unsigned char)(i < sizeof(size_t) ? (total >> (8 * i)) & 0xff : 0);
+  r = cmac_update(&k->mac, b, 16);
+  if (!r && aadlen) {
+    size_t n = 0;
+    if (aadlen < 0xff00) {
+      hdr[n++] = (unsigned char)(aadlen >> 8);
+      hdr[n++] = (unsigned char)aadlen;
+    } else {
+      hdr[n++] = 0xff;
+      hdr[n++] = 0xfe;
+      for (int i = 3; i >= 0; i--) hdr[n++] = (unsigned char)(aadlen >> (8 * i));
+    }
+    r = cmac_update(&k->mac, hdr, n);
+  }
+  /* Counter blocks: flags L - 1, the nonce, the counter (0 for s0, then 1, 2, ...). */
+  memset(b, 0, sizeof b);
+  b[0] = (unsigned char)(L - 1);
+  memcpy(b + 1, nonce, noncelen);
+  if (!r && !(k->ctr = EVP_CIPHER_CTX_new())) r = -ENOMEM;
+  if (!r && (!EVP_EncryptInit_ex(k->ctr, ci, NULL, key, b) || !EVP_EncryptUpdate(k->ctr, k->s0, &outl, ZERO16, 16))) r = -EIO;
+  b[15] = 1;
+  if (!r && !EVP_EncryptInit_ex(k->ctr, NULL, NULL, NULL, b)) r = -EIO;
+  if (r) ccm_free(k);
+  return r;
+}
+
+/* More AAD (all of it before the first update). */
+static int ccm_aad(ccm_t *k, const unsigned char *p, size_t len) {
+  return cmac_update(&k->mac, p, len);
+}
+
+/* The next piece of the data, in place: encrypted after the MAC took it, or decrypted before. */
+static int ccm_update(ccm_t *k, unsigned char *p, size_t len) {
+  int outl;
+  if (len > k->left) return -EINVAL;
+  if (!k->decrypt && cmac_update(&k->mac, p, len)) return -EIO;
+  if (len && (!EVP_EncryptUpdate(k->ctr, p, &outl, p, (int)len) || (size_t)outl != len)) return -EIO;
+  if (k->decrypt && cmac_update(&k->mac, p, len)) return -EIO;
+  k->left -= len;
   return 0;
 }
 
-/* One AEAD job, in place. Seal (AES-GCM): the AAD is ad[0..nad), the
- * plaintext pd[0..np), the tag goes to `tag`; with no plaintext it is
- * AES-GMAC over the AAD (SMB 3.1.1 signing). Open (GCM, or CCM with one
- * part): the tag is read from `tag`. Plain memory only: runs on any thread. */
+/* Ends the AAD: the MAC pads it to a block (called once, before the data). */
+static void ccm_aad_done(ccm_t *k) {
+  cbcmac_pad(&k->mac);
+}
+
+/* Seal: the tag into tag. Open: checks tag (-EBADMSG). The context is freed. */
+static int ccm_final(ccm_t *k, unsigned char *tag) {
+  unsigned char t[16] = {0};
+  int r = k->left ? -EINVAL : 0;
+  cbcmac_pad(&k->mac);
+  if (!r) r = cmac_blocks(&k->mac, k->mac.held, 16, t);
+  for (int i = 0; i < 16; i++) t[i] ^= k->s0[i];
+  if (!r && k->decrypt && CRYPTO_memcmp(t, tag, 16) != 0) r = -EBADMSG;
+  if (!r && !k->decrypt) memcpy(tag, t, 16);
+  ccm_free(k);
+  return r;
+}
+
+#define MAX_PARTS 64
+
+/* OpenSSL's AES-GCM, or its AES-CCM (plaintext in one update, `total` bytes;
+ * the tag's length, and when opening the tag itself, set first): cipher,
+ * nonce length, key and nonce. */
+static int ossl_setup(EVP_CIPHER_CTX *c, int enc, int ccm, const void *key, size_t keylen, const void *nonce, size_t noncelen,
+                      void *tag, size_t total) {
+  const EVP_CIPHER *ci = ccm ? aes(EVP_aes_128_ccm, EVP_aes_256_ccm, keylen) : aes(EVP_aes_128_gcm, EVP_aes_256_gcm, keylen);
+  int outl;
+  if (!ci) return -EINVAL;
+  if (!EVP_CipherInit_ex(c, ci, NULL, NULL, NULL, enc)) return -EIO;
+  if (!EVP_CIPHER_CTX_ctrl(c, ccm ? EVP_CTRL_CCM_SET_IVLEN : EVP_CTRL_GCM_SET_IVLEN, (int)noncelen, NULL)) return -EINVAL;
+  if (ccm && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_CCM_SET_TAG, 16, enc ? NULL : tag)) return -EINVAL;
+  if (!EVP_CipherInit_ex(c, NULL, NULL, key, nonce, enc)) return -EIO;
+  if (ccm && (total > 0x7fffffff || !EVP_CipherUpdate(c, NULL, &outl, NULL, (int)total))) return -EIO;
+  return 0;
+}
+
+/* One job, in place. Seal (AES-GCM or AES-CCM): the AAD is ad[0..nad), the
+ * plaintext pd[0..np), the tag goes to `tag`; GCM with no plaintext is
+ * AES-GMAC over the AAD (SMB 3.1.1 signing). Open: the tag is read from
+ * `tag`. CMAC: over ad[0..nad) into `tag`. Plain memory only: runs on any
+ * thread. */
+enum { GCM = 0, CCM = 1, CMAC = 2 };
 typedef struct {
+  int kind;
   unsigned char key[32];
   size_t keylen;
   unsigned char nonce[16];
@@ -177,10 +303,6 @@ typedef struct {
   void *tag;
   /* 0: seal (encrypt, tag out); 1: open (decrypt, tag in; -EBADMSG when it does not authenticate) */
   int decrypt;
-  /* AES-CCM (open only) */
-  int ccm;
-  /* AES-CMAC over ad[0..nad) into tag (no plaintext, no nonce) */
-  int cmac;
   int result;
   /* async only */
   napi_async_work work;
@@ -188,39 +310,61 @@ typedef struct {
   int nrefs;
 } aead_job_t;
 
-static void cmac_run(aead_job_t *j) {
+static int cmac_run(aead_job_t *j) {
   cmac_t m;
   int r = cmac_begin(&m, j->key, j->keylen);
   for (uint32_t i = 0; !r && i < j->nad; i++) r = cmac_update(&m, j->ad[i], j->adl[i]);
-  if (!r) r = cmac_final(&m, j->tag);
-  else cmac_free(&m);
-  j->result = r;
+  if (!r) return cmac_final(&m, j->tag);
+  cmac_free(&m);
+  return r;
 }
 
-static void aead_run(aead_job_t *j) {
-  if (j->cmac) return cmac_run(j);
+static int ccm_run(aead_job_t *j) {
+  ccm_t k;
+  size_t aadlen = 0;
+  for (uint32_t i = 0; i < j->nad; i++) aadlen += j->adl[i];
+  int r = ccm_begin(&k, j->decrypt, j->key, j->keylen, j->nonce, j->noncelen, aadlen, j->total);
+  if (r) return r;
+  for (uint32_t i = 0; !r && i < j->nad; i++) r = ccm_aad(&k, j->ad[i], j->adl[i]);
+  ccm_aad_done(&k);
+  for (uint32_t i = 0; !r && i < j->np; i++) r = ccm_update(&k, j->pd[i], j->pl[i]);
+  if (!r) return ccm_final(&k, j->tag);
+  ccm_free(&k);
+  return r;
+}
+
+/* GCM, or CCM over exactly one part, through OpenSSL's own AEAD: its CCM
+ * runs the MAC and the counter in one pass (1.25 against ccm_run's 1.14
+ * GiB/s opening 8 MiB in place, 2026-12-06), so a message that came in one
+ * buffer is opened that way. */
+static int ossl_run(aead_job_t *j) {
+  int ccm = j->kind == CCM;
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-  if (!c) {
-    j->result = -ENOMEM;
-    return;
-  }
-  int r = setup(c, !j->decrypt, j->ccm, j->key, j->keylen, j->nonce, j->noncelen, j->tag, j->total);
+  if (!c) return -ENOMEM;
+  int r = ossl_setup(c, !j->decrypt, ccm, j->key, j->keylen, j->nonce, j->noncelen, j->tag, j->total);
   int outl;
   for (uint32_t i = 0; !r && i < j->nad; i++)
     if (j->adl[i] && !EVP_CipherUpdate(c, NULL, &outl, j->ad[i], (int)j->adl[i])) r = -EIO;
-  if (j->ccm) {
-    /* CCM checks the tag inside its single update (one part, see parse_open). */
-    if (!r && !EVP_CipherUpdate(c, j->pd[0], &outl, j->pd[0], (int)j->pl[0])) r = -EBADMSG;
-  } else {
-    for (uint32_t i = 0; !r && i < j->np; i++)
-      if (j->pl[i] && (!EVP_CipherUpdate(c, j->pd[i], &outl, j->pd[i], (int)j->pl[i]) || (size_t)outl != j->pl[i])) r = -EIO;
-    if (!r && j->decrypt && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, j->tag)) r = -EIO;
-    unsigned char fin[32];
-    if (!r && !EVP_CipherFinal_ex(c, fin, &outl)) r = j->decrypt ? -EBADMSG : -EIO;
-    if (!r && !j->decrypt && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, j->tag)) r = -EIO;
+  if (ccm) {
+    /* CCM checks the tag inside its single update. */
+    if (!r && !EVP_CipherUpdate(c, j->pd[0], &outl, j->pd[0], (int)j->pl[0])) r = j->decrypt ? -EBADMSG : -EIO;
+    if (!r && !j->decrypt && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_CCM_GET_TAG, 16, j->tag)) r = -EIO;
+    EVP_CIPHER_CTX_free(c);
+    return r;
   }
+  for (uint32_t i = 0; !r && i < j->np; i++)
+    if (j->pl[i] && (!EVP_CipherUpdate(c, j->pd[i], &outl, j->pd[i], (int)j->pl[i]) || (size_t)outl != j->pl[i])) r = -EIO;
+  if (!r && j->decrypt && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, j->tag)) r = -EIO;
+  unsigned char fin[32];
+  if (!r && !EVP_CipherFinal_ex(c, fin, &outl)) r = j->decrypt ? -EBADMSG : -EIO;
+  if (!r && !j->decrypt && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, j->tag)) r = -EIO;
   EVP_CIPHER_CTX_free(c);
-  j->result = r;
+  return r;
+}
+
+static void aead_run(aead_job_t *j) {
+  /* OpenSSL's CCM takes an empty plaintext without checking the tag: ours then. */
+  j->result = j->kind == CMAC ? cmac_run(j) : j->kind == CCM && (j->np != 1 || !j->pl[0]) ? ccm_run(j) : ossl_run(j);
 }
 
 /* Appends the buffers of a JS array to ptrs/lens (at most `room`); 1 after a throw. */
@@ -251,12 +395,13 @@ static int parse_parts(napi_env env, napi_value arr, void **ptrs, size_t *lens, 
   return 0;
 }
 
-/* key, nonce, aad|null, aadParts[]|null, parts[], tagOut into j; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
-static int parse_seal(napi_env env, napi_value *argv, aead_job_t *j) {
-  void *key, *nonce, *aad;
-  size_t keylen, noncelen, aadlen, taglen;
-  napi_valuetype t;
-  if (arg_bytes(env, argv[0], &key, &keylen) || arg_bytes(env, argv[1], &nonce, &noncelen)) return 1;
+/* ccm (argv[0]), key, nonce into j; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
+static int parse_key(napi_env env, napi_value *argv, aead_job_t *j) {
+  void *key, *nonce;
+  size_t keylen, noncelen;
+  int32_t ccm;
+  if (arg_i32(env, argv[0], &ccm) || arg_bytes(env, argv[1], &key, &keylen) || arg_bytes(env, argv[2], &nonce, &noncelen)) return 1;
+  j->kind = ccm ? CCM : GCM;
   j->result = 0;
   if (keylen > sizeof j->key || noncelen > sizeof j->nonce) j->result = -EINVAL;
   else {
@@ -265,24 +410,33 @@ static int parse_seal(napi_env env, napi_value *argv, aead_job_t *j) {
   }
   j->keylen = keylen;
   j->noncelen = noncelen;
-  if (napi_typeof(env, argv[2], &t) != napi_ok) return 1;
+  return 0;
+}
+
+/* ccm, key, nonce, aad|null, aadParts[]|null, parts[], tagOut into j; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
+static int parse_seal(napi_env env, napi_value *argv, aead_job_t *j) {
+  void *aad;
+  size_t aadlen, taglen;
+  napi_valuetype t;
+  if (parse_key(env, argv, j)) return 1;
+  if (napi_typeof(env, argv[3], &t) != napi_ok) return 1;
   if (t != napi_null && t != napi_undefined) {
-    if (arg_bytes(env, argv[2], &aad, &aadlen)) return 1;
+    if (arg_bytes(env, argv[3], &aad, &aadlen)) return 1;
     if (aadlen > 0x7fffffff) j->result = -EINVAL;
     j->ad[j->nad] = aad;
     j->adl[j->nad++] = aadlen;
   }
-  if (napi_typeof(env, argv[3], &t) != napi_ok) return 1;
-  if (t != napi_null && t != napi_undefined && parse_parts(env, argv[3], j->ad, j->adl, MAX_PARTS, &j->nad, NULL)) return 1;
-  if (parse_parts(env, argv[4], j->pd, j->pl, MAX_PARTS, &j->np, &j->total)) return 1;
-  if (arg_bytes(env, argv[5], &j->tag, &taglen)) return 1;
+  if (napi_typeof(env, argv[4], &t) != napi_ok) return 1;
+  if (t != napi_null && t != napi_undefined && parse_parts(env, argv[4], j->ad, j->adl, MAX_PARTS, &j->nad, NULL)) return 1;
+  if (parse_parts(env, argv[5], j->pd, j->pl, MAX_PARTS, &j->np, &j->total)) return 1;
+  if (arg_bytes(env, argv[6], &j->tag, &taglen)) return 1;
   if (taglen < 16) j->result = -EINVAL;
   return 0;
 }
 
-/* aeadSeal(key, nonce, aad|null, aadParts[]|null, parts[], tagOut) -> 0 | -errno, on this thread. */
+/* aeadSeal(ccm, key, nonce, aad|null, aadParts[]|null, parts[], tagOut) -> 0 | -errno, on this thread. */
 static napi_value AeadSeal(napi_env env, napi_callback_info info) {
-  ARGS(6);
+  ARGS(7);
   aead_job_t j;
   memset(&j, 0, sizeof j);
   if (parse_seal(env, argv, &j)) return NULL;
@@ -299,7 +453,35 @@ static void aead_done(napi_env env, napi_status status, void *data) {
   async_finish(env, status, j, j->work, j->refs, j->nrefs, j->result);
 }
 
-/* aeadSealAsync(key, nonce, aad|null, aadParts[]|null, parts[], tagOut, cb) -> 0 | -errno:
+/* Queues j (parsed, j->result 0) with references to argv[first..first+n)
+ * (what the pool thread reads or writes, then the callback): they stay
+ * alive until the callback. */
+static napi_value queue_job(napi_env env, aead_job_t *j, napi_value *argv, int first, int n, const char *name) {
+  j->nrefs = n;
+  for (int i = 0; i < n; i++) {
+    napi_valuetype t = napi_undefined;
+    napi_typeof(env, argv[first + i], &t);
+    if (t == napi_object || t == napi_function) napi_create_reference(env, argv[first + i], 1, &j->refs[i]);
+  }
+  return ret_i64(env, async_queue(env, name, aead_exec, aead_done, j, &j->work, j->refs, j->nrefs));
+}
+
+/* A job parsed from argv by `parse` (its callback at argv[cb]) and queued,
+ * or -errno with nothing queued (no callback then), or NULL after a throw. */
+static napi_value async_job(napi_env env, napi_value *argv, int cb, int (*parse)(napi_env, napi_value *, aead_job_t *), int first,
+                            const char *name) {
+  if (arg_callback(env, argv[cb])) return NULL;
+  aead_job_t *j = calloc(1, sizeof(*j));
+  if (!j) return ret_i64(env, -ENOMEM);
+  if (parse(env, argv, j) || j->result) {
+    int r = j->result;
+    free(j);
+    return r ? ret_i64(env, r) : NULL;
+  }
+  return queue_job(env, j, argv, first, cb - first + 1, name);
+}
+
+/* aeadSealAsync(ccm, key, nonce, aad|null, aadParts[]|null, parts[], tagOut, cb) -> 0 | -errno:
  * aeadSeal on a libuv pool thread, so that sealing or signing (GMAC) an 8 MiB
  * READ does not hold the event loop; cb(0 | -errno) runs on the loop thread.
  * The AAD, the parts and the tag must stay untouched until then (the aad,
@@ -307,80 +489,41 @@ static void aead_done(napi_env env, napi_status status, void *data) {
  * taken out of its array is the caller's to keep). No cb on a synchronous
  * -errno. */
 static napi_value AeadSealAsync(napi_env env, napi_callback_info info) {
-  ARGS(7);
-  napi_valuetype t;
-  if (arg_callback(env, argv[6])) return NULL;
-  aead_job_t *j = calloc(1, sizeof(*j));
-  if (!j) return ret_i64(env, -ENOMEM);
-  if (parse_seal(env, argv, j)) {
-    free(j);
-    return NULL;
-  }
-  if (j->result) {
-    int r = j->result;
-    free(j);
-    return ret_i64(env, r);
-  }
+  ARGS(8);
   /* aad, aadParts, parts, tagOut, callback */
-  j->nrefs = 5;
-  for (int i = 0; i < 5; i++) {
-    napi_typeof(env, argv[i + 2], &t);
-    if (t == napi_object || t == napi_function) napi_create_reference(env, argv[i + 2], 1, &j->refs[i]);
-  }
-  return ret_i64(env, async_queue(env, "ringsmb:aead", aead_exec, aead_done, j, &j->work, j->refs, j->nrefs));
+  return async_job(env, argv, 7, parse_seal, 3, "ringsmb:aead");
 }
 
-/* key, nonce, aad, data, tag (argv[0..4]) into j as an open; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
-static int parse_open(napi_env env, napi_value *argv, int ccm, aead_job_t *j) {
-  void *key, *nonce;
-  size_t keylen, noncelen, taglen;
-  if (arg_bytes(env, argv[0], &key, &keylen) || arg_bytes(env, argv[1], &nonce, &noncelen) ||
-      arg_bytes(env, argv[2], &j->ad[0], &j->adl[0]) || arg_bytes(env, argv[3], &j->pd[0], &j->pl[0]) ||
-      arg_bytes(env, argv[4], &j->tag, &taglen)) return 1;
+/* ccm, key, nonce, aad, data, tag into j as an open; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
+static int parse_open(napi_env env, napi_value *argv, aead_job_t *j) {
+  size_t taglen;
+  if (parse_key(env, argv, j) || arg_bytes(env, argv[3], &j->ad[0], &j->adl[0]) || arg_bytes(env, argv[4], &j->pd[0], &j->pl[0]) ||
+      arg_bytes(env, argv[5], &j->tag, &taglen)) return 1;
   j->decrypt = 1;
-  j->ccm = ccm;
   j->nad = j->np = 1;
   j->total = j->pl[0];
-  j->keylen = keylen;
-  j->noncelen = noncelen;
-  if (taglen < 16 || j->adl[0] > 0x7fffffff || j->pl[0] > 0x7fffffff || keylen > sizeof j->key || noncelen > sizeof j->nonce) {
-    j->result = -EINVAL;
-    return 0;
-  }
-  memcpy(j->key, key, keylen);
-  memcpy(j->nonce, nonce, noncelen);
+  if (taglen < 16 || j->adl[0] > 0x7fffffff || j->pl[0] > 0x7fffffff) j->result = -EINVAL;
   return 0;
 }
 
 /* aeadOpen(ccm, key, nonce, aad, data, tag) -> 0 | -EBADMSG | -errno, on this thread. */
 static napi_value AeadOpen(napi_env env, napi_callback_info info) {
   ARGS(6);
-  GET_I32(0, ccm);
   aead_job_t j;
   memset(&j, 0, sizeof j);
-  if (parse_open(env, argv + 1, ccm != 0, &j)) return NULL;
+  if (parse_open(env, argv, &j)) return NULL;
   if (!j.result) aead_run(&j);
   return ret_i64(env, j.result);
 }
 
-/* aeadOpenAsync(key, nonce, aad, data, tag, cb) -> 0 | -errno: AES-GCM
- * open in place (as aeadOpen with ccm = 0) on a libuv pool thread; cb(0 |
- * -EBADMSG | -errno) on the loop thread. data is garbage after a failure.
- * The aad, data and tag are referenced until cb and must stay untouched. */
+/* aeadOpenAsync(ccm, key, nonce, aad, data, tag, cb) -> 0 | -errno: aeadOpen
+ * on a libuv pool thread; cb(0 | -EBADMSG | -errno) on the loop thread. data
+ * is garbage after a failure. The aad, data and tag are referenced until cb
+ * and must stay untouched. */
 static napi_value AeadOpenAsync(napi_env env, napi_callback_info info) {
-  ARGS(6);
-  if (arg_callback(env, argv[5])) return NULL;
-  aead_job_t *j = calloc(1, sizeof(*j));
-  if (!j) return ret_i64(env, -ENOMEM);
-  if (parse_open(env, argv, 0, j) || j->result) {
-    int r = j->result;
-    free(j);
-    return r ? ret_i64(env, r) : NULL;
-  }
+  ARGS(7);
   /* aad, data, tag, callback */
-  j->nrefs = 4;
-  for (int i = 0; i < 4; i++) napi_create_reference(env, argv[i + 2], 1, &j->refs[i]);
-  return ret_i64(env, async_queue(env, "ringsmb:aead", aead_exec, aead_done, j, &j->work, j->refs, j->nrefs));
+  return async_job(env, argv, 6, parse_open, 3, "ringsmb:aead");
 }
 
 /* key, parts[], macOut into j as a CMAC; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
@@ -389,7 +532,7 @@ static int parse_cmac(napi_env env, napi_value *argv, aead_job_t *j) {
   size_t keylen, taglen;
   if (arg_bytes(env, argv[0], &key, &keylen) || parse_parts(env, argv[1], j->ad, j->adl, MAX_PARTS, &j->nad, NULL) ||
       arg_bytes(env, argv[2], &j->tag, &taglen)) return 1;
-  j->cmac = 1;
+  j->kind = CMAC;
   j->keylen = keylen;
   j->result = keylen != 16 || taglen < 16 ? -EINVAL : 0;
   if (!j->result) memcpy(j->key, key, keylen);
@@ -411,33 +554,26 @@ static napi_value Cmac(napi_env env, napi_callback_info info) {
  * untouched until then (the array and macOut are referenced here). */
 static napi_value CmacAsync(napi_env env, napi_callback_info info) {
   ARGS(4);
-  if (arg_callback(env, argv[3])) return NULL;
-  aead_job_t *j = calloc(1, sizeof(*j));
-  if (!j) return ret_i64(env, -ENOMEM);
-  if (parse_cmac(env, argv, j) || j->result) {
-    int r = j->result;
-    free(j);
-    return r ? ret_i64(env, r) : NULL;
-  }
   /* parts, macOut, callback */
-  j->nrefs = 3;
-  for (int i = 0; i < 3; i++) napi_create_reference(env, argv[i + 1], 1, &j->refs[i]);
-  return ret_i64(env, async_queue(env, "ringsmb:cmac", aead_exec, aead_done, j, &j->work, j->refs, j->nrefs));
+  return async_job(env, argv, 3, parse_cmac, 1, "ringsmb:cmac");
 }
 
-/* A GCM seal whose plaintext comes in pieces, in order (a READ response
- * sealed piece by piece as the file is read), or a CMAC over a message that
- * comes so (signed likewise). Plain memory only, on the loop thread; the
- * context goes with the external (or at finish). */
+/* A seal whose plaintext comes in pieces, in order (a READ response sealed
+ * piece by piece as the file is read), or a CMAC over a message that comes
+ * so (signed likewise). Plain memory only, on the loop thread; the context
+ * goes with the external (or at finish). */
 typedef struct {
-  EVP_CIPHER_CTX *c;
-  int cmac; /* then m, not c */
-  cmac_t m;
+  int kind;
+  int done;
+  EVP_CIPHER_CTX *c; /* GCM */
+  ccm_t k;           /* CCM */
+  cmac_t m;          /* CMAC */
 } aead_stream_t;
 
 static void stream_free(napi_env env, void *data, void *hint) {
   aead_stream_t *s = data;
   if (s->c) EVP_CIPHER_CTX_free(s->c);
+  ccm_free(&s->k);
   cmac_free(&s->m);
   free(s);
 }
@@ -452,7 +588,7 @@ static napi_value stream_out(napi_env env, aead_stream_t *s, int r) {
   return out;
 }
 
-/* The stream behind an external made by aeadStream, or NULL after a throw. */
+/* The stream behind an external made by aeadStream or cmacStream, or NULL after a throw. */
 static aead_stream_t *arg_stream(napi_env env, napi_value v) {
   napi_valuetype t;
   void *p = NULL;
@@ -463,18 +599,29 @@ static aead_stream_t *arg_stream(napi_env env, napi_value v) {
   return p;
 }
 
-/* aeadStream(key, nonce, aad) -> stream | -errno */
+/* aeadStream(ccm, key, nonce, aad, total) -> stream | -errno */
 static napi_value AeadStream(napi_env env, napi_callback_info info) {
-  ARGS(3);
+  ARGS(5);
+  int32_t ccm;
   void *key, *nonce, *aad;
   size_t keylen, noncelen, aadlen;
-  if (arg_bytes(env, argv[0], &key, &keylen) || arg_bytes(env, argv[1], &nonce, &noncelen) || arg_bytes(env, argv[2], &aad, &aadlen)) return NULL;
-  if (noncelen > 16 || aadlen > 0x7fffffff) return ret_i64(env, -EINVAL);
+  double total;
+  if (arg_i32(env, argv[0], &ccm) || arg_bytes(env, argv[1], &key, &keylen) || arg_bytes(env, argv[2], &nonce, &noncelen) ||
+      arg_bytes(env, argv[3], &aad, &aadlen) || arg_f64(env, argv[4], &total)) return NULL;
+  if (noncelen > 16 || aadlen > 0x7fffffff || !(total >= 0 && total <= 0x7fffffff)) return ret_i64(env, -EINVAL);
   aead_stream_t *s = calloc(1, sizeof(*s));
   if (!s) return ret_i64(env, -ENOMEM);
+  int r, outl;
+  if (ccm) {
+    s->kind = CCM;
+    r = ccm_begin(&s->k, 0, key, keylen, nonce, noncelen, aadlen, (size_t)total);
+    if (!r) r = ccm_aad(&s->k, aad, aadlen);
+    if (!r) ccm_aad_done(&s->k);
+    return stream_out(env, s, r);
+  }
+  s->kind = GCM;
   s->c = EVP_CIPHER_CTX_new();
-  int r = s->c ? setup(s->c, 1, 0, key, keylen, nonce, noncelen, NULL, 0) : -ENOMEM;
-  int outl;
+  r = s->c ? ossl_setup(s->c, 1, 0, key, keylen, nonce, noncelen, NULL, 0) : -ENOMEM;
   if (!r && aadlen && !EVP_CipherUpdate(s->c, NULL, &outl, aad, (int)aadlen)) r = -EIO;
   return stream_out(env, s, r);
 }
@@ -487,7 +634,7 @@ static napi_value CmacStream(napi_env env, napi_callback_info info) {
   if (arg_bytes(env, argv[0], &key, &keylen)) return NULL;
   aead_stream_t *s = calloc(1, sizeof(*s));
   if (!s) return ret_i64(env, -ENOMEM);
-  s->cmac = 1;
+  s->kind = CMAC;
   return stream_out(env, s, cmac_begin(&s->m, key, keylen));
 }
 
@@ -506,8 +653,10 @@ static napi_value AeadStreamNext(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "last must be a boolean");
     return NULL;
   }
-  if (!(s->cmac ? s->m.c : s->c) || len > 0x7fffffff || (last && len < 16)) return ret_i64(env, -EINVAL);
-  if (s->cmac) return ret_i64(env, last ? cmac_final(&s->m, p) : cmac_update(&s->m, p, len));
+  if (s->done || len > 0x7fffffff || (last && len < 16)) return ret_i64(env, -EINVAL);
+  if (last) s->done = 1;
+  if (s->kind == CMAC) return ret_i64(env, last ? cmac_final(&s->m, p) : cmac_update(&s->m, p, len));
+  if (s->kind == CCM) return ret_i64(env, last ? ccm_final(&s->k, p) : ccm_update(&s->k, p, len));
   int outl, r = 0;
   if (!last) {
     if (len && (!EVP_CipherUpdate(s->c, p, &outl, p, (int)len) || (size_t)outl != len)) r = -EIO;

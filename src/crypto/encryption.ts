@@ -28,7 +28,7 @@ interface CipherSpec {
   keyLength: 16 | 32;
   /** How many bytes of the 16-byte Nonce field the cipher uses. */
   nonceLength: 11 | 12;
-  /** CCM must see the whole plaintext in one update() (Node/OpenSSL rule). */
+  /** AES-CCM: node:crypto must see the whole plaintext in one update() (an OpenSSL rule); the addon's CCM takes pieces. */
   ccm: boolean;
 }
 
@@ -128,8 +128,7 @@ function transformFor(spec: CipherSpec, cipherId: number, key: Buffer, sessionId
  * ciphertext; runs of other parts (headers, bodies, shared constants) are
  * first copied together, so nothing else is ever written. Returns what to
  * send: the transform header, then the ciphertext pieces. Without the
- * native primitive, or for CCM (OpenSSL takes a CCM plaintext in one update,
- * and a response is always several pieces), this is sealParts().
+ * native primitive this is sealParts().
  */
 export function sealInPlace(
   cipherId: number,
@@ -141,9 +140,9 @@ export function sealInPlace(
 ): Buffer[] {
   const spec = cipherSpec(cipherId);
   const aead = native?.aeadSeal as AeadSeal | undefined;
-  if (!aead || owned.size === 0 || spec.ccm) return sealParts(cipherId, key, sessionId, parts, nonce);
+  if (!aead || owned.size === 0) return sealParts(cipherId, key, sessionId, parts, nonce);
   const s = prepareSeal(spec, cipherId, key, sessionId, parts, owned, nonce);
-  const r = aead(key, s.nonce, s.aad, null, s.pieces, s.tag);
+  const r = aead(spec.ccm ? 1 : 0, key, s.nonce, s.aad, null, s.pieces, s.tag);
   if (r < 0) throw new Error(`AEAD seal failed (errno ${-r})`);
   return s.frame;
 }
@@ -152,7 +151,7 @@ export function sealInPlace(
  * sealInPlace() with the cipher run on a libuv pool thread, so that sealing
  * an 8 MiB READ does not hold the event loop: `done` gets the frame, or an
  * error. Returns false (and `done` is not called) where that cannot be had:
- * no native addon, CCM, or no owned part to seal in place; use sealInPlace().
+ * no native addon, or no owned part to seal in place; use sealInPlace().
  * The parts must stay untouched until `done`.
  */
 export function sealInPlaceAsync(
@@ -166,9 +165,9 @@ export function sealInPlaceAsync(
 ): boolean {
   const spec = cipherSpec(cipherId);
   const aead = native?.aeadSealAsync as AeadSealAsync | undefined;
-  if (!aead || owned.size === 0 || spec.ccm) return false;
+  if (!aead || owned.size === 0) return false;
   const s = prepareSeal(spec, cipherId, key, sessionId, parts, owned, nonce);
-  const r = aead(key, s.nonce, s.aad, null, s.pieces, s.tag, (res) =>
+  const r = aead(spec.ccm ? 1 : 0, key, s.nonce, s.aad, null, s.pieces, s.tag, (res) =>
     res < 0 ? done(new Error(`AEAD seal failed (errno ${-res})`), []) : done(null, s.frame),
   );
   return r >= 0;
@@ -196,13 +195,13 @@ function prepareSeal(spec: CipherSpec, cipherId: number, key: Buffer, sessionId:
 
 /**
  * One message sealed as its plaintext comes, in pieces and in order, each
- * encrypted where it lies (AES-GCM through the addon): a READ response is
+ * encrypted where it lies (AES-GCM or AES-CCM through the addon): a READ response is
  * sealed piece by piece as the file is read, so the cipher runs while the
  * rest is still being read instead of after all of it. The size is fixed at
  * the start (it is in the transform header, which the AAD covers); finish()
  * gives the transform header with its tag once exactly that many bytes went
- * through. start() is null where it cannot be had (CCM: OpenSSL takes its
- * plaintext in one update; no addon): seal the whole with sealInPlace().
+ * through (CCM needs it first too: it is in the MAC's first block). start()
+ * is null without the addon: seal the whole with sealInPlace().
  */
 export class SealStream {
   private left: number;
@@ -213,14 +212,14 @@ export class SealStream {
 
   /** Whether start() can give a stream for this cipher here. */
   static available(cipherId: number): boolean {
-    return typeof native?.aeadStream === 'function' && !cipherSpec(cipherId).ccm;
+    return typeof native?.aeadStream === 'function' && SPECS.has(cipherId);
   }
 
   static start(cipherId: number, key: Buffer, sessionId: bigint, size: number, nonce?: Buffer): SealStream | null {
     if (!SealStream.available(cipherId)) return null;
     const spec = cipherSpec(cipherId);
     const { header, field } = transformFor(spec, cipherId, key, sessionId, size, nonce);
-    const s = (native!.aeadStream as AeadStream)(key, field.subarray(0, spec.nonceLength), transformAad(header));
+    const s = (native!.aeadStream as AeadStream)(spec.ccm ? 1 : 0, key, field.subarray(0, spec.nonceLength), transformAad(header), size);
     if (typeof s === 'number') throw new Error(`AEAD seal failed (errno ${-s})`);
     return new SealStream(s, header, size);
   }
@@ -243,7 +242,7 @@ export class SealStream {
   }
 }
 
-type AeadStream = (key: Buffer, nonce: Buffer, aad: Buffer) => object | number;
+type AeadStream = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer, total: number) => object | number;
 type AeadStreamNext = (stream: object, data: Buffer, last: boolean) => number;
 
 /**
@@ -262,19 +261,19 @@ export function openInPlace(cipherId: number, key: Buffer, msg: Buffer): Buffer 
 
 /**
  * openInPlace() with the cipher run on a libuv pool thread: `done` gets the
- * plaintext view, or null (bad header, wrong size, authentication). AES-GCM
- * only; returns false (and `done` is not called) for CCM or without the
- * addon: use openInPlace(). The message must stay untouched until `done`.
+ * plaintext view, or null (bad header, wrong size, authentication). Returns
+ * false (and `done` is not called) without the addon: use openInPlace().
+ * The message must stay untouched until `done`.
  */
 export function openInPlaceAsync(cipherId: number, key: Buffer, msg: Buffer, done: (plain: Buffer | null) => void): boolean {
   const aead = native?.aeadOpenAsync as AeadOpenAsync | undefined;
-  if (!aead || cipherSpec(cipherId).ccm) return false;
+  if (!aead) return false;
   const o = openArgs(cipherId, key, msg);
   if (!o) {
     done(null);
     return true;
   }
-  return aead(key, o.nonce, o.aad, o.ct, o.tag, (res) => done(res === 0 ? o.ct : null)) >= 0;
+  return aead(o.spec.ccm ? 1 : 0, key, o.nonce, o.aad, o.ct, o.tag, (res) => done(res === 0 ? o.ct : null)) >= 0;
 }
 
 /** What the cipher needs to open `msg` where it lies, or null when its transform header, size or key length is wrong. */
@@ -286,9 +285,9 @@ function openArgs(cipherId: number, key: Buffer, msg: Buffer) {
   return { spec, nonce: th.nonce.subarray(0, spec.nonceLength), aad: transformAad(msg), ct: msg.subarray(TRANSFORM_HEADER_SIZE), tag: th.signature };
 }
 
-type AeadOpenAsync = (key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer, cb: (res: number) => void) => number;
-type AeadSeal = (key: Buffer, nonce: Buffer, aad: Buffer | null, aadParts: Buffer[] | null, parts: Buffer[], tagOut: Buffer) => number;
-export type AeadSealAsync = (key: Buffer, nonce: Buffer, aad: Buffer | null, aadParts: Buffer[] | null, parts: Buffer[], tagOut: Buffer, cb: (res: number) => void) => number;
+type AeadOpenAsync = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer, cb: (res: number) => void) => number;
+type AeadSeal = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer | null, aadParts: Buffer[] | null, parts: Buffer[], tagOut: Buffer) => number;
+export type AeadSealAsync = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer | null, aadParts: Buffer[] | null, parts: Buffer[], tagOut: Buffer, cb: (res: number) => void) => number;
 type AeadOpen = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer) => number;
 
 /**

@@ -215,7 +215,7 @@ export function signvAsync(alg: SigningAlgorithm, key: Buffer, parts: readonly B
   const r =
     alg === SigningAlgorithm.AES_CMAC
       ? nativeCmac!.cmacAsync(key, pieces(parts), out, cb)
-      : (native!.aeadSealAsync as AeadSealAsync)(key, gmacNonce(parts[0]!, opts), null, pieces(parts), [], out, cb);
+      : (native!.aeadSealAsync as AeadSealAsync)(0, key, gmacNonce(parts[0]!, opts), null, pieces(parts), [], out, cb);
   return r >= 0;
 }
 

@@ -620,7 +620,7 @@ export class SmbConnection {
   }
 
   /**
-   * Signs (AES-GMAC, AES-CMAC) or seals (AES-GCM) one large response on a libuv pool
+   * Signs (AES-GMAC, AES-CMAC) or seals (AES-GCM, AES-CCM) one large response on a libuv pool
    * thread and sends it when done, so that the MAC or cipher over an 8 MiB
    * READ does not hold the event loop while other connections wait for it.
    * Only then: with one client streaming (smbclient keeps two 8 MiB READs
@@ -632,7 +632,7 @@ export class SmbConnection {
    * another one has one too. The response may then leave after later,
    * smaller ones; SMB2 clients match responses by MessageId (MS-SMB2
    * 3.2.5.1), and its credits and nonce were fixed before. False where this
-   * cannot be had (HMAC-SHA256, CCM, no addon, nothing to protect): the
+   * cannot be had (HMAC-SHA256, no addon, nothing to protect): the
    * caller goes on synchronously.
    */
   private cryptoOffLoop(r: OutMessage, sealWith: Session | null): boolean {

@@ -68,15 +68,22 @@ test('smbclient signed get (AES-GMAC, then AES-CMAC): signed in pieces as read, 
   }
 });
 
-test('smbclient sealed get with AES-128-CCM: sealed whole (no CCM in pieces), byte for byte', { skip: needs }, async () => {
-  const before = srv.server.readsSealedInPieces;
-  const out = join(srv.dir, 'copy-ccm.bin');
-  const r = await smbclient(srv.port, `get big.bin ${out}`, ['--client-protection=encrypt', '-m', 'SMB3_11', '--option=clientsmb3encryptionalgorithms=aes-128-ccm']);
-  assert.equal(r.code, 0, r.out);
-  assert.ok(readFileSync(out).equals(DATA), 'byte for byte');
-  rmSync(out);
-  assert.equal(srv.server.readsSealedInPieces, before, 'CCM takes its plaintext whole');
-  await settled();
+test('smbclient sealed get and put with AES-128-CCM and AES-256-CCM: sealed in pieces as read, opened where it lies, byte for byte', { skip: needs }, async () => {
+  for (const cipher of ['aes-128-ccm', 'aes-256-ccm']) {
+    const before = srv.server.readsSealedInPieces;
+    const out = join(srv.dir, 'copy-ccm.bin');
+    const opts = ['--client-protection=encrypt', '-m', 'SMB3_11', `--option=clientsmb3encryptionalgorithms=${cipher}`];
+    const r = await smbclient(srv.port, `get big.bin ${out}`, opts);
+    assert.equal(r.code, 0, r.out);
+    assert.ok(readFileSync(out).equals(DATA), `${cipher}: byte for byte`);
+    assert.ok(srv.server.readsSealedInPieces >= before + 2, `${cipher}: sealed in pieces: ${srv.server.readsSealedInPieces - before}`);
+    const w = await smbclient(srv.port, `put ${out} put-ccm.bin`, opts);
+    assert.equal(w.code, 0, w.out);
+    assert.ok(readFileSync(join(srv.dir, 'put-ccm.bin')).equals(DATA), `${cipher}: put byte for byte`);
+    rmSync(out);
+    rmSync(join(srv.dir, 'put-ccm.bin'));
+    await settled();
+  }
 });
 
 test('a signed READ whose file fails after its header was fixed: a signed error response with the credits that header granted, and the connection goes on', { skip: native ? false : 'native addon not built' }, async () => {
