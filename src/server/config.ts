@@ -56,7 +56,9 @@ export interface ServerConfig {
   maxReadWrite: number;
   /**
    * Data-path buffers of maxPdu bytes each, made on first use and reused (big WRITE bodies,
-   * signed or sealed READ data); registered with the ring under the io_uring VFS. 0: none.
+   * signed or sealed READ data); registered with the ring under the io_uring VFS, which pins
+   * them all at the first use. Three times as many plain ones may be made past them, one at
+   * a time, when a burst has them all out (DataPool `spare`), and are kept. 0: none.
    */
   dataBuffers: number;
 }

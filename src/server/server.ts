@@ -102,6 +102,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     this.dataPool = new DataPool({
       size: this.config.maxPdu,
       count: this.config.dataBuffers,
+      spare: this.config.dataBuffers * 3,
       ring: this.vfs.name === 'uring' ? ring : null,
       onRegistered: (fixed) => (this.vfs as UringVfs).useFixedBuffers(fixed),
       onRegisterError: (err) => this.log.info(`data buffers: ${err.message}; using unregistered buffers (or, without memory for them, one per request)`),

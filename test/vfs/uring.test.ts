@@ -117,7 +117,7 @@ describe('uring vfs', { skip }, () => {
 
   test('DataPool: buffers made on first use, registered with the ring, read and written with *_FIXED, given back', async () => {
     const pool = new DataPool({ size: 65536, count: 2, ring: vfs.ring, onRegistered: (fixed) => vfs.useFixedBuffers(fixed) });
-    assert.deepEqual(pool.stats, { made: 0, out: 0, misses: 0, registered: false }, 'nothing made before the first take');
+    assert.deepEqual(pool.stats, { made: 0, spares: 0, out: 0, misses: 0, registered: false }, 'nothing made before the first take');
     const f = (await share.open('pooled', { read: true, write: true, create: 'always' })) as UringFile;
     const rec = recordOps(vfs.ring);
     try {
@@ -126,7 +126,7 @@ describe('uring vfs', { skip }, () => {
       assert.equal(a.buf.length, 5000);
       assert.equal(pool.take(1), null, 'both buffers are out');
       assert.equal(pool.take(65537), null, 'larger than a buffer');
-      assert.deepEqual(pool.stats, { made: 2, out: 2, misses: 1, registered: true });
+      assert.deepEqual(pool.stats, { made: 2, spares: 0, out: 2, misses: 1, registered: true });
       a.buf.fill(0x5a);
       assert.equal(await f.write(a.buf, 0, 5000, 0), 5000);
       assert.equal(await f.read(b.buf, 0, 5000, 0), 5000);
@@ -139,7 +139,7 @@ describe('uring vfs', { skip }, () => {
       assert.equal(c.buf.byteOffset, a.buf.byteOffset);
       b.release();
       c.release();
-      assert.deepEqual(pool.stats, { made: 2, out: 0, misses: 1, registered: true });
+      assert.deepEqual(pool.stats, { made: 2, spares: 0, out: 0, misses: 1, registered: true });
     } finally {
       rec.stop();
       vfs.useFixedBuffers(null);
@@ -149,6 +149,42 @@ describe('uring vfs', { skip }, () => {
     assert.deepEqual(rec.names.filter((n) => n !== 'CLOSE'), ['WRITE_FIXED', 'READ_FIXED']);
     assert.equal(pool.stats.registered, false, 'close() drops the registration');
     assert.equal(pool.take(10), null, 'a closed pool gives nothing');
+  });
+
+  test('DataPool spares: past the region, plain buffers made one at a time up to `spare`, kept and reused; read and written plain', async () => {
+    const pool = new DataPool({ size: 65536, count: 1, spare: 2, ring: vfs.ring, onRegistered: (fixed) => vfs.useFixedBuffers(fixed) });
+    const f = (await share.open('spares', { read: true, write: true, create: 'always' })) as UringFile;
+    const rec = recordOps(vfs.ring);
+    try {
+      const a = pool.take(65536)!;
+      assert.deepEqual(pool.stats, { made: 1, spares: 0, out: 1, misses: 0, registered: true }, 'the region first');
+      const b = pool.take(4096)!;
+      const c = pool.take(65536)!;
+      assert.ok(b && c, 'then spares');
+      assert.notEqual(b.buf.buffer, a.buf.buffer, 'a spare is not in the region');
+      assert.notEqual(b.buf.buffer, c.buf.buffer);
+      assert.equal(pool.take(1), null, 'region and spares all out: a miss');
+      assert.deepEqual(pool.stats, { made: 1, spares: 2, out: 3, misses: 1, registered: true });
+      b.buf.fill(0x6c);
+      assert.equal(await f.write(b.buf, 0, 4096, 0), 4096);
+      assert.equal(await f.read(c.buf, 0, 4096, 0), 4096);
+      assert.ok(c.buf.subarray(0, 4096).equals(b.buf));
+      const bBuffer = b.buf.buffer;
+      b.release();
+      const d = pool.take(100)!;
+      assert.equal(d.buf.buffer, bBuffer, 'a given-back spare is reused, none made');
+      a.release();
+      c.release();
+      d.release();
+      assert.deepEqual(pool.stats, { made: 1, spares: 2, out: 0, misses: 1, registered: true });
+    } finally {
+      rec.stop();
+      vfs.useFixedBuffers(null);
+      pool.close();
+      await f.close();
+    }
+    assert.deepEqual(rec.names.filter((n) => n !== 'CLOSE'), ['WRITE', 'READ'], 'spares go through plain WRITE and READ');
+    assert.throws(() => new DataPool({ size: 65536, count: 1, spare: -1 }), RangeError);
   });
 
   test('DataPool without a ring: plain memory, same accounting', () => {
