@@ -76,7 +76,7 @@ export function sign(alg: SigningAlgorithm, key: Buffer, msg: Buffer, opts: Sign
  */
 export function signv(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer[], opts: SignOptions = {}): Buffer {
   const chunks = pieces(parts);
-  if (alg === SigningAlgorithm.AES_CMAC && nativeCmac) {
+  if (alg === SigningAlgorithm.AES_CMAC && nativeCmac && chunks.length <= NATIVE_MAX_PARTS) {
     // In one call, where the parts lie (see nativeCmac).
     const out = Buffer.allocUnsafe(SIGNATURE_SIZE);
     const r = nativeCmac.cmac(key, chunks, out);
@@ -108,6 +108,8 @@ interface NativeCmac {
   cmacStream(key: Buffer): object | number;
   aeadStreamNext(stream: object, bytes: Buffer, last: boolean): number;
 }
+/** Parts one native call takes at most (MAX_PARTS in aead.c); more go through the stream. */
+const NATIVE_MAX_PARTS = 64;
 const nativeCmac: NativeCmac | null = typeof native?.cmacStream === 'function' ? (native as unknown as NativeCmac) : null;
 
 /** A native AES-CMAC fed in pieces (SignStream). */

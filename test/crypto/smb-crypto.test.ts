@@ -58,6 +58,12 @@ test('signing: AES-CMAC equals CMAC (RFC 4493-checked) over the zeroed message',
     const m = sampleMessage({ bodyLen: len });
     assert.deepEqual(sign(SigningAlgorithm.AES_CMAC, key16, m), aesCmac(key16, zeroedCopy(m)));
   }
+  // A message in more parts than one native call takes (64): the same signature.
+  const m = sampleMessage({ bodyLen: 7000 });
+  const parts = [m.subarray(0, 100)];
+  for (let o = 100; o < m.length; o += 50) parts.push(m.subarray(o, o + 50));
+  assert.ok(parts.length > 64);
+  assert.deepEqual(signv(SigningAlgorithm.AES_CMAC, key16, parts), aesCmac(key16, zeroedCopy(m)));
 });
 
 test('signing: AES-GMAC nonce is MessageId || role/cancel bits (MS-SMB2 3.1.4.1)', () => {
