@@ -395,6 +395,15 @@ static int parse_parts(napi_env env, napi_value arr, void **ptrs, size_t *lens, 
   return 0;
 }
 
+/* A job parsed from argv by `parse` and run on this thread: its result, or NULL after a throw. */
+static napi_value sync_job(napi_env env, napi_value *argv, int (*parse)(napi_env, napi_value *, aead_job_t *)) {
+  aead_job_t j;
+  memset(&j, 0, sizeof j);
+  if (parse(env, argv, &j)) return NULL;
+  if (!j.result) aead_run(&j);
+  return ret_i64(env, j.result);
+}
+
 /* ccm (argv[0]), key, nonce into j; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
 static int parse_key(napi_env env, napi_value *argv, aead_job_t *j) {
   void *key, *nonce;
@@ -434,15 +443,6 @@ static int parse_seal(napi_env env, napi_value *argv, aead_job_t *j) {
   return 0;
 }
 
-/* aeadSeal(ccm, key, nonce, aad|null, aadParts[]|null, parts[], tagOut) -> 0 | -errno, on this thread. */
-static napi_value AeadSeal(napi_env env, napi_callback_info info) {
-  ARGS(7);
-  aead_job_t j;
-  memset(&j, 0, sizeof j);
-  if (parse_seal(env, argv, &j)) return NULL;
-  if (!j.result) aead_run(&j);
-  return ret_i64(env, j.result);
-}
 
 static void aead_exec(napi_env env, void *data) {
   aead_run((aead_job_t *)data);
@@ -481,18 +481,6 @@ static napi_value async_job(napi_env env, napi_value *argv, int cb, int (*parse)
   return queue_job(env, j, argv, first, cb - first + 1, name);
 }
 
-/* aeadSealAsync(ccm, key, nonce, aad|null, aadParts[]|null, parts[], tagOut, cb) -> 0 | -errno:
- * aeadSeal on a libuv pool thread, so that sealing or signing (GMAC) an 8 MiB
- * READ does not hold the event loop; cb(0 | -errno) runs on the loop thread.
- * The AAD, the parts and the tag must stay untouched until then (the aad,
- * the arrays and the tag are referenced here, so they stay alive; a part
- * taken out of its array is the caller's to keep). No cb on a synchronous
- * -errno. */
-static napi_value AeadSealAsync(napi_env env, napi_callback_info info) {
-  ARGS(8);
-  /* aad, aadParts, parts, tagOut, callback */
-  return async_job(env, argv, 7, parse_seal, 3, "ringsmb:aead");
-}
 
 /* ccm, key, nonce, aad, data, tag into j as an open; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
 static int parse_open(napi_env env, napi_value *argv, aead_job_t *j) {
@@ -506,25 +494,7 @@ static int parse_open(napi_env env, napi_value *argv, aead_job_t *j) {
   return 0;
 }
 
-/* aeadOpen(ccm, key, nonce, aad, data, tag) -> 0 | -EBADMSG | -errno, on this thread. */
-static napi_value AeadOpen(napi_env env, napi_callback_info info) {
-  ARGS(6);
-  aead_job_t j;
-  memset(&j, 0, sizeof j);
-  if (parse_open(env, argv, &j)) return NULL;
-  if (!j.result) aead_run(&j);
-  return ret_i64(env, j.result);
-}
 
-/* aeadOpenAsync(ccm, key, nonce, aad, data, tag, cb) -> 0 | -errno: aeadOpen
- * on a libuv pool thread; cb(0 | -EBADMSG | -errno) on the loop thread. data
- * is garbage after a failure. The aad, data and tag are referenced until cb
- * and must stay untouched. */
-static napi_value AeadOpenAsync(napi_env env, napi_callback_info info) {
-  ARGS(7);
-  /* aad, data, tag, callback */
-  return async_job(env, argv, 6, parse_open, 3, "ringsmb:aead");
-}
 
 /* key, parts[], macOut into j as a CMAC; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
 static int parse_cmac(napi_env env, napi_value *argv, aead_job_t *j) {
@@ -539,24 +509,38 @@ static int parse_cmac(napi_env env, napi_value *argv, aead_job_t *j) {
   return 0;
 }
 
-/* cmac(key, parts[], macOut) -> 0 | -errno, on this thread. */
-static napi_value Cmac(napi_env env, napi_callback_info info) {
-  ARGS(3);
-  aead_job_t j;
-  memset(&j, 0, sizeof j);
-  if (parse_cmac(env, argv, &j)) return NULL;
-  if (!j.result) aead_run(&j);
-  return ret_i64(env, j.result);
-}
 
-/* cmacAsync(key, parts[], macOut, cb) -> 0 | -errno: cmac on a libuv pool
- * thread; cb(0 | -errno) on the loop thread. The parts and macOut must stay
- * untouched until then (the array and macOut are referenced here). */
-static napi_value CmacAsync(napi_env env, napi_callback_info info) {
-  ARGS(4);
-  /* parts, macOut, callback */
-  return async_job(env, argv, 3, parse_cmac, 1, "ringsmb:cmac");
-}
+
+/* The two exports of a job kind: Sync(args) runs it on this thread; Async(args, cb) on a
+ * libuv pool thread, with references to argv[first..nargs] (what the pool thread reads or
+ * writes, and the callback) until cb(result) runs on the loop thread. */
+#define JOB_EXPORTS(Sync, Async, nargs, parse, first, name)                             \
+  static napi_value Sync(napi_env env, napi_callback_info info) {                       \
+    ARGS(nargs);                                                                        \
+    return sync_job(env, argv, parse);                                                  \
+  }                                                                                     \
+  static napi_value Async(napi_env env, napi_callback_info info) {                      \
+    ARGS((nargs) + 1);                                                                  \
+    return async_job(env, argv, nargs, parse, first, name);                             \
+  }
+
+/* aeadSeal(ccm, key, nonce, aad|null, aadParts[]|null, parts[], tagOut) -> 0 | -errno
+ * aeadSealAsync(..., cb) -> 0 | -errno, then cb(0 | -errno): so that sealing or signing
+ * (GMAC) an 8 MiB READ does not hold the event loop. The AAD, the parts and the tag must
+ * stay untouched until cb (the aad, the arrays and the tag are referenced, so they stay
+ * alive; a part taken out of its array is the caller's to keep). No cb on a synchronous
+ * -errno. */
+JOB_EXPORTS(AeadSeal, AeadSealAsync, 7, parse_seal, 3, "ringsmb:aead")
+
+/* aeadOpen(ccm, key, nonce, aad, data, tag) -> 0 | -EBADMSG | -errno
+ * aeadOpenAsync(..., cb) -> 0 | -errno, then cb(0 | -EBADMSG | -errno). data is garbage
+ * after a failure. The aad, data and tag must stay untouched until cb. */
+JOB_EXPORTS(AeadOpen, AeadOpenAsync, 6, parse_open, 3, "ringsmb:aead")
+
+/* cmac(key, parts[], macOut) -> 0 | -errno
+ * cmacAsync(..., cb) -> 0 | -errno, then cb(0 | -errno). The parts and macOut must stay
+ * untouched until cb. */
+JOB_EXPORTS(Cmac, CmacAsync, 3, parse_cmac, 1, "ringsmb:cmac")
 
 /* A seal whose plaintext comes in pieces, in order (a READ response sealed
  * piece by piece as the file is read), or a CMAC over a message that comes

@@ -115,22 +115,45 @@ describe('uring vfs', { skip }, () => {
     await g.close();
   });
 
-  test('DataPool: buffers made on first use, registered with the ring, read and written with *_FIXED, given back', async () => {
-    const pool = new DataPool({ size: 65536, count: 2, ring: vfs.ring, onRegistered: (fixed) => vfs.useFixedBuffers(fixed) });
-    assert.deepEqual(pool.stats, { made: 0, spares: 0, out: 0, misses: 0, registered: false }, 'nothing made before the first take');
-    const f = (await share.open('pooled', { read: true, write: true, create: 'always' })) as UringFile;
+  /**
+   * A pool registered with the VFS's ring, a file of the share open for `body`; then the
+   * VFS forgets the buffers, the pool and the file close. The ops the ring saw, but CLOSE.
+   */
+  async function withPool(opts: { count: number; spare?: number }, name: string, body: (pool: DataPool, f: UringFile) => Promise<void>): Promise<string[]> {
+    const pool = new DataPool({ size: 65536, ...opts, ring: vfs.ring, onRegistered: (fixed) => vfs.useFixedBuffers(fixed) });
+    const f = (await share.open(name, { read: true, write: true, create: 'always' })) as UringFile;
     const rec = recordOps(vfs.ring);
     try {
+      await body(pool, f);
+    } finally {
+      rec.stop();
+      vfs.useFixedBuffers(null);
+      pool.close();
+      await f.close();
+    }
+    assert.equal(pool.stats.registered, false, 'close() drops the registration');
+    assert.equal(pool.take(10), null, 'a closed pool gives nothing');
+    return rec.names.filter((n) => n !== 'CLOSE');
+  }
+
+  /** `n` bytes of `byte` written from `from` at offset 0 of f and read back into `to`: the same bytes. */
+  async function throughFile(f: UringFile, from: Buffer, to: Buffer, n: number, byte: number): Promise<void> {
+    from.fill(byte, 0, n);
+    assert.equal(await f.write(from, 0, n, 0), n);
+    assert.equal(await f.read(to, 0, n, 0), n);
+    assert.ok(to.subarray(0, n).equals(from.subarray(0, n)));
+  }
+
+  test('DataPool: buffers made on first use, registered with the ring, read and written with *_FIXED, given back', async () => {
+    const ops = await withPool({ count: 2 }, 'pooled', async (pool, f) => {
+      assert.deepEqual(pool.stats, { made: 0, spares: 0, out: 0, misses: 0, registered: false }, 'nothing made before the first take');
       const a = pool.take(5000)!;
       const b = pool.take(65536)!;
       assert.equal(a.buf.length, 5000);
       assert.equal(pool.take(1), null, 'both buffers are out');
       assert.equal(pool.take(65537), null, 'larger than a buffer');
       assert.deepEqual(pool.stats, { made: 2, spares: 0, out: 2, misses: 1, registered: true });
-      a.buf.fill(0x5a);
-      assert.equal(await f.write(a.buf, 0, 5000, 0), 5000);
-      assert.equal(await f.read(b.buf, 0, 5000, 0), 5000);
-      assert.ok(b.buf.subarray(0, 5000).equals(a.buf));
+      await throughFile(f, a.buf, b.buf, 5000, 0x5a);
       a.release();
       a.release(); // twice: no effect
       assert.equal(pool.stats.out, 1);
@@ -140,22 +163,12 @@ describe('uring vfs', { skip }, () => {
       b.release();
       c.release();
       assert.deepEqual(pool.stats, { made: 2, spares: 0, out: 0, misses: 1, registered: true });
-    } finally {
-      rec.stop();
-      vfs.useFixedBuffers(null);
-      pool.close();
-      await f.close();
-    }
-    assert.deepEqual(rec.names.filter((n) => n !== 'CLOSE'), ['WRITE_FIXED', 'READ_FIXED']);
-    assert.equal(pool.stats.registered, false, 'close() drops the registration');
-    assert.equal(pool.take(10), null, 'a closed pool gives nothing');
+    });
+    assert.deepEqual(ops, ['WRITE_FIXED', 'READ_FIXED']);
   });
 
   test('DataPool spares: past the region, plain buffers made one at a time up to `spare`, kept and reused; read and written plain', async () => {
-    const pool = new DataPool({ size: 65536, count: 1, spare: 2, ring: vfs.ring, onRegistered: (fixed) => vfs.useFixedBuffers(fixed) });
-    const f = (await share.open('spares', { read: true, write: true, create: 'always' })) as UringFile;
-    const rec = recordOps(vfs.ring);
-    try {
+    const ops = await withPool({ count: 1, spare: 2 }, 'spares', async (pool, f) => {
       const a = pool.take(65536)!;
       assert.deepEqual(pool.stats, { made: 1, spares: 0, out: 1, misses: 0, registered: true }, 'the region first');
       const b = pool.take(4096)!;
@@ -165,10 +178,7 @@ describe('uring vfs', { skip }, () => {
       assert.notEqual(b.buf.buffer, c.buf.buffer);
       assert.equal(pool.take(1), null, 'region and spares all out: a miss');
       assert.deepEqual(pool.stats, { made: 1, spares: 2, out: 3, misses: 1, registered: true });
-      b.buf.fill(0x6c);
-      assert.equal(await f.write(b.buf, 0, 4096, 0), 4096);
-      assert.equal(await f.read(c.buf, 0, 4096, 0), 4096);
-      assert.ok(c.buf.subarray(0, 4096).equals(b.buf));
+      await throughFile(f, b.buf, c.buf, 4096, 0x6c);
       const bBuffer = b.buf.buffer;
       b.release();
       const d = pool.take(100)!;
@@ -177,13 +187,8 @@ describe('uring vfs', { skip }, () => {
       c.release();
       d.release();
       assert.deepEqual(pool.stats, { made: 1, spares: 2, out: 0, misses: 1, registered: true });
-    } finally {
-      rec.stop();
-      vfs.useFixedBuffers(null);
-      pool.close();
-      await f.close();
-    }
-    assert.deepEqual(rec.names.filter((n) => n !== 'CLOSE'), ['WRITE', 'READ'], 'spares go through plain WRITE and READ');
+    });
+    assert.deepEqual(ops, ['WRITE', 'READ'], 'spares go through plain WRITE and READ');
     assert.throws(() => new DataPool({ size: 65536, count: 1, spare: -1 }), RangeError);
   });
 
