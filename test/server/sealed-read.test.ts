@@ -194,3 +194,26 @@ test('a sealed read that fails: rejected once every piece has settled; nothing s
   assert.ok(r3.kind === 'buffer' && r3.data.equals(data.subarray(0, 1 << 20)) && r3.sealed === undefined);
   assert.equal(r2.kind === 'buffer' && r2.data.length, 0);
 });
+
+test('a sealed read whose later piece fails while an earlier one is still being read: no unhandled rejection, rejected once all settled', async () => {
+  const data = randomBytes(4 << 20);
+  const f = fakeFile(data.length, data, 3 << 20);
+  const plain = f.read.bind(f);
+  // The first piece comes back late; the second fails at once.
+  f.read = async (buf, off, len, pos) => {
+    if (Number(pos) === 0) await new Promise((r) => setTimeout(r, 30));
+    return plain(buf, off, len, pos);
+  };
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const rec = recorder();
+    await assert.rejects(readFileData(f, data.length, 0n, false, null, { seal: rec.seal, minimumCount: 0 }), /EIO/);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(unhandled, [], 'no rejection left unhandled meanwhile');
+    assert.equal(Buffer.concat(rec.seen).length, 2 << 20, 'the first piece sealed, nothing after the failure');
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});

@@ -91,7 +91,14 @@ async function readSealed(file: VfsFile, len: number, pos: bigint, pool: DataPoo
   const buf = d ? d.buf : Buffer.allocUnsafe(n);
   const size = Math.ceil(n / SEAL_PIECES / 4096) * 4096;
   const reads: Promise<number>[] = [];
-  for (let off = 0; off < n; off += size) reads.push(readFrom(file, buf, off, Math.min(size, n - off), pos));
+  for (let off = 0; off < n; off += size) {
+    const r = readFrom(file, buf, off, Math.min(size, n - off), pos);
+    // A later piece may fail while an earlier one is awaited: its rejection is
+    // taken below, in order, but must not count as unhandled meanwhile (Node
+    // ends the process on an unhandled rejection).
+    r.catch(() => undefined);
+    reads.push(r);
+  }
   let failed: unknown = null;
   let ended = false;
   for (let i = 0; i < reads.length; i++) {
