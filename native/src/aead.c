@@ -1,4 +1,4 @@
-/* AES-GCM, AES-CCM and AES-CMAC in place, through the OpenSSL that Node
+/* AES-GCM, AES-CCM, AES-CMAC and HMAC-SHA256 in place, through the OpenSSL that Node
  * itself links and exports (the node-gyp headers ship its openssl/ includes).
  *
  * Why here: Node's Cipheriv.update() always returns new memory, so sealing
@@ -23,6 +23,9 @@
  * cmacStream(key)                                    -> stream (external) | -errno; aeadStreamNext then
  *                                                       reads each piece (nothing is encrypted) and last
  *                                                       writes the MAC
+ * hmac(key, parts[], macOut), hmacAsync(..., cb), hmacStream(key): the same for
+ *                                                       HMAC-SHA256 (SMB 2.x signing), macOut
+ *                                                       receiving the first min(32, its length) bytes
  * Seal encrypts the parts in place, in order, as one plaintext.
  *
  * AES-CMAC (RFC 4493; SMB 3.x signing, MS-SMB2 3.1.4.1) is built on AES-CBC
@@ -35,7 +38,11 @@
  * AES-CTR: OpenSSL's CCM takes the whole plaintext in one update, and a
  * response comes in several parts (header and body, then the file data),
  * and a large READ in pieces as it is read. A message in one part (what a
- * client sent) still goes through OpenSSL's CCM (ossl_run). */
+ * client sent) still goes through OpenSSL's CCM (ossl_run).
+ *
+ * HMAC-SHA256 (RFC 2104; SMB 2.0.2 and 2.1 signing) is two SHA-256 digests
+ * (EVP_Digest*) over the padded key and the message, so that it too can run
+ * on a pool thread over parts where they lie. */
 #include "addon.h"
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -263,6 +270,54 @@ static int ccm_final(ccm_t *k, unsigned char *tag) {
   return r;
 }
 
+/* HMAC-SHA256 in progress (RFC 2104): the inner digest has taken K^ipad and
+ * takes the message; the outer has taken K^opad and takes the inner's. */
+typedef struct {
+  EVP_MD_CTX *in, *out;
+} hmac_t;
+
+static void hmac_free(hmac_t *h) {
+  if (h->in) EVP_MD_CTX_free(h->in);
+  if (h->out) EVP_MD_CTX_free(h->out);
+  h->in = h->out = NULL;
+}
+
+/* Keys up to SHA-256's block (64 bytes; SMB's are 16) are padded with zeros;
+ * longer ones are hashed first, as RFC 2104 2 says. */
+static int hmac_begin(hmac_t *h, const void *key, size_t keylen) {
+  unsigned char k[64], pad[64];
+  unsigned int kl = 0;
+  memset(k, 0, sizeof k);
+  h->in = EVP_MD_CTX_new();
+  h->out = EVP_MD_CTX_new();
+  int r = h->in && h->out ? 0 : -ENOMEM;
+  if (!r && keylen > sizeof k && !EVP_Digest(key, keylen, k, &kl, EVP_sha256(), NULL)) r = -EIO;
+  if (!r && keylen <= sizeof k) memcpy(k, key, keylen);
+  for (int i = 0; !r && i < 64; i++) pad[i] = k[i] ^ 0x36;
+  if (!r && (!EVP_DigestInit_ex(h->in, EVP_sha256(), NULL) || !EVP_DigestUpdate(h->in, pad, 64))) r = -EIO;
+  for (int i = 0; !r && i < 64; i++) pad[i] = k[i] ^ 0x5c;
+  if (!r && (!EVP_DigestInit_ex(h->out, EVP_sha256(), NULL) || !EVP_DigestUpdate(h->out, pad, 64))) r = -EIO;
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(pad, sizeof pad);
+  if (r) hmac_free(h);
+  return r;
+}
+
+static int hmac_update(hmac_t *h, const void *p, size_t len) {
+  return len && !EVP_DigestUpdate(h->in, p, len) ? -EIO : 0;
+}
+
+/* The MAC's first `outlen` bytes (at most 32) into out; the context is freed. */
+static int hmac_final(hmac_t *h, unsigned char *out, size_t outlen) {
+  unsigned char d[32];
+  unsigned int dl = 0;
+  int r = 0;
+  if (!EVP_DigestFinal_ex(h->in, d, &dl) || !EVP_DigestUpdate(h->out, d, dl) || !EVP_DigestFinal_ex(h->out, d, &dl)) r = -EIO;
+  if (!r) memcpy(out, d, outlen < dl ? outlen : dl);
+  hmac_free(h);
+  return r;
+}
+
 #define MAX_PARTS 64
 
 /* OpenSSL's AES-GCM, or its AES-CCM (plaintext in one update, `total` bytes;
@@ -284,12 +339,12 @@ static int ossl_setup(EVP_CIPHER_CTX *c, int enc, int ccm, const void *key, size
 /* One job, in place. Seal (AES-GCM or AES-CCM): the AAD is ad[0..nad), the
  * plaintext pd[0..np), the tag goes to `tag`; GCM with no plaintext is
  * AES-GMAC over the AAD (SMB 3.1.1 signing). Open: the tag is read from
- * `tag`. CMAC: over ad[0..nad) into `tag`. Plain memory only: runs on any
+ * `tag`. CMAC, HMAC: over ad[0..nad) into `tag`. Plain memory only: runs on any
  * thread. */
-enum { GCM = 0, CCM = 1, CMAC = 2 };
+enum { GCM = 0, CCM = 1, CMAC = 2, HMAC = 3 };
 typedef struct {
   int kind;
-  unsigned char key[32];
+  unsigned char key[64];
   size_t keylen;
   unsigned char nonce[16];
   size_t noncelen;
@@ -301,6 +356,7 @@ typedef struct {
   uint32_t np;
   size_t total;
   void *tag;
+  size_t taglen;
   /* 0: seal (encrypt, tag out); 1: open (decrypt, tag in; -EBADMSG when it does not authenticate) */
   int decrypt;
   int result;
@@ -316,6 +372,16 @@ static int cmac_run(aead_job_t *j) {
   for (uint32_t i = 0; !r && i < j->nad; i++) r = cmac_update(&m, j->ad[i], j->adl[i]);
   if (!r) return cmac_final(&m, j->tag);
   cmac_free(&m);
+  return r;
+}
+
+static int hmac_run(aead_job_t *j) {
+  hmac_t h;
+  int r = hmac_begin(&h, j->key, j->keylen);
+  if (r) return r;
+  for (uint32_t i = 0; !r && i < j->nad; i++) r = hmac_update(&h, j->ad[i], j->adl[i]);
+  if (!r) return hmac_final(&h, j->tag, j->taglen);
+  hmac_free(&h);
   return r;
 }
 
@@ -364,7 +430,7 @@ static int ossl_run(aead_job_t *j) {
 
 static void aead_run(aead_job_t *j) {
   /* OpenSSL's CCM takes an empty plaintext without checking the tag: ours then. */
-  j->result = j->kind == CMAC ? cmac_run(j) : j->kind == CCM && (j->np != 1 || !j->pl[0]) ? ccm_run(j) : ossl_run(j);
+  j->result = j->kind == CMAC ? cmac_run(j) : j->kind == HMAC ? hmac_run(j) : j->kind == CCM && (j->np != 1 || !j->pl[0]) ? ccm_run(j) : ossl_run(j);
 }
 
 /* Appends the buffers of a JS array to ptrs/lens (at most `room`); 1 after a throw. */
@@ -496,20 +562,26 @@ static int parse_open(napi_env env, napi_value *argv, aead_job_t *j) {
 
 
 
-/* key, parts[], macOut into j as a CMAC; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
-static int parse_cmac(napi_env env, napi_value *argv, aead_job_t *j) {
+/* key, parts[], macOut into j as a MAC of `kind`; 1 after a throw, else 0 (j->result -EINVAL for bad sizes). */
+static int parse_mac(napi_env env, napi_value *argv, aead_job_t *j, int kind) {
   void *key;
-  size_t keylen, taglen;
+  size_t keylen;
   if (arg_bytes(env, argv[0], &key, &keylen) || parse_parts(env, argv[1], j->ad, j->adl, MAX_PARTS, &j->nad, NULL) ||
-      arg_bytes(env, argv[2], &j->tag, &taglen)) return 1;
-  j->kind = CMAC;
+      arg_bytes(env, argv[2], &j->tag, &j->taglen)) return 1;
+  j->kind = kind;
   j->keylen = keylen;
-  j->result = keylen != 16 || taglen < 16 ? -EINVAL : 0;
+  j->result = (kind == CMAC ? keylen != 16 : keylen > sizeof j->key) || j->taglen < 16 ? -EINVAL : 0;
   if (!j->result) memcpy(j->key, key, keylen);
   return 0;
 }
 
+static int parse_cmac(napi_env env, napi_value *argv, aead_job_t *j) {
+  return parse_mac(env, argv, j, CMAC);
+}
 
+static int parse_hmac(napi_env env, napi_value *argv, aead_job_t *j) {
+  return parse_mac(env, argv, j, HMAC);
+}
 
 /* The two exports of a job kind: Sync(args) runs it on this thread; Async(args, cb) on a
  * libuv pool thread, with references to argv[first..nargs] (what the pool thread reads or
@@ -542,6 +614,9 @@ JOB_EXPORTS(AeadOpen, AeadOpenAsync, 6, parse_open, 3, "ringsmb:aead")
  * untouched until cb. */
 JOB_EXPORTS(Cmac, CmacAsync, 3, parse_cmac, 1, "ringsmb:cmac")
 
+/* hmac(key, parts[], macOut) -> 0 | -errno; hmacAsync(..., cb): HMAC-SHA256, as cmac. */
+JOB_EXPORTS(Hmac, HmacAsync, 3, parse_hmac, 1, "ringsmb:hmac")
+
 /* A seal whose plaintext comes in pieces, in order (a READ response sealed
  * piece by piece as the file is read), or a CMAC over a message that comes
  * so (signed likewise). Plain memory only, on the loop thread; the context
@@ -552,6 +627,7 @@ typedef struct {
   EVP_CIPHER_CTX *c; /* GCM */
   ccm_t k;           /* CCM */
   cmac_t m;          /* CMAC */
+  hmac_t h;          /* HMAC */
 } aead_stream_t;
 
 static void stream_free(napi_env env, void *data, void *hint) {
@@ -559,6 +635,7 @@ static void stream_free(napi_env env, void *data, void *hint) {
   if (s->c) EVP_CIPHER_CTX_free(s->c);
   ccm_free(&s->k);
   cmac_free(&s->m);
+  hmac_free(&s->h);
   free(s);
 }
 
@@ -622,6 +699,18 @@ static napi_value CmacStream(napi_env env, napi_callback_info info) {
   return stream_out(env, s, cmac_begin(&s->m, key, keylen));
 }
 
+/* hmacStream(key) -> stream | -errno */
+static napi_value HmacStream(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  void *key;
+  size_t keylen;
+  if (arg_bytes(env, argv[0], &key, &keylen)) return NULL;
+  aead_stream_t *s = calloc(1, sizeof(*s));
+  if (!s) return ret_i64(env, -ENOMEM);
+  s->kind = HMAC;
+  return stream_out(env, s, hmac_begin(&s->h, key, keylen));
+}
+
 /* aeadStreamNext(stream, bytes, last) -> 0 | -errno. Not last: bytes is the
  * next piece of the plaintext, encrypted in place (a CMAC stream only reads
  * it). Last: the tag (the MAC) goes into bytes (16), and the stream takes no
@@ -640,6 +729,7 @@ static napi_value AeadStreamNext(napi_env env, napi_callback_info info) {
   if (s->done || len > 0x7fffffff || (last && len < 16)) return ret_i64(env, -EINVAL);
   if (last) s->done = 1;
   if (s->kind == CMAC) return ret_i64(env, last ? cmac_final(&s->m, p) : cmac_update(&s->m, p, len));
+  if (s->kind == HMAC) return ret_i64(env, last ? hmac_final(&s->h, p, len) : hmac_update(&s->h, p, len));
   if (s->kind == CCM) return ret_i64(env, last ? ccm_final(&s->k, p) : ccm_update(&s->k, p, len));
   int outl, r = 0;
   if (!last) {
@@ -663,4 +753,7 @@ void aead_init(napi_env env, napi_value exports) {
   export_fn(env, exports, "cmac", Cmac);
   export_fn(env, exports, "cmacAsync", CmacAsync);
   export_fn(env, exports, "cmacStream", CmacStream);
+  export_fn(env, exports, "hmac", Hmac);
+  export_fn(env, exports, "hmacAsync", HmacAsync);
+  export_fn(env, exports, "hmacStream", HmacStream);
 }

@@ -76,11 +76,12 @@ export function sign(alg: SigningAlgorithm, key: Buffer, msg: Buffer, opts: Sign
  */
 export function signv(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer[], opts: SignOptions = {}): Buffer {
   const chunks = pieces(parts);
-  if (alg === SigningAlgorithm.AES_CMAC && nativeCmac && chunks.length <= NATIVE_MAX_PARTS) {
-    // In one call, where the parts lie (see nativeCmac).
+  const n = nativeMacs && nativeMacFor(alg);
+  if (n && chunks.length <= NATIVE_MAX_PARTS) {
+    // In one call, where the parts lie (see NativeMacs).
     const out = Buffer.allocUnsafe(SIGNATURE_SIZE);
-    const r = nativeCmac.cmac(key, chunks, out);
-    if (r < 0) throw new Error(`AES-CMAC failed (errno ${-r})`);
+    const r = n.once(key, chunks, out);
+    if (r < 0) throw new Error(`${n.name} failed (errno ${-r})`);
     return out;
   }
   const mac = macFor(alg, key, parts[0]!, opts);
@@ -95,35 +96,56 @@ interface Mac {
 }
 
 /**
- * AES-CMAC in the native addon (native/src/aead.c): where the data lies,
- * without the ciphertext that node:crypto's CBC would return for it (8 MiB
- * of new memory per 8 MiB READ signed), at about twice AesCmac's speed
- * (1.31 against 0.69 GiB/s over 8 MiB, 1.4 against 3.0 us for a 100-byte
- * message, 2026-12-06), and on a pool thread when asked (signvAsync). Null
- * without the addon: AesCmac (src/crypto/cmac.ts) then.
+ * AES-CMAC and HMAC-SHA256 in the native addon (native/src/aead.c): where the
+ * data lies, and on a pool thread when asked (signvAsync). AES-CMAC there
+ * also spares the ciphertext that node:crypto's CBC would return (8 MiB of
+ * new memory per 8 MiB READ signed) at about twice AesCmac's speed (1.31
+ * against 0.69 GiB/s over 8 MiB, 1.4 against 3.0 us for a 100-byte message,
+ * 2026-12-06). Null without the addon: AesCmac (src/crypto/cmac.ts) and
+ * node:crypto's HMAC then.
  */
-interface NativeCmac {
+interface NativeMacs {
   cmac(key: Buffer, parts: Buffer[], out: Buffer): number;
   cmacAsync(key: Buffer, parts: Buffer[], out: Buffer, cb: (res: number) => void): number;
   cmacStream(key: Buffer): object | number;
+  hmac(key: Buffer, parts: Buffer[], out: Buffer): number;
+  hmacAsync(key: Buffer, parts: Buffer[], out: Buffer, cb: (res: number) => void): number;
+  hmacStream(key: Buffer): object | number;
   aeadStreamNext(stream: object, bytes: Buffer, last: boolean): number;
 }
 /** Parts one native call takes at most (MAX_PARTS in aead.c); more go through the stream. */
 const NATIVE_MAX_PARTS = 64;
-const nativeCmac: NativeCmac | null = typeof native?.cmacStream === 'function' ? (native as unknown as NativeCmac) : null;
+const nativeMacs: NativeMacs | null = typeof native?.hmacStream === 'function' ? (native as unknown as NativeMacs) : null;
 
-/** A native AES-CMAC fed in pieces (SignStream). */
-function cmacStream(n: NativeCmac, key: Buffer): Mac {
-  const s = n.cmacStream(key);
-  if (typeof s === 'number') throw new Error(`AES-CMAC failed (errno ${-s})`);
+/** One native MAC's three entry points. */
+interface NativeMac {
+  name: string;
+  once(key: Buffer, parts: Buffer[], out: Buffer): number;
+  async(key: Buffer, parts: Buffer[], out: Buffer, cb: (res: number) => void): number;
+  stream(key: Buffer): object | number;
+}
+const NATIVE_MACS: ReadonlyMap<SigningAlgorithm, NativeMac> | null = nativeMacs && new Map<SigningAlgorithm, NativeMac>([
+  [SigningAlgorithm.AES_CMAC, { name: 'AES-CMAC', once: nativeMacs.cmac, async: nativeMacs.cmacAsync, stream: nativeMacs.cmacStream }],
+  [SigningAlgorithm.HMAC_SHA256, { name: 'HMAC-SHA256', once: nativeMacs.hmac, async: nativeMacs.hmacAsync, stream: nativeMacs.hmacStream }],
+]);
+
+/** The native MAC of a signing algorithm, if the addon has one (AES-GMAC goes through aeadSeal). */
+function nativeMacFor(alg: SigningAlgorithm): NativeMac | null {
+  return NATIVE_MACS?.get(alg) ?? null;
+}
+
+/** A native MAC fed in pieces (SignStream); the signature is its first 16 bytes. */
+function nativeStream(n: NativeMac, key: Buffer): Mac {
+  const s = n.stream(key);
+  if (typeof s === 'number') throw new Error(`${n.name} failed (errno ${-s})`);
   const check = (r: number): void => {
-    if (r < 0) throw new Error(`AES-CMAC failed (errno ${-r})`);
+    if (r < 0) throw new Error(`${n.name} failed (errno ${-r})`);
   };
   return {
-    update: (p) => check(n.aeadStreamNext(s, p, false)),
+    update: (p) => check(nativeMacs!.aeadStreamNext(s, p, false)),
     digest: () => {
       const out = Buffer.allocUnsafe(SIGNATURE_SIZE);
-      check(n.aeadStreamNext(s, out, true));
+      check(nativeMacs!.aeadStreamNext(s, out, true));
       return out;
     },
   };
@@ -131,6 +153,8 @@ function cmacStream(n: NativeCmac, key: Buffer): Mac {
 
 /** The MAC of a signing algorithm (MS-SMB2 3.1.4.1), for the message whose header is `head` (the GMAC nonce comes from it). */
 function macFor(alg: SigningAlgorithm, key: Buffer, head: Buffer, opts: SignOptions = {}): Mac {
+  const n = nativeMacFor(alg);
+  if (n) return nativeStream(n, key);
   switch (alg) {
     case SigningAlgorithm.HMAC_SHA256: {
       // HMAC-SHA256 keyed with Session.SessionKey, first 16 bytes kept.
@@ -138,7 +162,7 @@ function macFor(alg: SigningAlgorithm, key: Buffer, head: Buffer, opts: SignOpti
       return { update: (p) => void h.update(p), digest: () => h.digest().subarray(0, SIGNATURE_SIZE) };
     }
     case SigningAlgorithm.AES_CMAC:
-      return nativeCmac ? cmacStream(nativeCmac, key) : new AesCmac(key);
+      return new AesCmac(key);
     case SigningAlgorithm.AES_GMAC: {
       // GMAC = GCM with an empty plaintext; the message is all AAD.
       const c = createCipheriv('aes-128-gcm', key, gmacNonce(head, opts), { authTagLength: 16 });
@@ -180,9 +204,9 @@ export function signInPlace(alg: SigningAlgorithm, key: Buffer, msg: Buffer | re
 /**
  * signInPlace() with the MAC computed on a libuv pool thread, so that
  * signing an 8 MiB READ does not hold the event loop: `done` runs once the
- * signature is in place. AES-GMAC (GCM with the message as AAD) and AES-CMAC,
- * through the native addon; returns false (and `done` is not called) for
- * HMAC-SHA256 or without the addon: use signInPlace(). The parts must stay
+ * signature is in place. AES-GMAC (GCM with the message as AAD), AES-CMAC and
+ * HMAC-SHA256, through the native addon; returns false (and `done` is not
+ * called) without the addon: use signInPlace(). The parts must stay
  * untouched until `done`.
  */
 export function signInPlaceAsync(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer[], done: (err: Error | null) => void, opts: SignOptions = {}): boolean {
@@ -200,24 +224,24 @@ function setSigned(head: Buffer): void {
 }
 
 function signvAsyncAvailable(alg: SigningAlgorithm): boolean {
-  if (alg === SigningAlgorithm.AES_CMAC) return nativeCmac !== null;
+  if (nativeMacFor(alg)) return true;
   return alg === SigningAlgorithm.AES_GMAC && typeof native?.aeadSealAsync === 'function';
 }
 
 /**
  * signv() on a libuv pool thread, the 16-byte signature written to `out`
- * before `done` runs. AES-GMAC and AES-CMAC (see signInPlaceAsync); false,
+ * before `done` runs. Every algorithm through the addon (see signInPlaceAsync); false,
  * and no `done`, where it cannot be had. The parts must stay untouched until
  * then.
  */
 export function signvAsync(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer[], out: Buffer, done: (err: Error | null) => void, opts: SignOptions = {}): boolean {
   if (!signvAsyncAvailable(alg)) return false;
-  const name = alg === SigningAlgorithm.AES_CMAC ? 'AES-CMAC' : 'AES-GMAC';
+  const n = nativeMacFor(alg);
+  const name = n ? n.name : 'AES-GMAC';
   const cb = (res: number): void => done(res < 0 ? new Error(`${name} failed (errno ${-res})`) : null);
-  const r =
-    alg === SigningAlgorithm.AES_CMAC
-      ? nativeCmac!.cmacAsync(key, pieces(parts), out, cb)
-      : (native!.aeadSealAsync as AeadSealAsync)(0, key, gmacNonce(parts[0]!, opts), null, pieces(parts), [], out, cb);
+  const r = n
+    ? n.async(key, pieces(parts), out, cb)
+    : (native!.aeadSealAsync as AeadSealAsync)(0, key, gmacNonce(parts[0]!, opts), null, pieces(parts), [], out, cb);
   return r >= 0;
 }
 

@@ -264,10 +264,10 @@ export class SmbConnection {
 
   /**
    * For a large signed message (alone, not a compound) of a valid session:
-   * its AES-GMAC or AES-CMAC signature computed on a pool thread, later PDUs
+   * its signature (AES-GMAC, AES-CMAC or HMAC-SHA256) computed on a pool thread, later PDUs
    * held behind it; resolve() then compares (checkSignature). Returns the hold
    * and the signature to come (null, at once and with nothing held, when it
-   * cannot run off the loop: HMAC-SHA256, no addon, no such session; the
+   * cannot run off the loop: no addon, no such session; the
    * signature null if the MAC failed, and resolve() computes it again).
    */
   private premacOffLoop(raw: Buffer): { hold: { q: (() => void)[] }; result: Promise<Premac | null> } | null {
@@ -632,7 +632,7 @@ export class SmbConnection {
    * another one has one too. The response may then leave after later,
    * smaller ones; SMB2 clients match responses by MessageId (MS-SMB2
    * 3.2.5.1), and its credits and nonce were fixed before. False where this
-   * cannot be had (HMAC-SHA256, no addon, nothing to protect): the
+   * cannot be had (no addon, nothing to protect): the
    * caller goes on synchronously.
    */
   private cryptoOffLoop(r: OutMessage, sealWith: Session | null): boolean {

@@ -1,4 +1,4 @@
-// MD4, RC4, AES-CMAC and the SP800-108 KDF against published vectors.
+// MD4, RC4, AES-CMAC, HMAC-SHA256 (native) and the SP800-108 KDF against published vectors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { md4 } from '../../src/crypto/md4.js';
@@ -6,7 +6,7 @@ import { rc4, Rc4 } from '../../src/crypto/rc4.js';
 import { aesCmac, AesCmac, cmacSubkeys } from '../../src/crypto/cmac.js';
 import { kdfCounterHmacSha256, smb3Kdf } from '../../src/crypto/kdf.js';
 import { preauthUpdate, preauthInitial, PreauthHash } from '../../src/crypto/preauth.js';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { native } from '../../src/native.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -161,4 +161,64 @@ test('preauth hash chains SHA-512(H || message)', () => {
   p.update(m2);
   assert.deepEqual(p.value, h2);
   assert.deepEqual(fork.value, h1);
+});
+
+interface NativeHmac {
+  hmac(key: Buffer, parts: Buffer[], out: Buffer): number;
+  hmacAsync(key: Buffer, parts: Buffer[], out: Buffer, cb: (res: number) => void): number;
+  hmacStream(key: Buffer): object | number;
+  aeadStreamNext(stream: object, bytes: Buffer, last: boolean): number;
+}
+
+test('HMAC-SHA256, native (one call, in pieces, on a pool thread): RFC 4231 cases 1, 2, 4, 6, 7, node:crypto for any chunking, bad sizes refused', { skip: native ? false : 'native addon not built' }, async () => {
+  const n = native as unknown as NativeHmac;
+  const oneShot = (key: Buffer, parts: Buffer[], outLen = 32): string => {
+    const out = Buffer.alloc(outLen);
+    assert.equal(n.hmac(key, parts, out), 0);
+    return out.toString('hex');
+  };
+  const streamed = (key: Buffer, parts: Buffer[], outLen = 32): string => {
+    const s = n.hmacStream(key);
+    assert.equal(typeof s, 'object');
+    for (const p of parts) assert.equal(n.aeadStreamNext(s as object, p, false), 0);
+    const out = Buffer.alloc(outLen);
+    assert.equal(n.aeadStreamNext(s as object, out, true), 0);
+    assert.ok(n.aeadStreamNext(s as object, out, true) < 0, 'a spent stream takes no more');
+    return out.toString('hex');
+  };
+  const seq = (from: number, to: number): Buffer => Buffer.from(Array.from({ length: to - from + 1 }, (_, i) => from + i));
+  const big = Buffer.alloc(131, 0xaa);
+  const rfc: [Buffer, Buffer, string][] = [
+    [Buffer.alloc(20, 0x0b), Buffer.from('Hi There'), 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7'],
+    [Buffer.from('Jefe'), Buffer.from('what do ya want for nothing?'), '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843'],
+    [seq(1, 25), Buffer.alloc(50, 0xcd), '82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b'],
+    [big, Buffer.from('Test Using Larger Than Block-Size Key - Hash Key First'), '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54'],
+    [big, Buffer.from('This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.'),
+      '9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2'],
+  ];
+  for (const [key, msg, want] of rfc) {
+    if (key.length <= 64) assert.equal(oneShot(key, [msg]), want, `key ${key.length}: one call`);
+    else assert.ok(n.hmac(key, [msg], Buffer.alloc(32)) < 0, 'one call takes keys up to the block size');
+    assert.equal(streamed(key, [msg]), want, `key ${key.length}: streamed`);
+    assert.equal(streamed(key, [msg], 16), want.slice(0, 32), 'a 16-byte out gets the first 16 (the SMB signature)');
+  }
+  const key = Buffer.alloc(16, 0x42);
+  const data = Buffer.alloc(70_000);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 131 + 7) & 0xff;
+  for (const len of [0, 1, 63, 64, 65, 4096, 70_000]) {
+    const msg = data.subarray(0, len);
+    const want = createHmac('sha256', key).update(msg).digest('hex');
+    for (const step of [1, 17, 64, 4095, 70_000]) {
+      const parts: Buffer[] = [];
+      for (let o = 0; o < len; o += step) parts.push(msg.subarray(o, o + step), Buffer.alloc(0));
+      if (parts.length <= 64) assert.equal(oneShot(key, parts), want, `len ${len} step ${step}`);
+      assert.equal(streamed(key, parts), want, `len ${len} step ${step}, streamed`);
+    }
+  }
+  const out = Buffer.alloc(16);
+  await new Promise<void>((res) =>
+    assert.equal(n.hmacAsync(key, [data], out, (r) => (assert.equal(r, 0), assert.equal(out.toString('hex'), createHmac('sha256', key).update(data).digest('hex').slice(0, 32)), res())), 0),
+  );
+  assert.ok(n.hmac(key, [data], Buffer.alloc(15)) < 0, 'the MAC needs 16 bytes of room');
+  assert.throws(() => n.hmac(key, 'x' as unknown as Buffer[], out), TypeError);
 });

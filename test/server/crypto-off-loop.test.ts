@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignedConnection, readRequest, type ClientSession } from './signed-client.js';
 import { cryptoIdle, startServer, smbclient, smbclientPath, USER, PASSWORD, type Running } from '../interop/harness.js';
-import { Command } from '../../src/smb2/constants.js';
+import { Command, Dialect } from '../../src/smb2/constants.js';
 import { SigningAlgorithm } from '../../src/crypto/signing.js';
 import { decodeReadResponse } from '../../src/smb2/commands/read.js';
 import { encodeWriteRequest } from '../../src/smb2/commands/write.js';
@@ -36,10 +36,12 @@ after(async () => {
 
 const GMAC = SigningAlgorithm.AES_GMAC;
 const CMAC = SigningAlgorithm.AES_CMAC;
-const algName = (alg: SigningAlgorithm): string => (alg === GMAC ? 'AES-GMAC' : 'AES-CMAC');
+const HMAC = SigningAlgorithm.HMAC_SHA256;
+const algName = (alg: SigningAlgorithm): string => (alg === GMAC ? 'AES-GMAC' : alg === CMAC ? 'AES-CMAC' : 'HMAC-SHA256, SMB 2.1');
 
 async function client(name = 'big.bin', disposition = 1, alg: SigningAlgorithm = GMAC): Promise<{ c: SignedConnection; s: ClientSession; tree: number; fid: FileId }> {
-  const c = await SignedConnection.open(srv.port, { signing: [alg] });
+  // HMAC-SHA256 is what SMB 2.x signs with (MS-SMB2 3.1.4.1); 3.1.1 negotiates the others.
+  const c = await SignedConnection.open(srv.port, alg === HMAC ? { dialects: [Dialect.SMB210] } : { signing: [alg] });
   conns.push(c);
   assert.equal(c.signingAlgorithm, alg);
   const { reply, session } = await c.authenticate(USER, PASSWORD);
@@ -48,7 +50,7 @@ async function client(name = 'big.bin', disposition = 1, alg: SigningAlgorithm =
   return { c, s: session!, tree, fid: await c.openFile(session!, tree, name, disposition) };
 }
 
-for (const alg of [GMAC, CMAC]) test(`a large signed READ (${algName(alg)}) while another connection has one on its way is signed off the loop: verified, byte for byte, nothing left counted or out`, { skip: native ? false : 'native addon not built' }, async () => {
+for (const alg of [GMAC, CMAC, HMAC]) test(`a large signed READ (${algName(alg)}) while another connection has one on its way is signed off the loop: verified, byte for byte, nothing left counted or out`, { skip: native ? false : 'native addon not built' }, async () => {
   const a = await client('big.bin', 1, alg);
   const b = await client('big.bin', 1, alg);
   const server = srv.server;
@@ -85,7 +87,7 @@ async function busyA(): Promise<{ a: Awaited<ReturnType<typeof client>>; reply: 
   return { a, reply };
 }
 
-for (const alg of [GMAC, CMAC]) test(`large signed WRITEs (${algName(alg)}) while another connection is busy: checked off the loop, a CLOSE sent right behind waits its turn, a wrong signature is refused`, { skip: native ? false : 'native addon not built' }, async () => {
+for (const alg of [GMAC, CMAC, HMAC]) test(`large signed WRITEs (${algName(alg)}) while another connection is busy: checked off the loop, a CLOSE sent right behind waits its turn, a wrong signature is refused`, { skip: native ? false : 'native addon not built' }, async () => {
   const { a, reply } = await busyA();
   const b = await client('w.bin', 5 /* OVERWRITE_IF */, alg);
   const handed0 = srv.server.cryptoHandedOff;

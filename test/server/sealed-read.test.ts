@@ -55,11 +55,11 @@ test('smbclient sealed get (AES-128-GCM): sealed in pieces as read, byte for byt
   await settled();
 });
 
-test('smbclient signed get (AES-GMAC, then AES-CMAC): signed in pieces as read, signatures checked by smbclient, byte for byte', { skip: needs }, async () => {
-  for (const extra of [[], ['--option=clientsmb3signingalgorithms=aes-128-cmac']]) {
+test('smbclient signed get (AES-GMAC, AES-CMAC, then HMAC-SHA256 on SMB 2.1): signed in pieces as read, signatures checked by smbclient, byte for byte', { skip: needs }, async () => {
+  for (const extra of [['-m', 'SMB3_11'], ['-m', 'SMB3_11', '--option=clientsmb3signingalgorithms=aes-128-cmac'], ['-m', 'SMB2_10']]) {
     const before = srv.server.readsSealedInPieces;
     const out = join(srv.dir, 'copy-signed.bin');
-    const r = await smbclient(srv.port, `get big.bin ${out}`, ['--client-protection=sign', '-m', 'SMB3_11', ...extra]);
+    const r = await smbclient(srv.port, `get big.bin ${out}`, ['--client-protection=sign', ...extra]);
     assert.equal(r.code, 0, r.out);
     assert.ok(readFileSync(out).equals(DATA), `byte for byte ${extra.join(' ')}`);
     rmSync(out);
