@@ -126,7 +126,13 @@ async function serve(args: string[]): Promise<void> {
   process.stdout.write(`connect: smbclient //${host}/${share.name} -p ${a.port} -U '${cred}'\n`);
   const stop = () => {
     server.log.info('shutting down');
-    void server.close().then(() => process.exit(0));
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        server.log.error(`shutting down: ${(err as Error)?.stack ?? err}`);
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -190,7 +190,9 @@ export class SmbConnection {
         release?.();
         this.inflight--;
         if (this.inflight === this.server.config.maxOutstanding) this.transport.resume();
-      });
+      })
+      // What the two above may throw themselves (a logger, a closed ring): logged, not left to end the process.
+      .catch((err) => this.server.log.error(`connection ${this.id}: ${(err as Error)?.stack ?? err}`));
   }
 
   /** `lent`: the message is pooled memory, given back when this resolves. */
@@ -606,7 +608,8 @@ export class SmbConnection {
     if (region) {
       this.transport.sendFile!(parts, region)
         .catch((err: Error) => (err instanceof RangeError ? this.drop(err.message) : this.server.log.debug(`connection ${this.id}: file send: ${err.message}`)))
-        .finally(() => region.release?.());
+        .finally(() => region.release?.())
+        .catch((err) => this.server.log.error(`connection ${this.id}: file send: ${(err as Error)?.stack ?? err}`));
       return;
     }
     let frame = parts;

@@ -693,7 +693,15 @@ class UringConnection implements TransportConnection {
     this.closing = true;
     this.failQueue(new SystemError('send', 104 /* ECONNRESET */, 'connection closed'));
     this.spliceIn?.abandon();
-    if (!this.finished && this.inflight > 0 && !this.ring.isClosed) this.ring.syncCancelFd(this.fd);
+    if (!this.finished && this.inflight > 0 && !this.ring.isClosed) {
+      try {
+        this.ring.syncCancelFd(this.fd);
+      } catch (err) {
+        // ETIME: an op on the socket would not cancel within the timeout (a splice
+        // stuck on a hung file). Its completion still comes, and finishes the close.
+        this.t.opts.log('warn', `connection ${this.id} from ${this.remoteAddress}: cancel: ${(err as Error).message}`);
+      }
+    }
     this.maybeFinish(true);
   }
 

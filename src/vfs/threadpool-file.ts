@@ -202,8 +202,9 @@ export class ThreadpoolFile implements VfsFile {
     const out: (VfsDirEntry | null)[] = new Array(named.length).fill(null);
     const attr = xattr === undefined ? null : xattrName(xattr);
     let next = 0;
+    let failed = false;
     const worker = async (): Promise<void> => {
-      while (next < named.length) {
+      while (!failed && next < named.length) {
         const from = next;
         next = Math.min(named.length, next + READDIR_BATCH);
         const names = named.slice(from, next);
@@ -229,7 +230,18 @@ export class ThreadpoolFile implements VfsFile {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(READDIR_CONCURRENCY, Math.ceil(named.length / READDIR_BATCH)) }, worker));
+    // Every worker is waited for, failed or not: the fd guard counts this call
+    // done on return, and a batch still under way uses this.fd (a CLOSE could
+    // otherwise close it, and the kernel hand the number to another file).
+    const runs = await Promise.allSettled(
+      Array.from({ length: Math.min(READDIR_CONCURRENCY, Math.ceil(named.length / READDIR_BATCH)) }, () =>
+        worker().catch((err: unknown) => {
+          failed = true;
+          throw err;
+        }),
+      ),
+    );
+    for (const r of runs) if (r.status === 'rejected') throw r.reason;
     return out.filter((e): e is VfsDirEntry => e !== null);
   }
 

@@ -41,6 +41,31 @@ perBackend('attached driver', (b) => {
     assert.ok(fa.freed && fc.freed);
   });
 
+  it('a submission the kernel refuses (io_uring_enter fails) is reported through onError, and the loop goes on', { skip: b === 'poll' || b === 'epoll' ? 'no ring' : false }, async () => {
+    const ctx = ctxOf(b, 'node');
+    const seen: { err: unknown; site: string }[] = [];
+    ctx.onError = (err, ev) => void seen.push({ err, site: ev.site });
+    const backend = ctx.backend as { flush?: (reap: boolean) => void };
+    const real = backend.flush!.bind(backend);
+    let fail = true;
+    backend.flush = (reap) => {
+      if (fail) {
+        fail = false;
+        throw Object.assign(new Error('io_uring_enter failed: ENOMEM (injected)'), { code: 'ENOMEM' });
+      }
+      real(reap);
+    };
+    const got: string[] = [];
+    ctx.addImmediate(() => got.push('first'));
+    await sleepMs(10);
+    assert.equal(seen.length, 1, 'reported once');
+    assert.match(String((seen[0]!.err as Error).message), /ENOMEM/);
+    assert.match(seen[0]!.site, /attached driver/);
+    ctx.addTimer(5, () => got.push('timer'));
+    await sleepMs(30);
+    assert.deepEqual(got, ['first', 'timer'], 'events still run');
+  });
+
   it('timers and immediates fire from Node\'s loop', async () => {
     const ctx = ctxOf(b, 'node');
     const got: string[] = [];

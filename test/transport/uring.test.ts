@@ -110,6 +110,29 @@ describe('transport/uring', { skip }, () => {
     });
   }
 
+  test('a destroy whose synchronous cancel times out (ETIME) logs it and still closes once the op on the socket settles', async () => {
+    const { sock, server } = await connect();
+    const ring = ctx.ring!;
+    const real = ring.syncCancelFd.bind(ring);
+    let calls = 0;
+    ring.syncCancelFd = () => {
+      calls++;
+      throw Object.assign(new Error('io_uring_register(SYNC_CANCEL) failed: ETIME (injected)'), { code: 'ETIME', errno: 62 });
+    };
+    const closed = new Promise<void>((res) => (server.onClose = () => res()));
+    const peerClosed = new Promise<void>((res) => sock.on('close', () => res()));
+    try {
+      // The connection's RECV is in flight: destroy() cancels it synchronously first.
+      assert.doesNotThrow(() => (server as unknown as { destroy(): void }).destroy());
+    } finally {
+      ring.syncCancelFd = real;
+    }
+    assert.equal(calls, 1);
+    assert.ok(logs.some((l) => /^warn .*cancel: .*ETIME/.test(l)), logs.join('\n'));
+    await closed;
+    await peerClosed;
+  });
+
   test('reports the peer and local addresses', async () => {
     const { sock, server } = await connect();
     assert.equal(server.remoteAddress, '127.0.0.1');

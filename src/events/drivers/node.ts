@@ -11,7 +11,7 @@
  */
 import type { WatchHandle } from '../../native.js';
 import { eventsNative } from '../native-events.js';
-import { FD_ERROR, FD_READ, FD_WRITE, type Backend } from '../types.js';
+import { FD_ERROR, FD_READ, FD_WRITE, type Backend, type EventSite } from '../types.js';
 import { PollBackend } from '../backends/poll.js';
 import type { Driver, EventContext } from '../context.js';
 import type { FdSlot } from '../fd.js';
@@ -25,6 +25,8 @@ const BUDGET = 64;
  * I/O and timers now and then.
  */
 const INLINE_REAPS = 64;
+/** How a failed submission from the driver is reported (EventContext.onError). */
+const FLUSH_SITE: EventSite = { kind: 'fd', site: 'io_uring submission (attached driver)' };
 const UV_READABLE = 1;
 const UV_WRITABLE = 2;
 const UV_DISCONNECT = 4;
@@ -166,7 +168,13 @@ export class NodeDriver implements Driver {
     // Queued io_uring submissions (re-armed polls, other layers' ops) must reach the kernel before Node sleeps.
     // What completed during the submission is dispatched now: a round through Node's loop (its
     // epoll_wait, the eventfd) costs more than most such ops.
-    ctx.backend.flush?.(this.inlineReaps++ < INLINE_REAPS);
+    try {
+      ctx.backend.flush?.(this.inlineReaps++ < INLINE_REAPS);
+    } catch (err) {
+      // io_uring_enter refused (ENOMEM, say): the SQEs stay queued for the next
+      // flush. This runs as a microtask (kick), where a throw would end the process.
+      ctx.report(err, FLUSH_SITE);
+    }
     if (!ctx.haveEvents()) {
       this.clearTimer();
       this.setRef(false);
