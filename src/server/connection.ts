@@ -6,6 +6,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { decodeHeader, encodeHeader, protocolKind, HEADER_SIZE, type Smb2Header } from '../smb2/header.js';
+import { MalformedError } from '../smb2/wire.js';
 import { Command, HeaderFlags } from '../smb2/constants.js';
 import { NtStatus, statusName } from '../smb2/status.js';
 import { validateRequest } from '../smb2/validate.js';
@@ -240,7 +241,9 @@ export class SmbConnection {
       let sealWith = encryptedSession;
       for (let i = 0; i < msgs.length; i++) {
         const msg = msgs[i]!;
-        const hdr = decodeHeader(msg, 0);
+        const hdr = headerOrNull(msg);
+        // A header that is not one (StructureSize other than 64): the connection ends, as Samba's does.
+        if (!hdr) return this.drop('malformed SMB2 header (StructureSize not 64)');
         if (hdr.flags & HeaderFlags.SERVER_TO_REDIR) return this.drop('response received from client');
         const co = msgs.length > 1 ? { earlier: responses, last: i === msgs.length - 1, flushed: false } : undefined;
         const pending = this.handleRequest(hdr, msg, i === 0, related, encryptedSession, co, spliced, i === 0 ? premac : null);
@@ -838,5 +841,15 @@ export class SmbConnection {
   grantCredits(requested: number): number {
     this.credits.consume(0n, 1);
     return this.credits.grant(requested, 1);
+  }
+}
+
+/** The header of one message of a compound (splitCompound checked its length), or null when it is malformed. */
+function headerOrNull(msg: Buffer): Smb2Header | null {
+  try {
+    return decodeHeader(msg, 0);
+  } catch (err) {
+    if (err instanceof MalformedError) return null;
+    throw err;
   }
 }

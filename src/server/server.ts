@@ -97,6 +97,8 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     this.shares.set('ipc$', { name: 'IPC$', path: '', readOnly: true, comment: 'IPC Service', encrypt: false, browseable: false, guestOk: true, isIpc: true, root: null });
     this.ownEvents = !opts.events;
     this.events = opts.events ?? createEventContext({ backend: 'auto', driver: 'node' });
+    // A throw from a handler or completion callback of the server's own context goes to its log (the loop goes on).
+    if (this.ownEvents) this.events.onError = (err, ev) => this.log.error(`event loop: ${ev.kind} handler (created ${ev.site}) threw: ${(err as Error)?.stack ?? err}`);
     const ring = this.events.ring;
     this.vfs = createVfs(opts.vfs ?? 'auto', ring ?? undefined);
     this.dataPool = new DataPool({

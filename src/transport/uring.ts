@@ -428,7 +428,13 @@ class UringConnection implements TransportConnection {
         if (this.onLargeMessage) {
           // A view for the decision; copied out of the staging buffer only when the splice is taken.
           const staged = this.staging.subarray(this.start + 4, this.end);
-          const sink = this.onLargeMessage(staged, len);
+          let sink: SpliceSink | null = null;
+          try {
+            sink = this.onLargeMessage(staged, len);
+          } catch (err) {
+            // A bug in the decision, not the peer's: logged, and the PDU comes into memory as any other.
+            this.t.opts.log('error', `connection ${this.id}: large message handler threw: ${(err as Error).stack ?? err}`);
+          }
           if (sink) {
             const head = Buffer.from(staged);
             this.start = this.end = 0;

@@ -40,7 +40,12 @@ const WRITE_FIXED_PART = 48;
 export function spliceTarget(conn: SmbConnection, head: Buffer, total: number): SpliceSink | null {
   const neg = conn.negotiated;
   if (!neg || protocolKind(head) !== 'smb2' || head.length < HEADER_SIZE + WRITE_FIXED_PART) return null;
-  const hdr = decodeHeader(head, 0);
+  let hdr;
+  try {
+    hdr = decodeHeader(head, 0);
+  } catch {
+    return null; // malformed: the usual path answers it (a disconnect)
+  }
   if (hdr.command !== Command.WRITE || hdr.nextCommand !== 0) return null;
   if (hdr.flags & (HeaderFlags.SIGNED | HeaderFlags.RELATED_OPERATIONS | HeaderFlags.SERVER_TO_REDIR)) return null;
   if (validateRequest(head, Command.WRITE, total) !== null) return null;

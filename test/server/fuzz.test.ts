@@ -1,0 +1,318 @@
+/**
+ * Malformed requests against a live server, many of them: valid requests of
+ * every command (with real session, tree and file ids) mutated by a seeded
+ * generator (flipped bytes, boundary values over length and offset fields,
+ * truncation, trailing garbage, header fields, compounds, paths that climb
+ * out of the share), sent on authenticated connections.
+ *
+ * Each must get a response or a clean disconnect. Afterwards: no handler
+ * threw (an "internal error" in the log), nothing was rejected unhandled or
+ * thrown uncaught in this process (which is the server's), nothing was made
+ * outside the share, a new client still works, and once the server is
+ * closed every fd it had is closed and every pooled buffer is back.
+ *
+ * RINGSMB_FUZZ_SEED picks the seed (default 1, so that CI is repeatable;
+ * "random" for a new one, printed in the test name); RINGSMB_FUZZ_COUNT the
+ * number of requests (default 3000); RINGSMB_FUZZ_DEBUG=1 prints why
+ * connections were dropped and which requests were left pending.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Socket } from 'node:net';
+import { TestClient } from './smb-client.js';
+import { startServer, USER, PASSWORD } from '../interop/harness.js';
+import { encodeHeader, HEADER_SIZE } from '../../src/smb2/header.js';
+import { Command, HeaderFlags } from '../../src/smb2/constants.js';
+import { encodeCreateRequest } from '../../src/smb2/commands/create.js';
+import { encodeCloseRequest } from '../../src/smb2/commands/close.js';
+import { encodeReadRequest } from '../../src/smb2/commands/read.js';
+import { encodeWriteRequest } from '../../src/smb2/commands/write.js';
+import { encodeQueryDirectoryRequest } from '../../src/smb2/commands/query-directory.js';
+import { encodeQueryInfoRequest } from '../../src/smb2/commands/query-info.js';
+import { encodeSetInfoRequest } from '../../src/smb2/commands/set-info.js';
+import { encodeLockRequest } from '../../src/smb2/commands/lock.js';
+import { encodeIoctlRequest } from '../../src/smb2/commands/ioctl.js';
+import { encodeFlushRequest } from '../../src/smb2/commands/flush.js';
+import { encodeChangeNotifyRequest } from '../../src/smb2/commands/change-notify.js';
+import { encodeEchoRequest } from '../../src/smb2/commands/echo.js';
+import { encodeTreeConnectRequest } from '../../src/smb2/commands/tree-connect.js';
+import { encodeTreeDisconnectRequest } from '../../src/smb2/commands/tree-disconnect.js';
+import { encodeLogoffRequest } from '../../src/smb2/commands/logoff.js';
+import { encodeNegotiateRequest } from '../../src/smb2/commands/negotiate.js';
+import { encodeSessionSetupRequest } from '../../src/smb2/commands/session-setup.js';
+import { encodeOplockBreak } from '../../src/smb2/commands/oplock-break.js';
+import { encodeCreateContexts } from '../../src/smb2/commands/create-contexts.js';
+import { encodeDH2QRequest, encodeLease } from '../../src/smb2/commands/create-contexts.js';
+import { encodeValidateNegotiateInfoRequest } from '../../src/smb2/commands/fsctl.js';
+import { encodeFileRenameInformation } from '../../src/smb2/fscc/index.js';
+import { Fsctl } from '../../src/smb2/constants.js';
+import type { FileId } from '../../src/smb2/wire.js';
+
+const SEED = process.env.RINGSMB_FUZZ_SEED === 'random' ? Date.now() % 0x7fffffff : Number(process.env.RINGSMB_FUZZ_SEED ?? 1);
+const COUNT = Number(process.env.RINGSMB_FUZZ_COUNT ?? 3000);
+
+/** mulberry32: small, seeded, good enough to pick mutations. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function fds(): string[] {
+  return readdirSync('/proc/self/fd').map((fd) => {
+    try {
+      return `${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`;
+    } catch {
+      return `${fd} (gone)`;
+    }
+  });
+}
+
+/** A name meant to leave the share, or to trip name handling. */
+const NASTY_NAMES = [
+  '..\\fuzzescape', '..\\..\\fuzzescape', 'a\\..\\..\\fuzzescape', '\\..\\fuzzescape', 'C:\\fuzzescape', '\\\\host\\share\\fuzzescape',
+  'sub\\..\\..\\fuzzescape', '.\\..\\fuzzescape', 'f.bin:stream', 'f.bin::$DATA', 'f.bin:x:$DATA', 'x'.repeat(300), 'a\\'.repeat(200) + 'b',
+  'con', 'nul\\x', '\u0000', 'a\u0000b', 'dir\\', '\\', '*', '?', '<>|"', '\ud800', 'sub\\\ud800\\x', '..', '.', '...', 'sub\\.\\..\\..',
+];
+
+const BOUNDARY = [0, 1, 2, 7, 8, 63, 64, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+
+test(`fuzz: ${COUNT} mutated requests of every command on live connections (seed ${SEED}): responses or clean disconnects, no handler throws, nothing leaks or escapes`, { timeout: 180_000 }, async (t) => {
+  const rnd = prng(SEED);
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
+  const int = (n: number): number => Math.floor(rnd() * n);
+
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown): void => void unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  process.on('uncaughtException', onUnhandled);
+  const fdsBefore = fds();
+  const srv = await startServer({ signing: 'enabled' });
+  // The share sits in its own temp dir; an escape would land beside it or one above.
+  const above = [dirname(srv.dir), dirname(dirname(srv.dir))];
+  const escaped = (): string[] => above.flatMap((d) => readdirSync(d).filter((n) => n.includes('fuzzescape')).map((n) => join(d, n)));
+  const escapedBefore = escaped();
+  writeFileSync(join(srv.dir, 'f.bin'), randomBytes(200_000));
+  mkdirSync(join(srv.dir, 'sub'));
+  writeFileSync(join(srv.dir, 'sub', 'g.txt'), 'hello');
+
+  let sent = 0;
+  let answered = 0;
+  let dropped = 0;
+  let pending = 0;
+  const pendingKinds = new Map<string, number>();
+  let connections = 0;
+  try {
+    while (sent < COUNT) {
+      const c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
+      connections++;
+      const raw = c as unknown as { sock: Socket; nextId: bigint; waiters: Map<bigint, { resolve: (r: unknown) => void; interim: unknown[] }> };
+      const gone = new Promise<string>((r) => raw.sock.once('close', () => r('dropped')));
+      const open = async (name: string, dir = false): Promise<FileId | null> => {
+        const r = await c.create(name, { disposition: dir ? 1 : 3, options: dir ? 1 : 0 });
+        return r.res?.fileId ?? null;
+      };
+      const file = (await open('f.bin')) ?? { persistent: 0n, volatile: 0n };
+      const dir = (await open('', true)) ?? { persistent: 0n, volatile: 0n };
+      const fid = (): FileId => (rnd() < 0.45 ? file : rnd() < 0.8 ? dir : { persistent: BigInt(int(4)), volatile: BigInt(int(1 << 30)) });
+
+      /** A valid request body of some command, for these ids. */
+      const base = (): { command: number; body: Buffer } => {
+        const k = int(20);
+        switch (k) {
+          case 0:
+          case 1: {
+            const contexts = rnd() < 0.5 ? [] : [pick([
+              { name: 'MxAc', data: Buffer.alloc(0) },
+              { name: 'QFid', data: Buffer.alloc(0) },
+              { name: 'DHnQ', data: Buffer.alloc(16) },
+              { name: 'DH2Q', data: encodeDH2QRequest({ timeout: 1000, flags: 0, createGuid: randomBytes(16) }) },
+              { name: 'RqLs', data: encodeLease({ version: 2, leaseKey: randomBytes(16), leaseState: 7, leaseFlags: 0, leaseDuration: 0n, parentLeaseKey: Buffer.alloc(16), epoch: 0 }) },
+              { name: 'AlSi', data: Buffer.alloc(8) },
+              { name: 'TWrp', data: Buffer.alloc(8) },
+              { name: 'SecD', data: randomBytes(40) },
+              { name: 'ExtA', data: randomBytes(20) },
+            ])];
+            const name = rnd() < 0.4 ? pick(NASTY_NAMES) : pick(['f.bin', 'new' + int(50), 'sub\\g.txt', 'sub', 'sub\\n' + int(20)]);
+            return {
+              command: Command.CREATE,
+              body: encodeCreateRequest({
+                securityFlags: 0, requestedOplockLevel: pick([0, 1, 8, 9, 0xff]), impersonationLevel: 2, smbCreateFlags: 0n,
+                desiredAccess: pick([0x120089, 0x12019f, 0x1f01ff, 0x10000, 0x2000000, 0]), fileAttributes: pick([0, 0x80, 0x10, 0x2, 0x7]),
+                shareAccess: 7, createDisposition: int(6), createOptions: pick([0, 1, 0x40, 0x1000, 0x21, 0x200000]), name, createContexts: contexts,
+              }),
+            };
+          }
+          case 2:
+            return { command: Command.READ, body: encodeReadRequest({ padding: 0x50, flags: 0, length: pick([0, 1, 4096, 65536, 1 << 20, 8 << 20]), offset: BigInt(pick([0, 1, 4095, 199_999, 200_000, 1 << 30])), fileId: fid(), minimumCount: pick([0, 1, 100_000]), channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) }) };
+          case 3:
+            return { command: Command.WRITE, body: encodeWriteRequest({ offset: BigInt(pick([0, 1, 100_000, 1 << 20])), fileId: fid(), channel: 0, remainingBytes: 0, flags: 0, data: randomBytes(pick([0, 1, 100, 5000, 70_000])) }) };
+          case 4:
+            return { command: Command.CLOSE, body: encodeCloseRequest({ flags: int(2), fileId: rnd() < 0.2 ? fid() : { persistent: BigInt(int(3)), volatile: BigInt(int(1 << 20)) } }) };
+          case 5:
+            return { command: Command.QUERY_DIRECTORY, body: encodeQueryDirectoryRequest({ fileInformationClass: pick([1, 2, 3, 0x0c, 0x25, 0x26, 0x3c, 0x3f, 0]), flags: int(16), fileIndex: 0, fileId: fid(), fileName: pick(['*', 'g*', '', '?', '<', 'sub\\*']), outputBufferLength: pick([0, 10, 100, 65536, 8 << 20]) }) };
+          case 6:
+            return { command: Command.QUERY_INFO, body: encodeQueryInfoRequest({ infoType: 1 + int(4), fileInfoClass: int(0x50), outputBufferLength: pick([0, 8, 24, 4096, 65536]), input: rnd() < 0.2 ? randomBytes(int(64)) : Buffer.alloc(0), additionalInformation: int(16), flags: int(4), fileId: fid() }) };
+          case 7: {
+            const cls = pick([4, 10, 13, 14, 19, 20, 0x1c, 0x27, 0x40, 0]);
+            const buffer = cls === 10 ? encodeFileRenameInformation({ replaceIfExists: rnd() < 0.5, rootDirectory: 0n, fileName: rnd() < 0.5 ? pick(NASTY_NAMES) : 'r' + int(20) }) : randomBytes(pick([0, 1, 8, 40, 100]));
+            return { command: Command.SET_INFO, body: encodeSetInfoRequest({ infoType: 1 + int(4), fileInfoClass: cls, buffer, additionalInformation: int(16), fileId: fid() }) };
+          }
+          case 8:
+            return { command: Command.LOCK, body: encodeLockRequest({ lockSequenceNumber: 0, lockSequenceIndex: 0, fileId: fid(), locks: Array.from({ length: 1 + int(3) }, () => ({ offset: pick([0n, 1n, 100n, 1n << 63n]), length: pick([0n, 1n, 10n, 0xffffffffffffffffn]), flags: pick([1, 2, 4, 0x10, 0x12, 0]) })) }) };
+          case 9: {
+            const ctl = pick([Fsctl.VALIDATE_NEGOTIATE_INFO, Fsctl.QUERY_NETWORK_INTERFACE_INFO, Fsctl.PIPE_TRANSCEIVE, Fsctl.SRV_REQUEST_RESUME_KEY, Fsctl.SRV_COPYCHUNK, Fsctl.SET_SPARSE, Fsctl.SET_ZERO_DATA, Fsctl.QUERY_ALLOCATED_RANGES, Fsctl.GET_REPARSE_POINT, 0x11c017, 0x90000 + int(0x1000)]);
+            const input = ctl === Fsctl.VALIDATE_NEGOTIATE_INFO && rnd() < 0.5
+              ? encodeValidateNegotiateInfoRequest({ capabilities: 0x7f, guid: c.clientGuid, securityMode: 1, dialects: [0x0202, 0x0210, 0x0300, 0x0302] })
+              : randomBytes(pick([0, 4, 8, 16, 24, 32, 100]));
+            return { command: Command.IOCTL, body: encodeIoctlRequest({ ctlCode: ctl, fileId: rnd() < 0.3 ? { persistent: 0xffffffffffffffffn, volatile: 0xffffffffffffffffn } : fid(), input, maxInputResponse: 0, output: Buffer.alloc(0), maxOutputResponse: pick([0, 24, 4096, 65536]), flags: int(2) }) };
+          }
+          case 10:
+            return { command: Command.FLUSH, body: encodeFlushRequest({ fileId: fid() }) };
+          case 11:
+            return { command: Command.CHANGE_NOTIFY, body: encodeChangeNotifyRequest({ flags: int(2), outputBufferLength: pick([0, 100, 65536]), fileId: fid(), completionFilter: int(0x1000) }) };
+          case 12:
+            return { command: Command.ECHO, body: encodeEchoRequest() };
+          case 13:
+            return { command: Command.TREE_CONNECT, body: encodeTreeConnectRequest({ flags: 0, path: pick(['\\\\127.0.0.1\\share', '\\\\127.0.0.1\\IPC$', '\\\\x\\nope', '', '\\\\127.0.0.1\\' + 'x'.repeat(200)]) }) };
+          case 14:
+            return { command: Command.OPLOCK_BREAK, body: encodeOplockBreak({ kind: 'oplock', oplockLevel: int(2), fileId: fid() }) };
+          case 15:
+            return { command: Command.NEGOTIATE, body: encodeNegotiateRequest({ securityMode: 1, capabilities: 0x7f, clientGuid: randomBytes(16), dialects: [pick([0x0202, 0x0311, 0x02ff, 0])] }) };
+          case 16:
+            return { command: Command.SESSION_SETUP, body: encodeSessionSetupRequest({ flags: int(2), securityMode: 1, capabilities: 0, channel: 0, previousSessionId: 0n, securityBuffer: randomBytes(pick([0, 10, 100])) }) };
+          case 17:
+            return { command: rnd() < 0.5 ? Command.TREE_DISCONNECT : Command.LOGOFF, body: rnd() < 0.5 ? encodeTreeDisconnectRequest() : encodeLogoffRequest() };
+          case 18:
+            return { command: Command.CANCEL, body: Buffer.from([4, 0, 0, 0]) };
+          default:
+            return { command: int(0x20), body: randomBytes(int(120)) };
+        }
+      };
+
+      /** The header of one request: valid (this session and tree), or mutated. */
+      const header = (command: number, messageId: bigint, bodyLen: number, nextCommand = 0): Buffer => {
+        const h = Buffer.alloc(HEADER_SIZE);
+        encodeHeader({
+          creditCharge: Math.max(1, Math.ceil(bodyLen / 65536)), status: 0, command, credits: 32, flags: 0, nextCommand,
+          messageId, asyncId: 0n, processId: 0xfeff, treeId: c.treeId, sessionId: c.sessionId, signature: Buffer.alloc(16),
+        }, h, 0);
+        if (rnd() < 0.1) {
+          const f = pick([['u16', 4], ['u16', 6], ['u16', 12], ['u16', 14], ['u32', 16], ['u32', 20], ['u32', 32], ['u32', 36], ['u32', 40]] as const);
+          const v = pick(BOUNDARY) >>> 0;
+          if (f[0] === 'u16') h.writeUInt16LE(v & 0xffff, f[1]);
+          else h.writeUInt32LE(v, f[1]);
+        }
+        return h;
+      };
+
+      /** A body mutated one to three ways. */
+      const mutate = (body: Buffer): Buffer => {
+        let b = Buffer.from(body);
+        for (let n = 1 + int(3); n > 0; n--) {
+          const m = int(6);
+          if (m === 0 && b.length) for (let i = 1 + int(4); i > 0; i--) b[int(b.length)] ^= 1 << int(8);
+          else if (m === 1 && b.length >= 2) {
+            const at = int(b.length - 1);
+            const v = pick(BOUNDARY);
+            if (at + 4 <= b.length && rnd() < 0.6) b.writeUInt32LE(v >>> 0, at);
+            else b.writeUInt16LE(v & 0xffff, at);
+          } else if (m === 2) b = b.subarray(0, int(b.length + 1));
+          else if (m === 3) b = Buffer.concat([b, randomBytes(int(300))]);
+          else if (m === 4 && b.length >= 8) b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(pick(BOUNDARY)) * BigInt(1 + int(3)) << BigInt(int(33))), int(b.length - 7));
+          // m === 5: left valid (a valid request amid the bad ones)
+        }
+        return b;
+      };
+
+      // Until this connection is dropped, or 600 requests on it: one request (or a compound) at a time, its response awaited.
+      for (let onThis = 0; onThis < 600 && sent < COUNT && !c.closed; ) {
+        const n = rnd() < 0.15 ? 2 + int(3) : 1;
+        const msgs: Buffer[] = [];
+        const ids: bigint[] = [];
+        const cmds: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const { command, body } = base();
+          cmds.push(command);
+          const b = rnd() < 0.85 ? mutate(body) : body;
+          const id = raw.nextId;
+          raw.nextId += BigInt(Math.max(1, Math.ceil(b.length / 65536)));
+          ids.push(id);
+          const last = i === n - 1;
+          const len = HEADER_SIZE + b.length;
+          const padded = last ? len : (len + 7) & ~7;
+          const h = header(command, id, b.length, last ? 0 : padded);
+          if (i > 0 && rnd() < 0.5) h.writeUInt32LE((h.readUInt32LE(16) | HeaderFlags.RELATED_OPERATIONS) >>> 0, 16);
+          msgs.push(h, b);
+          if (padded > len) msgs.push(Buffer.alloc(padded - len));
+        }
+        const waits = ids.map((id) => new Promise<boolean>((resolve) => {
+          raw.waiters.set(id, { resolve: () => resolve(true), interim: [] });
+        }));
+        const total = msgs.reduce((s, m) => s + m.length, 0);
+        const nb = Buffer.alloc(4);
+        nb.writeUInt32BE(total, 0);
+        raw.sock.write(Buffer.concat([nb, ...msgs]));
+        sent += n;
+        onThis += n;
+        // A response (the client reads the first message of a compound response only, so any of the batch's ids),
+        // a disconnect, or (a request left pending: CANCEL, CHANGE_NOTIFY, a blocking LOCK) a short wait.
+        const outcome = await Promise.race([
+          Promise.race(waits).then(() => 'answered'),
+          gone,
+          new Promise<string>((r) => setTimeout(() => r('pending'), 60)),
+        ]);
+        for (const id of ids) raw.waiters.delete(id);
+        if (outcome === 'answered') answered++;
+        if (outcome === 'dropped') dropped++;
+        if (outcome === 'pending') {
+          pending++;
+          if (process.env.RINGSMB_FUZZ_DEBUG) pendingKinds.set(`${n}:${cmds.join(',')}`, (pendingKinds.get(`${n}:${cmds.join(',')}`) ?? 0) + 1);
+        }
+      }
+      c.destroy();
+    }
+
+    if (process.env.RINGSMB_FUZZ_DEBUG) {
+      const reasons = new Map<string, number>();
+      for (const l of srv.logs) {
+        const m = /\): (.*?)(; disconnecting|$)/.exec(l.split('\n')[0]!);
+        if (m && / (warn|error) /.test(l)) reasons.set(m[1]!, (reasons.get(m[1]!) ?? 0) + 1);
+      }
+      t.diagnostic(JSON.stringify([...reasons].sort((a, b) => b[1] - a[1])));
+    }
+    if (pendingKinds.size) t.diagnostic(JSON.stringify([...pendingKinds].sort((a, b) => b[1] - a[1]).slice(0, 30)));
+    t.diagnostic(`seed ${SEED}: ${sent} requests in ${connections} connections; batches answered ${answered}, dropped ${dropped}, left pending ${pending}`);
+    // A client after all that: the server still serves.
+    const after = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
+    const r = await after.create('f.bin');
+    assert.equal(r.status, 0, `seed ${SEED}: a new client opens a file`);
+    assert.equal(await after.close(r.res!.fileId), 0);
+    after.destroy();
+    const internal = srv.logs.filter((l) => /internal error|threw/.test(l));
+    assert.deepEqual(internal, [], `seed ${SEED}: no handler threw on bad input`);
+    assert.deepEqual(unhandled, [], `seed ${SEED}: nothing unhandled or uncaught`);
+    assert.deepEqual(escaped(), escapedBefore, `seed ${SEED}: nothing made outside the share`);
+    assert.ok(answered > COUNT / 10, `seed ${SEED}: most batches got an answer (${answered} answered, ${dropped} dropped, ${connections} connections)`);
+    for (let i = 0; i < 100 && srv.server.dataPool.stats.out > 0; i++) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(srv.server.dataPool.stats.out, 0, `seed ${SEED}: every pooled buffer back`);
+  } finally {
+    await srv.stop();
+    process.off('unhandledRejection', onUnhandled);
+    process.off('uncaughtException', onUnhandled);
+  }
+  // Sockets closed by the client side go on Node's next turns.
+  for (let i = 0; i < 50 && fds().length > fdsBefore.length + 1; i++) await new Promise((r) => setTimeout(r, 20));
+  // libuv keeps one inotify instance per loop once any fs.watch ran (CHANGE_NOTIFY's watches): not the server's.
+  const left = fds().filter((f) => !fdsBefore.includes(f) && !f.endsWith('anon_inode:inotify'));
+  assert.deepEqual(left, [], `seed ${SEED}: every fd the server had is closed`);
+  assert.ok(!existsSync(srv.dir));
+});
