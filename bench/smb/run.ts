@@ -58,6 +58,7 @@ for (const op of ['get', 'put'] as const) {
   }
 }
 for (const op of ['get', 'put'] as const) ALL_CELLS.push({ name: `${op}-1-cmac`, op, conns: 1, prot: 'cmac' });
+for (const [op, conns] of [['get', 1], ['get', 4], ['put', 1]] as const) ALL_CELLS.push({ name: `${op}-${conns}-hmac`, op, conns, prot: 'hmac' });
 for (const conns of [1, 4]) ALL_CELLS.push({ name: `open-${conns}-off`, op: 'open', conns, prot: 'off' });
 const SMBTORTURE = 'smbtorture';
 
@@ -81,7 +82,8 @@ const HELP = `usage: npm run bench:smb -- [options]      (= node dist/bench/smb/
   --servers LIST     comma list of ringsmb, smbd, smbd-uring (default: all three)
   --cells LIST       comma list of cell patterns OP-CONNS-PROTECTION with * wildcards;
                      missing parts match anything: "get", "put-4", "*-*-sign", "get-1-off"
-                     cells: {get,put}-{1,4}-{off,sign,encrypt}, {get,put}-1-cmac, open-{1,4}-off (default: all 16)
+                     cells: {get,put}-{1,4}-{off,sign,encrypt}, {get,put}-1-cmac, get-{1,4}-hmac, put-1-hmac,
+                     open-{1,4}-off (default: all 19)
   --size SIZE        file size: 2G, 512M, 1536 (MiB) (default 2G)
   --rounds N         rounds; every round runs every cell once on every server (default 5)
   --quick            smoke run: --size 256M --rounds 1 (explicit --size/--rounds win)
@@ -297,7 +299,7 @@ interface Ctx {
 function smbclientArgs(ctx: Ctx, port: number, prot: Protection, command: string): string[] {
   return [
     `//127.0.0.1/${SHARE}`, '-p', String(port), '-s', ctx.clientConf, '-A', ctx.authFile,
-    '-m', 'SMB3_11', `--client-protection=${prot === 'cmac' ? 'sign' : prot}`,
+    '-m', prot === 'hmac' ? 'SMB2_10' : 'SMB3_11', `--client-protection=${prot === 'cmac' || prot === 'hmac' ? 'sign' : prot}`,
     ...(prot === 'cmac' ? ['--option=client smb3 signing algorithms=AES-128-CMAC'] : []), '-c', command,
   ];
 }

@@ -17,8 +17,12 @@ import { alive, exePath, pidsWithArg, processTree, terminateSync, treeTicks } fr
 
 export type ServerName = 'ringsmb' | 'smbd' | 'smbd-uring';
 export const SERVER_NAMES: readonly ServerName[] = ['ringsmb', 'smbd', 'smbd-uring'];
-/** smbclient --client-protection; 'cmac': sign, with AES-128-CMAC instead of the AES-GMAC that 3.1.1 negotiates (Windows 10, macOS and Linux's cifs sign with CMAC). */
-export type Protection = 'off' | 'sign' | 'encrypt' | 'cmac';
+/**
+ * smbclient --client-protection; 'cmac': sign, with AES-128-CMAC instead of the AES-GMAC that 3.1.1 negotiates
+ * (Windows 10, macOS and Linux's cifs sign with CMAC); 'hmac': sign on SMB 2.1, which signs with HMAC-SHA256
+ * (Windows 7, and older Linux and macOS clients).
+ */
+export type Protection = 'off' | 'sign' | 'encrypt' | 'cmac' | 'hmac';
 
 export interface BenchServer {
   readonly name: ServerName;

@@ -206,6 +206,9 @@ export class SmbConnection {
     const end = big ? this.cryptoStarted() : null;
     let hold: { q: (() => void)[] } | null = null;
     let premac: Premac | null = null;
+    // Responses made so far (a compound's): pooled memory they hold goes back unless they are sent.
+    let responses: OutMessage[] = [];
+    let handed = false;
     try {
       let pdu = raw;
       let encryptedSession: Session | null = null;
@@ -236,7 +239,6 @@ export class SmbConnection {
       }
       const msgs = splitCompound(pdu);
       if (!msgs) return this.drop('malformed compound (truncated header or bad NextCommand)');
-      let responses: OutMessage[] = [];
       const related: Related = { open: null, session: null, tree: null, status: 0 };
       let sealWith = encryptedSession;
       for (let i = 0; i < msgs.length; i++) {
@@ -250,7 +252,7 @@ export class SmbConnection {
         // Its handler has started: the PDUs held behind this one may go (in order).
         this.release(hold);
         const out = await pending;
-        if (out === null) return releaseAll(responses); // dropped
+        if (out === null) return; // dropped
         if (co?.flushed) {
           // The last request went async: the earlier responses left with its interim one.
           responses = [];
@@ -260,8 +262,11 @@ export class SmbConnection {
         responses.push(out);
         sealWith ??= out.encryptWith;
       }
+      handed = true;
       this.sendResponses(responses, sealWith);
     } finally {
+      // A drop or a throw part-way through a compound: what its earlier requests read is given back.
+      if (!handed) releaseAll(responses);
       this.release(hold);
       end?.();
     }

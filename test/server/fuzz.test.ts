@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Socket } from 'node:net';
-import { TestClient } from './smb-client.js';
+import { TestClient, dialFramed } from './smb-client.js';
 import { startServer, USER, PASSWORD } from '../interop/harness.js';
 import { encodeHeader, HEADER_SIZE } from '../../src/smb2/header.js';
 import { Command, HeaderFlags } from '../../src/smb2/constants.js';
@@ -42,7 +42,9 @@ import { encodeTreeConnectRequest } from '../../src/smb2/commands/tree-connect.j
 import { encodeTreeDisconnectRequest } from '../../src/smb2/commands/tree-disconnect.js';
 import { encodeLogoffRequest } from '../../src/smb2/commands/logoff.js';
 import { encodeNegotiateRequest } from '../../src/smb2/commands/negotiate.js';
-import { encodeSessionSetupRequest } from '../../src/smb2/commands/session-setup.js';
+import { decodeSessionSetupResponse, encodeSessionSetupRequest } from '../../src/smb2/commands/session-setup.js';
+import { createClientAuth } from '../../src/auth/authenticator.js';
+import { NtStatus } from '../../src/smb2/status.js';
 import { encodeOplockBreak } from '../../src/smb2/commands/oplock-break.js';
 import { encodeCreateContexts } from '../../src/smb2/commands/create-contexts.js';
 import { encodeDH2QRequest, encodeLease } from '../../src/smb2/commands/create-contexts.js';
@@ -85,10 +87,38 @@ const NASTY_NAMES = [
 
 const BOUNDARY = [0, 1, 2, 7, 8, 63, 64, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
 
-test(`fuzz: ${COUNT} mutated requests of every command on live connections (seed ${SEED}): responses or clean disconnects, no handler throws, nothing leaks or escapes`, { timeout: 180_000 }, async (t) => {
-  const rnd = prng(SEED);
+/** Seeded choices, bytes and mutations: a seed gives the same requests every run. */
+function generator(seed: number) {
+  const rnd = prng(seed);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
   const int = (n: number): number => Math.floor(rnd() * n);
+  const bytes = (n: number): Buffer => {
+    const b = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) b[i] = int(256);
+    return b;
+  };
+  /** A body mutated one to three ways (or left valid: a valid request amid the bad ones). */
+  const mutate = (body: Buffer): Buffer => {
+    let b = Buffer.from(body);
+    for (let n = 1 + int(3); n > 0; n--) {
+      const m = int(6);
+      if (m === 0 && b.length) for (let i = 1 + int(4); i > 0; i--) b[int(b.length)] ^= 1 << int(8);
+      else if (m === 1 && b.length >= 2) {
+        const at = int(b.length - 1);
+        const v = pick(BOUNDARY);
+        if (at + 4 <= b.length && rnd() < 0.6) b.writeUInt32LE(v >>> 0, at);
+        else b.writeUInt16LE(v & 0xffff, at);
+      } else if (m === 2) b = b.subarray(0, int(b.length + 1));
+      else if (m === 3) b = Buffer.concat([b, bytes(int(300))]);
+      else if (m === 4 && b.length >= 8) b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(pick(BOUNDARY)) * BigInt(1 + int(3)) << BigInt(int(33))), int(b.length - 7));
+    }
+    return b;
+  };
+  return { rnd, pick, int, bytes, mutate };
+}
+
+test(`fuzz: ${COUNT} mutated requests of every command on live connections (seed ${SEED}): responses or clean disconnects, no handler throws, nothing leaks or escapes`, { timeout: 180_000 }, async (t) => {
+  const { rnd, pick, int, bytes, mutate } = generator(SEED);
 
   const unhandled: unknown[] = [];
   const onUnhandled = (e: unknown): void => void unhandled.push(e);
@@ -134,12 +164,12 @@ test(`fuzz: ${COUNT} mutated requests of every command on live connections (seed
               { name: 'MxAc', data: Buffer.alloc(0) },
               { name: 'QFid', data: Buffer.alloc(0) },
               { name: 'DHnQ', data: Buffer.alloc(16) },
-              { name: 'DH2Q', data: encodeDH2QRequest({ timeout: 1000, flags: 0, createGuid: randomBytes(16) }) },
-              { name: 'RqLs', data: encodeLease({ version: 2, leaseKey: randomBytes(16), leaseState: 7, leaseFlags: 0, leaseDuration: 0n, parentLeaseKey: Buffer.alloc(16), epoch: 0 }) },
+              { name: 'DH2Q', data: encodeDH2QRequest({ timeout: 1000, flags: 0, createGuid: bytes(16) }) },
+              { name: 'RqLs', data: encodeLease({ version: 2, leaseKey: bytes(16), leaseState: 7, leaseFlags: 0, leaseDuration: 0n, parentLeaseKey: Buffer.alloc(16), epoch: 0 }) },
               { name: 'AlSi', data: Buffer.alloc(8) },
               { name: 'TWrp', data: Buffer.alloc(8) },
-              { name: 'SecD', data: randomBytes(40) },
-              { name: 'ExtA', data: randomBytes(20) },
+              { name: 'SecD', data: bytes(40) },
+              { name: 'ExtA', data: bytes(20) },
             ])];
             const name = rnd() < 0.4 ? pick(NASTY_NAMES) : pick(['f.bin', 'new' + int(50), 'sub\\g.txt', 'sub', 'sub\\n' + int(20)]);
             return {
@@ -154,16 +184,16 @@ test(`fuzz: ${COUNT} mutated requests of every command on live connections (seed
           case 2:
             return { command: Command.READ, body: encodeReadRequest({ padding: 0x50, flags: 0, length: pick([0, 1, 4096, 65536, 1 << 20, 8 << 20]), offset: BigInt(pick([0, 1, 4095, 199_999, 200_000, 1 << 30])), fileId: fid(), minimumCount: pick([0, 1, 100_000]), channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) }) };
           case 3:
-            return { command: Command.WRITE, body: encodeWriteRequest({ offset: BigInt(pick([0, 1, 100_000, 1 << 20])), fileId: fid(), channel: 0, remainingBytes: 0, flags: 0, data: randomBytes(pick([0, 1, 100, 5000, 70_000])) }) };
+            return { command: Command.WRITE, body: encodeWriteRequest({ offset: BigInt(pick([0, 1, 100_000, 1 << 20])), fileId: fid(), channel: 0, remainingBytes: 0, flags: 0, data: bytes(pick([0, 1, 100, 5000, 70_000])) }) };
           case 4:
             return { command: Command.CLOSE, body: encodeCloseRequest({ flags: int(2), fileId: rnd() < 0.2 ? fid() : { persistent: BigInt(int(3)), volatile: BigInt(int(1 << 20)) } }) };
           case 5:
             return { command: Command.QUERY_DIRECTORY, body: encodeQueryDirectoryRequest({ fileInformationClass: pick([1, 2, 3, 0x0c, 0x25, 0x26, 0x3c, 0x3f, 0]), flags: int(16), fileIndex: 0, fileId: fid(), fileName: pick(['*', 'g*', '', '?', '<', 'sub\\*']), outputBufferLength: pick([0, 10, 100, 65536, 8 << 20]) }) };
           case 6:
-            return { command: Command.QUERY_INFO, body: encodeQueryInfoRequest({ infoType: 1 + int(4), fileInfoClass: int(0x50), outputBufferLength: pick([0, 8, 24, 4096, 65536]), input: rnd() < 0.2 ? randomBytes(int(64)) : Buffer.alloc(0), additionalInformation: int(16), flags: int(4), fileId: fid() }) };
+            return { command: Command.QUERY_INFO, body: encodeQueryInfoRequest({ infoType: 1 + int(4), fileInfoClass: int(0x50), outputBufferLength: pick([0, 8, 24, 4096, 65536]), input: rnd() < 0.2 ? bytes(int(64)) : Buffer.alloc(0), additionalInformation: int(16), flags: int(4), fileId: fid() }) };
           case 7: {
             const cls = pick([4, 10, 13, 14, 19, 20, 0x1c, 0x27, 0x40, 0]);
-            const buffer = cls === 10 ? encodeFileRenameInformation({ replaceIfExists: rnd() < 0.5, rootDirectory: 0n, fileName: rnd() < 0.5 ? pick(NASTY_NAMES) : 'r' + int(20) }) : randomBytes(pick([0, 1, 8, 40, 100]));
+            const buffer = cls === 10 ? encodeFileRenameInformation({ replaceIfExists: rnd() < 0.5, rootDirectory: 0n, fileName: rnd() < 0.5 ? pick(NASTY_NAMES) : 'r' + int(20) }) : bytes(pick([0, 1, 8, 40, 100]));
             return { command: Command.SET_INFO, body: encodeSetInfoRequest({ infoType: 1 + int(4), fileInfoClass: cls, buffer, additionalInformation: int(16), fileId: fid() }) };
           }
           case 8:
@@ -172,7 +202,7 @@ test(`fuzz: ${COUNT} mutated requests of every command on live connections (seed
             const ctl = pick([Fsctl.VALIDATE_NEGOTIATE_INFO, Fsctl.QUERY_NETWORK_INTERFACE_INFO, Fsctl.PIPE_TRANSCEIVE, Fsctl.SRV_REQUEST_RESUME_KEY, Fsctl.SRV_COPYCHUNK, Fsctl.SET_SPARSE, Fsctl.SET_ZERO_DATA, Fsctl.QUERY_ALLOCATED_RANGES, Fsctl.GET_REPARSE_POINT, 0x11c017, 0x90000 + int(0x1000)]);
             const input = ctl === Fsctl.VALIDATE_NEGOTIATE_INFO && rnd() < 0.5
               ? encodeValidateNegotiateInfoRequest({ capabilities: 0x7f, guid: c.clientGuid, securityMode: 1, dialects: [0x0202, 0x0210, 0x0300, 0x0302] })
-              : randomBytes(pick([0, 4, 8, 16, 24, 32, 100]));
+              : bytes(pick([0, 4, 8, 16, 24, 32, 100]));
             return { command: Command.IOCTL, body: encodeIoctlRequest({ ctlCode: ctl, fileId: rnd() < 0.3 ? { persistent: 0xffffffffffffffffn, volatile: 0xffffffffffffffffn } : fid(), input, maxInputResponse: 0, output: Buffer.alloc(0), maxOutputResponse: pick([0, 24, 4096, 65536]), flags: int(2) }) };
           }
           case 10:
@@ -186,15 +216,15 @@ test(`fuzz: ${COUNT} mutated requests of every command on live connections (seed
           case 14:
             return { command: Command.OPLOCK_BREAK, body: encodeOplockBreak({ kind: 'oplock', oplockLevel: int(2), fileId: fid() }) };
           case 15:
-            return { command: Command.NEGOTIATE, body: encodeNegotiateRequest({ securityMode: 1, capabilities: 0x7f, clientGuid: randomBytes(16), dialects: [pick([0x0202, 0x0311, 0x02ff, 0])] }) };
+            return { command: Command.NEGOTIATE, body: encodeNegotiateRequest({ securityMode: 1, capabilities: 0x7f, clientGuid: bytes(16), dialects: [pick([0x0202, 0x0311, 0x02ff, 0])] }) };
           case 16:
-            return { command: Command.SESSION_SETUP, body: encodeSessionSetupRequest({ flags: int(2), securityMode: 1, capabilities: 0, channel: 0, previousSessionId: 0n, securityBuffer: randomBytes(pick([0, 10, 100])) }) };
+            return { command: Command.SESSION_SETUP, body: encodeSessionSetupRequest({ flags: int(2), securityMode: 1, capabilities: 0, channel: 0, previousSessionId: 0n, securityBuffer: bytes(pick([0, 10, 100])) }) };
           case 17:
             return { command: rnd() < 0.5 ? Command.TREE_DISCONNECT : Command.LOGOFF, body: rnd() < 0.5 ? encodeTreeDisconnectRequest() : encodeLogoffRequest() };
           case 18:
             return { command: Command.CANCEL, body: Buffer.from([4, 0, 0, 0]) };
           default:
-            return { command: int(0x20), body: randomBytes(int(120)) };
+            return { command: int(0x20), body: bytes(int(120)) };
         }
       };
 
@@ -212,25 +242,6 @@ test(`fuzz: ${COUNT} mutated requests of every command on live connections (seed
           else h.writeUInt32LE(v, f[1]);
         }
         return h;
-      };
-
-      /** A body mutated one to three ways. */
-      const mutate = (body: Buffer): Buffer => {
-        let b = Buffer.from(body);
-        for (let n = 1 + int(3); n > 0; n--) {
-          const m = int(6);
-          if (m === 0 && b.length) for (let i = 1 + int(4); i > 0; i--) b[int(b.length)] ^= 1 << int(8);
-          else if (m === 1 && b.length >= 2) {
-            const at = int(b.length - 1);
-            const v = pick(BOUNDARY);
-            if (at + 4 <= b.length && rnd() < 0.6) b.writeUInt32LE(v >>> 0, at);
-            else b.writeUInt16LE(v & 0xffff, at);
-          } else if (m === 2) b = b.subarray(0, int(b.length + 1));
-          else if (m === 3) b = Buffer.concat([b, randomBytes(int(300))]);
-          else if (m === 4 && b.length >= 8) b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(pick(BOUNDARY)) * BigInt(1 + int(3)) << BigInt(int(33))), int(b.length - 7));
-          // m === 5: left valid (a valid request amid the bad ones)
-        }
-        return b;
       };
 
       // Until this connection is dropped, or 600 requests on it: one request (or a compound) at a time, its response awaited.
@@ -302,8 +313,10 @@ test(`fuzz: ${COUNT} mutated requests of every command on live connections (seed
     assert.deepEqual(unhandled, [], `seed ${SEED}: nothing unhandled or uncaught`);
     assert.deepEqual(escaped(), escapedBefore, `seed ${SEED}: nothing made outside the share`);
     assert.ok(answered > COUNT / 10, `seed ${SEED}: most batches got an answer (${answered} answered, ${dropped} dropped, ${connections} connections)`);
-    for (let i = 0; i < 100 && srv.server.dataPool.stats.out > 0; i++) await new Promise((res) => setTimeout(res, 20));
-    assert.equal(srv.server.dataPool.stats.out, 0, `seed ${SEED}: every pooled buffer back`);
+    // Every fuzzing connection was closed by its client: the server's side goes, and what it held comes back.
+    for (let i = 0; i < 150 && (srv.server.connections.size > 0 || srv.server.dataPool.stats.out > 0); i++) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(srv.server.connections.size, 0, `seed ${SEED}: no connection left`);
+    assert.equal(srv.server.dataPool.stats.out, 0, `seed ${SEED}: every pooled buffer back (${JSON.stringify(srv.server.dataPool.stats)})`);
   } finally {
     await srv.stop();
     process.off('unhandledRejection', onUnhandled);
@@ -315,4 +328,142 @@ test(`fuzz: ${COUNT} mutated requests of every command on live connections (seed
   const left = fds().filter((f) => !fdsBefore.includes(f) && !f.endsWith('anon_inode:inotify'));
   assert.deepEqual(left, [], `seed ${SEED}: every fd the server had is closed`);
   assert.ok(!existsSync(srv.dir));
+});
+
+const HANDSHAKES = Number(process.env.RINGSMB_FUZZ_HANDSHAKES ?? 400);
+
+test(`fuzz before authentication: ${HANDSHAKES} handshakes, NEGOTIATE (3.1.1 contexts) and both SESSION_SETUP legs (SPNEGO, NTLMSSP) each mutated half the time (seed ${SEED}): answers or clean disconnects, nothing throws, untouched ones succeed`, { timeout: 180_000 }, async (t) => {
+  const { rnd, pick, int, bytes, mutate } = generator(SEED ^ 0x5eed);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown): void => void unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  process.on('uncaughtException', onUnhandled);
+  const srv = await startServer({ signing: 'enabled' });
+  const outcomes = new Map<string, number>();
+  const count = (k: string): void => void outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+  try {
+    for (let i = 0; i < HANDSHAKES; i++) {
+      const inbox: Buffer[] = [];
+      let wake: (() => void) | null = null;
+      let closed = false;
+      const sock = await dialFramed(srv.port, (m) => (inbox.push(m), wake?.()), () => ((closed = true), wake?.()));
+      /** The next response (a STATUS_PENDING interim skipped), or null on a disconnect or after 500 ms. */
+      const next = async (): Promise<Buffer | null> => {
+        const until = Date.now() + 500;
+        for (;;) {
+          const m = inbox.shift();
+          if (m && m.length >= HEADER_SIZE && m.readUInt32LE(8) === NtStatus.PENDING) continue;
+          if (m) return m;
+          if (closed || Date.now() >= until) return null;
+          await new Promise<void>((r) => {
+            wake = r;
+            setTimeout(r, Math.max(1, until - Date.now()));
+          });
+        }
+      };
+      let mid = 0n;
+      const send = (command: number, body: Buffer, sessionId: bigint): void => {
+        const h = Buffer.alloc(HEADER_SIZE);
+        encodeHeader({ creditCharge: 1, status: 0, command, credits: 8, flags: 0, nextCommand: 0, messageId: mid++, asyncId: 0n, processId: 0xfeff, treeId: 0, sessionId, signature: Buffer.alloc(16) }, h, 0);
+        const nb = Buffer.alloc(4);
+        nb.writeUInt32BE(h.length + body.length, 0);
+        sock.write(Buffer.concat([nb, h, body]));
+      };
+      const touched: string[] = [];
+      const maybe = (what: string, b: Buffer): Buffer => (rnd() < 0.5 ? (touched.push(what), mutate(b)) : b);
+      try {
+        const dialects = pick([[0x0311], [0x0202, 0x0210, 0x0300, 0x0302, 0x0311], [0x0300, 0x0302], [0x0202]]);
+        const neg = encodeNegotiateRequest({
+          securityMode: pick([1, 2]), capabilities: 0x7f, clientGuid: bytes(16), dialects,
+          negotiateContexts: dialects.includes(0x0311) ? {
+            preauthIntegrity: { hashAlgorithms: [1], salt: bytes(32) },
+            ...(rnd() < 0.7 ? { encryption: { ciphers: [pick([1, 2, 3, 4]), 1] } } : {}),
+            ...(rnd() < 0.5 ? { signing: { signingAlgorithms: [pick([0, 1, 2])] } } : {}),
+            ...(rnd() < 0.3 ? { netName: '127.0.0.1' } : {}),
+            ...(rnd() < 0.3 ? { transport: { flags: 1 } } : {}),
+            ...(rnd() < 0.2 ? { unknown: [{ contextType: 0x99, data: bytes(int(20)) }] } : {}),
+          } : undefined,
+        });
+        send(Command.NEGOTIATE, maybe('negotiate', neg), 0n);
+        const n1 = await next();
+        if (!n1 || n1.readUInt32LE(8) !== 0) {
+          count(n1 ? 'negotiate refused' : 'negotiate dropped');
+          continue;
+        }
+        const wrong = rnd() < 0.1;
+        const auth = createClientAuth({ user: USER, password: wrong ? 'not-it' : PASSWORD, domain: '' });
+        const setup = (token: Buffer, sessionId: bigint): void =>
+          send(Command.SESSION_SETUP, encodeSessionSetupRequest({ flags: 0, securityMode: 1, capabilities: 0, channel: 0, previousSessionId: 0n, securityBuffer: token }), sessionId);
+        setup(maybe('spnego negotiate', auth.step(null).token), 0n);
+        const s1 = await next();
+        if (!s1 || s1.readUInt32LE(8) !== NtStatus.MORE_PROCESSING_REQUIRED) {
+          count(s1 ? 'first leg refused' : 'first leg dropped');
+          assert.ok(touched.length > 0, `seed ${SEED}: handshake ${i}, nothing mutated, yet the first leg got ${s1 ? `0x${s1.readUInt32LE(8).toString(16)}` : 'no answer'}`);
+          continue;
+        }
+        let second: Buffer;
+        try {
+          second = auth.step(decodeSessionSetupResponse(s1).securityBuffer).token;
+        } catch {
+          count('challenge unusable'); // a mutated first leg can make the server's answer one our client refuses
+          continue;
+        }
+        setup(maybe('authenticate', second), s1.readBigUInt64LE(40));
+        const s2 = await next();
+        const st = s2 ? s2.readUInt32LE(8) : -1;
+        count(!s2 ? 'second leg dropped' : st === 0 ? 'authenticated' : `second leg 0x${st.toString(16)}`);
+        if (!touched.length && !wrong) assert.equal(st, 0, `seed ${SEED}: handshake ${i}, nothing mutated: authenticated`);
+        if (wrong) assert.notEqual(st, 0, `seed ${SEED}: handshake ${i}: a wrong password never authenticates`);
+      } finally {
+        sock.destroy();
+      }
+    }
+    t.diagnostic(`seed ${SEED}: ${JSON.stringify([...outcomes].sort((a, b) => b[1] - a[1]))}`);
+    assert.ok((outcomes.get('authenticated') ?? 0) > HANDSHAKES / 10, 'a fair share of handshakes got through');
+    const internal = srv.logs.filter((l) => /internal error|threw/.test(l));
+    assert.deepEqual(internal, [], `seed ${SEED}: no handler threw on bad input`);
+    assert.deepEqual(unhandled, [], `seed ${SEED}: nothing unhandled or uncaught`);
+    // Every handshake's connection went away; its half-made sessions with it.
+    for (let i = 0; i < 100 && (srv.server.connections.size > 0 || srv.server.state.sessions.size > 0); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(srv.server.connections.size, 0, 'no connection left');
+    assert.equal(srv.server.state.sessions.size, 0, 'no session left');
+  } finally {
+    await srv.stop();
+    process.off('unhandledRejection', onUnhandled);
+    process.off('uncaughtException', onUnhandled);
+  }
+});
+
+test('a compound dropped part-way (its second header malformed): the pooled buffer its first request (a READ) took comes back', async () => {
+  const srv = await startServer({ signing: 'enabled' });
+  try {
+    writeFileSync(join(srv.dir, 'r.bin'), Buffer.alloc(100_000, 7));
+    const c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
+    const f = await c.create('r.bin');
+    assert.equal(f.status, 0);
+    const raw = c as unknown as { sock: Socket; nextId: bigint };
+    const read = encodeReadRequest({ padding: 0x50, flags: 0, length: 65536, offset: 0n, fileId: f.res!.fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) });
+    const msg = (command: number, body: Buffer, next: number): Buffer => {
+      const h = Buffer.alloc(HEADER_SIZE);
+      encodeHeader({ creditCharge: 1, status: 0, command, credits: 8, flags: 0, nextCommand: next, messageId: raw.nextId++, asyncId: 0n, processId: 0xfeff, treeId: c.treeId, sessionId: c.sessionId, signature: Buffer.alloc(16) }, h, 0);
+      return Buffer.concat([h, body]);
+    };
+    const first = msg(Command.READ, read, 0);
+    const padded = Buffer.concat([first, Buffer.alloc(((first.length + 7) & ~7) - first.length)]);
+    padded.writeUInt32LE(padded.length, 20); // NextCommand
+    const second = msg(Command.ECHO, encodeEchoRequest(), 0);
+    second.writeUInt16LE(65, 4); // StructureSize
+    const nb = Buffer.alloc(4);
+    nb.writeUInt32BE(padded.length + second.length, 0);
+    const gone = new Promise<void>((r) => raw.sock.once('close', () => r()));
+    const madeBefore = srv.server.dataPool.stats.made + srv.server.dataPool.stats.spares;
+    raw.sock.write(Buffer.concat([nb, padded, second]));
+    await gone;
+    assert.ok(srv.logs.some((l) => /malformed SMB2 header/.test(l)), 'dropped, with a log line');
+    assert.ok(srv.server.dataPool.stats.made + srv.server.dataPool.stats.spares > madeBefore, 'the READ took a pooled buffer (the first of this server)');
+    for (let i = 0; i < 50 && srv.server.dataPool.stats.out > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(srv.server.dataPool.stats.out, 0, 'and gave it back');
+  } finally {
+    await srv.stop();
+  }
 });
