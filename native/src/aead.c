@@ -687,28 +687,24 @@ static napi_value AeadStream(napi_env env, napi_callback_info info) {
   return stream_out(env, s, r);
 }
 
-/* cmacStream(key) -> stream | -errno */
-static napi_value CmacStream(napi_env env, napi_callback_info info) {
+/* cmacStream(key), hmacStream(key) -> stream | -errno */
+static napi_value mac_stream(napi_env env, napi_callback_info info, int kind) {
   ARGS(1);
   void *key;
   size_t keylen;
   if (arg_bytes(env, argv[0], &key, &keylen)) return NULL;
   aead_stream_t *s = calloc(1, sizeof(*s));
   if (!s) return ret_i64(env, -ENOMEM);
-  s->kind = CMAC;
-  return stream_out(env, s, cmac_begin(&s->m, key, keylen));
+  s->kind = kind;
+  return stream_out(env, s, kind == CMAC ? cmac_begin(&s->m, key, keylen) : hmac_begin(&s->h, key, keylen));
 }
 
-/* hmacStream(key) -> stream | -errno */
+static napi_value CmacStream(napi_env env, napi_callback_info info) {
+  return mac_stream(env, info, CMAC);
+}
+
 static napi_value HmacStream(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  void *key;
-  size_t keylen;
-  if (arg_bytes(env, argv[0], &key, &keylen)) return NULL;
-  aead_stream_t *s = calloc(1, sizeof(*s));
-  if (!s) return ret_i64(env, -ENOMEM);
-  s->kind = HMAC;
-  return stream_out(env, s, hmac_begin(&s->h, key, keylen));
+  return mac_stream(env, info, HMAC);
 }
 
 /* aeadStreamNext(stream, bytes, last) -> 0 | -errno. Not last: bytes is the

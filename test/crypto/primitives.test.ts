@@ -75,29 +75,36 @@ test('AES-CMAC: any chunking gives the one-shot result', () => {
   }
 });
 
-interface NativeCmac {
-  cmac(key: Buffer, parts: Buffer[], out: Buffer): number;
-  cmacAsync(key: Buffer, parts: Buffer[], out: Buffer, cb: (res: number) => void): number;
-  cmacStream(key: Buffer): object | number;
-  aeadStreamNext(stream: object, bytes: Buffer, last: boolean): number;
+type MacCall = (key: Buffer, parts: Buffer[], out: Buffer) => number;
+type MacAsync = (key: Buffer, parts: Buffer[], out: Buffer, cb: (res: number) => void) => number;
+/** The addon's MACs: cmac, cmacAsync, cmacStream and the same for hmac. */
+type NativeMacs = Record<'cmac' | 'hmac', MacCall> & Record<'cmacAsync' | 'hmacAsync', MacAsync> & Record<'cmacStream' | 'hmacStream', (key: Buffer) => object | number>;
+
+/** One native MAC: its exports, and helpers giving its first `outLen` bytes in hex from one call or a stream. */
+function macCalls(kind: 'cmac' | 'hmac', outLen: number) {
+  const n = native as unknown as NativeMacs;
+  const next = native!.aeadStreamNext as (stream: object, bytes: Buffer, last: boolean) => number;
+  const once = n[kind];
+  const stream = n[`${kind}Stream`];
+  const oneShot = (key: Buffer, parts: Buffer[], len = outLen): string => {
+    const out = Buffer.alloc(len);
+    assert.equal(once(key, parts, out), 0);
+    return out.toString('hex');
+  };
+  const streamed = (key: Buffer, parts: Buffer[], len = outLen): string => {
+    const s = stream(key);
+    assert.equal(typeof s, 'object');
+    for (const p of parts) assert.equal(next(s as object, p, false), 0);
+    const out = Buffer.alloc(len);
+    assert.equal(next(s as object, out, true), 0);
+    assert.ok(next(s as object, out, true) < 0, 'a spent stream takes no more');
+    return out.toString('hex');
+  };
+  return { n, oneShot, streamed };
 }
 
 test('AES-CMAC, native (one call, in pieces, on a pool thread): RFC 4493 examples 1-4, any chunking, bad sizes refused', { skip: native ? false : 'native addon not built' }, async () => {
-  const n = native as unknown as NativeCmac;
-  const oneShot = (key: Buffer, parts: Buffer[]): string => {
-    const out = Buffer.alloc(16);
-    assert.equal(n.cmac(key, parts, out), 0);
-    return out.toString('hex');
-  };
-  const streamed = (key: Buffer, parts: Buffer[]): string => {
-    const s = n.cmacStream(key);
-    assert.equal(typeof s, 'object');
-    for (const p of parts) assert.equal(n.aeadStreamNext(s as object, p, false), 0);
-    const out = Buffer.alloc(16);
-    assert.equal(n.aeadStreamNext(s as object, out, true), 0);
-    assert.ok(n.aeadStreamNext(s as object, out, true) < 0, 'a spent stream takes no more');
-    return out.toString('hex');
-  };
+  const { n, oneShot, streamed } = macCalls('cmac', 16);
   const rfc: [number, string][] = [
     [0, 'bb1d6929e95937287fa37d129b756746'],
     [16, '070a16b46b4d4144f79bdd9dd04a287c'],
@@ -163,29 +170,8 @@ test('preauth hash chains SHA-512(H || message)', () => {
   assert.deepEqual(fork.value, h1);
 });
 
-interface NativeHmac {
-  hmac(key: Buffer, parts: Buffer[], out: Buffer): number;
-  hmacAsync(key: Buffer, parts: Buffer[], out: Buffer, cb: (res: number) => void): number;
-  hmacStream(key: Buffer): object | number;
-  aeadStreamNext(stream: object, bytes: Buffer, last: boolean): number;
-}
-
 test('HMAC-SHA256, native (one call, in pieces, on a pool thread): RFC 4231 cases 1, 2, 4, 6, 7, node:crypto for any chunking, bad sizes refused', { skip: native ? false : 'native addon not built' }, async () => {
-  const n = native as unknown as NativeHmac;
-  const oneShot = (key: Buffer, parts: Buffer[], outLen = 32): string => {
-    const out = Buffer.alloc(outLen);
-    assert.equal(n.hmac(key, parts, out), 0);
-    return out.toString('hex');
-  };
-  const streamed = (key: Buffer, parts: Buffer[], outLen = 32): string => {
-    const s = n.hmacStream(key);
-    assert.equal(typeof s, 'object');
-    for (const p of parts) assert.equal(n.aeadStreamNext(s as object, p, false), 0);
-    const out = Buffer.alloc(outLen);
-    assert.equal(n.aeadStreamNext(s as object, out, true), 0);
-    assert.ok(n.aeadStreamNext(s as object, out, true) < 0, 'a spent stream takes no more');
-    return out.toString('hex');
-  };
+  const { n, oneShot, streamed } = macCalls('hmac', 32);
   const seq = (from: number, to: number): Buffer => Buffer.from(Array.from({ length: to - from + 1 }, (_, i) => from + i));
   const big = Buffer.alloc(131, 0xaa);
   const rfc: [Buffer, Buffer, string][] = [
