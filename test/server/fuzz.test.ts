@@ -52,21 +52,10 @@ import { encodeValidateNegotiateInfoRequest } from '../../src/smb2/commands/fsct
 import { encodeFileRenameInformation } from '../../src/smb2/fscc/index.js';
 import { Fsctl } from '../../src/smb2/constants.js';
 import type { FileId } from '../../src/smb2/wire.js';
+import { fuzzSeed, generator, BOUNDARY } from '../util/fuzz.js';
 
-const SEED = process.env.RINGSMB_FUZZ_SEED === 'random' ? Date.now() % 0x7fffffff : Number(process.env.RINGSMB_FUZZ_SEED ?? 1);
+const SEED = fuzzSeed();
 const COUNT = Number(process.env.RINGSMB_FUZZ_COUNT ?? 3000);
-
-/** mulberry32: small, seeded, good enough to pick mutations. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fds(): string[] {
   return readdirSync('/proc/self/fd').map((fd) => {
@@ -84,38 +73,6 @@ const NASTY_NAMES = [
   'sub\\..\\..\\fuzzescape', '.\\..\\fuzzescape', 'f.bin:stream', 'f.bin::$DATA', 'f.bin:x:$DATA', 'x'.repeat(300), 'a\\'.repeat(200) + 'b',
   'con', 'nul\\x', '\u0000', 'a\u0000b', 'dir\\', '\\', '*', '?', '<>|"', '\ud800', 'sub\\\ud800\\x', '..', '.', '...', 'sub\\.\\..\\..',
 ];
-
-const BOUNDARY = [0, 1, 2, 7, 8, 63, 64, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
-
-/** Seeded choices, bytes and mutations: a seed gives the same requests every run. */
-function generator(seed: number) {
-  const rnd = prng(seed);
-  const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
-  const int = (n: number): number => Math.floor(rnd() * n);
-  const bytes = (n: number): Buffer => {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = int(256);
-    return b;
-  };
-  /** A body mutated one to three ways (or left valid: a valid request amid the bad ones). */
-  const mutate = (body: Buffer): Buffer => {
-    let b = Buffer.from(body);
-    for (let n = 1 + int(3); n > 0; n--) {
-      const m = int(6);
-      if (m === 0 && b.length) for (let i = 1 + int(4); i > 0; i--) b[int(b.length)] ^= 1 << int(8);
-      else if (m === 1 && b.length >= 2) {
-        const at = int(b.length - 1);
-        const v = pick(BOUNDARY);
-        if (at + 4 <= b.length && rnd() < 0.6) b.writeUInt32LE(v >>> 0, at);
-        else b.writeUInt16LE(v & 0xffff, at);
-      } else if (m === 2) b = b.subarray(0, int(b.length + 1));
-      else if (m === 3) b = Buffer.concat([b, bytes(int(300))]);
-      else if (m === 4 && b.length >= 8) b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(pick(BOUNDARY)) * BigInt(1 + int(3)) << BigInt(int(33))), int(b.length - 7));
-    }
-    return b;
-  };
-  return { rnd, pick, int, bytes, mutate };
-}
 
 test(`fuzz: ${COUNT} mutated requests of every command on live connections (seed ${SEED}): responses or clean disconnects, no handler throws, nothing leaks or escapes`, { timeout: 180_000 }, async (t) => {
   const { rnd, pick, int, bytes, mutate } = generator(SEED);
