@@ -278,6 +278,18 @@ test(`fuzz: ${COUNT} mutated requests of every command from ${WORKERS} clients a
     // Every fuzzing connection was closed by its client: the server's side goes, and what it held comes back.
     for (let i = 0; i < 150 && (srv.server.connections.size > 0 || srv.server.dataPool.stats.out > 0); i++) await new Promise((res) => setTimeout(res, 20));
     assert.equal(srv.server.connections.size, 0, `seed ${SEED}: no connection left`);
+    // The server's tables hold nothing of them but durable opens kept for a reconnect (MS-SMB2 3.3.7.1).
+    const st = srv.server.state;
+    assert.equal(st.sessions.size, 0, `seed ${SEED}: no session left`);
+    const kept = new Set([...st.opens.values()].filter((o) => o.durable?.disconnected));
+    assert.deepEqual([...st.opens.values()].filter((o) => !kept.has(o)).map((o) => o.path), [], `seed ${SEED}: only disconnected durable opens left`);
+    for (const [key, f] of st.files.files) {
+      assert.ok(f.opens.size > 0 && [...f.opens].every((o) => kept.has(o)), `seed ${SEED}: file state ${key} belongs to kept opens only (${f.opens.size} opens)`);
+    }
+    for (const [id, lease] of st.files.leases) {
+      assert.ok(lease.opens.size > 0 && [...lease.opens].every((o) => kept.has(o)), `seed ${SEED}: lease ${id} belongs to kept opens only (${lease.opens.size} opens)`);
+    }
+    t.diagnostic(`seed ${SEED}: left ${kept.size} durable opens, ${st.files.files.size} file states, ${st.files.leases.size} leases (${[...st.files.leases.values()].filter((l) => l.opens.size === 0).length} without opens)`);
     assert.equal(srv.server.dataPool.stats.out, 0, `seed ${SEED}: every pooled buffer back (${JSON.stringify(srv.server.dataPool.stats)})`);
   } finally {
     await srv.stop();
