@@ -171,6 +171,7 @@ export async function reconnectIfAsked(ctx: RequestContext, req: CreateRequest):
     return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
   }
   if (open.closed || !open.durable?.disconnected) return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
+  if (tree.disconnected) return errorReply(NtStatus.NETWORK_NAME_DELETED); // it stays disconnected, for a later reconnect
   reattach(open, tree);
   ctx.server.state.opens.set(open.volatileId, open); // indexed under its new tree's share
   ctx.related.open = open;

@@ -231,6 +231,8 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   }
 
   async disconnectTree(t: TreeConnect, keepDurable = false): Promise<void> {
+    // A CREATE still under way checks this before its open joins the tree (and fails instead).
+    t.disconnected = true;
     for (const o of [...t.opens]) if (!(keepDurable && preserveDurable(this, o))) await this.closeOpen(o);
     t.session.trees.delete(t.id);
   }

@@ -70,6 +70,8 @@ export class Session {
 
 export class TreeConnect {
   readonly opens = new Set<Open>();
+  /** set when its disconnect begins (TREE_DISCONNECT, logoff, connection loss): no open may join it after */
+  disconnected = false;
   constructor(
     readonly id: number,
     readonly session: Session,

@@ -59,6 +59,13 @@ const SEED = fuzzSeed();
 const COUNT = Number(process.env.RINGSMB_FUZZ_COUNT ?? 3000);
 const WORKERS = Number(process.env.RINGSMB_FUZZ_WORKERS ?? 3);
 
+function fileIdBytes(f: FileId): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64LE(f.persistent, 0);
+  b.writeBigUInt64LE(f.volatile, 8);
+  return b;
+}
+
 function fds(): string[] {
   return readdirSync('/proc/self/fd').map((fd) => {
     try {
@@ -130,6 +137,9 @@ test(`fuzz: ${COUNT} mutated requests of every command from ${WORKERS} clients a
                 { name: 'TWrp', data: Buffer.alloc(8) },
                 { name: 'SecD', data: bytes(40) },
                 { name: 'ExtA', data: bytes(20) },
+                // Reconnects of a durable open (2.2.13.2.4, 2.2.13.2.12): ids of this client's opens, or made up.
+                { name: 'DHnC', data: fileIdBytes(fid()) },
+                { name: 'DH2C', data: Buffer.concat([fileIdBytes(fid()), bytes(16), Buffer.from([int(4), 0, 0, 0])]) },
               ])];
               const name = rnd() < 0.4 ? pick(NASTY_NAMES) : pick(['f.bin', 'new' + int(50), 'sub\\g.txt', 'sub', 'sub\\n' + int(20)]);
               return {
@@ -441,3 +451,43 @@ test('a compound dropped part-way (its second header malformed): the pooled buff
     await srv.stop();
   }
 });
+
+for (const how of ['LOGOFF', 'a dropped connection'] as const) {
+  test(`a CREATE still opening its file when ${how} tears its tree down: it fails, and no open is left behind (found by the fuzz test, seed 205 with io_uring off)`, async () => {
+    const srv = await startServer({ signing: 'enabled' });
+    try {
+      writeFileSync(join(srv.dir, 'slow.bin'), 'x');
+      const c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
+      // The share's open waits for a gate: the CREATE is inside the file system when the tree goes.
+      const root = (srv.server as unknown as { shares: Map<string, { root: { open: (...a: unknown[]) => Promise<unknown> } }> }).shares.get('share')!.root;
+      const realOpen = root.open.bind(root);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      root.open = async (...a: unknown[]) => {
+        entered();
+        await gate;
+        return realOpen(...a);
+      };
+      const create = c.send(Command.CREATE, c.createBody('slow.bin')).response;
+      await inside;
+      if (how === 'LOGOFF') {
+        const r = await c.request(Command.LOGOFF, encodeLogoffRequest());
+        assert.equal(r.hdr.status, 0);
+      } else {
+        c.destroy();
+        for (let i = 0; i < 100 && srv.server.connections.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      }
+      root.open = realOpen;
+      release();
+      if (how === 'LOGOFF') assert.equal((await create).hdr.status, NtStatus.NETWORK_NAME_DELETED);
+      for (let i = 0; i < 100 && srv.server.state.opens.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(srv.server.state.opens.size, 0, 'no open left behind');
+      assert.equal(srv.server.state.files.files.size, 0, 'no file state either');
+      if (how === 'LOGOFF') c.destroy();
+    } finally {
+      await srv.stop();
+    }
+  });
+}

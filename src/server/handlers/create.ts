@@ -186,6 +186,8 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   } catch (err) {
     return fail(fsStatus(ctx, err));
   }
+  // The tree went while the file was being opened (its session logged off, its connection closed): 3.3.5.9.
+  if (tree.disconnected) return fail(NtStatus.NETWORK_NAME_DELETED);
   // Data rights on a directory are kept as asked, like Windows; READ and WRITE refuse directories.
   const open = register(ctx, tree, (p, v) => new Open(p, v, tree, file, null, rel, file.isDirectory, granted, req.shareAccess));
   open.deleteOnClose = deleteOnClose;
@@ -302,6 +304,10 @@ function createPipeOpen(ctx: RequestContext, tree: TreeConnect, name: string, gr
         .map((s) => ({ name: s.name, type: s.isIpc ? ('ipc' as const) : ('disk' as const), comment: s.comment, ...(s.isIpc ? {} : { path: s.path }) })),
   });
   if (!pipe) return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
+  if (tree.disconnected) {
+    pipe.close();
+    return errorReply(NtStatus.NETWORK_NAME_DELETED);
+  }
   const open = register(ctx, tree, (p, v) => new Open(p, v, tree, null, pipe, name, false, granted, shareAccess));
   return {
     status: NtStatus.SUCCESS,
