@@ -15,7 +15,7 @@
  *
  * RINGSMB_FUZZ_SEED picks the seed (default 1, so that CI is repeatable;
  * "random" for a new one, printed in the test name); RINGSMB_FUZZ_COUNT the
- * number of requests (default 3000); RINGSMB_FUZZ_DEBUG=1 prints why
+ * number of requests (default 5000); RINGSMB_FUZZ_DEBUG=1 prints why
  * connections were dropped and which requests were left pending.
  */
 import { test } from 'node:test';
@@ -56,7 +56,7 @@ import type { FileId } from '../../src/smb2/wire.js';
 import { fuzzSeed, generator, BOUNDARY } from '../util/fuzz.js';
 
 const SEED = fuzzSeed();
-const COUNT = Number(process.env.RINGSMB_FUZZ_COUNT ?? 3000);
+const COUNT = Number(process.env.RINGSMB_FUZZ_COUNT ?? 5000);
 const WORKERS = Number(process.env.RINGSMB_FUZZ_WORKERS ?? 3);
 
 function fileIdBytes(f: FileId): Buffer {
