@@ -76,7 +76,7 @@ export function sign(alg: SigningAlgorithm, key: Buffer, msg: Buffer, opts: Sign
  */
 export function signv(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer[], opts: SignOptions = {}): Buffer {
   const chunks = pieces(parts);
-  const n = nativeMacs && nativeMacFor(alg);
+  const n = nativeMacFor(alg);
   if (n && chunks.length <= NATIVE_MAX_PARTS) {
     // In one call, where the parts lie (see NativeMacs).
     const out = Buffer.allocUnsafe(SIGNATURE_SIZE);

@@ -5,8 +5,7 @@
  * signing and encryption. Handlers see none of this.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { decodeHeader, encodeHeader, protocolKind, HEADER_SIZE, type Smb2Header } from '../smb2/header.js';
-import { MalformedError } from '../smb2/wire.js';
+import { encodeHeader, protocolKind, tryDecodeHeader, HEADER_SIZE, type Smb2Header } from '../smb2/header.js';
 import { Command, HeaderFlags } from '../smb2/constants.js';
 import { NtStatus, statusName } from '../smb2/status.js';
 import { validateRequest } from '../smb2/validate.js';
@@ -243,7 +242,7 @@ export class SmbConnection {
       let sealWith = encryptedSession;
       for (let i = 0; i < msgs.length; i++) {
         const msg = msgs[i]!;
-        const hdr = headerOrNull(msg);
+        const hdr = tryDecodeHeader(msg);
         // A header that is not one (StructureSize other than 64): the connection ends, as Samba's does.
         if (!hdr) return this.drop('malformed SMB2 header (StructureSize not 64)');
         if (hdr.flags & HeaderFlags.SERVER_TO_REDIR) return this.drop('response received from client');
@@ -846,15 +845,5 @@ export class SmbConnection {
   grantCredits(requested: number): number {
     this.credits.consume(0n, 1);
     return this.credits.grant(requested, 1);
-  }
-}
-
-/** The header of one message of a compound (splitCompound checked its length), or null when it is malformed. */
-function headerOrNull(msg: Buffer): Smb2Header | null {
-  try {
-    return decodeHeader(msg, 0);
-  } catch (err) {
-    if (err instanceof MalformedError) return null;
-    throw err;
   }
 }

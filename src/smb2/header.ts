@@ -88,6 +88,16 @@ export function channelSequence(h: Pick<Smb2Header, 'status'>): number {
   return h.status & 0xffff;
 }
 
+/** decodeHeader(), or null where it finds no SMB2 header there (MalformedError): for input a peer sent. */
+export function tryDecodeHeader(buf: Buffer, off = 0): Smb2Header | null {
+  try {
+    return decodeHeader(buf, off);
+  } catch (err) {
+    if (err instanceof MalformedError) return null;
+    throw err;
+  }
+}
+
 export function decodeHeader(buf: Buffer, off = 0): Smb2Header {
   need(buf, off, HEADER_SIZE, 'SMB2 header');
   if (buf.readUInt32LE(off) !== PROTOCOL_ID_SMB2) throw new MalformedError('SMB2 header: bad ProtocolId');

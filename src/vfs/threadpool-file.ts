@@ -202,9 +202,10 @@ export class ThreadpoolFile implements VfsFile {
     const out: (VfsDirEntry | null)[] = new Array(named.length).fill(null);
     const attr = xattr === undefined ? null : xattrName(xattr);
     let next = 0;
-    let failed = false;
+    // The first failure; the other worker stops at its next batch.
+    let failure: { err: unknown } | null = null;
     const worker = async (): Promise<void> => {
-      while (!failed && next < named.length) {
+      while (!failure && next < named.length) {
         const from = next;
         next = Math.min(named.length, next + READDIR_BATCH);
         const names = named.slice(from, next);
@@ -230,18 +231,12 @@ export class ThreadpoolFile implements VfsFile {
         }
       }
     };
-    // Every worker is waited for, failed or not: the fd guard counts this call
-    // done on return, and a batch still under way uses this.fd (a CLOSE could
-    // otherwise close it, and the kernel hand the number to another file).
-    const runs = await Promise.allSettled(
-      Array.from({ length: Math.min(READDIR_CONCURRENCY, Math.ceil(named.length / READDIR_BATCH)) }, () =>
-        worker().catch((err: unknown) => {
-          failed = true;
-          throw err;
-        }),
-      ),
-    );
-    for (const r of runs) if (r.status === 'rejected') throw r.reason;
+    // Caught per worker, so the wait is for every batch under way: the fd guard
+    // counts this call done on return, and a batch still running uses this.fd
+    // (a CLOSE could otherwise close it, and the kernel hand the number on).
+    const workers = Math.min(READDIR_CONCURRENCY, Math.ceil(named.length / READDIR_BATCH));
+    await Promise.all(Array.from({ length: workers }, () => worker().catch((err: unknown) => void (failure ??= { err }))));
+    if (failure) throw (failure as { err: unknown }).err;
     return out.filter((e): e is VfsDirEntry => e !== null);
   }
 

@@ -24,7 +24,7 @@
 import type { SpliceSink } from '../../transport/types.js';
 import type { SmbConnection } from '../connection.js';
 import { Command, HeaderFlags } from '../../smb2/constants.js';
-import { decodeHeader, HEADER_SIZE, protocolKind } from '../../smb2/header.js';
+import { HEADER_SIZE, protocolKind, tryDecodeHeader } from '../../smb2/header.js';
 import { decodeWriteRequestHead } from '../../smb2/commands/write.js';
 import { validateRequest } from '../../smb2/validate.js';
 import { requireNative } from '../../native.js';
@@ -40,13 +40,8 @@ const WRITE_FIXED_PART = 48;
 export function spliceTarget(conn: SmbConnection, head: Buffer, total: number): SpliceSink | null {
   const neg = conn.negotiated;
   if (!neg || protocolKind(head) !== 'smb2' || head.length < HEADER_SIZE + WRITE_FIXED_PART) return null;
-  let hdr;
-  try {
-    hdr = decodeHeader(head, 0);
-  } catch {
-    return null; // malformed: the usual path answers it (a disconnect)
-  }
-  if (hdr.command !== Command.WRITE || hdr.nextCommand !== 0) return null;
+  const hdr = tryDecodeHeader(head); // malformed: the usual path answers it (a disconnect)
+  if (!hdr || hdr.command !== Command.WRITE || hdr.nextCommand !== 0) return null;
   if (hdr.flags & (HeaderFlags.SIGNED | HeaderFlags.RELATED_OPERATIONS | HeaderFlags.SERVER_TO_REDIR)) return null;
   if (validateRequest(head, Command.WRITE, total) !== null) return null;
   const s = conn.server.state.sessions.get(hdr.sessionId);
