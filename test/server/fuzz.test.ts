@@ -24,9 +24,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Socket } from 'node:net';
-import { TestClient, dialFramed } from './smb-client.js';
+import { TestClient, dialFramed, framed, requestHeader } from './smb-client.js';
 import { startServer, USER, PASSWORD } from '../interop/harness.js';
-import { encodeHeader, HEADER_SIZE } from '../../src/smb2/header.js';
+import { HEADER_SIZE } from '../../src/smb2/header.js';
 import { Command, HeaderFlags } from '../../src/smb2/constants.js';
 import { encodeCreateRequest } from '../../src/smb2/commands/create.js';
 import { encodeCloseRequest } from '../../src/smb2/commands/close.js';
@@ -200,11 +200,7 @@ test(`fuzz: ${COUNT} mutated requests of every command from ${WORKERS} clients a
 
         /** The header of one request: valid (this session and tree), or mutated. */
         const header = (command: number, messageId: bigint, bodyLen: number, nextCommand = 0): Buffer => {
-          const h = Buffer.alloc(HEADER_SIZE);
-          encodeHeader({
-            creditCharge: Math.max(1, Math.ceil(bodyLen / 65536)), status: 0, command, credits: 32, flags: 0, nextCommand,
-            messageId, asyncId: 0n, processId: 0xfeff, treeId: c.treeId, sessionId: c.sessionId, signature: Buffer.alloc(16),
-          }, h, 0);
+          const h = requestHeader({ command, messageId, sessionId: c.sessionId, treeId: c.treeId, charge: Math.max(1, Math.ceil(bodyLen / 65536)), credits: 32, nextCommand });
           if (rnd() < 0.1) {
             const f = pick([['u16', 4], ['u16', 6], ['u16', 12], ['u16', 14], ['u32', 16], ['u32', 20], ['u32', 32], ['u32', 36], ['u32', 40]] as const);
             const v = pick(BOUNDARY) >>> 0;
@@ -238,10 +234,7 @@ test(`fuzz: ${COUNT} mutated requests of every command from ${WORKERS} clients a
           const waits = ids.map((id) => new Promise<boolean>((resolve) => {
             raw.waiters.set(id, { resolve: () => resolve(true), interim: [] });
           }));
-          const total = msgs.reduce((s, m) => s + m.length, 0);
-          const nb = Buffer.alloc(4);
-          nb.writeUInt32BE(total, 0);
-          raw.sock.write(Buffer.concat([nb, ...msgs]));
+          raw.sock.write(framed(msgs));
           sent += n;
           onThis += n;
           // A response (the client reads the first message of a compound response only, so any of the batch's ids),
@@ -347,11 +340,7 @@ test(`fuzz before authentication: ${HANDSHAKES} handshakes, NEGOTIATE (3.1.1 con
       };
       let mid = 0n;
       const send = (command: number, body: Buffer, sessionId: bigint): void => {
-        const h = Buffer.alloc(HEADER_SIZE);
-        encodeHeader({ creditCharge: 1, status: 0, command, credits: 8, flags: 0, nextCommand: 0, messageId: mid++, asyncId: 0n, processId: 0xfeff, treeId: 0, sessionId, signature: Buffer.alloc(16) }, h, 0);
-        const nb = Buffer.alloc(4);
-        nb.writeUInt32BE(h.length + body.length, 0);
-        sock.write(Buffer.concat([nb, h, body]));
+        sock.write(framed([requestHeader({ command, messageId: mid++, sessionId }), body]));
       };
       const touched: string[] = [];
       const maybe = (what: string, b: Buffer): Buffer => (rnd() < 0.5 ? (touched.push(what), mutate(b)) : b);
@@ -427,21 +416,16 @@ test('a compound dropped part-way (its second header malformed): the pooled buff
     assert.equal(f.status, 0);
     const raw = c as unknown as { sock: Socket; nextId: bigint };
     const read = encodeReadRequest({ padding: 0x50, flags: 0, length: 65536, offset: 0n, fileId: f.res!.fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) });
-    const msg = (command: number, body: Buffer, next: number): Buffer => {
-      const h = Buffer.alloc(HEADER_SIZE);
-      encodeHeader({ creditCharge: 1, status: 0, command, credits: 8, flags: 0, nextCommand: next, messageId: raw.nextId++, asyncId: 0n, processId: 0xfeff, treeId: c.treeId, sessionId: c.sessionId, signature: Buffer.alloc(16) }, h, 0);
-      return Buffer.concat([h, body]);
-    };
-    const first = msg(Command.READ, read, 0);
+    const msg = (command: number, body: Buffer): Buffer =>
+      Buffer.concat([requestHeader({ command, messageId: raw.nextId++, sessionId: c.sessionId, treeId: c.treeId }), body]);
+    const first = msg(Command.READ, read);
     const padded = Buffer.concat([first, Buffer.alloc(((first.length + 7) & ~7) - first.length)]);
     padded.writeUInt32LE(padded.length, 20); // NextCommand
-    const second = msg(Command.ECHO, encodeEchoRequest(), 0);
+    const second = msg(Command.ECHO, encodeEchoRequest());
     second.writeUInt16LE(65, 4); // StructureSize
-    const nb = Buffer.alloc(4);
-    nb.writeUInt32BE(padded.length + second.length, 0);
     const gone = new Promise<void>((r) => raw.sock.once('close', () => r()));
     const madeBefore = srv.server.dataPool.stats.made + srv.server.dataPool.stats.spares;
-    raw.sock.write(Buffer.concat([nb, padded, second]));
+    raw.sock.write(framed([padded, second]));
     await gone;
     assert.ok(srv.logs.some((l) => /malformed SMB2 header/.test(l)), 'dropped, with a log line');
     assert.ok(srv.server.dataPool.stats.made + srv.server.dataPool.stats.spares > madeBefore, 'the READ took a pooled buffer (the first of this server)');

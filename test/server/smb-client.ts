@@ -19,6 +19,7 @@ import { decodeOplockBreak, encodeOplockBreak, type OplockBreakMessage } from '.
 import type { CreateContext } from '../../src/smb2/commands/create-contexts.js';
 import type { FileId } from '../../src/smb2/wire.js';
 import { createClientAuth } from '../../src/auth/authenticator.js';
+import { frameHeader } from '../../src/transport/types.js';
 import { after, before } from 'node:test';
 import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js';
 import type { ServerOptions } from '../../src/server/server.js';
@@ -89,6 +90,40 @@ export async function dialFramed(port: number, onMessage: (msg: Buffer) => void,
   return sock;
 }
 
+/** An unsigned SMB2 request header (MS-SMB2 2.2.1.2); async when `asyncId` is given. */
+export function requestHeader(o: {
+  command: number;
+  messageId: bigint;
+  sessionId?: bigint;
+  treeId?: number;
+  charge?: number;
+  credits?: number;
+  nextCommand?: number;
+  asyncId?: bigint;
+}): Buffer {
+  const header = Buffer.alloc(HEADER_SIZE);
+  encodeHeader({
+    creditCharge: o.charge ?? 1,
+    status: 0,
+    command: o.command,
+    credits: o.credits ?? 8,
+    flags: o.asyncId !== undefined ? HeaderFlags.ASYNC_COMMAND : 0,
+    nextCommand: o.nextCommand ?? 0,
+    messageId: o.messageId,
+    asyncId: o.asyncId ?? 0n,
+    processId: 0xfeff,
+    treeId: o.treeId ?? 0,
+    sessionId: o.sessionId ?? 0n,
+    signature: Buffer.alloc(16),
+  }, header, 0);
+  return header;
+}
+
+/** One direct-TCP frame (MS-SMB2 2.1): the 4-byte length, then `parts`. */
+export function framed(parts: readonly Buffer[]): Buffer {
+  return Buffer.concat([frameHeader(parts.reduce((n, p) => n + p.length, 0)), ...parts]);
+}
+
 export class TestClient {
   private sock!: Socket;
   private nextId = 0n;
@@ -127,31 +162,14 @@ export class TestClient {
     w.resolve({ hdr, msg, interim: w.interim });
   }
 
-  /** One request's SMB2 header (unsigned; 64 credits asked). */
+  /** One request's SMB2 header on this session and tree (unsigned; 64 credits asked). */
   private header(command: number, messageId: bigint, o: { charge?: number; nextCommand?: number; asyncId?: bigint } = {}): Buffer {
-    const header = Buffer.alloc(HEADER_SIZE);
-    encodeHeader({
-      creditCharge: o.charge ?? 1,
-      status: 0,
-      command,
-      credits: 64,
-      flags: o.asyncId !== undefined ? HeaderFlags.ASYNC_COMMAND : 0,
-      nextCommand: o.nextCommand ?? 0,
-      messageId,
-      asyncId: o.asyncId ?? 0n,
-      processId: 0xfeff,
-      treeId: this.treeId,
-      sessionId: this.sessionId,
-      signature: Buffer.alloc(16),
-    }, header, 0);
-    return header;
+    return requestHeader({ command, messageId, sessionId: this.sessionId, treeId: this.treeId, credits: 64, ...o });
   }
 
   /** Writes one direct-TCP frame (MS-SMB2 2.1) holding `parts`. */
   private writeFrame(parts: Buffer[]): void {
-    const nb = Buffer.alloc(4);
-    nb.writeUInt32BE(parts.reduce((n, p) => n + p.length, 0), 0);
-    this.sock.write(Buffer.concat([nb, ...parts]));
+    this.sock.write(framed(parts));
   }
 
   /** Sends one request; returns its MessageId and the promise of its final response. */

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serverWithClient, TestClient } from './smb-client.js';
+import { framed, requestHeader, serverWithClient, TestClient } from './smb-client.js';
 import { USER, PASSWORD } from '../interop/harness.js';
 import type { Socket } from 'node:net';
 import { Command, LockFlags } from '../../src/smb2/constants.js';
@@ -20,7 +20,7 @@ import { encodeLockRequest } from '../../src/smb2/commands/lock.js';
 import type { FileId } from '../../src/smb2/wire.js';
 import type { UringTransport } from '../../src/transport/uring.js';
 import { uringAvailability } from '../../src/uring/features.js';
-import { encodeHeader, HEADER_SIZE } from '../../src/smb2/header.js';
+import { HEADER_SIZE } from '../../src/smb2/header.js';
 
 const avail = uringAvailability();
 const skip = avail.available ? false : `io_uring unavailable: ${avail.reason}`;
@@ -89,17 +89,11 @@ describe('big unsigned WRITEs on the io_uring transport', { skip }, () => {
     writeFileSync(join(env.srv.dir, 'bad.bin'), '');
     const f = await open('bad.bin', 0x0012019f);
     const body = writeBody(f, 0, randomBytes(SIZE));
-    const head = Buffer.alloc(HEADER_SIZE);
-    encodeHeader({
-      creditCharge: Math.ceil(body.length / 65536), status: 0, command: Command.WRITE, credits: 1, flags: 0, nextCommand: 0, messageId: 1000n,
-      asyncId: 0n, processId: 0xfeff, treeId: env.c.treeId, sessionId: env.c.sessionId, signature: Buffer.alloc(16),
-    }, head, 0);
+    const head = requestHeader({ command: Command.WRITE, messageId: 1000n, sessionId: env.c.sessionId, treeId: env.c.treeId, charge: Math.ceil(body.length / 65536), credits: 1 });
     head.writeUInt16LE(127, 4);
-    const nb = Buffer.alloc(4);
-    nb.writeUInt32BE(head.length + body.length, 0);
     const sock = (env.c as unknown as { sock: Socket }).sock;
     const gone = new Promise<void>((r) => sock.once('close', () => r()));
-    sock.write(Buffer.concat([nb, head, body]));
+    sock.write(framed([head, body]));
     await gone;
     assert.ok(env.srv.logs.some((l) => /malformed SMB2 header/.test(l)), 'a log line says why');
     assert.deepEqual(env.srv.logs.filter((l) => /threw|internal error/.test(l)), [], 'no handler threw');
