@@ -4,12 +4,14 @@
  * xattrs, fallocate) run on libuv's threadpool (sysAsync), for the
  * threadpool VFS when io_uring is missing. */
 #include "addon.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <string.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
@@ -207,6 +209,35 @@ static napi_value SysSync(napi_env env, napi_callback_info info) {
   return ret_i64(env, q.result);
 }
 
+/* sendv(fd, buffers, flags) -> bytes sent | -errno: one non-blocking
+ * sendmsg(2) of up to SENDV_MAX buffers (MSG_DONTWAIT | MSG_NOSIGNAL
+ * added). For a transport's send on a socket with room, where a ring
+ * SENDMSG would run the same copy inline and add a CQE (transport/uring.ts). */
+#define SENDV_MAX 128
+static napi_value Sendv(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  GET_I32(0, fd);
+  uint32_t n = 0;
+  if (napi_get_array_length(env, argv[1], &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "buffers must be an array");
+    return NULL;
+  }
+  GET_U32(2, flags);
+  if (n == 0 || n > SENDV_MAX) return ret_i64(env, -EINVAL);
+  struct iovec iov[SENDV_MAX];
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    if (napi_get_element(env, argv[1], i, &el) != napi_ok) return NULL;
+    if (arg_bytes(env, el, &iov[i].iov_base, &iov[i].iov_len)) return NULL;
+  }
+  struct msghdr m;
+  memset(&m, 0, sizeof(m));
+  m.msg_iov = iov;
+  m.msg_iovlen = n;
+  ssize_t r = sendmsg(fd, &m, (int)flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+  return ret_i64(env, r < 0 ? -errno : r);
+}
+
 static napi_value Close(napi_env env, napi_callback_info info) {
   ARGS(1);
   GET_I32(0, fd);
@@ -364,6 +395,7 @@ void sys_init(napi_env env, napi_value exports) {
   export_fn(env, exports, "sysAsync", SysAsync);
   export_fn(env, exports, "sysSync", SysSync);
   export_fn(env, exports, "close", Close);
+  export_fn(env, exports, "sendv", Sendv);
   export_fn(env, exports, "readSync", ReadSync);
   export_fn(env, exports, "writeSync", WriteSync);
   export_fn(env, exports, "pipe2", Pipe2);

@@ -70,6 +70,14 @@ export interface Backend {
    * only queued (hasPending), never handled here.
    */
   flush?(reap: boolean): void;
+  /**
+   * Set by the attached driver while it drives this backend: Node's loop
+   * runs between its turns and wakes it through pollFd. A backend may then
+   * leave submissions that are not due for a later flush (the ring's lazy
+   * ones, flushed from Node's check phase at the latest) and answer a poll
+   * (timeout 0) that would find nothing without a syscall.
+   */
+  attached?: boolean;
   /** clears the wake-up signal behind pollFd (an eventfd), before the attached driver runs the loop */
   drainWake?(): void;
   close(): void;

@@ -119,7 +119,10 @@ export class Ring {
   private dispatching = 0;
   private readonly lazyFlushTask = (): void => {
     this.lazyFlush = null;
-    if (!this.closed) this.scheduleFlush();
+    if (this.closed || (this.unsubmitted() === 0 && this.queued === 0)) return;
+    // Their time is up: from now on they are as due as any submit()'s.
+    this.urgent = true;
+    this.scheduleFlush();
   };
   private readonly flushTask = (): void => {
     this.flushScheduled = false;
@@ -254,6 +257,41 @@ export class Ring {
   }
 
   /**
+   * flush(), but only when something is due: an SQE of submit() or
+   * submitLinked(), or lazy ones whose setImmediate ran. Lazy SQEs alone stay
+   * in the SQ for the next due flush, so that one io_uring_enter carries
+   * them with it (a connection's next RECV with its answer's SEND).
+   */
+  flushDue(): number {
+    if (this.closed) return 0;
+    if (!this.urgent && this.queued === 0) {
+      if (this.watch) this.reap();
+      return 0;
+    }
+    return this.flush();
+  }
+
+  /**
+   * Whether a zero-timeout wait would find nothing and submit nothing due:
+   * the CQ is empty, no submission is due (see flushDue) and fewer than
+   * `maxLazy` lazy ones wait. Only for an owner that Node's loop wakes
+   * through the ring's eventfd: without DEFER_TASKRUN a completion is
+   * posted by task work on the way back from any syscall (or directly, by
+   * an io-wq worker), and its eventfd signal follows the CQE, so a poll
+   * with an empty CQ learns nothing that the next wake-up would not tell.
+   */
+  pollIsIdle(maxLazy: number): boolean {
+    if (this.closed || this.deferTaskrun || this.urgent || this.queued > 0) return false;
+    if (Atomics.load(this.cqU32, this.cqTailIdx) !== this.cqHead) return false;
+    return this.unsubmitted() < maxLazy;
+  }
+
+  /** SQEs written to the SQ that the kernel has not consumed yet. */
+  private unsubmitted(): number {
+    return (this.sqTail - this.sqU32[this.sqHead]!) >>> 0;
+  }
+
+  /**
    * Submits what is queued, waits until at least `minComplete` completions
    * are there or `timeoutNs` passed (exactly: the kernel's own timeout, one
    * wait; -1 waits without limit), and dispatches every completion present.
@@ -289,7 +327,7 @@ export class Ring {
   reapReady(maxLazy: number): number {
     if (this.closed || this.deferTaskrun || this.urgent || this.reaping) return 0;
     if (Atomics.load(this.cqU32, this.cqTailIdx) === this.cqHead) return 0;
-    if (this.queued > 0 || ((this.sqTail - this.sqU32[this.sqHead]!) >>> 0) >= maxLazy) return 0;
+    if (this.queued > 0 || this.unsubmitted() >= maxLazy) return 0;
     return this.reap();
   }
 
@@ -524,11 +562,11 @@ export class Ring {
   private publish(): number {
     this.drainQueue();
     Atomics.store(this.sqU32, this.sqTailIdx, this.sqTail);
-    return (this.sqTail - this.sqU32[this.sqHead]!) >>> 0;
+    return this.unsubmitted();
   }
 
   private sqSpace(): number {
-    return this.sqEntries - ((this.sqTail - this.sqU32[this.sqHead]!) >>> 0);
+    return this.sqEntries - this.unsubmitted();
   }
 
   private scheduleFlush(): void {

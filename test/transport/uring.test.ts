@@ -160,6 +160,51 @@ describe('transport/uring', { skip }, () => {
     sock.destroy();
   });
 
+  for (const directSend of [true, false]) {
+    test(`byte sends (directSend ${directSend}): ${directSend ? 'one sendmsg where the socket has room, the ring for what a full socket does not take' : 'every one a ring SENDMSG'}; in order, each done once and in order`, async () => {
+      const tr = createUringTransport({ ring: ctx.ring!, maxPdu: 4 << 20, log: (l, m) => logs.push(`${l} ${m}`), directSend });
+      let server: TransportConnection | null = null;
+      const l2 = await tr.listen({ host: '127.0.0.1', port: 0 }, (c) => (server = c));
+      try {
+        const sock = await new Promise<net.Socket>((res) => {
+          const so = net.connect(l2.address.port, '127.0.0.1', () => res(so));
+        });
+        for (let i = 0; i < 100 && !server; i++) await new Promise((res) => setTimeout(res, 5));
+        assert.ok(server, 'the server side of the connection');
+        const conn = server as TransportConnection;
+        // The client does not read yet: 40 frames of 256 KiB overfill both socket buffers.
+        sock.pause();
+        const payloads = Array.from({ length: 40 }, (_, i) => randomBytes((256 << 10) + i));
+        const dones: number[] = [];
+        for (let i = 0; i < payloads.length; i++) {
+          const p = payloads[i]!;
+          conn.send([p.subarray(0, 1000), p.subarray(1000)], () => dones.push(i));
+        }
+        await new Promise((res) => setTimeout(res, 50));
+        assert.ok(dones.length < payloads.length, 'a full socket holds the later sends back');
+        const r = new FrameReader(sock);
+        sock.resume();
+        for (let i = 0; i < payloads.length; i++) {
+          const got = await r.next();
+          assert.ok(got && got.equals(payloads[i]!), `frame ${i}: ${payloads[i]!.length} bytes intact and in order`);
+        }
+        for (let i = 0; i < 100 && dones.length < payloads.length; i++) await new Promise((res) => setTimeout(res, 5));
+        assert.deepEqual(dones, payloads.map((_, i) => i), 'every done ran once, in send order');
+        if (directSend) {
+          assert.ok(tr.stats.directSends > 0, 'sends went with sendmsg(2) on the loop thread');
+          assert.ok(tr.stats.directSendsDeferred > 0, 'the full socket sent the rest through the ring');
+        } else {
+          assert.equal(tr.stats.directSends, 0, 'no direct send when it is off');
+        }
+        sock.destroy();
+      } finally {
+        await l2.close();
+        for (let i = 0; i < 100 && tr.connections.size > 0; i++) await new Promise((res) => setTimeout(res, 10));
+        tr.close();
+      }
+    });
+  }
+
   test('a shared RECV ring of 2 buffers and 12 clients sending at once: the rest fall back to their own buffers, every byte in order', async (tc) => {
     const small = createUringTransport({ ring: ctx.ring!, maxPdu: 4 << 20, log: (l, m) => logs.push(`${l} ${m}`), recvRingEntries: 2 });
     if (!small.recvRing()) return tc.skip('the kernel has no provided buffer rings (5.19+)');

@@ -222,9 +222,12 @@ export class UringBackend implements Backend {
     return this.ring.inflight + this.ring.queued - this.ownInflight > 0;
   }
 
+  attached = false;
+
   flush(reap: boolean): void {
     if (this.ring.isClosed) return;
-    this.ring.flush();
+    if (this.attached) this.ring.flushDue();
+    else this.ring.flush();
     if (reap) this.ring.reap();
   }
 
@@ -248,6 +251,9 @@ export class UringBackend implements Backend {
       if (this.dispatchReady() || early > this.ownDone) return true;
     }
     this.lazyReaps = 0;
+    // Attached to Node: a poll that would find nothing is answered without
+    // an enter; what is queued goes with the next due flush.
+    if (timeoutNs === 0 && this.attached && this.checks.length === 0 && this.ring.pollIsIdle(LAZY_REARMS)) return false;
     this.submitChecks();
     const total = early + this.ring.wait(1, timeoutNs);
     // Completions of other layers' ops ran in that wait: that is progress too.

@@ -99,6 +99,7 @@ export class NodeDriver implements Driver {
     const h = this.n.pollWatch(b.pollFd, UV_READABLE, this.drive);
     if (typeof h === 'number') throw new Error(`uv_poll_start on fd ${b.pollFd} failed: ${h}`);
     this.watch = h;
+    b.attached = true;
     this.watchRef = true;
     // A new uv_poll keeps Node alive; arm() drops that while the context is idle.
     this.kick();
@@ -106,6 +107,7 @@ export class NodeDriver implements Driver {
 
   private detachMain(): void {
     if (this.watch) this.n.pollStop(this.watch);
+    if (this.attached) this.attached.attached = false;
     this.watch = null;
     this.attached = null;
   }
