@@ -50,6 +50,8 @@ export interface NativeBinding {
   writeSync(fd: number, buf: Bytes, offset: number, length: number): number;
   /** one non-blocking sendmsg(2) (MSG_DONTWAIT | MSG_NOSIGNAL added) of 1 to 128 buffers: bytes sent or -errno */
   sendv(fd: number, bufs: readonly Bytes[], flags: number): number;
+  /** one recv(2) with MSG_DONTWAIT into buf[offset, offset + length): bytes or -errno */
+  recvSync(fd: number, buf: Bytes, offset: number, length: number): number;
   pipe2(flags: number): [number, number] | number;
   socketpair(type: number): [number, number] | number;
   eventfd(initval: number, flags: number): number;

@@ -238,6 +238,21 @@ static napi_value Sendv(napi_env env, napi_callback_info info) {
   return ret_i64(env, r < 0 ? -errno : r);
 }
 
+/* recvSync(fd, bytes, offset, length) -> n | -errno: one recv(2) with
+ * MSG_DONTWAIT (a socket libuv reported readable; EAGAIN is a result). */
+static napi_value RecvSync(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  GET_I32(0, fd);
+  void *d;
+  size_t n;
+  if (arg_bytes(env, argv[1], &d, &n)) return NULL;
+  GET_U32(2, off);
+  GET_U32(3, len);
+  if ((size_t)off + len > n) return ret_i64(env, -EINVAL);
+  ssize_t r = recv(fd, (char *)d + off, len, MSG_DONTWAIT);
+  return ret_i64(env, r < 0 ? -errno : r);
+}
+
 static napi_value Close(napi_env env, napi_callback_info info) {
   ARGS(1);
   GET_I32(0, fd);
@@ -396,6 +411,7 @@ void sys_init(napi_env env, napi_value exports) {
   export_fn(env, exports, "sysSync", SysSync);
   export_fn(env, exports, "close", Close);
   export_fn(env, exports, "sendv", Sendv);
+  export_fn(env, exports, "recvSync", RecvSync);
   export_fn(env, exports, "readSync", ReadSync);
   export_fn(env, exports, "writeSync", WriteSync);
   export_fn(env, exports, "pipe2", Pipe2);

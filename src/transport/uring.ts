@@ -46,7 +46,7 @@ import { prepRecv, prepRecvOnce, prepSend } from '../uring/ops/sendrecv.js';
 import { BufRing } from '../uring/buffers.js';
 import { prepSplice } from '../uring/ops/splice.js';
 import { parseSockaddr, sockaddr } from '../uring/ops/connect.js';
-import { requireNative } from '../native.js';
+import { requireNative, type WatchHandle } from '../native.js';
 import { SystemError } from '../util/errors.js';
 import { frameHeader, type FileRegion, type ListenAddress, type Listener, type SpliceOutcome, type SpliceSink, type Transport, type TransportConnection, type TransportOptions } from './types.js';
 import { openSync } from 'node:fs';
@@ -57,6 +57,9 @@ const MAX_IOV = 128;
 const PIPE_SIZES = [8 << 20, 1 << 20];
 const ECANCELED = 125;
 const EAGAIN = 11;
+/** libuv's UV_READABLE (uv_poll events) */
+const UV_READABLE = 1;
+const O_NONBLOCK = 0o4000;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const F_SETPIPE_SZ = 1031;
@@ -209,6 +212,15 @@ class UringConnection implements TransportConnection {
   private readonly directSend: boolean;
   /** a direct send found the socket buffer full: byte sends go through the ring until one of them completes */
   private socketFull = false;
+  /** whether the next bytes are waited for with libuv's epoll and taken with recv(2) (directRecv) */
+  private directRecv: boolean;
+  /** libuv's readiness watch on the socket (made on first use) */
+  private watch: WatchHandle | null = null;
+  /** the watch is started in libuv */
+  private watchOn = false;
+  /** a receive is due by the watch (what an armed RECV op is otherwise) */
+  private watching = false;
+  private readonly onReadable = (): void => this.readable();
   /** zero-copy sends whose notification is due, oldest first, with the `done`s their bytes completed */
   private zcPending: { dones: (() => void)[]; notified: boolean }[] = [];
 
@@ -231,6 +243,7 @@ class UringConnection implements TransportConnection {
     const mode = t.sendZc;
     this.zc = mode === 'always' || (mode === 'auto' && !isLoopback(this.remoteAddress));
     this.directSend = t.directSend;
+    this.directRecv = t.directRecv;
   }
 
   get pendingBytes(): number {
@@ -251,11 +264,13 @@ class UringConnection implements TransportConnection {
    */
   private recv(once = false, force = false): void {
     // ringBid: still framing from a ring buffer (receivedInto calls back here when done).
-    if (this.recvOp || this.paused || this.closing || this.spliceIn || this.ringBid >= 0) return;
+    if (this.recvOp || this.watching || this.paused || this.closing || this.spliceIn || this.ringBid >= 0) return;
     if (this.fileActive && !once && !force) return this.deferRecv();
     const dontwait = once ? MSG.DONTWAIT : 0;
     let op: Op;
     const ringBufs = this.start === this.end && !this.ringDry ? this.t.recvRing() : null;
+    if (!this.big && !ringBufs && !once && !this.fileActive && this.directRecv && this.watchReadable()) return;
+    this.watchOff();
     if (this.big) {
       // WAITALL never with DONTWAIT: an EAGAIN after part of the bytes would lose them.
       op = prepRecv(this.ring, this.fd, this.big, (err, n) => this.received(err, n), {
@@ -373,7 +388,65 @@ class UringConnection implements TransportConnection {
   }
 
   private received(err: SystemError | null, n: number): void {
-    const cancelled = this.recvEnded();
+    this.took(err, n, this.recvEnded());
+  }
+
+  /**
+   * Waits for the next bytes with libuv's epoll (one uv_poll per socket)
+   * instead of a RECV op; false when libuv will not watch the socket (the
+   * caller arms a RECV). Why: a RECV that waits completes by task work,
+   * which interrupts Node's epoll_wait (EINTR), posts the CQE, signals the
+   * ring's eventfd, and Node's loop then reads that eventfd before it
+   * reaches the completion, and the next RECV needs an io_uring_enter of its
+   * own: 5 syscalls a request where epoll reporting the socket and one
+   * recv(2) take 2 (smbtorture smb2.bench.echo; see bench/README.md). Not
+   * while a file send holds the socket (fileActive: recv(2) would sleep on
+   * the socket lock its splice workers take), and not for the tail of a big
+   * PDU, which the ring receives into its own buffer or splices to a file.
+   */
+  private watchReadable(): boolean {
+    if (!this.watch) {
+      const h = requireNative().pollWatch(this.fd, UV_READABLE, this.onReadable);
+      if (typeof h === 'number') {
+        this.t.opts.log('debug', `connection ${this.id}: uv_poll on socket ${this.fd} failed (${h}): receiving through the ring`);
+        this.directRecv = false;
+        return false;
+      }
+      this.watch = h;
+      this.watchOn = true;
+      // uv_poll_init made the socket non-blocking; the ring's SPLICE into it must block (on
+      // an io-wq worker) rather than fail with EAGAIN. recv(2) and sendv pass MSG_DONTWAIT.
+      requireNative().fcntlFlags(this.fd, 0, O_NONBLOCK);
+    } else if (!this.watchOn) {
+      if (requireNative().pollUpdate(this.watch, UV_READABLE) < 0) return false;
+      this.watchOn = true;
+    }
+    this.watching = true;
+    return true;
+  }
+
+  /** Stops libuv's watch (kept for the next watchReadable). */
+  private watchOff(): void {
+    this.watching = false;
+    if (this.watchOn && this.watch) requireNative().pollUpdate(this.watch, 0);
+    this.watchOn = false;
+  }
+
+  /** libuv reported the socket readable: what recv(2) takes goes where a RECV's bytes go. */
+  private readable(): void {
+    if (!this.watching || this.closing) return this.watchOff();
+    const own = this.ownStaging();
+    if (this.start > 0 && this.end === STAGING) this.compact();
+    const r = requireNative().recvSync(this.fd, own, this.end, STAGING - this.end);
+    if (r === -EAGAIN) return;
+    this.t.stats.directRecvs++;
+    // The watch stays on: took() ends in recv(), which keeps it or arms a RECV op instead.
+    this.watching = false;
+    this.took(r < 0 ? new SystemError('recv', -r) : null, r < 0 ? 0 : r, false);
+    if (!this.watching) this.watchOff();
+  }
+
+  private took(err: SystemError | null, n: number, cancelled: boolean): void {
     if (this.closing) return this.maybeFinish();
     if (err) {
       // EAGAIN: a MSG_DONTWAIT receive found nothing; ECANCELED after our own cancel: a file send took the socket.
@@ -492,6 +565,7 @@ class UringConnection implements TransportConnection {
 
   pause(): void {
     this.paused = true;
+    this.watchOff();
   }
 
   resume(): void {
@@ -550,6 +624,10 @@ class UringConnection implements TransportConnection {
         this.recvCancelling = true;
         this.t.stats.recvCancelledForFile++;
         this.ring.cancel(this.recvOp);
+      } else if (this.watching) {
+        // No recv(2) while the send's workers take the socket lock: the receive waits for the send's end.
+        this.watchOff();
+        this.deferRecv();
       }
       first.send!.start();
       return;
@@ -722,6 +800,7 @@ class UringConnection implements TransportConnection {
     if (this.closing) return;
     this.closing = true;
     if (this.recvOp) this.ring.cancel(this.recvOp);
+    this.watchOff();
     this.spliceIn?.abandon(); // no more reading: a PDU half received into a file is dropped
     if (this.queue.length || this.sendBusy) {
       this.lingerTimer = setTimeout(() => this.destroy(), LINGER_MS);
@@ -733,6 +812,7 @@ class UringConnection implements TransportConnection {
   /** At once: cancel everything on the socket. */
   destroy(): void {
     this.closing = true;
+    this.watchOff();
     this.failQueue(new SystemError('send', 104 /* ECONNRESET */, 'connection closed'));
     this.spliceIn?.abandon();
     if (!this.finished && this.inflight > 0 && !this.ring.isClosed) {
@@ -757,6 +837,10 @@ class UringConnection implements TransportConnection {
     this.finished = true;
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     if (this.deferTimer) clearTimeout(this.deferTimer);
+    // libuv must not watch a closed fd.
+    if (this.watch) requireNative().pollStop(this.watch);
+    this.watch = null;
+    this.watchOn = this.watching = false;
     requireNative().close(this.fd);
     // No op on this socket is left: memory a failed send held may be reused now.
     const dones = this.orphanDones;
@@ -1146,6 +1230,8 @@ export interface UringTransportStats {
   directSends: number;
   /** of the direct attempts, those the socket did not take in full (EAGAIN or short): the rest went through the ring */
   directSendsDeferred: number;
+  /** receives taken with recv(2) after libuv reported the socket readable (directRecv) */
+  directRecvs: number;
 }
 
 export interface UringTransportOptions extends TransportOptions {
@@ -1180,6 +1266,14 @@ export interface UringTransportOptions extends TransportOptions {
    * RINGSMB_DIRECT_SEND=off gives false (every send a ring SENDMSG).
    */
   directSend?: boolean;
+  /**
+   * A connection waiting for its next request lets libuv's epoll watch the
+   * socket and takes the bytes with recv(2), instead of keeping a RECV op
+   * armed (UringConnection.watchReadable); big PDUs, the receive between
+   * two file sends and the shared buffer ring stay on the ring. Default
+   * true; RINGSMB_DIRECT_RECV=off gives false.
+   */
+  directRecv?: boolean;
 }
 
 /** The ops this transport needs from the probe. */
@@ -1189,11 +1283,12 @@ export class UringTransport implements Transport {
   readonly name = 'uring' as const;
   readonly pipes = new PipePool();
   readonly connections = new Set<UringConnection>();
-  readonly stats: UringTransportStats = { filesSent: 0, splicedBytes: 0, zeroPadBytes: 0, spliceInBytes: 0, recvRing: 0, recvRingDry: 0, zcSends: 0, zcCopied: 0, recvCancelledForFile: 0, recvDontwait: 0, recvDeferExpired: 0, directSends: 0, directSendsDeferred: 0 };
+  readonly stats: UringTransportStats = { filesSent: 0, splicedBytes: 0, zeroPadBytes: 0, spliceInBytes: 0, recvRing: 0, recvRingDry: 0, zcSends: 0, zcCopied: 0, recvCancelledForFile: 0, recvDontwait: 0, recvDeferExpired: 0, directSends: 0, directSendsDeferred: 0, directRecvs: 0 };
   /** the zero-copy mode in force ('never' when the ring lacks SENDMSG_ZC) */
   readonly sendZc: SendZcMode;
   readonly recvDeferMs: number;
   readonly directSend: boolean;
+  readonly directRecv: boolean;
 
   constructor(readonly opts: UringTransportOptions) {
     for (const op of URING_TRANSPORT_OPS) {
@@ -1204,6 +1299,7 @@ export class UringTransport implements Transport {
     this.sendZc = opts.ring.supports('SENDMSG_ZC') ? mode : 'never';
     this.recvDeferMs = opts.recvDeferMs ?? RECV_DEFER_MS;
     this.directSend = opts.directSend ?? process.env.RINGSMB_DIRECT_SEND !== 'off';
+    this.directRecv = opts.directRecv ?? process.env.RINGSMB_DIRECT_RECV !== 'off';
   }
 
   listen(addr: ListenAddress, onConnection: (c: TransportConnection) => void): Promise<Listener> {

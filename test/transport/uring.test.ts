@@ -160,6 +160,45 @@ describe('transport/uring', { skip }, () => {
     sock.destroy();
   });
 
+  for (const directRecv of [true, false]) {
+    test(`receives (directRecv ${directRecv}): ${directRecv ? "libuv's epoll watches an idle connection and recv(2) takes the bytes" : 'every receive a RECV op'}; PDUs of every size however they arrive, in order`, async () => {
+      const tr = createUringTransport({ ring: ctx.ring!, maxPdu: 4 << 20, log: (l, m) => logs.push(`${l} ${m}`), directRecv });
+      let server: TransportConnection | null = null;
+      const l2 = await tr.listen({ host: '127.0.0.1', port: 0 }, (c) => {
+        server = c;
+        c.onMessage = (pdu) => c.send([Buffer.from('echo:'), Buffer.from(pdu)]);
+      });
+      try {
+        const sock = await new Promise<net.Socket>((res) => {
+          const so = net.connect(l2.address.port, '127.0.0.1', () => res(so));
+        });
+        const r = new FrameReader(sock);
+        for (let i = 0; i < 100 && !server; i++) await new Promise((res) => setTimeout(res, 5));
+        const small = [randomBytes(4), randomBytes(100), randomBytes(70000)];
+        const big = randomBytes(3 << 20);
+        const all = Buffer.concat([...small.map(frame), frame(big)]);
+        for (let i = 0; i < 10; i++) {
+          sock.write(all.subarray(i, i + 1));
+          await new Promise((res) => setTimeout(res, 1));
+        }
+        for (let i = 10; i < all.length; i += 65521) sock.write(all.subarray(i, Math.min(all.length, i + 65521)));
+        for (const want of [...small, big]) {
+          const got = await r.next();
+          assert.ok(got && got.subarray(5).equals(want), `payload of ${want.length} bytes comes back intact`);
+        }
+        if (directRecv) assert.ok(tr.stats.directRecvs >= 10, `byte by byte: each one a recv(2) (${tr.stats.directRecvs})`);
+        else assert.equal(tr.stats.directRecvs, 0);
+        // A peer that closes is seen through the watch too: the server side ends.
+        sock.destroy();
+        for (let i = 0; i < 200 && tr.connections.size > 0; i++) await new Promise((res) => setTimeout(res, 5));
+        assert.equal(tr.connections.size, 0, 'the connection ended when its peer closed');
+      } finally {
+        await l2.close();
+        tr.close();
+      }
+    });
+  }
+
   for (const directSend of [true, false]) {
     test(`byte sends (directSend ${directSend}): ${directSend ? 'one sendmsg where the socket has room, the ring for what a full socket does not take' : 'every one a ring SENDMSG'}; in order, each done once and in order`, async () => {
       const tr = createUringTransport({ ring: ctx.ring!, maxPdu: 4 << 20, log: (l, m) => logs.push(`${l} ${m}`), directSend });
