@@ -227,10 +227,22 @@ export class UringSys implements VfsSys {
   }
 
   /**
-   * CLOSE on the ring. When the ring is gone, or closed with this op still
-   * queued (ECANCELED: it never ran), close(2) directly: an fd must not leak.
+   * close(2) on this thread where the share's filesystem allows inline calls
+   * at all (inline.ts: not network or FUSE filesystems). A CLOSE op would run
+   * here too: io_uring issues it inline unless the file has a ->flush (NFS,
+   * FUSE), and the last reference's release (freeing an unlinked file's
+   * pages) is task work on the submitting thread either way. The op only
+   * added its CQE, whose eventfd signal costs Node's loop a turn.
+   * Elsewhere CLOSE on the ring (io-wq runs the flush). When the ring is
+   * gone, or closed with this op still queued (ECANCELED: it never ran),
+   * close(2) directly: an fd must not leak.
    */
   async close(fd: number): Promise<void> {
+    if (this.inline !== 'none') {
+      const r = this.n.close(fd);
+      if (r < 0) throw new SystemError('close', -r);
+      return;
+    }
     try {
       await this.execVoid('close', undefined, (cb) => prepClose(this.ring, fd, cb));
     } catch (err) {

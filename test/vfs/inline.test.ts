@@ -62,22 +62,25 @@ describe('inline metadata: uring shares', { skip }, () => {
   let vfs: UringVfs;
   let all: ShareRoot;
   let stat: ShareRoot;
+  let none: ShareRoot;
 
   before(async () => {
     mod = openModule('uring');
     vfs = mod.vfs as UringVfs;
     all = await vfs.openShare(tree.share, { inline: 'all' });
     stat = await vfs.openShare(tree.share, { inline: 'stat' });
+    none = await vfs.openShare(tree.share, { inline: 'none' });
     writeFileSync(join(tree.share, 'f'), 'data');
   });
   after(async () => {
     await all.close();
     await stat.close();
+    await none.close();
     mod.close();
     tree.cleanup();
   });
 
-  test("'all': stat, xattrs, open, mkdir, link, symlink skip the ring; truncating opens, unlink, rename, data and close use it", async () => {
+  test("'all': stat, xattrs, open, mkdir, link, symlink and close skip the ring; truncating opens, unlink, rename and data use it", async () => {
     const rec = recordOps(vfs.ring);
     const inline: string[] = [];
     const onRing: string[] = [];
@@ -104,8 +107,9 @@ describe('inline metadata: uring shares', { skip }, () => {
       rec.stop();
     }
     assert.deepEqual(inline, [], `no ring op for the inline calls (saw ${inline.join(', ')})`);
-    for (const op of ['WRITE', 'CLOSE', 'OPENAT2', 'RENAMEAT', 'UNLINKAT']) assert.ok(onRing.includes(op), `${op} on the ring (saw ${onRing.join(', ')})`);
+    for (const op of ['WRITE', 'OPENAT2', 'RENAMEAT', 'UNLINKAT']) assert.ok(onRing.includes(op), `${op} on the ring (saw ${onRing.join(', ')})`);
     assert.ok(!onRing.includes('STATX'), 'no STATX at all');
+    assert.ok(!onRing.includes('CLOSE'), `close(2) on the loop thread, as the CLOSE op would run (saw ${onRing.join(', ')})`);
     assert.equal(vfs.inflight, 0);
   });
 
@@ -124,7 +128,22 @@ describe('inline metadata: uring shares', { skip }, () => {
       rec.stop();
     }
     assert.ok(!names.includes('STATX'), `stat inline (saw ${names.join(', ')})`);
+    assert.ok(!names.includes('CLOSE'), `close inline (saw ${names.join(', ')})`);
     if (vfs.ring.supports('FGETXATTR')) assert.ok(names.includes('FGETXATTR'), `xattr read on the ring (saw ${names.join(', ')})`);
+  });
+
+  test("'none' (network and FUSE filesystems, whose ->flush io-wq runs): open, stat and close on the ring", async () => {
+    const rec = recordOps(vfs.ring);
+    let names: string[];
+    try {
+      const f = await none.open('f', { read: true, write: false });
+      await f.stat();
+      await f.close();
+      names = rec.names;
+    } finally {
+      rec.stop();
+    }
+    for (const op of ['OPENAT2', 'STATX', 'CLOSE']) assert.ok(names.includes(op), `${op} on the ring (saw ${names.join(', ')})`);
   });
 
   test('an inline call is done before the loop turns', async () => {
