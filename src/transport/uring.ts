@@ -220,7 +220,15 @@ class UringConnection implements TransportConnection {
   private watchOn = false;
   /** a receive is due by the watch (what an armed RECV op is otherwise) */
   private watching = false;
-  private readonly onReadable = (): void => this.readable();
+  private readonly onReadable = (): void => {
+    // Called by libuv, where a throw would end the process (a ring completion's is logged).
+    try {
+      this.readable();
+    } catch (err) {
+      this.t.opts.log('error', `connection ${this.id} from ${this.remoteAddress}: receive: ${(err as Error)?.stack ?? err}`);
+      this.destroy();
+    }
+  };
   /** zero-copy sends whose notification is due, oldest first, with the `done`s their bytes completed */
   private zcPending: { dones: (() => void)[]; notified: boolean }[] = [];
 
@@ -398,7 +406,7 @@ class UringConnection implements TransportConnection {
    * which interrupts Node's epoll_wait (EINTR), posts the CQE, signals the
    * ring's eventfd, and Node's loop then reads that eventfd before it
    * reaches the completion, and the next RECV needs an io_uring_enter of its
-   * own: 5 syscalls a request where epoll reporting the socket and one
+   * own: 4 syscalls a request where epoll reporting the socket and one
    * recv(2) take 2 (smbtorture smb2.bench.echo; see bench/README.md). Not
    * while a file send holds the socket (fileActive: recv(2) would sleep on
    * the socket lock its splice workers take), and not for the tail of a big
@@ -653,7 +661,7 @@ class UringConnection implements TransportConnection {
    * with room runs the same copy inline, during the io_uring_enter, and then
    * posts a CQE whose eventfd signal costs Node's loop another turn (an
    * epoll_wait, a read of the eventfd, a pass through the context) for
-   * nothing; an echo measured 7 syscalls a request that way against 5
+   * nothing; an echo measured 7 syscalls a request that way against 6
    * (smbtorture smb2.bench.echo). Whatever does not go at once (a full
    * socket buffer) goes through the ring, which waits for room, and so
    * does every send after it until that ring send completes (socketFull).
