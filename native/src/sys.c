@@ -238,62 +238,33 @@ static napi_value Sendv(napi_env env, napi_callback_info info) {
   return ret_i64(env, r < 0 ? -errno : r);
 }
 
-/* The (fd, bytes, offset, length) arguments of readSync, writeSync and
- * recvSync: 0 with the fd and the byte range, -1 with an exception pending,
- * -EINVAL for a range past the end of bytes. */
-static int io_args(napi_env env, napi_value *argv, int32_t *fd, char **p, uint32_t *len) {
+enum { IO_READ, IO_WRITE, IO_RECV };
+
+/* readSync/writeSync/recvSync(fd, bytes, offset, length) -> n | -errno:
+ * plain read(2)/write(2) without Node's exceptions (EAGAIN is a result
+ * here); recv(2) with MSG_DONTWAIT, for a socket libuv reported readable. */
+static napi_value io_call(napi_env env, napi_callback_info info, int op) {
+  ARGS(4);
+  GET_I32(0, fd);
   void *d;
   size_t n;
-  uint32_t off;
-  if (arg_i32(env, argv[0], fd) || arg_bytes(env, argv[1], &d, &n) || arg_u32(env, argv[2], &off) ||
-      arg_u32(env, argv[3], len))
-    return -1;
-  if ((size_t)off + *len > n) return -EINVAL;
-  *p = (char *)d + off;
-  return 0;
-}
-
-static napi_value io_result(napi_env env, int args, ssize_t r) {
-  if (args == -1) return NULL;
-  if (args < 0) return ret_i64(env, args);
+  if (arg_bytes(env, argv[1], &d, &n)) return NULL;
+  GET_U32(2, off);
+  GET_U32(3, len);
+  if ((size_t)off + len > n) return ret_i64(env, -EINVAL);
+  char *p = (char *)d + off;
+  ssize_t r = op == IO_READ ? read(fd, p, len) : op == IO_WRITE ? write(fd, p, len) : recv(fd, p, len, MSG_DONTWAIT);
   return ret_i64(env, r < 0 ? -errno : r);
 }
 
-/* recvSync(fd, bytes, offset, length) -> n | -errno: one recv(2) with
- * MSG_DONTWAIT (a socket libuv reported readable; EAGAIN is a result). */
-static napi_value RecvSync(napi_env env, napi_callback_info info) {
-  ARGS(4);
-  int32_t fd;
-  char *p = NULL;
-  uint32_t len = 0;
-  int a = io_args(env, argv, &fd, &p, &len);
-  return io_result(env, a, a ? 0 : recv(fd, p, len, MSG_DONTWAIT));
-}
+static napi_value ReadSync(napi_env env, napi_callback_info info) { return io_call(env, info, IO_READ); }
+static napi_value WriteSync(napi_env env, napi_callback_info info) { return io_call(env, info, IO_WRITE); }
+static napi_value RecvSync(napi_env env, napi_callback_info info) { return io_call(env, info, IO_RECV); }
 
 static napi_value Close(napi_env env, napi_callback_info info) {
   ARGS(1);
   GET_I32(0, fd);
   return ret_i64(env, close(fd) < 0 ? -errno : 0);
-}
-
-/* readSync/writeSync(fd, bytes, offset, length) -> n | -errno: plain
- * read(2)/write(2) without Node's exceptions (EAGAIN is a result here). */
-static napi_value ReadSync(napi_env env, napi_callback_info info) {
-  ARGS(4);
-  int32_t fd;
-  char *p = NULL;
-  uint32_t len = 0;
-  int a = io_args(env, argv, &fd, &p, &len);
-  return io_result(env, a, a ? 0 : read(fd, p, len));
-}
-
-static napi_value WriteSync(napi_env env, napi_callback_info info) {
-  ARGS(4);
-  int32_t fd;
-  char *p = NULL;
-  uint32_t len = 0;
-  int a = io_args(env, argv, &fd, &p, &len);
-  return io_result(env, a, a ? 0 : write(fd, p, len));
 }
 
 static napi_value pair_result(napi_env env, int r, int fds[2]) {
