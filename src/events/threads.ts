@@ -71,11 +71,14 @@ export class ThreadProxy {
     const fde = this.fde;
     if (!fde) return;
     this.fde = null;
-    fde.free();
-    // No sender may be between its ALIVE check and its write when the fd number is released.
+    // No sender may be between its ALIVE check and its write when either end
+    // closes: with the read end gone first, such a write failed with EPIPE
+    // (and threw in the worker); with the write end, the fd number could be
+    // another file's by then.
     const st = this.state;
     Atomics.store(st, ALIVE, 0);
     for (let w = Atomics.load(st, WRITERS); w !== 0; w = Atomics.load(st, WRITERS)) Atomics.wait(st, WRITERS, w, 10);
+    fde.free();
     eventsNative().close(this.wfd);
     for (const p of this.ports.splice(0)) p.close();
   }

@@ -35,6 +35,24 @@ const { workerData, parentPort, threadId } = require('node:worker_threads');
 })().catch((err) => parentPort.postMessage({ error: String(err && err.stack || err) }));
 `;
 
+/** A sender caught between its check of the proxy and its write (ThreadSender.post, by hand), while free() runs. */
+const RACER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { writeSync } = require('node:fs');
+const { state, fd, ctl } = workerData;
+Atomics.add(state, 1, 1); // WRITERS
+const alive = Atomics.load(state, 0); // ALIVE
+Atomics.store(ctl, 0, 1);
+Atomics.notify(ctl, 0);
+Atomics.wait(ctl, 1, 0, 2000); // until free() starts
+Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30); // and is well inside it
+let err = null;
+try { if (alive === 1) writeSync(fd, Buffer.of(1)); } catch (e) { err = e.code; }
+Atomics.sub(state, 1, 1);
+Atomics.notify(state, 1);
+parentPort.postMessage({ alive, err });
+`;
+
 function exited(w: Worker): Promise<number> {
   return new Promise((resolve, reject) => {
     w.once('error', reject);
@@ -137,6 +155,29 @@ perBackendDriver('threads', (b, d) => {
       assert.equal(r.pid, process.pid);
       assert.notEqual(r.threadId, 0);
     });
+  });
+
+  it('36: a post racing free() (past its check of the proxy, before its write) writes into a pipe still open: never EPIPE', async () => {
+    const ctx = ctxOf(b, d);
+    const proxy = new ThreadProxy(ctx, () => {});
+    const ep = proxy.endpoint();
+    // ctl[0]: the worker passed its check; ctl[1]: free() is about to start.
+    const ctl = new Int32Array(new SharedArrayBuffer(8));
+    const w = new Worker(RACER, { eval: true, workerData: { state: ep.state, fd: ep.fd, ctl } });
+    const done = new Promise<{ alive: number; err: string | null }>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    for (let i = 0; i < 500 && Atomics.load(ctl, 0) === 0; i++) await new Promise((r) => setTimeout(r, 2));
+    assert.equal(Atomics.load(ctl, 0), 1, 'the worker is between its check and its write');
+    Atomics.store(ctl, 1, 1);
+    Atomics.notify(ctl, 1);
+    proxy.free(); // waits for the worker's write
+    const got = await done;
+    assert.equal(got.alive, 1);
+    assert.equal(got.err, null, 'the write found the pipe open');
+    assert.equal(await exited(w), 0);
+    ep.port.close();
   });
 
   it('36: a post after free() is dropped and never writes into a file that reused the fd number', () => {
