@@ -281,9 +281,16 @@ export class Ring {
    * with an empty CQ learns nothing that the next wake-up would not tell.
    */
   pollIsIdle(maxLazy: number): boolean {
-    if (this.closed || this.deferTaskrun || this.urgent || this.queued > 0) return false;
-    if (Atomics.load(this.cqU32, this.cqTailIdx) !== this.cqHead) return false;
-    return this.unsubmitted() < maxLazy;
+    return this.noEnterDue(maxLazy) && Atomics.load(this.cqU32, this.cqTailIdx) === this.cqHead;
+  }
+
+  /**
+   * Nothing obliges an io_uring_enter now: completions come without one (no
+   * DEFER_TASKRUN), no submit()/submitLinked() waits for its enter, and
+   * fewer than `maxLazy` lazy submissions do.
+   */
+  private noEnterDue(maxLazy: number): boolean {
+    return !this.closed && !this.deferTaskrun && !this.urgent && this.queued === 0 && this.unsubmitted() < maxLazy;
   }
 
   /** SQEs written to the SQ that the kernel has not consumed yet. */
@@ -325,9 +332,8 @@ export class Ring {
    * dispatched; 0 means the caller has to wait() (which submits).
    */
   reapReady(maxLazy: number): number {
-    if (this.closed || this.deferTaskrun || this.urgent || this.reaping) return 0;
+    if (this.reaping || !this.noEnterDue(maxLazy)) return 0;
     if (Atomics.load(this.cqU32, this.cqTailIdx) === this.cqHead) return 0;
-    if (this.queued > 0 || this.unsubmitted() >= maxLazy) return 0;
     return this.reap();
   }
 

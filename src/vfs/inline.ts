@@ -17,8 +17,8 @@
  *   Calls that may free a file's data stay on a worker, since freeing
  *   gigabytes of pages takes milliseconds: unlinkat, renameat2 (it may
  *   replace a file), openat2 with O_TRUNC, ftruncate, fallocate, close.
-   (The uring module closes inline at 'all' and 'stat' all the same: its
-   CLOSE op would run on the loop thread too, see UringSys.close.)
+ *   (The uring module closes inline at 'all' and 'stat' all the same: its
+ *   CLOSE op would run on the loop thread too, see UringSys.close.)
  *   fsync and data I/O always stay on the ring or the pool.
  * - 'stat' (ext2/3/4, xfs, btrfs, f2fs, overlayfs on them): only statx of an
  *   open fd (AT_EMPTY_PATH), which reads the in-memory inode; a path lookup

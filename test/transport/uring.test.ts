@@ -11,7 +11,7 @@ import { mkdtempSync, writeFileSync, appendFileSync, openSync, closeSync, ftrunc
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEventContext, type EventContext } from '../../src/events/index.js';
-import { createUringTransport, type UringTransport } from '../../src/transport/uring.js';
+import { createUringTransport, type UringTransport, type UringTransportOptions } from '../../src/transport/uring.js';
 import type { Listener, TransportConnection } from '../../src/transport/types.js';
 import { uringAvailability } from '../../src/uring/features.js';
 import { startServer, smbclient, smbclientPath } from '../interop/harness.js';
@@ -133,6 +133,26 @@ describe('transport/uring', { skip }, () => {
     await peerClosed;
   });
 
+  /** A transport of its own on the suite's ring (options differ), one client connected, and a close that waits for its connections. */
+  async function ownTransport(opts: Partial<UringTransportOptions>, onConn: (c: TransportConnection) => void = () => {}) {
+    const tr = createUringTransport({ ring: ctx.ring!, maxPdu: 4 << 20, log: (l, m) => logs.push(`${l} ${m}`), ...opts });
+    let server: TransportConnection | null = null;
+    const l = await tr.listen({ host: '127.0.0.1', port: 0 }, (c) => {
+      server = c;
+      onConn(c);
+    });
+    const close = async (): Promise<void> => {
+      await l.close();
+      for (let i = 0; i < 100 && tr.connections.size > 0; i++) await new Promise((res) => setTimeout(res, 10));
+      tr.close();
+    };
+    const sock = await new Promise<net.Socket>((res) => {
+      const so = net.connect(l.address.port, '127.0.0.1', () => res(so));
+    });
+    for (let i = 0; i < 100 && !server; i++) await new Promise((res) => setTimeout(res, 5));
+    return { tr, sock, server: server as TransportConnection | null, close };
+  }
+
   test('reports the peer and local addresses', async () => {
     const { sock, server } = await connect();
     assert.equal(server.remoteAddress, '127.0.0.1');
@@ -162,18 +182,11 @@ describe('transport/uring', { skip }, () => {
 
   for (const directRecv of [true, false]) {
     test(`receives (directRecv ${directRecv}): ${directRecv ? "libuv's epoll watches an idle connection and recv(2) takes the bytes" : 'every receive a RECV op'}; PDUs of every size however they arrive, in order`, async () => {
-      const tr = createUringTransport({ ring: ctx.ring!, maxPdu: 4 << 20, log: (l, m) => logs.push(`${l} ${m}`), directRecv });
-      let server: TransportConnection | null = null;
-      const l2 = await tr.listen({ host: '127.0.0.1', port: 0 }, (c) => {
-        server = c;
+      const { tr, sock, close } = await ownTransport({ directRecv }, (c) => {
         c.onMessage = (pdu) => c.send([Buffer.from('echo:'), Buffer.from(pdu)]);
       });
       try {
-        const sock = await new Promise<net.Socket>((res) => {
-          const so = net.connect(l2.address.port, '127.0.0.1', () => res(so));
-        });
         const r = new FrameReader(sock);
-        for (let i = 0; i < 100 && !server; i++) await new Promise((res) => setTimeout(res, 5));
         const small = [randomBytes(4), randomBytes(100), randomBytes(70000)];
         const big = randomBytes(3 << 20);
         const all = Buffer.concat([...small.map(frame), frame(big)]);
@@ -193,22 +206,15 @@ describe('transport/uring', { skip }, () => {
         for (let i = 0; i < 200 && tr.connections.size > 0; i++) await new Promise((res) => setTimeout(res, 5));
         assert.equal(tr.connections.size, 0, 'the connection ended when its peer closed');
       } finally {
-        await l2.close();
-        tr.close();
+        await close();
       }
     });
   }
 
   for (const directSend of [true, false]) {
     test(`byte sends (directSend ${directSend}): ${directSend ? 'one sendmsg where the socket has room, the ring for what a full socket does not take' : 'every one a ring SENDMSG'}; in order, each done once and in order`, async () => {
-      const tr = createUringTransport({ ring: ctx.ring!, maxPdu: 4 << 20, log: (l, m) => logs.push(`${l} ${m}`), directSend });
-      let server: TransportConnection | null = null;
-      const l2 = await tr.listen({ host: '127.0.0.1', port: 0 }, (c) => (server = c));
+      const { tr, sock, server, close } = await ownTransport({ directSend });
       try {
-        const sock = await new Promise<net.Socket>((res) => {
-          const so = net.connect(l2.address.port, '127.0.0.1', () => res(so));
-        });
-        for (let i = 0; i < 100 && !server; i++) await new Promise((res) => setTimeout(res, 5));
         assert.ok(server, 'the server side of the connection');
         const conn = server as TransportConnection;
         // The client does not read yet: 40 frames of 256 KiB overfill both socket buffers.
@@ -237,9 +243,7 @@ describe('transport/uring', { skip }, () => {
         }
         sock.destroy();
       } finally {
-        await l2.close();
-        for (let i = 0; i < 100 && tr.connections.size > 0; i++) await new Promise((res) => setTimeout(res, 10));
-        tr.close();
+        await close();
       }
     });
   }
@@ -412,28 +416,17 @@ describe('transport/uring', { skip }, () => {
   });
   /** A transport of its own (recvDeferMs differs), one client, and a server that answers "go!!" with a file send of `data`. */
   async function deferSetup(recvDeferMs: number, name: string) {
-    const t2 = createUringTransport({ ring: ctx.ring!, maxPdu: 4 << 20, log: (l, m) => logs.push(`${l} ${m}`), recvDeferMs });
-    let server: TransportConnection | null = null;
-    let l2: Listener | null = null;
-    const accepted = new Promise<void>((res) => {
-      void t2.listen({ host: '127.0.0.1', port: 0 }, (c) => {
-        server = c;
-        res();
-      }).then((l) => (l2 = l));
-    });
-      while (!l2) await new Promise((r) => setImmediate(r));
+    const { tr: t2, sock, server, close } = await ownTransport({ recvDeferMs });
     const data = randomBytes(12 << 20); // more than the socket buffers and a pipe hold: the send blocks on a paused client
     const path = join(dir, name);
     writeFileSync(path, data);
     const fd = openSync(path, 'r');
-    const sock = net.connect((l2 as Listener).address.port, '127.0.0.1');
     const r = new FrameReader(sock);
-    await accepted;
     const seen: string[] = [];
     /** for each message seen, whether the file send had ended by then */
     const afterFile: boolean[] = [];
     let sent: Promise<number> | null = null;
-    const c = server as unknown as TransportConnection;
+    const c = server as TransportConnection;
     c.onMessage = (pdu) => {
       const m = pdu.toString();
       seen.push(m);
@@ -444,8 +437,7 @@ describe('transport/uring', { skip }, () => {
     const cleanup = async () => {
       sock.destroy();
       closeSync(fd);
-      await (l2 as Listener).close();
-      t2.close();
+      await close();
     };
     return { t2, sock, r, data, seen, afterFile, sent: () => sent!, cleanup };
   }

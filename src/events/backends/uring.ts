@@ -164,6 +164,8 @@ export class UringBackend implements Backend {
   private checks: FdSlot[] = [];
   /** waits answered from the CQ alone since the last enter */
   private lazyReaps = 0;
+  /** set by the attached driver (Backend.attached): flush() pushes only what is due, idle polls skip the enter */
+  attached = false;
   /** pollChecks()' struct pollfd[] and the slot of each entry */
   private pollfds = new Int32Array(256);
   private polledSlots: (FdSlot | null)[] = [];
@@ -221,8 +223,6 @@ export class UringBackend implements Backend {
   busy(): boolean {
     return this.ring.inflight + this.ring.queued - this.ownInflight > 0;
   }
-
-  attached = false;
 
   flush(reap: boolean): void {
     if (this.ring.isClosed) return;
