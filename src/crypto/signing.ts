@@ -111,6 +111,7 @@ interface NativeMacs {
   hmac(key: Buffer, parts: Buffer[], out: Buffer): number;
   hmacAsync(key: Buffer, parts: Buffer[], out: Buffer, cb: (res: number) => void): number;
   hmacStream(key: Buffer): object | number;
+  gmacStream(key: Buffer, nonce: Buffer): object | number;
   aeadStreamNext(stream: object, bytes: Buffer, last: boolean): number;
 }
 /** Parts one native call takes at most (MAX_PARTS in aead.c); more go through the stream. */
@@ -135,7 +136,7 @@ function nativeMacFor(alg: SigningAlgorithm): NativeMac | null {
 }
 
 /** A native MAC fed in pieces (SignStream); the signature is its first 16 bytes. */
-function nativeStream(n: NativeMac, key: Buffer): Mac {
+function nativeStream(n: Pick<NativeMac, 'name' | 'stream'>, key: Buffer): Mac {
   const s = n.stream(key);
   if (typeof s === 'number') throw new Error(`${n.name} failed (errno ${-s})`);
   const check = (r: number): void => {
@@ -165,7 +166,9 @@ function macFor(alg: SigningAlgorithm, key: Buffer, head: Buffer, opts: SignOpti
       return new AesCmac(key);
     case SigningAlgorithm.AES_GMAC: {
       // GMAC = GCM with an empty plaintext; the message is all AAD.
-      const c = createCipheriv('aes-128-gcm', key, gmacNonce(head, opts), { authTagLength: 16 });
+      const nonce = gmacNonce(head, opts);
+      if (nativeMacs?.gmacStream) return nativeStream({ name: 'AES-GMAC', stream: (k) => nativeMacs.gmacStream(k, nonce) }, key);
+      const c = createCipheriv('aes-128-gcm', key, nonce, { authTagLength: 16 });
       return {
         update: (p) => void c.setAAD(p),
         digest: () => {

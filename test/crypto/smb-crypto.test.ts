@@ -368,3 +368,104 @@ test('encryption: nonces never repeat; Sealer keeps one generator per key', () =
   const y = encryptMessage(CipherId.AES_256_CCM, k, 3n, m);
   assert.notDeepEqual(x.subarray(20, 36), y.subarray(20, 36));
 });
+
+test('AES-GCM and AES-GMAC (native: gcm.c where the CPU has VAES-512, else OpenSSL): node:crypto\'s bytes and tag for every length, AAD and split, sealed whole, in parts and streamed; opening checks the tag', { skip: native ? false : 'native addon not built' }, () => {
+  const n = native!;
+  const seal = n.aeadSeal as (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer | null, aadParts: Buffer[] | null, parts: Buffer[], tag: Buffer) => number;
+  const openN = n.aeadOpen as (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer) => number;
+  const stream = n.aeadStream as (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer, total: number) => object | number;
+  const next = n.aeadStreamNext as (s: object, bytes: Buffer, last: boolean) => number;
+  const gmacStream = n.gmacStream as (key: Buffer, nonce: Buffer) => object | number;
+  const impl = (n.gcmFast as () => number)() ? 'gcm.c' : 'OpenSSL';
+  let seed = 0x2545f491;
+  const rand = (k: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % k;
+  };
+  const src = Buffer.alloc(70_000);
+  for (let i = 0; i < src.length; i++) src[i] = (i * 131 + (i >> 8) * 7 + 3) & 0xff;
+  /** Cuts b into pieces at random places (copies, so that each is encrypted where it lies). */
+  const cut = (b: Buffer): Buffer[] => {
+    const out: Buffer[] = [];
+    for (let o = 0; o < b.length || out.length === 0;) {
+      const m = Math.min(b.length - o, rand(3) === 0 ? rand(17) : rand(b.length + 1));
+      out.push(Buffer.from(b.subarray(o, o + m)));
+      o += m;
+      if (m === 0 && o >= b.length) break;
+    }
+    return out;
+  };
+  // Around the 16-byte block, the 16-block (256-byte) vector step and the 4 KiB pass; big ones too.
+  const lens = [0, 1, 15, 16, 17, 31, 32, 33, 63, 255, 256, 257, 271, 511, 1000, 4095, 4096, 4097, 4111, 8191, 12_288 + 240, 65_537];
+  const aadLens = [0, 1, 12, 16, 17, 32, 255, 256, 257, 4113];
+  let cases = 0;
+  for (const keyLen of [16, 32]) {
+    for (let k = 0; k < 3; k++) {
+      const key = src.subarray(100 + k * 7, 100 + k * 7 + keyLen);
+      const nonce = src.subarray(200 + k * 5, 212 + k * 5);
+      for (const len of lens) {
+        const aadLen = aadLens[(len + k) % aadLens.length]!;
+        const aad = src.subarray(300, 300 + aadLen);
+        const pt = src.subarray(1000 + k, 1000 + k + len);
+        const ref = createCipheriv(keyLen === 16 ? 'aes-128-gcm' : 'aes-256-gcm', key, nonce, { authTagLength: 16 });
+        ref.setAAD(aad);
+        const want = Buffer.concat([ref.update(pt), ref.final()]);
+        const wantTag = ref.getAuthTag();
+        const where = `${impl}, key ${keyLen * 8}, aad ${aadLen}, len ${len}`;
+        // whole, AAD and plaintext each in random parts
+        const parts = cut(pt);
+        const tag = Buffer.alloc(16);
+        assert.equal(seal(0, key, nonce, null, aadLen ? cut(Buffer.from(aad)) : null, parts, tag), 0);
+        assert.deepEqual(Buffer.concat(parts), want, `${where}: ciphertext in parts`);
+        assert.deepEqual(tag, wantTag, `${where}: tag in parts`);
+        // streamed, as a READ is sealed while it is read
+        const s = stream(0, key, nonce, Buffer.from(aad), len);
+        assert.equal(typeof s, 'object');
+        const pieces = cut(pt);
+        for (const p of pieces) assert.equal(next(s as object, p, false), 0);
+        const stag = Buffer.alloc(16);
+        assert.equal(next(s as object, stag, true), 0);
+        assert.deepEqual(Buffer.concat(pieces), want, `${where}: ciphertext streamed`);
+        assert.deepEqual(stag, wantTag, `${where}: tag streamed`);
+        // opened where it lies; one flipped bit anywhere (data, AAD, tag) does not open
+        const ct = Buffer.from(want);
+        assert.equal(openN(0, key, nonce, aad, ct, wantTag), 0, `${where}: opens`);
+        assert.deepEqual(ct, pt, `${where}: plaintext back`);
+        const flip = (b: Buffer, i: number): Buffer => { const c = Buffer.from(b); c[i] = c[i]! ^ (1 << rand(8)); return c; };
+        assert.equal(openN(0, key, nonce, aad, Buffer.from(want), flip(wantTag, rand(16))), -74, `${where}: wrong tag`);
+        if (len) assert.equal(openN(0, key, nonce, aad, flip(want, rand(len)), wantTag), -74, `${where}: flipped data`);
+        if (aadLen) assert.equal(openN(0, key, nonce, flip(aad, rand(aadLen)), Buffer.from(want), wantTag), -74, `${where}: flipped AAD`);
+        // GMAC (SMB 3.1.1 signing): no plaintext, the message as AAD
+        const g = createCipheriv(keyLen === 16 ? 'aes-128-gcm' : 'aes-256-gcm', key, nonce, { authTagLength: 16 });
+        g.setAAD(pt);
+        g.final();
+        const mac = Buffer.alloc(16);
+        assert.equal(seal(0, key, nonce, null, cut(Buffer.from(pt)), [], mac), 0);
+        const gtag = g.getAuthTag();
+        assert.deepEqual(mac, gtag, `${where}: GMAC`);
+        // and in pieces, as a READ is signed while it is read (the pieces are only read)
+        const gs = gmacStream(key, nonce);
+        assert.equal(typeof gs, 'object');
+        const gp = cut(Buffer.from(pt));
+        for (const p of gp) assert.equal(next(gs as object, p, false), 0);
+        const gmac = Buffer.alloc(16);
+        assert.equal(next(gs as object, gmac, true), 0);
+        assert.deepEqual(gmac, gtag, `${where}: GMAC streamed`);
+        assert.deepEqual(Buffer.concat(gp), pt, `${where}: GMAC leaves the message as it was`);
+        cases++;
+      }
+    }
+  }
+  assert.equal(cases, 2 * 3 * lens.length);
+  // Only 12-byte nonces take gcm.c; others go to OpenSSL and still agree.
+  const key = src.subarray(0, 16);
+  const nonce16 = src.subarray(16, 32);
+  const ref = createCipheriv('aes-128-gcm', key, nonce16, { authTagLength: 16 });
+  const want = Buffer.concat([ref.update(src.subarray(0, 300)), ref.final()]);
+  const part = Buffer.from(src.subarray(0, 300));
+  const tag = Buffer.alloc(16);
+  assert.equal(seal(0, key, nonce16, null, null, [part], tag), 0);
+  assert.deepEqual(part, want);
+  assert.deepEqual(tag, ref.getAuthTag());
+  assert.ok(seal(0, src.subarray(0, 24), src.subarray(0, 12), null, null, [Buffer.alloc(1)], Buffer.alloc(16)) < 0, 'AES-192 is not an SMB cipher');
+});
