@@ -804,6 +804,7 @@ static napi_value GcmFast(napi_env env, napi_callback_info info) {
 }
 
 void aead_init(napi_env env, napi_value exports) {
+  gcm_fast(); /* decided once, here, before any pool thread asks */
   export_fn(env, exports, "gcmFast", GcmFast);
   export_fn(env, exports, "aeadStream", AeadStream);
   export_fn(env, exports, "aeadStreamNext", AeadStreamNext);
