@@ -27,7 +27,12 @@
  * hmac(key, parts[], macOut), hmacAsync(..., cb), hmacStream(key): the same for
  *                                                       HMAC-SHA256 (SMB 2.x signing), macOut
  *                                                       receiving the first min(32, its length) bytes
+ * gcmFast()                                          -> 1 when AES-GCM runs on gcm.c here, 0 when on OpenSSL
  * Seal encrypts the parts in place, in order, as one plaintext.
+ *
+ * AES-GCM with a 12-byte nonce (every SMB 3.x one) goes through gcm.c where
+ * the CPU has 512-bit VAES and VPCLMULQDQ (twice OpenSSL 3.0's speed there),
+ * through OpenSSL otherwise; both give the same bytes.
  *
  * AES-CMAC (RFC 4493; SMB 3.x signing, MS-SMB2 3.1.4.1) is built on AES-CBC
  * with a zero IV: OpenSSL 3.0's own CMAC (EVP_MAC) runs the cipher once per

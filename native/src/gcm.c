@@ -290,6 +290,8 @@ TARGET int gcm_init(gcm_t *g, const void *key, size_t keylen, const void *nonce,
   for (int row = 0; row < 4; row++)
     for (int lane = 0; lane < 4; lane++) _mm_storeu_si128((__m128i *)(g->hpow[row] + 16 * lane), t[16 - 4 * row - lane]);
   _mm_storeu_si128((__m128i *)g->h1, t[1]);
+  explicit_bzero(rk, sizeof rk); /* key material lives on in g only */
+  explicit_bzero(t, sizeof t);
   memcpy(g->j0, nonce, 12);
   g->j0[12] = g->j0[13] = g->j0[14] = 0;
   g->j0[15] = 1;
