@@ -180,56 +180,14 @@ TARGET static inline __m128i ctr_be(__m128i c) {
   return _mm_shuffle_epi8(c, _mm_set_epi8(12, 13, 14, 15, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
 }
 
-/* XOR the keystream of n whole blocks into p, advancing the counter. */
-TARGET static void ctr_blocks(gcm_t *g, unsigned char *p, size_t nblocks) {
-  __m128i c = _mm_loadu_si128((const __m128i *)g->ctr);
-  if (nblocks >= 16) {
-    const __m512i sw = _mm512_broadcast_i32x4(_mm_set_epi8(12, 13, 14, 15, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
-    const __m512i inc16 = _mm512_set_epi32(16, 0, 0, 0, 16, 0, 0, 0, 16, 0, 0, 0, 16, 0, 0, 0);
-    const __m512i inc4 = _mm512_set_epi32(4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0);
-    __m512i k[15];
-    for (int r = 0; r <= g->rounds; r++) k[r] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)g->rk[r]));
-    __m512i base = _mm512_add_epi32(_mm512_broadcast_i32x4(c), _mm512_set_epi32(3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0));
-    const int rounds = g->rounds;
-    for (; nblocks >= 16; nblocks -= 16, p += 256) {
-      __m512i c1 = _mm512_add_epi32(base, inc4), c2 = _mm512_add_epi32(c1, inc4), c3 = _mm512_add_epi32(c2, inc4);
-      __m512i x0 = _mm512_xor_si512(_mm512_shuffle_epi8(base, sw), k[0]);
-      __m512i x1 = _mm512_xor_si512(_mm512_shuffle_epi8(c1, sw), k[0]);
-      __m512i x2 = _mm512_xor_si512(_mm512_shuffle_epi8(c2, sw), k[0]);
-      __m512i x3 = _mm512_xor_si512(_mm512_shuffle_epi8(c3, sw), k[0]);
-      base = _mm512_add_epi32(base, inc16);
-      for (int r = 1; r < rounds; r++) {
-        x0 = _mm512_aesenc_epi128(x0, k[r]);
-        x1 = _mm512_aesenc_epi128(x1, k[r]);
-        x2 = _mm512_aesenc_epi128(x2, k[r]);
-        x3 = _mm512_aesenc_epi128(x3, k[r]);
-      }
-      x0 = _mm512_aesenclast_epi128(x0, k[rounds]);
-      x1 = _mm512_aesenclast_epi128(x1, k[rounds]);
-      x2 = _mm512_aesenclast_epi128(x2, k[rounds]);
-      x3 = _mm512_aesenclast_epi128(x3, k[rounds]);
-      _mm512_storeu_si512((void *)p, _mm512_xor_si512(x0, _mm512_loadu_si512((const void *)p)));
-      _mm512_storeu_si512((void *)(p + 64), _mm512_xor_si512(x1, _mm512_loadu_si512((const void *)(p + 64))));
-      _mm512_storeu_si512((void *)(p + 128), _mm512_xor_si512(x2, _mm512_loadu_si512((const void *)(p + 128))));
-      _mm512_storeu_si512((void *)(p + 192), _mm512_xor_si512(x3, _mm512_loadu_si512((const void *)(p + 192))));
-    }
-    c = _mm512_castsi512_si128(base);
-  }
-  const __m128i one = _mm_set_epi32(1, 0, 0, 0);
-  for (; nblocks; nblocks--, p += 16) {
-    __m128i ks = aes_block(g, ctr_be(c));
-    c = _mm_add_epi32(c, one);
-    _mm_storeu_si128((__m128i *)p, _mm_xor_si128(ks, _mm_loadu_si128((const __m128i *)p)));
-  }
-  _mm_storeu_si128((__m128i *)g->ctr, c);
-}
+enum { ENCRYPT, DECRYPT };
 
 /* CTR and GHASH in one loop over n 256-byte chunks, so that the AES rounds
  * and the carry-less multiplies (independent work) overlap: decrypting, a
  * chunk's ciphertext is hashed as it is read; encrypting, the chunk before
  * is hashed while this one is encrypted. The GHASH stream must be at a
  * block boundary (gfill 0). */
-TARGET static void crypt_chunks(gcm_t *g, int decrypt, unsigned char *p, size_t n) {
+TARGET static void crypt_chunks(gcm_t *g, int mode, unsigned char *p, size_t n) {
   const __m512i sw = _mm512_broadcast_i32x4(_mm_set_epi8(12, 13, 14, 15, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
   const __m512i inc4 = _mm512_set_epi32(4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0);
   const int rounds = g->rounds;
@@ -245,8 +203,8 @@ TARGET static void crypt_chunks(gcm_t *g, int decrypt, unsigned char *p, size_t 
     __m512i x2 = _mm512_xor_si512(_mm512_shuffle_epi8(c2, sw), k[0]);
     __m512i x3 = _mm512_xor_si512(_mm512_shuffle_epi8(c3, sw), k[0]);
     base = _mm512_add_epi32(c3, inc4);
-    if (decrypt) s = ghash16(g, s, p);
-    else if (i) s = ghash16(g, s, p - 256);
+    if (mode == DECRYPT) s = ghash16(g, s, p);
+    else if (mode == ENCRYPT && i) s = ghash16(g, s, p - 256);
     for (int r = 1; r < rounds; r++) {
       x0 = _mm512_aesenc_epi128(x0, k[r]);
       x1 = _mm512_aesenc_epi128(x1, k[r]);
@@ -262,9 +220,22 @@ TARGET static void crypt_chunks(gcm_t *g, int decrypt, unsigned char *p, size_t 
     _mm512_storeu_si512((void *)(p + 128), _mm512_xor_si512(x2, _mm512_loadu_si512((const void *)(p + 128))));
     _mm512_storeu_si512((void *)(p + 192), _mm512_xor_si512(x3, _mm512_loadu_si512((const void *)(p + 192))));
   }
-  if (!decrypt && n) s = ghash16(g, s, p - 256);
+  if (mode == ENCRYPT && n) s = ghash16(g, s, p - 256);
   _mm_storeu_si128((__m128i *)g->s, s);
   _mm_storeu_si128((__m128i *)g->ctr, _mm512_castsi512_si128(base));
+}
+
+/* XOR the keystream of n whole blocks into p, one at a time (what is left
+ * after crypt_chunks: fewer than 16), advancing the counter. */
+TARGET static void ctr_blocks(gcm_t *g, unsigned char *p, size_t nblocks) {
+  __m128i c = _mm_loadu_si128((const __m128i *)g->ctr);
+  const __m128i one = _mm_set_epi32(1, 0, 0, 0);
+  for (; nblocks; nblocks--, p += 16) {
+    __m128i ks = aes_block(g, ctr_be(c));
+    c = _mm_add_epi32(c, one);
+    _mm_storeu_si128((__m128i *)p, _mm_xor_si128(ks, _mm_loadu_si128((const __m128i *)p)));
+  }
+  _mm_storeu_si128((__m128i *)g->ctr, c);
 }
 
 /* The keystream of the next block into g->ks (the counter moves on). */
@@ -328,16 +299,17 @@ void gcm_crypt(gcm_t *g, int decrypt, void *data, size_t n) {
     p += m;
     n -= m;
   }
-  /* whole 256-byte chunks in one pass, where the hash is at a block boundary */
+  /* whole 256-byte chunks in one pass; the hash is at a block boundary here
+   * (the data so far ends on one: the leftover above finished its block) */
   if (n >= 256 && !g->gfill) {
     size_t m = n & ~(size_t)255;
-    crypt_chunks(g, decrypt, p, m / 256);
+    crypt_chunks(g, decrypt ? DECRYPT : ENCRYPT, p, m / 256);
     p += m;
     n -= m;
   }
-  /* whole blocks, 4 KiB at a time so that the second pass reads from L1 */
-  while (n >= 16) {
-    size_t m = n >= 4096 ? 4096 : n & ~(size_t)15;
+  /* whole blocks left */
+  if (n >= 16) {
+    size_t m = n & ~(size_t)15;
     if (decrypt) ghash_bytes(g, p, m);
     ctr_blocks(g, p, m / 16);
     if (!decrypt) ghash_bytes(g, p, m);
