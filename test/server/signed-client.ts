@@ -22,12 +22,17 @@ import { createClientAuth } from '../../src/auth/authenticator.js';
 import { deriveSessionKeys } from '../../src/crypto/keys.js';
 import { preauthInitial, preauthUpdate } from '../../src/crypto/preauth.js';
 import { signingAlgorithmFor, signInPlace, verify, type SigningAlgorithm } from '../../src/crypto/signing.js';
+import { decryptMessage, encryptMessage, parseTransformHeader } from '../../src/crypto/encryption.js';
+import { keysForRole } from '../../src/crypto/keys.js';
+import { protocolKind } from '../../src/smb2/header.js';
 
 export interface Reply {
   hdr: Smb2Header;
   msg: Buffer;
   /** the response carried SMB2_FLAGS_SIGNED */
   signed: boolean;
+  /** the response came in a transform header, and decrypted (node:crypto) */
+  sealed?: boolean;
 }
 
 /** What a client knows of one session (3.2.1.3): the session's key, and per connection the channel's. */
@@ -37,6 +42,9 @@ export interface ClientSession {
   /** Session.SigningKey and the algorithm of the connection that set it up */
   signingKey: Buffer;
   signingAlgorithm: SigningAlgorithm;
+  /** 3.x: the client's cipher keys (client to server, server to client) */
+  encryptionKey?: Buffer | null;
+  decryptionKey?: Buffer | null;
 }
 
 export interface ConnectOptions {
@@ -59,6 +67,12 @@ export class SignedConnection {
   preauth: Buffer | null = null;
   /** Channel.SigningKey of each session on this connection */
   readonly channelKeys = new Map<bigint, Buffer>();
+  /** the session of each id set up here (to open sealed responses) */
+  private readonly sessions = new Map<bigint, ClientSession>();
+  /** 3.1.1: the cipher the server chose (ENCRYPTION_CAPABILITIES) */
+  cipherId = 0;
+  /** sealed responses that did not decrypt */
+  undecryptable = 0;
   closed = false;
 
   static async open(port: number, o: ConnectOptions = {}): Promise<SignedConnection> {
@@ -68,16 +82,24 @@ export class SignedConnection {
     return c;
   }
 
-  private onMessage(msg: Buffer): void {
+  private onMessage(raw: Buffer): void {
+    let msg = raw;
+    const sealed = protocolKind(raw) === 'transform';
+    if (sealed) {
+      const key = this.sessions.get(parseTransformHeader(raw)?.sessionId ?? -1n)?.decryptionKey;
+      const plain = key ? decryptMessage(this.cipherId, key, raw) : null;
+      if (!plain) return void this.undecryptable++;
+      msg = plain;
+    }
     const hdr = decodeHeader(msg, 0);
     if (hdr.status === NtStatus.PENDING && hdr.flags & HeaderFlags.ASYNC_COMMAND) return;
     const w = this.waiters.get(hdr.messageId);
     this.waiters.delete(hdr.messageId);
-    w?.({ hdr, msg, signed: (hdr.flags & HeaderFlags.SIGNED) !== 0 });
+    w?.({ hdr, msg, signed: (hdr.flags & HeaderFlags.SIGNED) !== 0, sealed });
   }
 
   /** Sends one request; `key` signs it with `alg` (default: this connection's algorithm). Returns the request bytes too. */
-  async request(command: number, body: Buffer, o: { sessionId?: bigint; treeId?: number; key?: Buffer | null; alg?: SigningAlgorithm } = {}): Promise<Reply & { sent: Buffer }> {
+  async request(command: number, body: Buffer, o: { sessionId?: bigint; treeId?: number; key?: Buffer | null; alg?: SigningAlgorithm; seal?: { key: Buffer; tamper?: (frame: Buffer) => void } } = {}): Promise<Reply & { sent: Buffer }> {
     const messageId = this.nextId++;
     const msg = Buffer.alloc(HEADER_SIZE + body.length);
     encodeHeader({
@@ -86,14 +108,17 @@ export class SignedConnection {
     }, msg, 0);
     body.copy(msg, HEADER_SIZE);
     if (o.key) signInPlace(o.alg ?? this.signingAlgorithm, o.key, msg);
+    // Sealed (3.2.4.1.8): the whole message in a transform header, node:crypto's AES.
+    const frame = o.seal ? encryptMessage(this.cipherId, o.seal.key, o.sessionId ?? 0n, msg) : msg;
+    o.seal?.tamper?.(frame);
     const nb = Buffer.alloc(4);
-    nb.writeUInt32BE(msg.length, 0);
+    nb.writeUInt32BE(frame.length, 0);
     const reply = new Promise<Reply>((resolve, reject) => {
       this.waiters.set(messageId, resolve);
       const t = setTimeout(() => reject(new Error(`no response to command ${command} (message ${messageId})`)), 5000);
       t.unref();
     });
-    this.sock.write(Buffer.concat([nb, msg]));
+    this.sock.write(Buffer.concat([nb, frame]));
     return { ...(await reply), sent: msg };
   }
 
@@ -113,6 +138,7 @@ export class SignedConnection {
     const neg = decodeNegotiateResponse(r.msg);
     this.dialect = neg.dialectRevision;
     this.capabilities = neg.capabilities;
+    this.cipherId = neg.negotiateContexts?.encryption?.ciphers[0] ?? 0;
     const alg = neg.negotiateContexts?.signing?.signingAlgorithms[0];
     this.signingAlgorithm = signingAlgorithmFor(this.dialect, alg as SigningAlgorithm | undefined);
     if (this.dialect === Dialect.SMB311) this.preauth = preauthUpdate(preauthUpdate(preauthInitial(), r.sent), r.msg);
@@ -151,10 +177,15 @@ export class SignedConnection {
         this.mustVerify(r, this.channelKeys.get(s.id)!, this.signingAlgorithm);
         return { reply: r, session: s };
       }
-      const keys = deriveSessionKeys({ dialect: this.dialect, gssSessionKey: auth.sessionKey, preauthHash: hash ?? undefined });
+      const keys = deriveSessionKeys({ dialect: this.dialect, gssSessionKey: auth.sessionKey, preauthHash: hash ?? undefined, cipherId: this.cipherId || undefined });
       this.mustVerify(r, keys.signingKey, this.signingAlgorithm);
       this.channelKeys.set(sessionId, keys.signingKey);
-      const session = s ?? { id: sessionId, dialect: this.dialect, signingKey: keys.signingKey, signingAlgorithm: this.signingAlgorithm };
+      const cipher = keysForRole(keys, 'client');
+      const session = s ?? {
+        id: sessionId, dialect: this.dialect, signingKey: keys.signingKey, signingAlgorithm: this.signingAlgorithm,
+        encryptionKey: cipher.encryptionKey, decryptionKey: cipher.decryptionKey,
+      };
+      this.sessions.set(sessionId, session);
       return { reply: r, session };
     }
   }
@@ -171,6 +202,15 @@ export class SignedConnection {
     const skip = r.hdr.status === NtStatus.USER_SESSION_DELETED; // signed flag set, signature not checkable (3.3.4.1.1)
     if (r.signed && key && !skip && !verify(this.signingAlgorithm, key, r.msg)) throw new Error(`response to command ${command} does not verify`);
     return r;
+  }
+
+  /**
+   * A request on `session` sealed with its client-to-server key (unsigned, as
+   * sealed requests are); `tamper` may change the frame before it goes.
+   */
+  async sealedCall(session: ClientSession, command: number, body: Buffer, treeId = 0, tamper?: (frame: Buffer) => void): Promise<Reply> {
+    if (!session.encryptionKey || !this.cipherId) throw new Error('no cipher negotiated for this session');
+    return this.request(command, body, { sessionId: session.id, treeId, seal: { key: session.encryptionKey, tamper } });
   }
 
   async treeConnect(session: ClientSession, share: string): Promise<number> {
