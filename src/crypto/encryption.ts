@@ -95,6 +95,16 @@ function defaultNonce(cipherId: number, key: Buffer): Buffer {
   return g.next();
 }
 
+/**
+ * Which AES-GCM the server's sealing and opening run on, for the start-up
+ * log: the addon's VAES-512 code (native/src/gcm.c), OpenSSL through the
+ * addon, or node:crypto without it.
+ */
+export function aesGcmImplementation(): 'vaes-512' | 'openssl' | 'node:crypto' {
+  if (typeof native?.aeadSeal !== 'function') return 'node:crypto';
+  return (native.gcmFast as (() => number) | undefined)?.() ? 'vaes-512' : 'openssl';
+}
+
 /** The transform header of a message, or null when it is not one (too short, other ProtocolId). */
 export function parseTransformHeader(buf: Buffer): TransformHeader | null {
   if (buf.length < TRANSFORM_HEADER_SIZE || protocolKind(buf) !== 'transform') return null;

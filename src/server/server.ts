@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { createLogger, type Logger } from '../util/log.js';
+import { aesGcmImplementation } from '../crypto/encryption.js';
 import { createVfs } from '../vfs/index.js';
 import type { UringVfs } from '../vfs/uring.js';
 import { DataPool } from '../uring/data-pool.js';
@@ -168,7 +169,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     const addrs = this.netListeners.map((l) => l.address);
     this.sweeper = setInterval(() => this.sweep(), 5000);
     this.sweeper.unref();
-    this.log.info(`listening on ${addrs.map((a) => `${a.host}:${a.port}`).join(', ')} (transport ${this.transport.name}, vfs ${this.vfs.name} [${this.vfs.reason}], events ${this.events.backendName}, signing ${this.config.signing}${this.config.encrypt ? ', encryption required' : ''})`);
+    this.log.info(`listening on ${addrs.map((a) => `${a.host}:${a.port}`).join(', ')} (transport ${this.transport.name}, vfs ${this.vfs.name} [${this.vfs.reason}], events ${this.events.backendName}, signing ${this.config.signing}${this.config.encrypt ? ', encryption required' : ''}, aes-gcm ${aesGcmImplementation()})`);
     this.emit('listening', addrs);
     return addrs;
   }

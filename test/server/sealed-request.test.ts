@@ -22,6 +22,7 @@ import { decodeWriteResponse, encodeWriteRequest } from '../../src/smb2/commands
 import { decodeReadResponse } from '../../src/smb2/commands/read.js';
 import { encodeEchoRequest } from '../../src/smb2/commands/echo.js';
 import type { FileId } from '../../src/smb2/wire.js';
+import { native } from '../../src/native.js';
 
 let srv: Running;
 before(async () => {
@@ -116,3 +117,11 @@ for (const [what, tamper] of TAMPER) {
     }
   });
 }
+
+test('the start-up line names the AES-GCM the server seals with (the addon\'s VAES-512 code, OpenSSL, or node:crypto)', () => {
+  const line = srv.logs.find((l) => l.includes('listening on'));
+  assert.ok(line, 'a listening line');
+  const want = !native ? 'node:crypto' : (native.gcmFast as () => number)() ? 'vaes-512' : 'openssl';
+  assert.match(line, new RegExp(`aes-gcm ${want}\\)`));
+  if (process.env.RINGSMB_GCM === 'openssl' && native) assert.match(line, /aes-gcm openssl/);
+});
