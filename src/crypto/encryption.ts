@@ -296,7 +296,7 @@ function openArgs(cipherId: number, key: Buffer, msg: Buffer) {
 }
 
 type AeadOpenAsync = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer, cb: (res: number) => void) => number;
-type AeadSeal = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer | null, aadParts: Buffer[] | null, parts: Buffer[], tagOut: Buffer) => number;
+export type AeadSeal = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer | null, aadParts: Buffer[] | null, parts: Buffer[], tagOut: Buffer) => number;
 export type AeadSealAsync = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer | null, aadParts: Buffer[] | null, parts: Buffer[], tagOut: Buffer, cb: (res: number) => void) => number;
 type AeadOpen = (ccm: number, key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer) => number;
 

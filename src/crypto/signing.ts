@@ -12,7 +12,7 @@ import { Command, Dialect, HeaderFlags, SigningAlgorithm as SigningAlgorithmIds 
 import { HEADER_SIZE } from '../smb2/header.js';
 import { AesCmac } from './cmac.js';
 import { native } from '../native.js';
-import type { AeadSealAsync } from './encryption.js';
+import type { AeadSeal, AeadSealAsync } from './encryption.js';
 
 /** SigningAlgorithmId values of SMB2_SIGNING_CAPABILITIES (MS-SMB2 2.2.3.1.7). */
 export const SigningAlgorithm = SigningAlgorithmIds;
@@ -82,6 +82,14 @@ export function signv(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer
     const out = Buffer.allocUnsafe(SIGNATURE_SIZE);
     const r = n.once(key, chunks, out);
     if (r < 0) throw new Error(`${n.name} failed (errno ${-r})`);
+    return out;
+  }
+  const seal = native?.aeadSeal as AeadSeal | undefined;
+  if (alg === SigningAlgorithm.AES_GMAC && seal && chunks.length <= NATIVE_MAX_PARTS) {
+    // GCM with the parts as AAD and no plaintext, in one call (no stream object per message).
+    const out = Buffer.allocUnsafe(SIGNATURE_SIZE);
+    const r = seal(0, key, gmacNonce(parts[0]!, opts), null, chunks, [], out);
+    if (r < 0) throw new Error(`AES-GMAC failed (errno ${-r})`);
     return out;
   }
   const mac = macFor(alg, key, parts[0]!, opts);
