@@ -63,11 +63,15 @@ static const EVP_CIPHER *aes(const EVP_CIPHER *(*k128)(void), const EVP_CIPHER *
   return keylen == 16 ? k128() : keylen == 32 ? k256() : NULL;
 }
 
-/* A CBC-MAC in progress (AES-CMAC's, and AES-CCM's): the CBC context carries
- * the chain; the last 1..16 bytes seen are held back, because the final
+/* A CBC-MAC in progress (AES-CMAC's, and AES-CCM's): with AES-NI the chain
+ * is `chain` under the schedule `key` (gcm.c), else OpenSSL's CBC context
+ * carries it; the last 1..16 bytes seen are held back, because the final
  * block is treated apart. */
 typedef struct {
-  EVP_CIPHER_CTX *c;
+  EVP_CIPHER_CTX *c; /* NULL with AES-NI */
+  int ni;
+  aes_key_t key;
+  unsigned char chain[16];
   unsigned char k1[16], k2[16]; /* CMAC's subkeys */
   unsigned char held[16];
   size_t nheld;
@@ -87,6 +91,11 @@ static void dbl(unsigned char *out, const unsigned char *in) {
 /* Encrypts whole blocks through the chain; the ciphertext is not needed, but
  * the last block's, which out (16 bytes, or NULL) receives. */
 static int cmac_blocks(cmac_t *m, const unsigned char *p, size_t n, unsigned char *out) {
+  if (m->ni) {
+    aes_cbcmac(&m->key, m->chain, p, n / 16);
+    if (out) memcpy(out, m->chain, 16);
+    return 0;
+  }
   unsigned char scratch[4096];
   int outl;
   while (n) {
@@ -102,6 +111,7 @@ static int cmac_blocks(cmac_t *m, const unsigned char *p, size_t n, unsigned cha
 static void cmac_free(cmac_t *m) {
   if (m->c) EVP_CIPHER_CTX_free(m->c);
   m->c = NULL;
+  if (m->ni) OPENSSL_cleanse(&m->key, sizeof m->key);
 }
 
 /* A CBC-MAC (zero IV) under an AES-128 or AES-256 key. */
@@ -109,7 +119,13 @@ static int cbcmac_begin(cmac_t *m, const void *key, size_t keylen) {
   const EVP_CIPHER *ci = aes(EVP_aes_128_cbc, EVP_aes_256_cbc, keylen);
   m->nheld = 0;
   m->c = NULL;
+  m->ni = 0;
   if (!ci) return -EINVAL;
+  if (aesni_fast()) {
+    memset(m->chain, 0, 16);
+    m->ni = 1;
+    return aes_key(&m->key, key, keylen);
+  }
   m->c = EVP_CIPHER_CTX_new();
   if (!m->c) return -ENOMEM;
   if (!EVP_EncryptInit_ex(m->c, ci, NULL, key, ZERO16) || !EVP_CIPHER_CTX_set_padding(m->c, 0)) {
@@ -123,12 +139,14 @@ static int cmac_begin(cmac_t *m, const void *key, size_t keylen) {
   unsigned char l[16];
   if (keylen != 16) {
     m->c = NULL;
+    m->ni = 0;
     return -EINVAL;
   }
   int r = cbcmac_begin(m, key, keylen);
   if (r) return r;
   /* L = AES-K(0): the first block through the zero-IV CBC; then the chain starts over. */
-  if (cmac_blocks(m, ZERO16, 16, l) || !EVP_EncryptInit_ex(m->c, NULL, NULL, NULL, ZERO16)) {
+  if (m->ni) aes_encrypt_block(&m->key, ZERO16, l);
+  else if (cmac_blocks(m, ZERO16, 16, l) || !EVP_EncryptInit_ex(m->c, NULL, NULL, NULL, ZERO16)) {
     cmac_free(m);
     return -EIO;
   }

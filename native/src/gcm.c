@@ -32,22 +32,37 @@
 #include <string.h>
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,aes,pclmul,sse4.1")))
+#define AESNI __attribute__((target("aes,sse2")))
+
+/* RINGSMB_AES=openssl: every AES through OpenSSL. */
+static int openssl_forced(void) {
+  const char *e = getenv("RINGSMB_AES");
+  return e && !strcmp(e, "openssl");
+}
+
+int aesni_fast(void) {
+  static int fast = -1;
+  if (fast < 0) {
+    __builtin_cpu_init();
+    fast = !openssl_forced() && __builtin_cpu_supports("aes");
+  }
+  return fast;
+}
 
 int gcm_fast(void) {
   static int fast = -1;
   if (fast < 0) {
-    const char *e = getenv("RINGSMB_GCM");
     __builtin_cpu_init();
-    fast = !(e && !strcmp(e, "openssl")) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+    fast = aesni_fast() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("vaes") && __builtin_cpu_supports("vpclmulqdq") &&
-           __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
+           __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
   }
   return fast;
 }
 
 /* ---- AES: key expansion (FIPS-197 5.2) and single blocks ---- */
 
-TARGET static inline __m128i expand_step(__m128i k, __m128i assist) {
+AESNI static inline __m128i expand_step(__m128i k, __m128i assist) {
   k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
   k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
   k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
@@ -58,23 +73,58 @@ TARGET static inline __m128i expand_step(__m128i k, __m128i assist) {
 #define K256A(i, rcon) rk[i] = expand_step(rk[(i) - 2], _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[(i) - 1], rcon), 0xff))
 #define K256B(i) rk[i] = expand_step(rk[(i) - 2], _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[(i) - 1], 0), 0xaa))
 
-TARGET static void expand128(const unsigned char *key, __m128i *rk) {
+AESNI static void expand128(const unsigned char *key, __m128i *rk) {
   rk[0] = _mm_loadu_si128((const __m128i *)key);
   K128(1, 0x01); K128(2, 0x02); K128(3, 0x04); K128(4, 0x08); K128(5, 0x10);
   K128(6, 0x20); K128(7, 0x40); K128(8, 0x80); K128(9, 0x1b); K128(10, 0x36);
 }
 
-TARGET static void expand256(const unsigned char *key, __m128i *rk) {
+AESNI static void expand256(const unsigned char *key, __m128i *rk) {
   rk[0] = _mm_loadu_si128((const __m128i *)key);
   rk[1] = _mm_loadu_si128((const __m128i *)(key + 16));
   K256A(2, 0x01); K256B(3); K256A(4, 0x02); K256B(5); K256A(6, 0x04); K256B(7);
   K256A(8, 0x08); K256B(9); K256A(10, 0x10); K256B(11); K256A(12, 0x20); K256B(13); K256A(14, 0x40);
 }
 
+AESNI static inline __m128i aes_enc(const aes_key_t *k, __m128i x) {
+  x = _mm_xor_si128(x, _mm_loadu_si128((const __m128i *)k->rk[0]));
+  for (int r = 1; r < k->rounds; r++) x = _mm_aesenc_si128(x, _mm_loadu_si128((const __m128i *)k->rk[r]));
+  return _mm_aesenclast_si128(x, _mm_loadu_si128((const __m128i *)k->rk[k->rounds]));
+}
+
 TARGET static inline __m128i aes_block(const gcm_t *g, __m128i x) {
-  x = _mm_xor_si128(x, _mm_loadu_si128((const __m128i *)g->rk[0]));
-  for (int r = 1; r < g->rounds; r++) x = _mm_aesenc_si128(x, _mm_loadu_si128((const __m128i *)g->rk[r]));
-  return _mm_aesenclast_si128(x, _mm_loadu_si128((const __m128i *)g->rk[g->rounds]));
+  return aes_enc(&g->key, x);
+}
+
+AESNI int aes_key(aes_key_t *k, const void *key, size_t keylen) {
+  __m128i rk[15];
+  if (keylen == 16) expand128(key, rk);
+  else if (keylen == 32) expand256(key, rk);
+  else return -EINVAL;
+  k->rounds = keylen == 16 ? 10 : 14;
+  for (int r = 0; r <= k->rounds; r++) _mm_storeu_si128((__m128i *)k->rk[r], rk[r]);
+  explicit_bzero(rk, sizeof rk); /* key material lives on in k only */
+  return 0;
+}
+
+AESNI void aes_encrypt_block(const aes_key_t *k, const unsigned char in[16], unsigned char out[16]) {
+  _mm_storeu_si128((__m128i *)out, aes_enc(k, _mm_loadu_si128((const __m128i *)in)));
+}
+
+/* The round keys stay in registers across the chain; each block waits for
+ * the one before (CBC), so this runs at the AES unit's latency, as
+ * OpenSSL's CBC does, without its per-call cost. */
+AESNI void aes_cbcmac(const aes_key_t *k, unsigned char chain[16], const unsigned char *p, size_t nblocks) {
+  __m128i rk[15];
+  const int rounds = k->rounds;
+  for (int r = 0; r <= rounds; r++) rk[r] = _mm_loadu_si128((const __m128i *)k->rk[r]);
+  __m128i c = _mm_loadu_si128((const __m128i *)chain);
+  for (; nblocks; nblocks--, p += 16) {
+    c = _mm_xor_si128(c, _mm_xor_si128(_mm_loadu_si128((const __m128i *)p), rk[0]));
+    for (int r = 1; r < rounds; r++) c = _mm_aesenc_si128(c, rk[r]);
+    c = _mm_aesenclast_si128(c, rk[rounds]);
+  }
+  _mm_storeu_si128((__m128i *)chain, c);
 }
 
 /* ---- GHASH ---- */
@@ -190,9 +240,9 @@ enum { ENCRYPT, DECRYPT };
 TARGET static void crypt_chunks(gcm_t *g, int mode, unsigned char *p, size_t n) {
   const __m512i sw = _mm512_broadcast_i32x4(_mm_set_epi8(12, 13, 14, 15, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
   const __m512i inc4 = _mm512_set_epi32(4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0);
-  const int rounds = g->rounds;
+  const int rounds = g->key.rounds;
   __m512i k[15];
-  for (int r = 0; r <= rounds; r++) k[r] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)g->rk[r]));
+  for (int r = 0; r <= rounds; r++) k[r] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)g->key.rk[r]));
   __m128i s = _mm_loadu_si128((const __m128i *)g->s);
   __m512i base = _mm512_add_epi32(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)g->ctr)),
                                   _mm512_set_epi32(3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0));
@@ -249,11 +299,7 @@ TARGET static void next_ks(gcm_t *g) {
 
 TARGET int gcm_init(gcm_t *g, const void *key, size_t keylen, const void *nonce, size_t noncelen) {
   if ((keylen != 16 && keylen != 32) || noncelen != 12) return -EINVAL;
-  __m128i rk[15];
-  if (keylen == 16) expand128(key, rk);
-  else expand256(key, rk);
-  g->rounds = keylen == 16 ? 10 : 14;
-  for (int r = 0; r <= g->rounds; r++) _mm_storeu_si128((__m128i *)g->rk[r], rk[r]);
+  aes_key(&g->key, key, keylen);
   /* H = E(K, 0^128), twisted; its powers up to 16 */
   __m128i t[17];
   t[1] = twist(bswap128(aes_block(g, _mm_setzero_si128())));
@@ -261,8 +307,7 @@ TARGET int gcm_init(gcm_t *g, const void *key, size_t keylen, const void *nonce,
   for (int row = 0; row < 4; row++)
     for (int lane = 0; lane < 4; lane++) _mm_storeu_si128((__m128i *)(g->hpow[row] + 16 * lane), t[16 - 4 * row - lane]);
   _mm_storeu_si128((__m128i *)g->h1, t[1]);
-  explicit_bzero(rk, sizeof rk); /* key material lives on in g only */
-  explicit_bzero(t, sizeof t);
+  explicit_bzero(t, sizeof t); /* key material lives on in g only */
   memcpy(g->j0, nonce, 12);
   g->j0[12] = g->j0[13] = g->j0[14] = 0;
   g->j0[15] = 1;
