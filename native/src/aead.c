@@ -708,6 +708,18 @@ static aead_stream_t *arg_stream(napi_env env, napi_value v) {
   return p;
 }
 
+/* A GCM stream's cipher: gcm.c where it runs (a 12-byte nonce, gcm_fast()),
+ * else OpenSSL's; 0 or -errno. */
+static int gcm_stream_begin(aead_stream_t *s, const void *key, size_t keylen, const void *nonce, size_t noncelen) {
+  s->kind = GCM;
+  if (noncelen == 12 && gcm_fast()) {
+    s->g = malloc(sizeof *s->g);
+    return s->g ? gcm_init(s->g, key, keylen, nonce, noncelen) : -ENOMEM;
+  }
+  s->c = EVP_CIPHER_CTX_new();
+  return s->c ? ossl_setup(s->c, 1, 0, key, keylen, nonce, noncelen, NULL, 0) : -ENOMEM;
+}
+
 /* aeadStream(ccm, key, nonce, aad, total) -> stream | -errno */
 static napi_value AeadStream(napi_env env, napi_callback_info info) {
   ARGS(5);
@@ -728,16 +740,9 @@ static napi_value AeadStream(napi_env env, napi_callback_info info) {
     if (!r) ccm_aad_done(&s->k);
     return stream_out(env, s, r);
   }
-  s->kind = GCM;
-  if (noncelen == 12 && gcm_fast()) {
-    s->g = malloc(sizeof *s->g);
-    r = s->g ? gcm_init(s->g, key, keylen, nonce, noncelen) : -ENOMEM;
-    if (!r) gcm_aad(s->g, aad, aadlen);
-    return stream_out(env, s, r);
-  }
-  s->c = EVP_CIPHER_CTX_new();
-  r = s->c ? ossl_setup(s->c, 1, 0, key, keylen, nonce, noncelen, NULL, 0) : -ENOMEM;
-  if (!r && aadlen && !EVP_CipherUpdate(s->c, NULL, &outl, aad, (int)aadlen)) r = -EIO;
+  r = gcm_stream_begin(s, key, keylen, nonce, noncelen);
+  if (!r && s->g) gcm_aad(s->g, aad, aadlen);
+  if (!r && s->c && aadlen && !EVP_CipherUpdate(s->c, NULL, &outl, aad, (int)aadlen)) r = -EIO;
   return stream_out(env, s, r);
 }
 
@@ -752,14 +757,8 @@ static napi_value GmacStream(napi_env env, napi_callback_info info) {
   if (noncelen > 16) return ret_i64(env, -EINVAL);
   aead_stream_t *s = calloc(1, sizeof(*s));
   if (!s) return ret_i64(env, -ENOMEM);
-  s->kind = GCM;
   s->aad_only = 1;
-  if (noncelen == 12 && gcm_fast()) {
-    s->g = malloc(sizeof *s->g);
-    return stream_out(env, s, s->g ? gcm_init(s->g, key, keylen, nonce, noncelen) : -ENOMEM);
-  }
-  s->c = EVP_CIPHER_CTX_new();
-  return stream_out(env, s, s->c ? ossl_setup(s->c, 1, 0, key, keylen, nonce, noncelen, NULL, 0) : -ENOMEM);
+  return stream_out(env, s, gcm_stream_begin(s, key, keylen, nonce, noncelen));
 }
 
 /* cmacStream(key), hmacStream(key) -> stream | -errno */

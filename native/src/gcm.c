@@ -52,7 +52,6 @@ int aesni_fast(void) {
 int gcm_fast(void) {
   static int fast = -1;
   if (fast < 0) {
-    __builtin_cpu_init();
     fast = aesni_fast() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("vaes") && __builtin_cpu_supports("vpclmulqdq") &&
            __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
@@ -90,10 +89,6 @@ AESNI static inline __m128i aes_enc(const aes_key_t *k, __m128i x) {
   x = _mm_xor_si128(x, _mm_loadu_si128((const __m128i *)k->rk[0]));
   for (int r = 1; r < k->rounds; r++) x = _mm_aesenc_si128(x, _mm_loadu_si128((const __m128i *)k->rk[r]));
   return _mm_aesenclast_si128(x, _mm_loadu_si128((const __m128i *)k->rk[k->rounds]));
-}
-
-TARGET static inline __m128i aes_block(const gcm_t *g, __m128i x) {
-  return aes_enc(&g->key, x);
 }
 
 AESNI int aes_key(aes_key_t *k, const void *key, size_t keylen) {
@@ -281,7 +276,7 @@ TARGET static void ctr_blocks(gcm_t *g, unsigned char *p, size_t nblocks) {
   __m128i c = _mm_loadu_si128((const __m128i *)g->ctr);
   const __m128i one = _mm_set_epi32(1, 0, 0, 0);
   for (; nblocks; nblocks--, p += 16) {
-    __m128i ks = aes_block(g, ctr_be(c));
+    __m128i ks = aes_enc(&g->key, ctr_be(c));
     c = _mm_add_epi32(c, one);
     _mm_storeu_si128((__m128i *)p, _mm_xor_si128(ks, _mm_loadu_si128((const __m128i *)p)));
   }
@@ -291,7 +286,7 @@ TARGET static void ctr_blocks(gcm_t *g, unsigned char *p, size_t nblocks) {
 /* The keystream of the next block into g->ks (the counter moves on). */
 TARGET static void next_ks(gcm_t *g) {
   __m128i c = _mm_loadu_si128((const __m128i *)g->ctr);
-  _mm_storeu_si128((__m128i *)g->ks, aes_block(g, ctr_be(c)));
+  _mm_storeu_si128((__m128i *)g->ks, aes_enc(&g->key, ctr_be(c)));
   _mm_storeu_si128((__m128i *)g->ctr, _mm_add_epi32(c, _mm_set_epi32(1, 0, 0, 0)));
 }
 
@@ -302,7 +297,7 @@ TARGET int gcm_init(gcm_t *g, const void *key, size_t keylen, const void *nonce,
   aes_key(&g->key, key, keylen);
   /* H = E(K, 0^128), twisted; its powers up to 16 */
   __m128i t[17];
-  t[1] = twist(bswap128(aes_block(g, _mm_setzero_si128())));
+  t[1] = twist(bswap128(aes_enc(&g->key, _mm_setzero_si128())));
   for (int i = 2; i <= 16; i++) t[i] = mont(t[i - 1], t[1]);
   for (int row = 0; row < 4; row++)
     for (int lane = 0; lane < 4; lane++) _mm_storeu_si128((__m128i *)(g->hpow[row] + 16 * lane), t[16 - 4 * row - lane]);
@@ -375,7 +370,7 @@ TARGET void gcm_tag(gcm_t *g, unsigned char tag[16]) {
   __m128i s = _mm_loadu_si128((const __m128i *)g->s);
   __m128i len = _mm_set_epi64x((long long)(g->aadlen * 8), (long long)(g->datalen * 8));
   s = mont(_mm_xor_si128(s, len), _mm_loadu_si128((const __m128i *)g->h1));
-  __m128i ek = aes_block(g, _mm_loadu_si128((const __m128i *)g->j0));
+  __m128i ek = aes_enc(&g->key, _mm_loadu_si128((const __m128i *)g->j0));
   _mm_storeu_si128((__m128i *)tag, _mm_xor_si128(ek, bswap128(s)));
   explicit_bzero(g, sizeof *g); /* the keys go */
 }

@@ -296,9 +296,7 @@ class UringConnection implements TransportConnection {
     } else if (ringBufs) {
       op = prepRecvOnce(this.ring, this.fd, ringBufs, (err, bid, n, _more, view) => this.receivedInto(ringBufs, err, bid, n, view), { flags: dontwait });
     } else {
-      const own = this.ownStaging();
-      if (this.start > 0 && this.end === STAGING) this.compact();
-      op = prepRecv(this.ring, this.fd, own, (err, n) => this.received(err, n), { offset: this.end, length: STAGING - this.end, flags: dontwait });
+      op = prepRecv(this.ring, this.fd, this.receiveInto(), (err, n) => this.received(err, n), { offset: this.end, length: STAGING - this.end, flags: dontwait });
     }
     this.recvOp = op;
     this.recvOnce = once;
@@ -348,6 +346,13 @@ class UringConnection implements TransportConnection {
     if (!this.own) this.own = Buffer.allocUnsafe(STAGING);
     this.staging = this.own;
     return this.own;
+  }
+
+  /** The own staging buffer, a partial PDU at its end moved to the front: the next bytes go at `end`. */
+  private receiveInto(): Buffer {
+    const own = this.ownStaging();
+    if (this.start > 0 && this.end === STAGING) this.compact();
+    return own;
   }
 
   /** A RECV from the buffer ring completed: frame from the ring buffer, keep a partial PDU in own staging, give the buffer back. */
@@ -452,9 +457,7 @@ class UringConnection implements TransportConnection {
   /** libuv reported the socket readable: what recv(2) takes goes where a RECV's bytes go. */
   private readable(): void {
     if (!this.watching || this.closing) return this.watchOff();
-    const own = this.ownStaging();
-    if (this.start > 0 && this.end === STAGING) this.compact();
-    const r = requireNative().recvSync(this.fd, own, this.end, STAGING - this.end);
+    const r = requireNative().recvSync(this.fd, this.receiveInto(), this.end, STAGING - this.end);
     if (r === -EAGAIN) return;
     this.t.stats.directRecvs++;
     // The watch stays on: took() ends in recv(), which keeps it or arms a RECV op instead.
