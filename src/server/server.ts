@@ -181,9 +181,12 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
-    await Promise.all(this.netListeners.map((l) => l.close()));
+    // Stop accepting, then end the connections, then wait: a net.Server's close() calls back
+    // only once its last connection is gone, so waiting first would wait on clients forever.
+    const listening = this.netListeners.map((l) => l.close());
     this.netListeners = [];
     for (const c of this.connections.values()) c.transport.close();
+    await Promise.all(listening);
     for (const s of [...this.state.sessions.values()]) await this.logoff(s);
     for (const o of [...this.state.opens.values()]) await this.closeOpen(o); // durable ones kept by logoff
     for (const s of this.shares.values()) {

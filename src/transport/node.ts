@@ -5,6 +5,9 @@
 import net from 'node:net';
 import { frameHeader, type ListenAddress, type Listener, type Transport, type TransportConnection, type TransportOptions } from './types.js';
 
+/** How long close() lets queued responses go out to a peer that does not read them (as the io_uring transport). */
+const LINGER_MS = 2000;
+
 let nextId = 1;
 
 class NodeConnection implements TransportConnection {
@@ -18,6 +21,7 @@ class NodeConnection implements TransportConnection {
   private chunks: Buffer[] = [];
   private have = 0;
   private closed = false;
+  private lingering: NodeJS.Timeout | null = null;
 
   constructor(private readonly sock: net.Socket, private readonly opts: TransportOptions) {
     this.remoteAddress = sock.remoteAddress ?? '';
@@ -65,8 +69,11 @@ class NodeConnection implements TransportConnection {
     this.sock.resume();
   }
 
+  /** Graceful: what is queued goes out, then the socket closes; a peer that does not read gets LINGER_MS for it. */
   close(): void {
-    if (this.closed) return;
+    if (this.closed || this.lingering) return;
+    this.lingering = setTimeout(() => this.sock.destroy(), LINGER_MS);
+    this.lingering.unref();
     this.sock.end();
     this.sock.destroySoon();
   }
@@ -74,6 +81,7 @@ class NodeConnection implements TransportConnection {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.lingering) clearTimeout(this.lingering);
     this.chunks = [];
     this.onClose();
   }
