@@ -75,9 +75,20 @@ export class SignedConnection {
   undecryptable = 0;
   closed = false;
 
+  /** resolves when the server (or destroy()) ends the connection */
+  readonly gone: Promise<void>;
+  private onGone!: () => void;
+
+  private constructor() {
+    this.gone = new Promise((r) => (this.onGone = r));
+  }
+
   static async open(port: number, o: ConnectOptions = {}): Promise<SignedConnection> {
     const c = new SignedConnection();
-    c.sock = await dialFramed(port, (msg) => c.onMessage(msg), () => (c.closed = true));
+    c.sock = await dialFramed(port, (msg) => c.onMessage(msg), () => {
+      c.closed = true;
+      c.onGone();
+    });
     await c.negotiate(o);
     return c;
   }
@@ -227,6 +238,34 @@ export class SignedConnection {
     }), treeId);
     if (r.hdr.status !== 0) throw new Error(`CREATE ${name}: 0x${r.hdr.status.toString(16)}`);
     return decodeCreateResponse(r.msg).fileId;
+  }
+
+  /** The next message id, the counter advanced by `charge` (for requests made outside request()). */
+  takeId(charge = 1): bigint {
+    const id = this.nextId;
+    this.nextId += BigInt(charge);
+    return id;
+  }
+
+  /**
+   * Sends `frame` (a whole SMB2 or transform message, as it is) and resolves
+   * with the first response to any of `ids` (a sealed one opened), or null
+   * when the connection ends or `ms` pass first.
+   */
+  async sendFrame(frame: Buffer, ids: readonly bigint[], ms: number): Promise<Reply | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<Reply>((resolve) => {
+      for (const id of ids) this.waiters.set(id, resolve);
+    });
+    const nb = Buffer.alloc(4);
+    nb.writeUInt32BE(frame.length, 0);
+    this.sock.write(Buffer.concat([nb, frame]));
+    try {
+      return await Promise.race([answered, this.gone.then(() => null), new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)))]);
+    } finally {
+      clearTimeout(timer);
+      for (const id of ids) this.waiters.delete(id);
+    }
   }
 
   /** Stops reading the socket: the server's responses back up in its send queue. */
