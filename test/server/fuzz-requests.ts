@@ -58,9 +58,10 @@ export interface FuzzTarget {
   dir: FileId;
 }
 
-/** One batch: the message parts (headers, bodies, compound padding), the message ids it used, its commands. */
+/** One batch: the message parts (headers, bodies, compound padding), the same as one buffer per message, the message ids it used, its commands. */
 export interface Batch {
   parts: Buffer[];
+  messages: Buffer[];
   ids: bigint[];
   cmds: number[];
 }
@@ -163,6 +164,7 @@ export function batchMaker(g: Gen, c: FuzzTarget, nextId: (charge: number) => bi
   return () => {
     const n = rnd() < 0.15 ? 2 + int(3) : 1;
     const parts: Buffer[] = [];
+    const messages: Buffer[] = [];
     const ids: bigint[] = [];
     const cmds: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -176,9 +178,10 @@ export function batchMaker(g: Gen, c: FuzzTarget, nextId: (charge: number) => bi
       const padded = last ? len : (len + 7) & ~7;
       const h = header(command, id, b.length, last ? 0 : padded);
       if (i > 0 && rnd() < 0.5) h.writeUInt32LE((h.readUInt32LE(16) | HeaderFlags.RELATED_OPERATIONS) >>> 0, 16);
-      parts.push(h, b);
-      if (padded > len) parts.push(Buffer.alloc(padded - len));
+      const pad = padded > len ? [Buffer.alloc(padded - len)] : [];
+      parts.push(h, b, ...pad);
+      messages.push(Buffer.concat([h, b, ...pad]));
     }
-    return { parts, ids, cmds };
+    return { parts, messages, ids, cmds };
   };
 }

@@ -240,6 +240,11 @@ export class SignedConnection {
     return decodeCreateResponse(r.msg).fileId;
   }
 
+  /** Channel.SigningKey of `session` on this connection (what request() signs with). */
+  signingKeyOf(session: ClientSession): Buffer | null {
+    return this.channelKeys.get(session.id) ?? null;
+  }
+
   /** The next message id, the counter advanced by `charge` (for requests made outside request()). */
   takeId(charge = 1): bigint {
     const id = this.nextId;

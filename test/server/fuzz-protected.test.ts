@@ -1,5 +1,7 @@
 /**
- * Malformed sealed traffic: the mutated requests of fuzz.test.ts (every
+ * Malformed signed and sealed traffic.
+ *
+ * Sealed: the mutated requests of fuzz.test.ts (every
  * command, compounds, boundary header fields) sealed for 3.1.1 sessions,
  * one cipher per connection (AES-128/256-GCM, AES-128/256-CCM), from two
  * clients at once; and among them envelopes that must not be opened:
@@ -18,8 +20,16 @@
  * all that: no handler threw, nothing unhandled, a new sealed session works,
  * no connection, session or pooled buffer is left, every fd is closed.
  *
+ * Signed, on a server that requires signing: the same requests signed
+ * (each message of a compound on its own) under each algorithm (AES-GMAC
+ * and AES-CMAC on 3.1.1, AES-CMAC on 3.0.2, HMAC-SHA256 on 2.1), and some
+ * altered after signing (a bit of the signature or of the signed bytes
+ * flipped, the SIGNED flag cleared): an altered request never succeeds
+ * (STATUS_ACCESS_DENIED or a disconnect, MS-SMB2 3.3.5.2.4), and every
+ * signed response verifies with the channel's key.
+ *
  * RINGSMB_FUZZ_SEED picks the seed (as in fuzz.test.ts); RINGSMB_FUZZ_SEALED
- * the number of batches (default 1500).
+ * and RINGSMB_FUZZ_SIGNED the number of batches of each (default 1500).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,15 +40,19 @@ import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js
 import { SignedConnection, type ClientSession } from './signed-client.js';
 import { batchMaker } from './fuzz-requests.js';
 import { fuzzSeed, generator, BOUNDARY } from '../util/fuzz.js';
-import { Cipher, Command } from '../../src/smb2/constants.js';
+import { Cipher, Command, Dialect, HeaderFlags, SigningAlgorithm } from '../../src/smb2/constants.js';
+import { NtStatus } from '../../src/smb2/status.js';
+import { decodeHeader, TRANSFORM_HEADER_SIZE } from '../../src/smb2/header.js';
+import { splitCompound } from '../../src/smb2/compound.js';
+import { signInPlace, verify } from '../../src/crypto/signing.js';
 import { encodeTreeConnectRequest } from '../../src/smb2/commands/tree-connect.js';
 import { decodeCreateResponse, encodeCreateRequest } from '../../src/smb2/commands/create.js';
 import { encryptMessage } from '../../src/crypto/encryption.js';
-import { TRANSFORM_HEADER_SIZE } from '../../src/smb2/header.js';
 import type { FileId } from '../../src/smb2/wire.js';
 
 const SEED = fuzzSeed();
 const COUNT = Number(process.env.RINGSMB_FUZZ_SEALED ?? 1500);
+const SIGNED_COUNT = Number(process.env.RINGSMB_FUZZ_SIGNED ?? 1500);
 const WORKERS = 2;
 const CIPHERS = [Cipher.AES_128_GCM, Cipher.AES_256_GCM, Cipher.AES_128_CCM, Cipher.AES_256_CCM];
 
@@ -71,6 +85,23 @@ async function sealedClient(srv: Running, cipher: number, clientGuid: Buffer) {
   assert.equal(t.hdr.status, 0);
   const tree = t.hdr.treeId;
   return { c, s, tree, file: (await sealedOpen(c, s, tree, 'f.bin', false)).id, dir: (await sealedOpen(c, s, tree, '', true)).id };
+}
+
+/** After a fuzz run: no handler threw, nothing unhandled, and the server holds no connection, session or pooled buffer. */
+async function nothingLeft(srv: Running, unhandled: unknown[]): Promise<void> {
+  const internal = srv.logs.filter((l) => /internal error|threw|^\S+ error /.test(l));
+  assert.deepEqual(internal, [], `seed ${SEED}: no handler threw on bad input`);
+  assert.deepEqual(unhandled, [], `seed ${SEED}: nothing unhandled or uncaught`);
+  for (let i = 0; i < 150 && (srv.server.connections.size > 0 || srv.server.dataPool.stats.out > 0); i++) await new Promise((res) => setTimeout(res, 20));
+  assert.equal(srv.server.connections.size, 0, `seed ${SEED}: no connection left`);
+  assert.equal(srv.server.state.sessions.size, 0, `seed ${SEED}: no session left`);
+  assert.equal(srv.server.dataPool.stats.out, 0, `seed ${SEED}: every pooled buffer back (${JSON.stringify(srv.server.dataPool.stats)})`);
+}
+
+/** The fds of this process once the server's have had time to close, against those before it started. */
+async function fdsLeft(before: string[]): Promise<string[]> {
+  for (let i = 0; i < 50 && fds().length > before.length + 1; i++) await new Promise((r) => setTimeout(r, 20));
+  return fds().filter((f) => !before.includes(f) && !f.endsWith('anon_inode:inotify'));
 }
 
 test(`fuzz, sealed: ${COUNT} batches of mutated requests in transform messages under each 3.1.1 cipher, some envelopes altered (seed ${SEED}): sealed answers or clean disconnects, altered envelopes never answered, nothing leaks`, { timeout: 180_000 }, async (t) => {
@@ -179,24 +210,128 @@ test(`fuzz, sealed: ${COUNT} batches of mutated requests in transform messages u
     const refusedHere = [...outcomes].filter(([k]) => !k.startsWith('sealed batch') && k.endsWith('dropped')).reduce((n, [, v]) => n + v, 0);
     assert.ok(refused >= refusedHere, `seed ${SEED}: a log line for each refused envelope (${refused} lines, ${refusedHere} refused)`);
 
-    // The server still serves sealed sessions, and no handler threw.
+    // The server still serves sealed sessions.
     const after = await sealedClient(srv, Cipher.AES_128_GCM, randomBytes(16));
     assert.equal((await sealedOpen(after.c, after.s, after.tree, 'after.bin', false)).status, 0, `seed ${SEED}: a new sealed session creates a file`);
     after.c.destroy();
-    const internal = srv.logs.filter((l) => /internal error|threw|^\S+ error /.test(l));
-    assert.deepEqual(internal, [], `seed ${SEED}: no handler threw on bad input`);
-    assert.deepEqual(unhandled, [], `seed ${SEED}: nothing unhandled or uncaught`);
-    for (let i = 0; i < 150 && (srv.server.connections.size > 0 || srv.server.dataPool.stats.out > 0); i++) await new Promise((res) => setTimeout(res, 20));
-    assert.equal(srv.server.connections.size, 0, `seed ${SEED}: no connection left`);
-    assert.equal(srv.server.state.sessions.size, 0, `seed ${SEED}: no session left`);
-    assert.equal(srv.server.dataPool.stats.out, 0, `seed ${SEED}: every pooled buffer back (${JSON.stringify(srv.server.dataPool.stats)})`);
+    await nothingLeft(srv, unhandled);
   } finally {
     await srv.stop();
     process.off('unhandledRejection', onUnhandled);
     process.off('uncaughtException', onUnhandled);
   }
-  for (let i = 0; i < 50 && fds().length > fdsBefore.length + 1; i++) await new Promise((r) => setTimeout(r, 20));
-  const left = fds().filter((f) => !fdsBefore.includes(f) && !f.endsWith('anon_inode:inotify'));
-  assert.deepEqual(left, [], `seed ${SEED}: every fd the server had is closed`);
+  assert.deepEqual(await fdsLeft(fdsBefore), [], `seed ${SEED}: every fd the server had is closed`);
   assert.ok(!existsSync(srv.dir));
+});
+
+const SIGNINGS: { label: string; dialects: number[]; signing?: number[] }[] = [
+  { label: '3.1.1 AES-GMAC', dialects: [Dialect.SMB311], signing: [SigningAlgorithm.AES_GMAC] },
+  { label: '3.1.1 AES-CMAC', dialects: [Dialect.SMB311], signing: [SigningAlgorithm.AES_CMAC] },
+  { label: '3.0.2 AES-CMAC', dialects: [Dialect.SMB302] },
+  { label: '2.1 HMAC-SHA256', dialects: [Dialect.SMB210] },
+];
+
+test(`fuzz, signed: ${SIGNED_COUNT} batches of mutated requests signed with each algorithm on a server that requires signing, some altered after signing (seed ${SEED}): altered ones never succeed, signed responses verify, nothing leaks`, { timeout: 180_000 }, async (t) => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown): void => void unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  process.on('uncaughtException', onUnhandled);
+  const fdsBefore = fds();
+  const srv = await startServer({ signing: 'required' });
+  writeFileSync(join(srv.dir, 'f.bin'), randomBytes(200_000));
+  mkdirSync(join(srv.dir, 'sub'));
+  writeFileSync(join(srv.dir, 'sub', 'g.txt'), 'hello');
+  let sent = 0;
+  let connections = 0;
+  const outcomes = new Map<string, number>();
+  const count = (k: string): void => void outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+  const wrong: string[] = [];
+  try {
+    const worker = async (w: number): Promise<void> => {
+      const g = generator(SEED * 37 + w * 7919);
+      const { rnd, pick, int, bytes } = g;
+      while (sent < SIGNED_COUNT) {
+        const how = SIGNINGS[connections++ % SIGNINGS.length]!;
+        const c = await SignedConnection.open(srv.port, { dialects: how.dialects, signing: how.signing, clientGuid: bytes(16) });
+        const { session: s } = await c.authenticate(USER, PASSWORD);
+        assert.ok(s, `${how.label}: session set up`);
+        const key = c.signingKeyOf(s)!;
+        const alg = c.signingAlgorithm;
+        const tree = await c.treeConnect(s, 'share');
+        const open = async (name: string, dir: boolean): Promise<FileId> => {
+          const r = await c.call(s, Command.CREATE, encodeCreateRequest({
+            securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: dir ? 0x120089 : 0x0012019f,
+            fileAttributes: 0, shareAccess: 7, createDisposition: dir ? 1 : 3, createOptions: dir ? 1 : 0, name, createContexts: [],
+          }), tree);
+          return r.hdr.status === 0 ? decodeCreateResponse(r.msg).fileId : { persistent: 0n, volatile: 0n };
+        };
+        const batch = batchMaker(g, { sessionId: s.id, treeId: tree, clientGuid: bytes(16), file: await open('f.bin', false), dir: await open('', true) }, (charge) => c.takeId(charge));
+        for (let onThis = 0; onThis < 300 && sent < SIGNED_COUNT && !c.closed; onThis++) {
+          const { messages: msgs, ids, cmds } = batch();
+          sent++;
+          // Each message of the batch signed on its own: header, body and the padding up to the next one (3.2.4.1.1).
+          for (const msg of msgs) {
+            msg.writeUInt32LE((msg.readUInt32LE(16) | HeaderFlags.SIGNED) >>> 0, 16);
+            signInPlace(alg, key, msg);
+          }
+          let altered = '';
+          if (msgs.length === 1 && rnd() < 0.1) {
+            const msg = msgs[0]!;
+            const k = int(3);
+            if (k === 0) {
+              msg[48 + int(16)]! ^= 1 << int(8);
+              altered = 'signature';
+            } else if (k === 1) {
+              // A signed byte outside the signature field (the header's flags and the signature itself excepted).
+              const at = pick([int(16), 20 + int(28), 64 + int(Math.max(1, msg.length - 64))]);
+              if (at < msg.length) msg[at]! ^= 1 << int(8);
+              altered = 'signed bytes';
+            } else {
+              msg.writeUInt32LE((msg.readUInt32LE(16) & ~HeaderFlags.SIGNED) >>> 0, 16);
+              altered = 'unsigned';
+            }
+          }
+          const reply = await c.sendFrame(Buffer.concat(msgs), ids, 60);
+          const outcome = reply ? 'answered' : c.closed ? 'dropped' : 'pending';
+          count(`${altered || 'signed batch'}: ${outcome}`);
+          if (reply && altered) {
+            // An unsigned ECHO or CANCEL is allowed even when signing is required (3.3.5.2.4).
+            const exempt = altered === 'unsigned' && (cmds[0] === Command.ECHO || cmds[0] === Command.CANCEL);
+            if (reply.hdr.status === 0 && !exempt) wrong.push(`${altered} ${how.label} command ${cmds[0]} succeeded`);
+          }
+          // A compound response: each signed message verifies on its own (up to the next one).
+          for (const m of reply ? splitCompound(reply.msg) ?? [reply.msg] : []) {
+            const h = decodeHeader(m);
+            if (h.flags & HeaderFlags.SIGNED && h.status !== NtStatus.USER_SESSION_DELETED && !verify(alg, key, m)) {
+              wrong.push(`${how.label}: the response to command ${h.command} (status 0x${h.status.toString(16)}) does not verify`);
+            }
+          }
+          if (altered) break;
+        }
+        c.destroy();
+        await c.gone;
+      }
+    };
+    await Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
+    t.diagnostic(`seed ${SEED}: ${sent} batches in ${connections} connections: ${JSON.stringify([...outcomes].sort())}`);
+    assert.deepEqual(wrong, [], `seed ${SEED}: altered requests never succeed, signed responses verify`);
+    const signedAnswered = outcomes.get('signed batch: answered') ?? 0;
+    assert.ok(signedAnswered > SIGNED_COUNT / 4, `seed ${SEED}: most signed batches got an answer (${signedAnswered})`);
+    const refused = srv.logs.filter((l) => /bad signature/.test(l)).length;
+    const badSigs = [...outcomes].filter(([k]) => k.startsWith('signature') || k.startsWith('signed bytes')).reduce((n, [, v]) => n + v, 0);
+    assert.ok(refused > 0 || badSigs === 0, `seed ${SEED}: bad signatures are logged (${refused} lines for ${badSigs} altered)`);
+    // The server still serves signed sessions.
+    const after = await SignedConnection.open(srv.port);
+    const { session } = await after.authenticate(USER, PASSWORD);
+    assert.ok(session, `seed ${SEED}: a new session after the fuzzing`);
+    await after.openFile(session, await after.treeConnect(session, 'share'), 'after.bin', 3);
+    after.destroy();
+    await after.gone;
+    await nothingLeft(srv, unhandled);
+  } finally {
+    await srv.stop();
+    process.off('unhandledRejection', onUnhandled);
+    process.off('uncaughtException', onUnhandled);
+  }
+  assert.deepEqual(await fdsLeft(fdsBefore), [], `seed ${SEED}: every fd the server had is closed`);
 });
