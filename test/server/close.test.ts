@@ -10,25 +10,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { openFds, fdsLeftSince } from '../util/fds.js';
 import { join } from 'node:path';
 import { startServer, USER, PASSWORD } from '../interop/harness.js';
 import { TestClient } from './smb-client.js';
 import { SignedConnection, readRequest } from './signed-client.js';
 import { Command } from '../../src/smb2/constants.js';
 
-function fds(): string[] {
-  return readdirSync('/proc/self/fd').map((fd) => {
-    try {
-      return `${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`;
-    } catch {
-      return `${fd} (gone)`;
-    }
-  });
-}
-
 test('close() with a client idle and one not reading its 8 MiB READ responses: it returns, both connections end, no fd or pooled buffer is left', { timeout: 30_000 }, async () => {
-  const fdsBefore = fds();
+  const fdsBefore = openFds();
   const srv = await startServer({ signing: 'enabled' });
   writeFileSync(join(srv.dir, 'big.bin'), randomBytes(16 << 20));
   const idle = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
@@ -63,6 +54,5 @@ test('close() with a client idle and one not reading its 8 MiB READ responses: i
   assert.ok(idle.closed, 'the idle client was disconnected');
   assert.equal(srv.server.connections.size, 0, 'no connection left');
   assert.equal(srv.server.dataPool.stats.out, 0, `every pooled buffer back (${JSON.stringify(srv.server.dataPool.stats)})`);
-  for (let i = 0; i < 100 && fds().length > fdsBefore.length; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(fds().filter((f) => !fdsBefore.includes(f)), [], 'every fd the server had is closed');
+  assert.deepEqual(await fdsLeftSince(fdsBefore, 0), [], 'every fd the server had is closed');
 });

@@ -4,6 +4,8 @@
  * file ids, a header that is valid or has one field at a boundary value, and
  * batches of them (one request, or a compound of two to four, some marked
  * related), most bodies mutated. Seeded: a seed gives the same requests.
+ * And the run around them: a server with the files they name, and what must
+ * hold after (fuzzServer).
  */
 import { HEADER_SIZE } from '../../src/smb2/header.js';
 import { Command, HeaderFlags, Fsctl } from '../../src/smb2/constants.js';
@@ -29,8 +31,15 @@ import { encodeDH2QRequest, encodeLease } from '../../src/smb2/commands/create-c
 import { encodeValidateNegotiateInfoRequest } from '../../src/smb2/commands/fsctl.js';
 import { encodeFileRenameInformation } from '../../src/smb2/fscc/index.js';
 import type { FileId } from '../../src/smb2/wire.js';
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { requestHeader } from './smb-client.js';
-import { BOUNDARY, type generator } from '../util/fuzz.js';
+import { startServer, type Running } from '../interop/harness.js';
+import { openFds, fdsLeftSince } from '../util/fds.js';
+import { BOUNDARY, fuzzSeed, type generator } from '../util/fuzz.js';
 
 type Gen = ReturnType<typeof generator>;
 
@@ -184,4 +193,52 @@ export function batchMaker(g: Gen, c: FuzzTarget, nextId: (charge: number) => bi
     }
     return { parts, messages, ids, cmds };
   };
+}
+
+/** What a fuzz run counts: batches sent, connections made, outcomes by kind, and what went wrong. */
+export interface Tally {
+  sent: number;
+  connections: number;
+  outcomes: Map<string, number>;
+  count(kind: string): void;
+  wrong: string[];
+}
+
+/**
+ * A server (signing as given) with the files the requests name, `body`
+ * run against it, then: no handler threw, nothing unhandled, no connection,
+ * session, pooled buffer or fd of the server left. What `body` returns runs
+ * once the connections are gone (checks of what the server may keep).
+ */
+export async function fuzzServer(t: TestContext, signing: 'enabled' | 'required', body: (srv: Running, tally: Tally) => Promise<void | (() => void)>): Promise<void> {
+  const seed = fuzzSeed();
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown): void => void unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  process.on('uncaughtException', onUnhandled);
+  const fdsBefore = openFds();
+  const srv = await startServer({ signing });
+  writeFileSync(join(srv.dir, 'f.bin'), randomBytes(200_000));
+  mkdirSync(join(srv.dir, 'sub'));
+  writeFileSync(join(srv.dir, 'sub', 'g.txt'), 'hello');
+  const outcomes = new Map<string, number>();
+  const tally: Tally = { sent: 0, connections: 0, outcomes, count: (k) => void outcomes.set(k, (outcomes.get(k) ?? 0) + 1), wrong: [] };
+  try {
+    const more = await body(srv, tally);
+    if (outcomes.size) t.diagnostic(`seed ${seed}: ${tally.sent} batches in ${tally.connections} connections: ${JSON.stringify([...outcomes].sort())}`);
+    const internal = srv.logs.filter((l) => /internal error|threw|^\S+ error /.test(l));
+    assert.deepEqual(internal, [], `seed ${seed}: no handler threw on bad input`);
+    assert.deepEqual(unhandled, [], `seed ${seed}: nothing unhandled or uncaught`);
+    for (let i = 0; i < 150 && (srv.server.connections.size > 0 || srv.server.dataPool.stats.out > 0); i++) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(srv.server.connections.size, 0, `seed ${seed}: no connection left`);
+    assert.equal(srv.server.state.sessions.size, 0, `seed ${seed}: no session left`);
+    assert.equal(srv.server.dataPool.stats.out, 0, `seed ${seed}: every pooled buffer back (${JSON.stringify(srv.server.dataPool.stats)})`);
+    more?.();
+  } finally {
+    await srv.stop();
+    process.off('unhandledRejection', onUnhandled);
+    process.off('uncaughtException', onUnhandled);
+  }
+  assert.deepEqual(await fdsLeftSince(fdsBefore), [], `seed ${seed}: every fd the server had is closed`);
+  assert.ok(!existsSync(srv.dir));
 }
