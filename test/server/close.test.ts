@@ -1,7 +1,9 @@
 /**
  * Server.close() while clients are still connected, as `ringsmb serve`
  * does on SIGINT/SIGTERM: one client idle after its tree connect, one that
- * stopped reading with 8 MiB READ responses queued for it. close() must
+ * stopped reading with 8 MiB READ responses queued for it, one that stopped
+ * sending 1 MiB into an 8 MiB WRITE (on io_uring, a splice into the file
+ * waiting on its socket). close() must
  * come back (the queued responses get a short linger, then the socket goes),
  * both clients must see their connections end, and nothing the server had
  * (fds, pooled buffers) may be left. Runs on whichever transport the
@@ -14,11 +16,14 @@ import { writeFileSync } from 'node:fs';
 import { openFds, fdsLeftSince } from '../util/fds.js';
 import { join } from 'node:path';
 import { startServer, USER, PASSWORD } from '../interop/harness.js';
-import { TestClient } from './smb-client.js';
+import { TestClient, requestHeader } from './smb-client.js';
+import type { Socket } from 'node:net';
+import { encodeWriteRequestHead } from '../../src/smb2/commands/write.js';
+import { frameHeader } from '../../src/transport/types.js';
 import { SignedConnection, readRequest } from './signed-client.js';
 import { Command } from '../../src/smb2/constants.js';
 
-test('close() with a client idle and one not reading its 8 MiB READ responses: it returns, both connections end, no fd or pooled buffer is left', { timeout: 30_000 }, async () => {
+test('close() with a client idle, one not reading its 8 MiB READ responses and one stalled inside an 8 MiB WRITE: it returns, every connection ends, no fd or pooled buffer is left', { timeout: 30_000 }, async () => {
   const fdsBefore = openFds();
   const srv = await startServer({ signing: 'enabled' });
   writeFileSync(join(srv.dir, 'big.bin'), randomBytes(16 << 20));
@@ -28,6 +33,16 @@ test('close() with a client idle and one not reading its 8 MiB READ responses: i
   assert.ok(session);
   const tree = await stuck.treeConnect(session, 'share');
   const file = await stuck.openFile(session, tree, 'big.bin');
+  // 1 MiB of an 8 MiB WRITE, then nothing more.
+  const stalled = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
+  const w = await stalled.create('w.bin', { access: 0x0012019f, share: 7, disposition: 3 });
+  assert.equal(w.status, 0);
+  const data = randomBytes(8 << 20);
+  const head = encodeWriteRequestHead({ offset: 0n, fileId: w.res!.fileId, channel: 0, remainingBytes: 0, flags: 0 }, data.length);
+  const hdr = requestHeader({ command: Command.WRITE, messageId: 100n, sessionId: stalled.sessionId, treeId: stalled.treeId, charge: 128, credits: 1 });
+  const stalledSock = (stalled as unknown as { sock: Socket }).sock;
+  stalledSock.write(Buffer.concat([frameHeader(hdr.length + head.length + data.length), hdr, head, data.subarray(0, 1 << 20)]));
+  const stalledGone = new Promise<void>((r) => stalledSock.once('close', () => r()));
   stuck.pause();
   // Four 8 MiB READs the client will not read: far more than the socket buffers hold.
   for (let i = 0; i < 4; i++) void stuck.call(session, Command.READ, readRequest(file, 8 << 20, BigInt((i % 2) * (8 << 20))), tree).catch(() => {});
@@ -42,6 +57,7 @@ test('close() with a client idle and one not reading its 8 MiB READ responses: i
     // Let the process end: the clients go, and with them what close() waits on.
     idle.destroy();
     stuck.destroy();
+    stalled.destroy();
     await closing;
   }
   assert.ok(done, `close() came back (waited ${Date.now() - t0} ms)`);
@@ -49,8 +65,9 @@ test('close() with a client idle and one not reading its 8 MiB READ responses: i
 
   // Both clients see the end (the paused one once it reads again).
   stuck.resume();
-  await Promise.race([Promise.all([stuck.gone, new Promise<void>((r) => (idle.closed ? r() : (idle as unknown as { sock: { once(e: string, f: () => void): void } }).sock.once('close', () => r())))]), limit]);
+  await Promise.race([Promise.all([stuck.gone, stalledGone, new Promise<void>((r) => (idle.closed ? r() : (idle as unknown as { sock: Socket }).sock.once('close', () => r())))]), limit]);
   assert.ok(stuck.closed, 'the client that did not read was disconnected');
+  assert.ok(stalled.closed, 'the client stalled inside a WRITE was disconnected');
   assert.ok(idle.closed, 'the idle client was disconnected');
   assert.equal(srv.server.connections.size, 0, 'no connection left');
   assert.equal(srv.server.dataPool.stats.out, 0, `every pooled buffer back (${JSON.stringify(srv.server.dataPool.stats)})`);
