@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { smbclient, smbclientPath, until } from './harness.js';
+import { SignedConnection } from '../server/signed-client.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const bin = join(root, 'bin', 'ringsmb.js');
@@ -72,6 +73,36 @@ describe('ringsmb serve DIR (the embedded default)', { skip: smbclientPath() ? f
       child.kill('SIGTERM');
       assert.equal(await exited, 0, `exit status after SIGTERM; stderr: ${err}`);
     } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('Ctrl-C (SIGINT) with a client still connected and idle: the server exits 0 within seconds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringsmb-cli-'));
+    const child = spawn(process.execPath, [bin, 'serve', dir, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let client: SignedConnection | null = null;
+    try {
+      await until(() => /connect: smbclient .*\n/.test(out) || child.exitCode !== null, 15000, () => `no connect line; stdout: ${out} stderr: ${err}`);
+      const m = /connect: smbclient \/\/127\.0\.0\.1\/(\S+) -p (\d+) -U '([^%']+)%([^']+)'/.exec(out);
+      assert.ok(m, `connect line: ${out}`);
+      // Authenticated (signed: the default requires it), tree connected, then idle with the connection open.
+      client = await SignedConnection.open(Number(m[2]));
+      const { session } = await client.authenticate(m[3]!, m[4]!);
+      assert.ok(session, 'the printed credentials log on');
+      await client.treeConnect(session, m[1]!);
+      const t0 = Date.now();
+      child.kill('SIGINT');
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running'), 10_000).unref())]);
+      assert.equal(code, 0, `exit status after SIGINT with a client connected; stderr: ${err}`);
+      assert.ok(Date.now() - t0 < 8000, `exited after ${Date.now() - t0} ms`);
+    } finally {
+      client?.destroy();
       if (child.exitCode === null) child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
