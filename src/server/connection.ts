@@ -42,6 +42,9 @@ export interface NegotiatedState {
 }
 
 const MAX_CREDITS = 8192;
+/** Response bytes queued for a client past which its requests are no longer read (see updateReading). */
+const SEND_BACKLOG_MAX = 64 << 20;
+const SEND_BACKLOG_RESUME = 16 << 20;
 const ZERO_SIGNATURE = Buffer.alloc(16);
 const ZERO_PAD = Buffer.alloc(8);
 /** MessageId of server-to-client notifications (oplock and lease breaks, 3.3.4.6/3.3.4.7). */
@@ -136,6 +139,9 @@ export class SmbConnection {
    */
   private hold: { q: (() => void)[] } | null = null;
   private inflight = 0;
+  /** responses queued for the client beyond SEND_BACKLOG_MAX: no request is read until they go */
+  private backlogged = false;
+  private readingPaused = false;
   lastActivity = Date.now();
   readonly connectedAt = Date.now();
 
@@ -172,7 +178,7 @@ export class SmbConnection {
   private onPdu(pdu: Buffer, release?: () => void, spliced?: SpliceOutcome): void {
     this.lastActivity = Date.now();
     this.inflight++;
-    if (this.inflight > this.server.config.maxOutstanding) this.transport.pause();
+    if (this.inflight > this.server.config.maxOutstanding) this.updateReading();
     if (release && protocolKind(pdu) !== 'transform' && !pooledPduOk(pdu)) {
       // Pooled memory is lent for the request's lifetime only; a handler other than WRITE may keep views of its message.
       pdu = Buffer.from(pdu);
@@ -202,7 +208,7 @@ export class SmbConnection {
     try {
       release?.();
       this.inflight--;
-      if (this.inflight === this.server.config.maxOutstanding) this.transport.resume();
+      if (this.inflight === this.server.config.maxOutstanding) this.updateReading();
     } catch (e) {
       this.server.log.error(`connection ${this.id}: ${(e as Error)?.stack ?? e}`);
     }
@@ -630,6 +636,7 @@ export class SmbConnection {
         .catch((err: Error) => (err instanceof RangeError ? this.drop(err.message) : this.server.log.debug(`connection ${this.id}: file send: ${err.message}`)))
         .finally(() => region.release?.())
         .catch((err) => this.server.log.error(`connection ${this.id}: file send: ${(err as Error)?.stack ?? err}`));
+      this.checkBacklog();
       return;
     }
     let frame = parts;
@@ -737,10 +744,43 @@ export class SmbConnection {
     }
   }
 
+  /**
+   * Reads requests only while fewer than maxOutstanding are in hand and the
+   * client takes its responses: a client that asks for 8 MiB READs and never
+   * reads the answers would otherwise make the server hold every one of them
+   * (memory, or a pipe and its file pages each), without bound. Past
+   * SEND_BACKLOG_MAX bytes queued on the socket no further request is read;
+   * reading resumes once the queue is down to SEND_BACKLOG_RESUME. The
+   * requests already read still get their answers, so the most one
+   * connection holds is the backlog plus what its credits allow in flight.
+   */
+  private updateReading(): void {
+    const pause = this.backlogged || this.inflight > this.server.config.maxOutstanding;
+    if (pause === this.readingPaused || this.closed) return;
+    this.readingPaused = pause;
+    if (pause) this.transport.pause();
+    else this.transport.resume();
+  }
+
+  /** After a send: too much queued for a client that is not reading pauses its requests (updateReading). */
+  private checkBacklog(): void {
+    if (this.backlogged || this.closed) return;
+    const pending = this.transport.pendingBytes;
+    if (pending <= SEND_BACKLOG_MAX) return;
+    this.backlogged = true;
+    this.server.log.debug(`connection ${this.id} (${this.peer}): ${pending} bytes of responses not taken by the client; reading its requests paused`);
+    this.updateReading();
+    this.transport.onDrained(SEND_BACKLOG_RESUME, () => {
+      this.backlogged = false;
+      this.updateReading();
+    });
+  }
+
   private sendFrame(frame: Buffer[], responses: OutMessage[]): void {
     const done = responses.some((r) => r.release) ? () => releaseAll(responses) : undefined;
     try {
       this.transport.send(frame, done);
+      this.checkBacklog();
     } catch (err) {
       // The transport refuses a frame its 24-bit length cannot carry (MS-SMB2 2.1), e.g. a
       // compound of several large READs: sending it would desynchronise the stream.

@@ -22,6 +22,8 @@ class NodeConnection implements TransportConnection {
   private have = 0;
   private closed = false;
   private lingering: NodeJS.Timeout | null = null;
+  /** cancels the onDrained() waiter */
+  private drainWait: (() => void) | null = null;
 
   constructor(private readonly sock: net.Socket, private readonly opts: TransportOptions) {
     this.remoteAddress = sock.remoteAddress ?? '';
@@ -38,6 +40,29 @@ class NodeConnection implements TransportConnection {
 
   get pendingBytes(): number {
     return this.sock.writableLength;
+  }
+
+  onDrained(limit: number, cb: () => void): void {
+    this.drainWait?.();
+    let fired = false;
+    const check = (): void => {
+      if (fired || (this.sock.writableLength > limit && !this.closed)) return;
+      fired = true;
+      this.sock.off('drain', check);
+      this.sock.off('close', check);
+      if (this.drainWait === cancel) this.drainWait = null;
+      cb();
+    };
+    const cancel = (): void => {
+      fired = true;
+      this.sock.off('drain', check);
+      this.sock.off('close', check);
+    };
+    this.drainWait = cancel;
+    // 'drain': the stream's buffer emptied after a write it could not take at once.
+    this.sock.on('drain', check);
+    this.sock.on('close', check);
+    queueMicrotask(check);
   }
 
   send(parts: readonly Buffer[], done?: () => void): void {

@@ -76,6 +76,12 @@ export interface TransportConnection {
   sendFile?(head: readonly Buffer[], region: FileRegion): Promise<number>;
   /** Bytes queued and not yet taken by the kernel. */
   readonly pendingBytes: number;
+  /**
+   * Calls `cb` once, when pendingBytes has come down to `limit` or below
+   * (on a later turn if it is there already) or the connection is gone.
+   * One waiter at a time: a second call replaces the first.
+   */
+  onDrained(limit: number, cb: () => void): void;
   /** Stops delivering messages until resume(). */
   pause(): void;
   resume(): void;

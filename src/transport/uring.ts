@@ -215,6 +215,7 @@ class UringConnection implements TransportConnection {
 
   private queue: SendItem[] = [];
   private queuedBytes = 0;
+  private drainWait: { limit: number; cb: () => void } | null = null;
   private sendBusy = false;
   /** whether big sends go zero-copy on this connection now */
   private zc: boolean;
@@ -265,6 +266,19 @@ class UringConnection implements TransportConnection {
 
   get pendingBytes(): number {
     return this.queuedBytes;
+  }
+
+  onDrained(limit: number, cb: () => void): void {
+    this.drainWait = { limit, cb };
+    queueMicrotask(() => this.checkDrained());
+  }
+
+  /** The onDrained() waiter, once the queue is down to its limit (or the connection is going). */
+  private checkDrained(): void {
+    const w = this.drainWait;
+    if (!w || (this.queuedBytes > w.limit && !this.closing)) return;
+    this.drainWait = null;
+    w.cb();
   }
 
   /** Starts receiving; called once the server has set onMessage. */
@@ -755,6 +769,7 @@ class UringConnection implements TransportConnection {
   /** Drops n sent bytes from the front of the queue; the finished parts' `done`s run now, or go to `held`. */
   private consumed(n: number, held?: (() => void)[]): void {
     this.queuedBytes -= n;
+    if (this.drainWait) queueMicrotask(() => this.checkDrained());
     while (n > 0) {
       const it = this.queue[0] as SendItem & { kind: 'bytes' };
       if (it.buf.length <= n) {
@@ -777,6 +792,7 @@ class UringConnection implements TransportConnection {
     this.sendBusy = false;
     this.fileActive = false;
     this.queuedBytes -= total;
+    if (this.drainWait) queueMicrotask(() => this.checkDrained());
     item.done(err, fileBytes);
     if (err) return this.sendFailed(err);
     if (this.recvDeferred) {
@@ -800,6 +816,7 @@ class UringConnection implements TransportConnection {
     const q = this.queue;
     this.queue = [];
     this.queuedBytes = 0;
+    if (this.drainWait) queueMicrotask(() => this.checkDrained());
     for (const it of q) {
       if (it.kind === 'file') it.send!.abort(err);
       else if (it.done) this.orphanDones.push(it.done);
