@@ -1,10 +1,10 @@
 /**
  * Malformed signed and sealed traffic.
  *
- * Sealed: the mutated requests of fuzz.test.ts (every
- * command, compounds, boundary header fields) sealed for 3.1.1 sessions,
- * one cipher per connection (AES-128/256-GCM, AES-128/256-CCM), from two
- * clients at once; and among them envelopes that must not be opened:
+ * Sealed: the mutated requests of fuzz.test.ts (every command, compounds,
+ * boundary header fields) sealed for 3.1.1 sessions, one cipher per
+ * connection (AES-128/256-GCM, AES-128/256-CCM), from two clients at once;
+ * and among them envelopes that must not be opened:
  *
  * - a transform header altered after sealing (a bit of its signature, nonce,
  *   OriginalMessageSize, Flags or SessionId flipped; OriginalMessageSize or
