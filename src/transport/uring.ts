@@ -66,6 +66,8 @@ const MAX_IOV = 128;
  * but one client moving one file is the common case.
  */
 const PIPE_SIZE = 1 << 20;
+/** queued file sends per connection that fill a pipe before their turn (FileSend.prefill) */
+const PREFILL_MAX = 4;
 const ECANCELED = 125;
 const EAGAIN = 11;
 /** libuv's UV_READABLE (uv_poll events) */
@@ -215,6 +217,8 @@ class UringConnection implements TransportConnection {
 
   private queue: SendItem[] = [];
   private queuedBytes = 0;
+  /** @internal queued file sends holding a prefilled pipe (FileSend counts itself in and out) */
+  prefilled = 0;
   private drainWait: { limit: number; cb: () => void } | null = null;
   private sendBusy = false;
   /** whether big sends go zero-copy on this connection now */
@@ -639,7 +643,9 @@ class UringConnection implements TransportConnection {
       }
       const item: SendItem & { kind: 'file' } = { kind: 'file', head: [hdr, ...head], region, done: (err, n) => (err ? reject(err) : resolve(n)) };
       item.send = new FileSend(this, item);
-      item.send.prefill();
+      // A few queued sends fill their pipes ahead; the rest take one when their turn comes, so a
+      // client that lets answers pile up cannot make the connection hold a pipe (two fds) for each.
+      if (this.prefilled < PREFILL_MAX) item.send.prefill();
       this.queue.push(item);
       this.queuedBytes += 4 + len;
       this.pump();
@@ -922,6 +928,8 @@ class FileSend {
   private finished = false;
   /** the first chain has been submitted (later steps go one at a time) */
   private chained = false;
+  /** counted in the connection's prefilled sends */
+  private counted = false;
 
   constructor(private readonly c: UringConnection, private readonly item: SendItem & { kind: 'file' }) {
     this.head = item.head.slice();
@@ -943,6 +951,8 @@ class FileSend {
       this.failed = err as Error;
       return;
     }
+    this.c.prefilled++;
+    this.counted = true;
     const ring = this.c.ringRef;
     const { fd, offset, length } = this.item.region;
     this.outstanding = 1;
@@ -952,6 +962,7 @@ class FileSend {
 
   /** At the head of the queue: the socket is ours until finish(). */
   start(): void {
+    this.uncount();
     this.atHead = true;
     if (this.outstanding === 0) this.next();
   }
@@ -1078,8 +1089,16 @@ class FileSend {
     }, { length: k, flags: MSG.NOSIGNAL }));
   }
 
+  /** No longer one of the connection's prefilled sends waiting for their turn. */
+  private uncount(): void {
+    if (!this.counted) return;
+    this.counted = false;
+    this.c.prefilled--;
+  }
+
   /** Dropped from the queue before its turn (the connection failed). */
   abort(err: Error): void {
+    this.uncount();
     this.aborted = true;
     this.failed ??= err;
     this.atHead = true;
