@@ -80,16 +80,8 @@ export function signv(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer
   if (n && chunks.length <= NATIVE_MAX_PARTS) {
     // In one call, where the parts lie (see NativeMacs).
     const out = Buffer.allocUnsafe(SIGNATURE_SIZE);
-    const r = n.once(key, chunks, out);
+    const r = n.once(key, chunks, out, n.nonced ? gmacNonce(parts[0]!, opts) : null);
     if (r < 0) throw new Error(`${n.name} failed (errno ${-r})`);
-    return out;
-  }
-  const seal = native?.aeadSeal as AeadSeal | undefined;
-  if (alg === SigningAlgorithm.AES_GMAC && seal && chunks.length <= NATIVE_MAX_PARTS) {
-    // GCM with the parts as AAD and no plaintext, in one call (no stream object per message).
-    const out = Buffer.allocUnsafe(SIGNATURE_SIZE);
-    const r = seal(0, key, gmacNonce(parts[0]!, opts), null, chunks, [], out);
-    if (r < 0) throw new Error(`AES-GMAC failed (errno ${-r})`);
     return out;
   }
   const mac = macFor(alg, key, parts[0]!, opts);
@@ -104,8 +96,8 @@ interface Mac {
 }
 
 /**
- * AES-CMAC and HMAC-SHA256 in the native addon (native/src/aead.c): where the
- * data lies, and on a pool thread when asked (signvAsync). AES-CMAC there
+ * AES-CMAC, HMAC-SHA256 and AES-GMAC in the native addon (native/src/aead.c,
+ * gcm.c): where the data lies, and on a pool thread when asked (signvAsync). AES-CMAC there
  * also spares the ciphertext that node:crypto's CBC would return (8 MiB of
  * new memory per 8 MiB READ signed) at about twice AesCmac's speed (1.31
  * against 0.69 GiB/s over 8 MiB, 1.4 against 3.0 us for a 100-byte message,
@@ -120,32 +112,49 @@ interface NativeMacs {
   hmacAsync(key: Buffer, parts: Buffer[], out: Buffer, cb: (res: number) => void): number;
   hmacStream(key: Buffer): object | number;
   gmacStream(key: Buffer, nonce: Buffer): object | number;
+  aeadSeal: AeadSeal;
+  aeadSealAsync: AeadSealAsync;
   aeadStreamNext(stream: object, bytes: Buffer, last: boolean): number;
 }
 /** Parts one native call takes at most (MAX_PARTS in aead.c); more go through the stream. */
 const NATIVE_MAX_PARTS = 64;
-const nativeMacs: NativeMacs | null = typeof native?.hmacStream === 'function' ? (native as unknown as NativeMacs) : null;
+// gmacStream came last of these: an addon that has it has them all.
+const nativeMacs: NativeMacs | null = typeof native?.gmacStream === 'function' ? (native as unknown as NativeMacs) : null;
 
-/** One native MAC's three entry points. */
+/**
+ * One native MAC's three entry points. AES-GMAC is GCM with the message as
+ * AAD and no plaintext (aeadSeal, aeadSealAsync, gmacStream), under the
+ * nonce of its message (`nonced`: gmacNonce); the others take no nonce.
+ */
 interface NativeMac {
   name: string;
-  once(key: Buffer, parts: Buffer[], out: Buffer): number;
-  async(key: Buffer, parts: Buffer[], out: Buffer, cb: (res: number) => void): number;
-  stream(key: Buffer): object | number;
+  nonced: boolean;
+  once(key: Buffer, parts: Buffer[], out: Buffer, nonce: Buffer | null): number;
+  async(key: Buffer, parts: Buffer[], out: Buffer, cb: (res: number) => void, nonce: Buffer | null): number;
+  stream(key: Buffer, nonce: Buffer | null): object | number;
 }
+/** GCM's plaintext for a GMAC: none. */
+const NO_DATA: Buffer[] = [];
 const NATIVE_MACS: ReadonlyMap<SigningAlgorithm, NativeMac> | null = nativeMacs && new Map<SigningAlgorithm, NativeMac>([
-  [SigningAlgorithm.AES_CMAC, { name: 'AES-CMAC', once: nativeMacs.cmac, async: nativeMacs.cmacAsync, stream: nativeMacs.cmacStream }],
-  [SigningAlgorithm.HMAC_SHA256, { name: 'HMAC-SHA256', once: nativeMacs.hmac, async: nativeMacs.hmacAsync, stream: nativeMacs.hmacStream }],
+  // The addon's CMAC and HMAC entry points take no nonce (the argument past theirs is ignored).
+  [SigningAlgorithm.AES_CMAC, { name: 'AES-CMAC', nonced: false, once: nativeMacs.cmac, async: nativeMacs.cmacAsync, stream: nativeMacs.cmacStream }],
+  [SigningAlgorithm.HMAC_SHA256, { name: 'HMAC-SHA256', nonced: false, once: nativeMacs.hmac, async: nativeMacs.hmacAsync, stream: nativeMacs.hmacStream }],
+  [SigningAlgorithm.AES_GMAC, {
+    name: 'AES-GMAC', nonced: true,
+    once: (k, p, o, n) => nativeMacs.aeadSeal(0, k, n!, null, p, NO_DATA, o),
+    async: (k, p, o, cb, n) => nativeMacs.aeadSealAsync(0, k, n!, null, p, NO_DATA, o, cb),
+    stream: (k, n) => nativeMacs.gmacStream(k, n!),
+  }],
 ]);
 
-/** The native MAC of a signing algorithm, if the addon has one (AES-GMAC goes through aeadSeal). */
+/** The native MAC of a signing algorithm, if the addon has one. */
 function nativeMacFor(alg: SigningAlgorithm): NativeMac | null {
   return NATIVE_MACS?.get(alg) ?? null;
 }
 
 /** A native MAC fed in pieces (SignStream); the signature is its first 16 bytes. */
-function nativeStream(n: Pick<NativeMac, 'name' | 'stream'>, key: Buffer): Mac {
-  const s = n.stream(key);
+function nativeStream(n: NativeMac, key: Buffer, nonce: Buffer | null): Mac {
+  const s = n.stream(key, nonce);
   if (typeof s === 'number') throw new Error(`${n.name} failed (errno ${-s})`);
   const check = (r: number): void => {
     if (r < 0) throw new Error(`${n.name} failed (errno ${-r})`);
@@ -163,7 +172,7 @@ function nativeStream(n: Pick<NativeMac, 'name' | 'stream'>, key: Buffer): Mac {
 /** The MAC of a signing algorithm (MS-SMB2 3.1.4.1), for the message whose header is `head` (the GMAC nonce comes from it). */
 function macFor(alg: SigningAlgorithm, key: Buffer, head: Buffer, opts: SignOptions = {}): Mac {
   const n = nativeMacFor(alg);
-  if (n) return nativeStream(n, key);
+  if (n) return nativeStream(n, key, n.nonced ? gmacNonce(head, opts) : null);
   switch (alg) {
     case SigningAlgorithm.HMAC_SHA256: {
       // HMAC-SHA256 keyed with Session.SessionKey, first 16 bytes kept.
@@ -174,9 +183,7 @@ function macFor(alg: SigningAlgorithm, key: Buffer, head: Buffer, opts: SignOpti
       return new AesCmac(key);
     case SigningAlgorithm.AES_GMAC: {
       // GMAC = GCM with an empty plaintext; the message is all AAD.
-      const nonce = gmacNonce(head, opts);
-      if (nativeMacs?.gmacStream) return nativeStream({ name: 'AES-GMAC', stream: (k) => nativeMacs.gmacStream(k, nonce) }, key);
-      const c = createCipheriv('aes-128-gcm', key, nonce, { authTagLength: 16 });
+      const c = createCipheriv('aes-128-gcm', key, gmacNonce(head, opts), { authTagLength: 16 });
       return {
         update: (p) => void c.setAAD(p),
         digest: () => {
@@ -223,7 +230,7 @@ export function signInPlace(alg: SigningAlgorithm, key: Buffer, msg: Buffer | re
 export function signInPlaceAsync(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer[], done: (err: Error | null) => void, opts: SignOptions = {}): boolean {
   const head = parts[0];
   if (!head || head.length < HEADER_SIZE) throw new RangeError('SMB2 message shorter than its header');
-  if (!signvAsyncAvailable(alg)) return false;
+  if (!nativeMacFor(alg)) return false;
   setSigned(head);
   // The MAC reads ZERO_SIG in place of bytes 48..63, so the tag may be written there directly.
   return signvAsync(alg, key, parts, head.subarray(SIGNATURE_OFFSET, SIGNATURE_OFFSET + SIGNATURE_SIZE), done, opts);
@@ -234,11 +241,6 @@ function setSigned(head: Buffer): void {
   head.writeUInt32LE((head.readUInt32LE(FLAGS_OFFSET) | HeaderFlags.SIGNED) >>> 0, FLAGS_OFFSET);
 }
 
-function signvAsyncAvailable(alg: SigningAlgorithm): boolean {
-  if (nativeMacFor(alg)) return true;
-  return alg === SigningAlgorithm.AES_GMAC && typeof native?.aeadSealAsync === 'function';
-}
-
 /**
  * signv() on a libuv pool thread, the 16-byte signature written to `out`
  * before `done` runs. Every algorithm through the addon (see signInPlaceAsync); false,
@@ -246,14 +248,10 @@ function signvAsyncAvailable(alg: SigningAlgorithm): boolean {
  * then.
  */
 export function signvAsync(alg: SigningAlgorithm, key: Buffer, parts: readonly Buffer[], out: Buffer, done: (err: Error | null) => void, opts: SignOptions = {}): boolean {
-  if (!signvAsyncAvailable(alg)) return false;
   const n = nativeMacFor(alg);
-  const name = n ? n.name : 'AES-GMAC';
-  const cb = (res: number): void => done(res < 0 ? new Error(`${name} failed (errno ${-res})`) : null);
-  const r = n
-    ? n.async(key, pieces(parts), out, cb)
-    : (native!.aeadSealAsync as AeadSealAsync)(0, key, gmacNonce(parts[0]!, opts), null, pieces(parts), [], out, cb);
-  return r >= 0;
+  if (!n) return false;
+  const cb = (res: number): void => done(res < 0 ? new Error(`${n.name} failed (errno ${-res})`) : null);
+  return n.async(key, pieces(parts), out, cb, n.nonced ? gmacNonce(parts[0]!, opts) : null) >= 0;
 }
 
 /**
