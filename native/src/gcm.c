@@ -225,14 +225,12 @@ TARGET static inline __m128i ctr_be(__m128i c) {
   return _mm_shuffle_epi8(c, _mm_set_epi8(12, 13, 14, 15, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
 }
 
-enum { ENCRYPT, DECRYPT };
-
 /* CTR and GHASH in one loop over n 256-byte chunks, so that the AES rounds
  * and the carry-less multiplies (independent work) overlap: decrypting, a
  * chunk's ciphertext is hashed as it is read; encrypting, the chunk before
  * is hashed while this one is encrypted. The GHASH stream must be at a
  * block boundary (gfill 0). */
-TARGET static void crypt_chunks(gcm_t *g, int mode, unsigned char *p, size_t n) {
+TARGET static void crypt_chunks(gcm_t *g, int decrypt, unsigned char *p, size_t n) {
   const __m512i sw = _mm512_broadcast_i32x4(_mm_set_epi8(12, 13, 14, 15, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
   const __m512i inc4 = _mm512_set_epi32(4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0);
   const int rounds = g->key.rounds;
@@ -248,8 +246,8 @@ TARGET static void crypt_chunks(gcm_t *g, int mode, unsigned char *p, size_t n) 
     __m512i x2 = _mm512_xor_si512(_mm512_shuffle_epi8(c2, sw), k[0]);
     __m512i x3 = _mm512_xor_si512(_mm512_shuffle_epi8(c3, sw), k[0]);
     base = _mm512_add_epi32(c3, inc4);
-    if (mode == DECRYPT) s = ghash16(g, s, p);
-    else if (mode == ENCRYPT && i) s = ghash16(g, s, p - 256);
+    if (decrypt) s = ghash16(g, s, p);
+    else if (i) s = ghash16(g, s, p - 256);
     for (int r = 1; r < rounds; r++) {
       x0 = _mm512_aesenc_epi128(x0, k[r]);
       x1 = _mm512_aesenc_epi128(x1, k[r]);
@@ -265,7 +263,7 @@ TARGET static void crypt_chunks(gcm_t *g, int mode, unsigned char *p, size_t n) 
     _mm512_storeu_si512((void *)(p + 128), _mm512_xor_si512(x2, _mm512_loadu_si512((const void *)(p + 128))));
     _mm512_storeu_si512((void *)(p + 192), _mm512_xor_si512(x3, _mm512_loadu_si512((const void *)(p + 192))));
   }
-  if (mode == ENCRYPT && n) s = ghash16(g, s, p - 256);
+  if (!decrypt && n) s = ghash16(g, s, p - 256);
   _mm_storeu_si128((__m128i *)g->s, s);
   _mm_storeu_si128((__m128i *)g->ctr, _mm512_castsi512_si128(base));
 }
@@ -343,7 +341,7 @@ void gcm_crypt(gcm_t *g, int decrypt, void *data, size_t n) {
    * (the data so far ends on one: the leftover above finished its block) */
   if (n >= 256 && !g->gfill) {
     size_t m = n & ~(size_t)255;
-    crypt_chunks(g, decrypt ? DECRYPT : ENCRYPT, p, m / 256);
+    crypt_chunks(g, decrypt, p, m / 256);
     p += m;
     n -= m;
   }
