@@ -22,8 +22,7 @@ class NodeConnection implements TransportConnection {
   private have = 0;
   private closed = false;
   private lingering: NodeJS.Timeout | null = null;
-  /** cancels the onDrained() waiter */
-  private drainWait: (() => void) | null = null;
+  private drainWait: { limit: number; cb: () => void } | null = null;
 
   constructor(private readonly sock: net.Socket, private readonly opts: TransportOptions) {
     this.remoteAddress = sock.remoteAddress ?? '';
@@ -36,6 +35,8 @@ class NodeConnection implements TransportConnection {
       this.opts.log('debug', `connection ${this.id} from ${this.remoteAddress}: ${err.message}`);
     });
     sock.on('close', () => this.finish());
+    // 'drain': the stream's buffer emptied after a write it could not take at once.
+    sock.on('drain', () => this.checkDrained());
   }
 
   get pendingBytes(): number {
@@ -43,26 +44,16 @@ class NodeConnection implements TransportConnection {
   }
 
   onDrained(limit: number, cb: () => void): void {
-    this.drainWait?.();
-    let fired = false;
-    const check = (): void => {
-      if (fired || (this.sock.writableLength > limit && !this.closed)) return;
-      fired = true;
-      this.sock.off('drain', check);
-      this.sock.off('close', check);
-      if (this.drainWait === cancel) this.drainWait = null;
-      cb();
-    };
-    const cancel = (): void => {
-      fired = true;
-      this.sock.off('drain', check);
-      this.sock.off('close', check);
-    };
-    this.drainWait = cancel;
-    // 'drain': the stream's buffer emptied after a write it could not take at once.
-    this.sock.on('drain', check);
-    this.sock.on('close', check);
-    queueMicrotask(check);
+    this.drainWait = { limit, cb };
+    queueMicrotask(() => this.checkDrained());
+  }
+
+  /** The onDrained() waiter, once the stream's buffer is down to its limit (or the connection is gone). */
+  private checkDrained(): void {
+    const w = this.drainWait;
+    if (!w || (this.sock.writableLength > w.limit && !this.closed)) return;
+    this.drainWait = null;
+    w.cb();
   }
 
   send(parts: readonly Buffer[], done?: () => void): void {
@@ -108,6 +99,7 @@ class NodeConnection implements TransportConnection {
     this.closed = true;
     if (this.lingering) clearTimeout(this.lingering);
     this.chunks = [];
+    this.checkDrained();
     this.onClose();
   }
 

@@ -277,6 +277,13 @@ class UringConnection implements TransportConnection {
     queueMicrotask(() => this.checkDrained());
   }
 
+  /** Bytes leave the send queue: the onDrained() waiter is told (on a later turn) once it is down to its limit. */
+  private unqueued(n: number): void {
+    this.queuedBytes -= n;
+    const w = this.drainWait;
+    if (w && this.queuedBytes <= w.limit) queueMicrotask(() => this.checkDrained());
+  }
+
   /** The onDrained() waiter, once the queue is down to its limit (or the connection is going). */
   private checkDrained(): void {
     const w = this.drainWait;
@@ -774,8 +781,7 @@ class UringConnection implements TransportConnection {
 
   /** Drops n sent bytes from the front of the queue; the finished parts' `done`s run now, or go to `held`. */
   private consumed(n: number, held?: (() => void)[]): void {
-    this.queuedBytes -= n;
-    if (this.drainWait) queueMicrotask(() => this.checkDrained());
+    this.unqueued(n);
     while (n > 0) {
       const it = this.queue[0] as SendItem & { kind: 'bytes' };
       if (it.buf.length <= n) {
@@ -797,8 +803,7 @@ class UringConnection implements TransportConnection {
   fileDone(item: SendItem & { kind: 'file' }, err: Error | null, fileBytes: number, total: number): void {
     this.sendBusy = false;
     this.fileActive = false;
-    this.queuedBytes -= total;
-    if (this.drainWait) queueMicrotask(() => this.checkDrained());
+    this.unqueued(total);
     item.done(err, fileBytes);
     if (err) return this.sendFailed(err);
     if (this.recvDeferred) {
@@ -821,8 +826,7 @@ class UringConnection implements TransportConnection {
   private failQueue(err: Error): void {
     const q = this.queue;
     this.queue = [];
-    this.queuedBytes = 0;
-    if (this.drainWait) queueMicrotask(() => this.checkDrained());
+    this.unqueued(this.queuedBytes);
     for (const it of q) {
       if (it.kind === 'file') it.send!.abort(err);
       else if (it.done) this.orphanDones.push(it.done);
