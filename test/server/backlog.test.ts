@@ -19,7 +19,8 @@ import { startServer, USER, PASSWORD } from '../interop/harness.js';
 import { TestClient, framed, requestHeader } from './smb-client.js';
 import { openFds, fdsLeftSince } from '../util/fds.js';
 import { Command } from '../../src/smb2/constants.js';
-import { decodeReadResponse, encodeReadRequest } from '../../src/smb2/commands/read.js';
+import { decodeReadResponse } from '../../src/smb2/commands/read.js';
+import { readRequest } from './signed-client.js';
 import { encodeEchoRequest } from '../../src/smb2/commands/echo.js';
 
 const MiB = 1 << 20;
@@ -52,8 +53,7 @@ test('a client that does not read its 8 MiB READ answers: the server stops readi
         const offset = ((answers.length * 7) % 56) * MiB;
         offsets.push(offset);
         answers.push(new Promise((resolve) => raw.waiters.set(id, { resolve, interim: [] })));
-        const body = encodeReadRequest({ padding: 0x50, flags: 0, length: 8 * MiB, offset: BigInt(offset), fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) });
-        raw.sock.write(framed([requestHeader({ command: Command.READ, messageId: id, sessionId: c.sessionId, treeId: c.treeId, charge: 128, credits: 128 }), body]));
+        raw.sock.write(framed([requestHeader({ command: Command.READ, messageId: id, sessionId: c.sessionId, treeId: c.treeId, charge: 128, credits: 128 }), readRequest(fileId, 8 * MiB, BigInt(offset))]));
       }
     };
     const settle = async (): Promise<number> => {

@@ -43,8 +43,6 @@ import { NtStatus } from '../../src/smb2/status.js';
 import { decodeHeader, TRANSFORM_HEADER_SIZE } from '../../src/smb2/header.js';
 import { splitCompound } from '../../src/smb2/compound.js';
 import { signInPlace, verify } from '../../src/crypto/signing.js';
-import { encodeTreeConnectRequest } from '../../src/smb2/commands/tree-connect.js';
-import { decodeCreateResponse, encodeCreateRequest } from '../../src/smb2/commands/create.js';
 import { encryptMessage } from '../../src/crypto/encryption.js';
 import type { FileId } from '../../src/smb2/wire.js';
 
@@ -56,12 +54,9 @@ const CIPHERS = [Cipher.AES_128_GCM, Cipher.AES_256_GCM, Cipher.AES_128_CCM, Cip
 
 /** An open of `name` (sealed), or made-up ids where earlier fuzzing made that fail (a delete pending, a sharing conflict). */
 async function sealedOpen(c: SignedConnection, s: ClientSession, tree: number, name: string, dir: boolean): Promise<{ id: FileId; status: number }> {
-  const r = await c.sealedCall(s, Command.CREATE, encodeCreateRequest({
-    securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: dir ? 0x120089 : 0x0012019f,
-    fileAttributes: 0, shareAccess: 7, createDisposition: dir ? 1 : 3, createOptions: dir ? 1 : 0, name, createContexts: [],
-  }), tree);
-  assert.equal(r.sealed, true, 'a sealed CREATE is answered sealed');
-  return { id: r.hdr.status === 0 ? decodeCreateResponse(r.msg).fileId : { persistent: 0n, volatile: 0n }, status: r.hdr.status };
+  const { reply, fileId } = await c.create(s, tree, name, { disposition: dir ? 1 : 3, dir, sealed: true });
+  assert.equal(reply.sealed, true, 'a sealed CREATE is answered sealed');
+  return { id: fileId, status: reply.hdr.status };
 }
 
 /** A 3.1.1 session sealed with `cipher`, its tree, f.bin and the share's root open. */
@@ -69,9 +64,7 @@ async function sealedClient(srv: Running, cipher: number, clientGuid: Buffer) {
   const c = await SignedConnection.open(srv.port, { ciphers: [cipher], clientGuid });
   const { session: s } = await c.authenticate(USER, PASSWORD);
   assert.ok(s?.encryptionKey, 'a 3.1.1 session has cipher keys');
-  const t = await c.sealedCall(s, Command.TREE_CONNECT, encodeTreeConnectRequest({ flags: 0, path: '\\\\127.0.0.1\\share' }));
-  assert.equal(t.hdr.status, 0);
-  const tree = t.hdr.treeId;
+  const tree = await c.treeConnect(s, 'share', { sealed: true });
   return { c, s, tree, file: (await sealedOpen(c, s, tree, 'f.bin', false)).id, dir: (await sealedOpen(c, s, tree, '', true)).id };
 }
 
@@ -187,16 +180,11 @@ test(`fuzz, signed: ${SIGNED_COUNT} batches of mutated requests signed with each
       const c = await SignedConnection.open(srv.port, { dialects: how.dialects, signing: how.signing, clientGuid: bytes(16) });
       const { session: s } = await c.authenticate(USER, PASSWORD);
       assert.ok(s, `${how.label}: session set up`);
-      const key = c.signingKeyOf(s)!;
+      const key = c.channelKeys.get(s.id)!;
       const alg = c.signingAlgorithm;
       const tree = await c.treeConnect(s, 'share');
-      const open = async (name: string, dir: boolean): Promise<FileId> => {
-        const r = await c.call(s, Command.CREATE, encodeCreateRequest({
-          securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: dir ? 0x120089 : 0x0012019f,
-          fileAttributes: 0, shareAccess: 7, createDisposition: dir ? 1 : 3, createOptions: dir ? 1 : 0, name, createContexts: [],
-        }), tree);
-        return r.hdr.status === 0 ? decodeCreateResponse(r.msg).fileId : { persistent: 0n, volatile: 0n };
-      };
+      // Made-up ids where earlier fuzzing made an open fail (a delete pending, a sharing conflict).
+      const open = async (name: string, dir: boolean): Promise<FileId> => (await c.create(s, tree, name, { disposition: dir ? 1 : 3, dir })).fileId;
       const batch = batchMaker(g, { sessionId: s.id, treeId: tree, clientGuid: bytes(16), file: await open('f.bin', false), dir: await open('', true) }, (charge) => c.takeId(charge));
       for (let onThis = 0; onThis < 300 && tally.sent < SIGNED_COUNT && !c.closed; onThis++) {
         const { messages: msgs, ids, cmds } = batch();

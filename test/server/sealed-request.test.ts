@@ -16,8 +16,6 @@ import { join } from 'node:path';
 import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js';
 import { SignedConnection, readRequest, type ClientSession } from './signed-client.js';
 import { Cipher, Command } from '../../src/smb2/constants.js';
-import { encodeTreeConnectRequest } from '../../src/smb2/commands/tree-connect.js';
-import { decodeCreateResponse, encodeCreateRequest } from '../../src/smb2/commands/create.js';
 import { decodeWriteResponse, encodeWriteRequest } from '../../src/smb2/commands/write.js';
 import { decodeReadResponse } from '../../src/smb2/commands/read.js';
 import { encodeEchoRequest } from '../../src/smb2/commands/echo.js';
@@ -40,20 +38,15 @@ async function sealedSession(cipher: number): Promise<{ c: SignedConnection; s: 
   assert.equal(c.cipherId, cipher, 'the server took the only cipher offered');
   const { session } = await c.authenticate(USER, PASSWORD);
   assert.ok(session?.encryptionKey, 'a 3.1.1 session has cipher keys');
-  const t = await c.sealedCall(session, Command.TREE_CONNECT, encodeTreeConnectRequest({ flags: 0, path: `\\\\127.0.0.1\\share` }));
-  assert.equal(t.hdr.status, 0);
-  assert.equal(t.sealed, true, 'a sealed request gets a sealed response');
-  return { c, s: session, tree: t.hdr.treeId };
+  // Throws unless it succeeds and is answered sealed.
+  return { c, s: session, tree: await c.treeConnect(session, 'share', { sealed: true }) };
 }
 
 async function sealedCreate(c: SignedConnection, s: ClientSession, tree: number, name: string): Promise<FileId> {
-  const r = await c.sealedCall(s, Command.CREATE, encodeCreateRequest({
-    securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: 0x0012019f,
-    fileAttributes: 0x80, shareAccess: 7, createDisposition: 5 /* overwrite or create */, createOptions: 0, name, createContexts: [],
-  }), tree);
-  assert.equal(r.hdr.status, 0, `CREATE ${name}`);
-  assert.equal(r.sealed, true);
-  return decodeCreateResponse(r.msg).fileId;
+  const { reply, fileId } = await c.create(s, tree, name, { disposition: 5 /* overwrite or create */, sealed: true });
+  assert.equal(reply.hdr.status, 0, `CREATE ${name}`);
+  assert.equal(reply.sealed, true);
+  return fileId;
 }
 
 const CIPHERS: [string, number][] = [['AES-128-GCM', Cipher.AES_128_GCM], ['AES-256-GCM', Cipher.AES_256_GCM], ['AES-128-CCM', Cipher.AES_128_CCM], ['AES-256-CCM', Cipher.AES_256_CCM]];

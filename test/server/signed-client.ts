@@ -7,7 +7,7 @@
  * Keys come from src/crypto; smbtorture smb2.session is the other witness.
  */
 import type { Socket } from 'node:net';
-import { dialFramed } from './smb-client.js';
+import { dialFramed, framed } from './smb-client.js';
 import { randomBytes } from 'node:crypto';
 import { decodeHeader, encodeHeader, HEADER_SIZE, type Smb2Header } from '../../src/smb2/header.js';
 import { Cipher, Command, Dialect, HashAlgorithm, HeaderFlags, SessionSetupFlags } from '../../src/smb2/constants.js';
@@ -122,14 +122,12 @@ export class SignedConnection {
     // Sealed (3.2.4.1.8): the whole message in a transform header, node:crypto's AES.
     const frame = o.seal ? encryptMessage(this.cipherId, o.seal.key, o.sessionId ?? 0n, msg) : msg;
     o.seal?.tamper?.(frame);
-    const nb = Buffer.alloc(4);
-    nb.writeUInt32BE(frame.length, 0);
     const reply = new Promise<Reply>((resolve, reject) => {
       this.waiters.set(messageId, resolve);
       const t = setTimeout(() => reject(new Error(`no response to command ${command} (message ${messageId})`)), 5000);
       t.unref();
     });
-    this.sock.write(Buffer.concat([nb, frame]));
+    this.sock.write(framed([frame]));
     return { ...(await reply), sent: msg };
   }
 
@@ -224,25 +222,34 @@ export class SignedConnection {
     return this.request(command, body, { sessionId: session.id, treeId, seal: { key: session.encryptionKey, tamper } });
   }
 
-  async treeConnect(session: ClientSession, share: string): Promise<number> {
-    const r = await this.call(session, Command.TREE_CONNECT, encodeTreeConnectRequest({ flags: 0, path: `\\\\127.0.0.1\\${share}` }));
+  /** TREE_CONNECT of `share`, signed, or (`sealed`) sealed and answered sealed; throws unless it succeeds. */
+  async treeConnect(session: ClientSession, share: string, o: { sealed?: boolean } = {}): Promise<number> {
+    const body = encodeTreeConnectRequest({ flags: 0, path: `\\\\127.0.0.1\\${share}` });
+    const r = o.sealed ? await this.sealedCall(session, Command.TREE_CONNECT, body) : await this.call(session, Command.TREE_CONNECT, body);
     if (r.hdr.status !== 0) throw new Error(`TREE_CONNECT: 0x${r.hdr.status.toString(16)}`);
+    if (o.sealed && !r.sealed) throw new Error('a sealed TREE_CONNECT answered unsealed');
     return r.hdr.treeId;
+  }
+
+  /**
+   * CREATE of `name` for read and write, signed or (`sealed`) sealed:
+   * `disposition` (default 1, open), or with `dir` the directory opened.
+   * The reply and the file id, zeros unless it succeeded.
+   */
+  async create(session: ClientSession, treeId: number, name: string, o: { disposition?: number; dir?: boolean; sealed?: boolean } = {}): Promise<{ reply: Reply; fileId: FileId }> {
+    const body = encodeCreateRequest({
+      securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: o.dir ? 0x120089 : 0x0012019f,
+      fileAttributes: o.dir ? 0 : 0x80, shareAccess: 7, createDisposition: o.disposition ?? 1, createOptions: o.dir ? 1 : 0, name, createContexts: [],
+    });
+    const reply = o.sealed ? await this.sealedCall(session, Command.CREATE, body, treeId) : await this.call(session, Command.CREATE, body, treeId);
+    return { reply, fileId: reply.hdr.status === 0 ? decodeCreateResponse(reply.msg).fileId : { persistent: 0n, volatile: 0n } };
   }
 
   /** CREATE of `name` for read and write (disposition 1: open, 3: open or create); throws unless it succeeds. */
   async openFile(session: ClientSession, treeId: number, name: string, disposition = 1): Promise<FileId> {
-    const r = await this.call(session, Command.CREATE, encodeCreateRequest({
-      securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: 0x0012019f,
-      fileAttributes: 0x80, shareAccess: 7, createDisposition: disposition, createOptions: 0, name, createContexts: [],
-    }), treeId);
-    if (r.hdr.status !== 0) throw new Error(`CREATE ${name}: 0x${r.hdr.status.toString(16)}`);
-    return decodeCreateResponse(r.msg).fileId;
-  }
-
-  /** Channel.SigningKey of `session` on this connection (what request() signs with). */
-  signingKeyOf(session: ClientSession): Buffer | null {
-    return this.channelKeys.get(session.id) ?? null;
+    const { reply, fileId } = await this.create(session, treeId, name, { disposition });
+    if (reply.hdr.status !== 0) throw new Error(`CREATE ${name}: 0x${reply.hdr.status.toString(16)}`);
+    return fileId;
   }
 
   /** The next message id, the counter advanced by `charge` (for requests made outside request()). */
@@ -262,9 +269,7 @@ export class SignedConnection {
     const answered = new Promise<Reply>((resolve) => {
       for (const id of ids) this.waiters.set(id, resolve);
     });
-    const nb = Buffer.alloc(4);
-    nb.writeUInt32BE(frame.length, 0);
-    this.sock.write(Buffer.concat([nb, frame]));
+    this.sock.write(framed([frame]));
     try {
       return await Promise.race([answered, this.gone.then(() => null), new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)))]);
     } finally {
