@@ -407,7 +407,10 @@ export class SmbConnection {
     }
     if (reply.region) {
       // canSendFile promised neither signing nor sealing; anything else is a bug, never a wrong signature on the wire.
-      if (out.encryptWith || out.signWith || compound) throw new Error('a file region in a response that is signed, sealed or compounded');
+      if (out.encryptWith || out.signWith || compound) {
+        reply.region.release?.(); // it holds the open's fd: CLOSE would wait for it
+        throw new Error('a file region in a response that is signed, sealed or compounded');
+      }
       out.region = reply.region;
     }
     return out;

@@ -28,6 +28,23 @@ export class FdGuard {
     }
   }
 
+  /**
+   * Counts as an operation in flight until the returned function is called
+   * (once; later calls do nothing): for a use of the fd that outlives one
+   * call, such as a READ answer the transport splices from it when its turn
+   * comes. EBADF once close() was called.
+   */
+  hold(): () => void {
+    if (this.closing) throw new SystemError(this.what, EBADF, 'handle closed');
+    this.inflight++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--this.inflight === 0 && this.idle) this.idle();
+    };
+  }
+
   /** Waits for in-flight operations, then runs release once; idempotent. */
   close(release: () => Promise<void> | void): Promise<void> {
     if (!this.closing) {

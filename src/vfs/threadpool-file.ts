@@ -285,6 +285,10 @@ export class ThreadpoolFile implements VfsFile {
     });
   }
 
+  hold(): () => void {
+    return this.guard.hold();
+  }
+
   close(): Promise<void> {
     return this.guard.close(() => this.release());
   }

@@ -189,6 +189,12 @@ export interface VfsFile {
   setXattr(name: string, value: Buffer, opts?: { create?: boolean; replace?: boolean }): Promise<void>;
   removeXattr(name: string): Promise<void>;
   listXattr(): Promise<string[]>;
+  /**
+   * Keeps `fd` open for a use outside these methods (a splice the transport
+   * runs later) until the returned function is called; close() waits for it
+   * as for an operation in flight. Throws EBADF once close() was called.
+   */
+  hold(): () => void;
   /** Waits for operations in flight, then closes; later calls fail EBADF. Idempotent. */
   close(): Promise<void>;
 }

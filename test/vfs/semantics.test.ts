@@ -2,7 +2,7 @@
  * semantics, I/O, stat, readdir, path ops, xattrs, statfs. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createVfs, type ShareRoot } from '../../src/vfs/index.js';
 import { readdirSync } from 'node:fs';
@@ -52,6 +52,31 @@ describeEachVfs('vfs semantics', (mod) => {
       assert.equal(flags & 0o4000, 0, 'O_NONBLOCK cleared');
     }
   });
+  test('hold(): close() waits until every hold is let go, the fd stays the file until then, later holds fail EBADF', async () => {
+    const f = await share.open('held', { read: true, write: true, create: 'always' });
+    await f.write(Buffer.from('held bytes'), 0, 10, 0);
+    const fdPath = `/proc/self/fd/${f.fd}`;
+    const target = readlinkSync(fdPath);
+    const a = f.hold();
+    const b = f.hold();
+    let closed = false;
+    const closing = f.close().then(() => { closed = true; });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(closed, false, 'close() waits for the holds');
+    assert.equal(readlinkSync(fdPath), target, 'the fd is still the file');
+    assert.throws(() => f.hold(), (e: NodeJS.ErrnoException) => e.code === 'EBADF', 'no new hold once closing');
+    a();
+    a(); // a second call lets go of nothing more
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(closed, false, 'one hold is still there');
+    const buf = Buffer.alloc(10);
+    assert.equal(readSync(f.fd, buf, 0, 10, 0), 10, 'what held the fd can still read through it');
+    assert.equal(buf.toString(), 'held bytes');
+    b();
+    await closing;
+    assert.equal(closed, true);
+  });
+
 
   test('read/write at offsets, truncate option, size', async () => {
     const f = await share.open('io', { read: true, write: true, create: 'always' });

@@ -5,9 +5,11 @@
  * - spliced: when the connection says the response is neither signed,
  *   sealed nor compounded and its transport can splice, the data length is
  *   fixed from the file's size now, and the transport moves the bytes
- *   file -> pipe -> socket itself (no copy into user space). The fd is
- *   duplicated for the send, so a CLOSE racing the send cannot make it read
- *   another file that reused the number.
+ *   file -> pipe -> socket itself (no copy into user space). The answer
+ *   holds the file's fd open until it is sent or dropped (VfsFile.hold), so
+ *   a CLOSE racing the send waits for it and cannot make it read another
+ *   file that reused the number; answers queued behind a client that does
+ *   not read cost no fd of their own (a dup each did).
  * - copied: otherwise the bytes are read into a buffer, to be signed or
  *   sealed where they lie: a pooled data buffer when one is free (with the
  *   io_uring VFS it is registered memory, so the read is a READ_FIXED), else
@@ -25,8 +27,6 @@ import type { VfsFile } from '../../vfs/types.js';
 import type { ReadSeal } from '../context.js';
 import type { DataPool } from '../../uring/data-pool.js';
 import type { FileRegion } from '../../transport/types.js';
-import { requireNative } from '../../native.js';
-import { SystemError } from '../../util/errors.js';
 
 export type ReadData = { kind: 'buffer'; data: Buffer; release?: () => void; sealed?: ReadSeal } | { kind: 'region'; region: FileRegion };
 
@@ -141,14 +141,5 @@ export async function readFileData(file: VfsFile, len: number, pos: bigint, spli
   if (!splice || pos > BigInt(Number.MAX_SAFE_INTEGER)) return readInto(file, len, pos, pool);
   const n = await available(file, len, pos);
   if (n === 0) return { kind: 'region', region: { fd: -1, offset: Number(pos), length: 0 } };
-  const nat = requireNative();
-  const fd = nat.dup(file.fd);
-  if (fd < 0) throw new SystemError('dup', -fd);
-  let released = false;
-  const release = (): void => {
-    if (released) return;
-    released = true;
-    nat.close(fd);
-  };
-  return { kind: 'region', region: { fd, offset: Number(pos), length: n, release } };
+  return { kind: 'region', region: { fd: file.fd, offset: Number(pos), length: n, release: file.hold() } };
 }
