@@ -47,6 +47,11 @@ export interface ServerConfig {
   /** 0 = no limit. */
   maxConnections: number;
   maxOpensPerSession: number;
+  /**
+   * Opens at once across the server ("max open files"); never more than the
+   * fd limit allows with room kept for connections (limits.ts). 0: that.
+   */
+  maxOpenFiles: number;
   /** 0 = never time out idle connections. */
   idleTimeoutSec: number;
   authTimeoutSec: number;
@@ -89,6 +94,7 @@ export function defaultConfig(): ServerConfig {
     serverName: defaultServerName(),
     maxConnections: 1024,
     maxOpensPerSession: 16384,
+    maxOpenFiles: 0,
     idleTimeoutSec: 900,
     authTimeoutSec: 30,
     // One WRITE of maxReadWrite plus its header, or a compound of small messages.
@@ -337,6 +343,7 @@ const GLOBAL_KEYS: Record<string, Setter<PartialConfig>> = {
   ringsmbusersfile: (st, o, v) => ((o.usersFile = resolve(st.baseDir, v.trim())), null),
   maxconnections: countSetter((o, n) => (o.maxConnections = n)),
   ringsmbmaxopenspersession: countSetter((o, n) => (o.maxOpensPerSession = n)),
+  maxopenfiles: countSetter((o, n) => (o.maxOpenFiles = n)),
   ringsmbidletimeout: countSetter((o, n) => (o.idleTimeoutSec = n)),
   deadtime: countSetter((o, n) => (o.idleTimeoutSec = n * 60)), // Samba: minutes
   ringsmbauthtimeout: countSetter((o, n) => (o.authTimeoutSec = n)),
@@ -585,6 +592,7 @@ function limitProblems(cfg: ServerConfig): string[] {
   };
   whole('maxConnections', cfg.maxConnections, 0);
   whole('maxOpensPerSession', cfg.maxOpensPerSession, 1);
+  whole('maxOpenFiles', cfg.maxOpenFiles, 0);
   whole('idleTimeoutSec', cfg.idleTimeoutSec, 0);
   whole('authTimeoutSec', cfg.authTimeoutSec, 1);
   // 64 KiB is the SMB 2.0.2 floor; 8 MiB is what Windows clients accept at most.

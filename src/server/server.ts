@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { createLogger, type Logger } from '../util/log.js';
+import { createLogger, throttledLog, type Logger } from '../util/log.js';
 import { aesGcmImplementation } from '../crypto/encryption.js';
 import { createVfs } from '../vfs/index.js';
 import type { UringVfs } from '../vfs/uring.js';
@@ -23,6 +23,7 @@ import { createServerAuth, type ServerAuth } from '../auth/authenticator.js';
 import { Dialect } from '../smb2/constants.js';
 import { defaultConfig, type ServerConfig, type ShareConfig } from './config.js';
 import { SmbConnection } from './connection.js';
+import { openFileLimit, reserveWanted, type OpenFileLimit } from './limits.js';
 import { ServerState, type Open, type Session, type ShareState, type TreeConnect } from './state.js';
 import { ntHash } from '../auth/ntlm-crypto.js';
 import { forgetDurable, preserveDurable } from './durable.js';
@@ -77,6 +78,10 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   private readonly shares = new Map<string, ShareState>();
   private netListeners: Listener[] = [];
   private sweeper: NodeJS.Timeout | null = null;
+  /** opens allowed at once across the server (limits.ts) */
+  readonly openLimit: OpenFileLimit;
+  /** refused opens, logged at most once per 10 s */
+  readonly logRefusedOpen: (msg: string) => void;
   /** NT hashes by lower-cased user name, computed once */
   private readonly users = new Map<string, Buffer>();
 
@@ -93,6 +98,8 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       maxTreesPerSession: 1024,
     } as RuntimeConfig;
     this.log = opts.logger ?? createLogger(this.config.logLevel);
+    this.openLimit = openFileLimit(this.config.maxOpenFiles, this.config.maxConnections);
+    this.logRefusedOpen = throttledLog((m) => this.log.warn(m));
     for (const u of this.config.users) this.users.set(u.name.toLowerCase(), u.ntHash ?? ntHash(u.password ?? ''));
     for (const s of this.config.shares) this.addShare(s);
     this.shares.set('ipc$', { name: 'IPC$', path: '', readOnly: true, comment: 'IPC Service', encrypt: false, browseable: false, guestOk: true, isIpc: true, root: null });
@@ -169,9 +176,23 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     const addrs = this.netListeners.map((l) => l.address);
     this.sweeper = setInterval(() => this.sweep(), 5000);
     this.sweeper.unref();
+    this.logOpenLimit();
     this.log.info(`listening on ${addrs.map((a) => `${a.host}:${a.port}`).join(', ')} (transport ${this.transport.name}, vfs ${this.vfs.name} [${this.vfs.reason}], events ${this.events.backendName}, signing ${this.config.signing}${this.config.encrypt ? ', encryption required' : ''}, aes-gcm ${aesGcmImplementation()})`);
     this.emit('listening', addrs);
     return addrs;
+  }
+
+  /** Says how many opens the fd limit allows, and warns where it is tight. */
+  private logOpenLimit(): void {
+    const { limit, nofile, reserve } = this.openLimit;
+    if (nofile === null) return this.log.info(`open files: at most ${limit} at once (the fd limit is unknown or unlimited)`);
+    const cfg = this.config.maxOpenFiles;
+    this.log.info(`open files: at most ${limit} at once (RLIMIT_NOFILE ${nofile}, ${reserve} kept for connections and the server)`);
+    if (cfg > limit) this.log.warn(`max open files ${cfg} lowered to ${limit}: RLIMIT_NOFILE is ${nofile} (raise it with ulimit -n or LimitNOFILE=)`);
+    const need = reserveWanted(this.config.maxConnections, nofile);
+    if (reserve < need) {
+      this.log.warn(`RLIMIT_NOFILE ${nofile} is tight for ${this.config.maxConnections} connections (about ${need} fds besides the opens): raise it with ulimit -n or LimitNOFILE=, or lower max connections`);
+    }
   }
 
   get addresses(): { host: string; port: number }[] {

@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import { frameHeader, type ListenAddress, type Listener, type Transport, type TransportConnection, type TransportOptions } from './types.js';
+import { throttledLog } from '../util/log.js';
 
 /** How long close() lets queued responses go out to a peer that does not read them (as the io_uring transport). */
 const LINGER_MS = 2000;
@@ -189,7 +190,8 @@ export function createNodeTransport(opts: TransportOptions): Transport {
         server.once('error', reject);
         server.listen({ host: addr.host, port: addr.port }, () => {
           server.off('error', reject);
-          server.on('error', (err) => opts.log('error', `listener ${addr.host}:${addr.port}: ${err.message}`));
+          const logError = throttledLog((m) => opts.log('error', m));
+          server.on('error', (err) => logError(`listener ${addr.host}:${addr.port}: ${err.message}`));
           const a = server.address() as net.AddressInfo;
           resolve({
             address: { host: a.address, port: a.port },

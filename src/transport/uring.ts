@@ -48,6 +48,7 @@ import { prepSplice } from '../uring/ops/splice.js';
 import { parseSockaddr, sockaddr } from '../uring/ops/connect.js';
 import { requireNative, type WatchHandle } from '../native.js';
 import { SystemError } from '../util/errors.js';
+import { throttledLog } from '../util/log.js';
 import { frameHeader, type FileRegion, type ListenAddress, type Listener, type SpliceOutcome, type SpliceSink, type Transport, type TransportConnection, type TransportOptions } from './types.js';
 import { openSync } from 'node:fs';
 
@@ -69,6 +70,8 @@ const PIPE_SIZE = 1 << 20;
 /** queued file sends per connection that fill a pipe before their turn (FileSend.prefill) */
 const PREFILL_MAX = 4;
 const ECANCELED = 125;
+const EMFILE = 24;
+const ENFILE = 23;
 const EAGAIN = 11;
 /** libuv's UV_READABLE (uv_poll events) */
 const UV_READABLE = 1;
@@ -1376,13 +1379,37 @@ export class UringTransport implements Transport {
     let closed = false;
     let acceptOp: Op | null = null;
     let onStopped: (() => void) | null = null;
+    const logAccept = throttledLog((m) => this.opts.log('warn', m));
+    // One fd held back (libuv does the same): when accept fails for want of fds, it is let go so
+    // that the client waiting in the backlog can be taken and closed at once (a clean disconnect,
+    // not a hang until it times out), then taken again.
+    const openSpare = (): number => {
+      try {
+        return openSync('/dev/null', 'r');
+      } catch {
+        return -1;
+      }
+    };
+    let spare = openSpare();
+    let shedding = false;
     const arm = (): void => {
       if (closed) return;
       acceptOp = prepAcceptMultishot(ring, fd, (err, cfd, more) => {
+        let freed = false;
         if (err) {
-          if (err.errno !== ECANCELED && !closed) this.opts.log('warn', `listener ${bound.host}:${bound.port}: accept: ${err.message}`);
+          if ((err.errno === EMFILE || err.errno === ENFILE) && !closed && spare >= 0) {
+            requireNative().close(spare);
+            spare = -1;
+            shedding = true;
+            freed = true;
+          }
+          if (err.errno !== ECANCELED && !closed) logAccept(`listener ${bound.host}:${bound.port}: accept: ${err.message}${shedding ? ' (the process is out of fds: clients that connect meanwhile are disconnected at once)' : ''}`);
         } else if (closed) {
           requireNative().close(cfd);
+        } else if (shedding) {
+          requireNative().close(cfd);
+          spare = openSpare();
+          if (spare >= 0) shedding = false;
         } else {
           const c = new UringConnection(cfd, ring, this);
           this.connections.add(c);
@@ -1392,8 +1419,9 @@ export class UringTransport implements Transport {
         if (!more) {
           acceptOp = null;
           if (closed) onStopped?.();
-          // EMFILE and friends end the multishot; try again shortly rather than spin.
-          else setTimeout(arm, err ? 100 : 0).unref();
+          // EMFILE and friends end the multishot; try again shortly rather than spin
+          // (at once when the spare fd was just let go for the waiting client).
+          else setTimeout(arm, err && !freed ? 100 : 0).unref();
         }
       });
       ring.submit(acceptOp);
@@ -1407,6 +1435,8 @@ export class UringTransport implements Transport {
           closed = true;
           const done = (): void => {
             requireNative().close(fd);
+            if (spare >= 0) requireNative().close(spare);
+            spare = -1;
             resolve();
           };
           if (!acceptOp || ring.isClosed) return done();

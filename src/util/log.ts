@@ -26,3 +26,23 @@ export function createLogger(level: LogLevel = 'info', sink: (line: string) => v
   };
   return lg;
 }
+
+/**
+ * One kind of log line that a client can cause over and over (a refused
+ * open, a failing accept): the first goes out at once, then at most one per
+ * `intervalMs`, saying how many were held back since.
+ */
+export function throttledLog(sink: (msg: string) => void, intervalMs = 10_000): (msg: string) => void {
+  let last = -Infinity;
+  let held = 0;
+  return (msg) => {
+    const now = Date.now();
+    if (now - last < intervalMs) {
+      held++;
+      return;
+    }
+    last = now;
+    sink(held ? `${msg} (${held} more like it since the last such line)` : msg);
+    held = 0;
+  };
+}

@@ -15,6 +15,7 @@ const CONF = `
    map to guest = Bad User
    log level = 3 auth:5
    max connections = 50
+   max open files = 5000
    ringsmb users file = users.txt
    listen = 127.0.0.1:4450 [::1]:4450
    read only = yes
@@ -41,6 +42,7 @@ test('parseSmbConf reads global keys, shares, comments and continuations', () =>
   assert.equal(c.guest, true);
   assert.equal(c.logLevel, 'info');
   assert.equal(c.maxConnections, 50);
+  assert.equal(c.maxOpenFiles, 5000);
   assert.equal(c.usersFile, '/etc/ringsmb/users.txt');
   assert.deepEqual(c.listen, [{ host: '127.0.0.1', port: 4450 }, { host: '::1', port: 4450 }]);
   assert.deepEqual(c.shares, [
