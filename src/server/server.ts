@@ -80,8 +80,8 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   private sweeper: NodeJS.Timeout | null = null;
   /** opens allowed at once across the server (limits.ts) */
   readonly openLimit: OpenFileLimit;
-  /** refused opens, logged at most once per 10 s */
-  readonly logRefusedOpen: (msg: string) => void;
+  /** refused opens and locks (limits a client reached), logged at most once per 10 s */
+  readonly logRefused: (msg: string) => void;
   /** NT hashes by lower-cased user name, computed once */
   private readonly users = new Map<string, Buffer>();
 
@@ -99,7 +99,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     } as RuntimeConfig;
     this.log = opts.logger ?? createLogger(this.config.logLevel);
     this.openLimit = openFileLimit(this.config.maxOpenFiles, this.config.maxConnections);
-    this.logRefusedOpen = throttledLog((m) => this.log.warn(m));
+    this.logRefused = throttledLog((m) => this.log.warn(m));
     for (const u of this.config.users) this.users.set(u.name.toLowerCase(), u.ntHash ?? ntHash(u.password ?? ''));
     for (const s of this.config.shares) this.addShare(s);
     this.shares.set('ipc$', { name: 'IPC$', path: '', readOnly: true, comment: 'IPC Service', encrypt: false, browseable: false, guestOk: true, isIpc: true, root: null });

@@ -110,4 +110,38 @@ describe('byte-range locks', () => {
     await env.c.close(h1);
     await env.c.close(h2);
   });
+
+  test('65535 ranges in one LOCK: granted together, each enforced, taken back whole when the last conflicts, unlocked in one request; past the per-file cap INSUFFICIENT_RESOURCES with a log line', async () => {
+    writeFileSync(join(env.srv.dir, 'many.bin'), Buffer.alloc(4 * 65535));
+    const h1 = await open('many.bin');
+    const h2 = await open('many.bin');
+    const ranges = (first: number, n: number, flags: number) =>
+      Array.from({ length: n }, (_, i) => ({ offset: BigInt((first + i) * 4), length: 2n, flags }));
+    const many = async (fileId: FileId, locks: { offset: bigint; length: bigint; flags: number }[]) =>
+      (await env.c.request(Command.LOCK, encodeLockRequest({ lockSequenceNumber: 0, lockSequenceIndex: 0, fileId, locks }))).hdr.status;
+    // Each range [4i, 4i+2) exclusive: a conflict in the last one gives back the 65534 before it.
+    assert.equal(await lock(h2, 4 * 65534, 1, SHARED | NOW), 0);
+    assert.equal(await many(h1, ranges(0, 65535, EXCL | NOW)), NtStatus.LOCK_NOT_GRANTED);
+    assert.equal(await read(h2, 0, 2), 0, 'nothing of the failed request stayed');
+    assert.equal(await read(h2, 4 * 30000, 2), 0);
+    assert.equal(await lock(h2, 4 * 65534, 1, UNLOCK), 0);
+    assert.equal(await many(h1, ranges(0, 65535, EXCL | NOW)), 0);
+    for (const i of [0, 1, 32767, 65534]) {
+      assert.equal(await read(h2, 4 * i, 2), NtStatus.FILE_LOCK_CONFLICT, `range ${i} is locked`);
+      assert.equal(await read(h2, 4 * i + 2, 2), 0, `the gap after range ${i} is not`);
+    }
+    assert.equal(await read(h1, 0, 4 * 65535), 0, 'the holder reads across all of them');
+    // 65535 + 2 locks on one file is past its cap (65536): refused whole, and said so.
+    assert.equal(await many(h2, ranges(0, 2, SHARED | NOW).map((r) => ({ ...r, offset: r.offset + 2n }))), NtStatus.INSUFFICIENT_RESOURCES);
+    assert.ok(env.srv.logs.some((l) => /LOCK of 2 ranges refused: 65535 locks on "many.bin" \(at most 65536\)/.test(l)), 'a log line says why');
+    assert.equal(await many(h1, ranges(0, 65535, UNLOCK)), 0, 'all unlocked in one request');
+    assert.equal(await read(h2, 0, 4 * 65535), 0);
+    assert.equal(await many(h1, ranges(0, 1, UNLOCK)), NtStatus.RANGE_NOT_LOCKED, 'none left');
+    // Closing a handle drops its locks.
+    assert.equal(await many(h1, ranges(0, 65535, SHARED | NOW)), 0);
+    assert.equal(await write(h2, 8, Buffer.from('x')), NtStatus.FILE_LOCK_CONFLICT);
+    await env.c.close(h1);
+    assert.equal(await write(h2, 8, Buffer.from('x')), 0);
+    await env.c.close(h2);
+  });
 });

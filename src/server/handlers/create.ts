@@ -48,12 +48,12 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   const opts = req.createOptions;
   if (opts & CreateOptions.DIRECTORY_FILE && opts & CreateOptions.NON_DIRECTORY_FILE) return errorReply(NtStatus.INVALID_PARAMETER);
   if (openCount(session) >= server.config.maxOpensPerSession) {
-    server.logRefusedOpen(`session ${session.id.toString(16)}: open refused, ${server.config.maxOpensPerSession} opens reached (max opens per session)`);
+    server.logRefused(`session ${session.id.toString(16)}: open refused, ${server.config.maxOpensPerSession} opens reached (max opens per session)`);
     return errorReply(NtStatus.INSUFFICIENT_RESOURCES);
   }
   // One fd table for every client (limits.ts): stop short of it, so that others can still connect.
   if (server.state.opens.size >= server.openLimit.limit) {
-    server.logRefusedOpen(`session ${session.id.toString(16)}: open refused, ${server.openLimit.limit} files open on the server (max open files)`);
+    server.logRefused(`session ${session.id.toString(16)}: open refused, ${server.openLimit.limit} files open on the server (max open files)`);
     return errorReply(NtStatus.TOO_MANY_OPENED_FILES);
   }
   // 3.3.5.9: ACCESS_SYSTEM_SECURITY needs a privilege we never grant.

@@ -1,6 +1,7 @@
 /**
- * LOCK (MS-SMB2 3.3.5.14): byte-range locks kept in memory per file (dev:ino),
- * enforced on READ and WRITE (rangeConflicts, MS-FSA 2.1.4.10). A lock
+ * LOCK (MS-SMB2 3.3.5.14): byte-range locks kept in memory per file (dev:ino,
+ * byte-locks.ts: O(log n) a question), enforced on READ and WRITE
+ * (rangeConflicts, MS-FSA 2.1.4.10). A lock
  * request without FAIL_IMMEDIATELY that conflicts goes async and waits until
  * an unlock or a close on the file lets it through, or a CANCEL ends it
  * (STATUS_CANCELLED). Locks stack: an open may lock a range it already holds,
@@ -13,18 +14,22 @@ import { errorReply, type Reply, type RequestContext } from '../context.js';
 import type { Open } from '../state.js';
 import { untilDoneOrCancelled, type PendingRequest } from '../async.js';
 import { decodeOr, lookupOpen } from './common.js';
+import { FileLocks, type HeldLock } from '../byte-locks.js';
 
 const U64_MAX = 0xffffffffffffffffn;
 
-interface ByteLock {
-  open: Open;
-  offset: bigint;
-  length: bigint;
-  exclusive: boolean;
-}
+/**
+ * Locks held at once on one file, and in the process. Each costs about 400
+ * bytes of heap (the process's cap: about 100 MB); a request that would go past either is refused whole with
+ * INSUFFICIENT_RESOURCES (what Windows answers when its lock memory is
+ * spent), so a client cannot grow the tables without bound.
+ */
+export const LOCKS_PER_FILE = 1 << 16;
+export const LOCKS_IN_PROCESS = 1 << 18;
 
-/** Per file: the locks held on it. Locks of closed opens are dropped lazily. */
-const table = new Map<string, ByteLock[]>();
+/** Per file (dev:ino): the locks held on it (byte-locks.ts). */
+const table = new Map<string, FileLocks>();
+let lockCount = 0;
 /** Per file: lock requests waiting for a change (an unlock, a close). */
 const waiting = new Map<string, Set<() => void>>();
 
@@ -49,11 +54,10 @@ export function releaseLocks(open: Open): void {
   // Every CLOSE passes here: nothing to do (and no key string) while no file has locks or waiters.
   if (!open.file || open.isDirectory || (table.size === 0 && waiting.size === 0)) return;
   const key = fileKey(open);
-  const list = table.get(key);
-  if (list) {
-    const rest = list.filter((l) => l.open !== open && !l.open.closed);
-    if (rest.length) table.set(key, rest);
-    else table.delete(key);
+  const fl = table.get(key);
+  if (fl) {
+    lockCount -= fl.removeOwner(open);
+    if (fl.size === 0) table.delete(key);
   }
   changed(key);
 }
@@ -64,24 +68,6 @@ function fileKey(open: Open): string {
 }
 
 /**
- * Whether two lock ranges conflict by position (MS-FSA 2.1.5.7, as Windows and
- * smbtorture smb2.lock.zerobytelength have it): two zero-length ranges never
- * do; a zero-length range at X meets a range that holds X strictly inside it
- * (start < X < end), not one that starts or ends at X.
- */
-function overlaps(a: { offset: bigint; length: bigint }, b: { offset: bigint; length: bigint }): boolean {
-  if (a.length === 0n && b.length === 0n) return false;
-  if (a.length === 0n) return b.offset < a.offset && a.offset < b.offset + b.length;
-  if (b.length === 0n) return a.offset < b.offset && b.offset < a.offset + a.length;
-  return a.offset < b.offset + b.length && b.offset < a.offset + a.length;
-}
-
-/** The locks on a file whose opens are still open. */
-function live(key: string): ByteLock[] {
-  return (table.get(key) ?? []).filter((l) => !l.open.closed);
-}
-
-/**
  * Whether another holder's lock forbids `open` reading (write=false) or writing
  * [offset, offset+length) (MS-FSA 2.1.4.10): a read conflicts with another open's
  * exclusive lock; a write with another open's lock of any kind and with shared
@@ -89,16 +75,10 @@ function live(key: string): ByteLock[] {
  */
 export function rangeConflicts(open: Open, offset: bigint, length: bigint, write: boolean): boolean {
   // Zero bytes of I/O touch no lock (smbtorture smb2.lock.zerobyteread). Every READ and WRITE asks:
-  // no key string and no array when no file has a lock, no filtered copy when one does.
+  // no key string when no file has a lock.
   if (!open.file || length === 0n || table.size === 0) return false;
-  const list = table.get(fileKey(open));
-  if (!list) return false;
-  const want = { offset, length };
-  for (const l of list) {
-    if (l.open.closed || !overlaps(l, want)) continue;
-    if (write ? !l.exclusive || l.open !== open : l.exclusive && l.open !== open) return true;
-  }
-  return false;
+  const fl = table.get(fileKey(open));
+  return fl ? fl.conflicts(open, offset, length, write) : false;
 }
 
 export async function handleLock(ctx: RequestContext): Promise<Reply> {
@@ -129,13 +109,19 @@ export async function handleLock(ctx: RequestContext): Promise<Reply> {
   }
   const key = fileKey(open);
   const attempt = (): number => {
-    const list = live(key);
-    const status = unlocking ? unlock(list, open, req.locks) : lock(list, open, req.locks);
-    if (list.length) table.set(key, list);
-    else table.delete(key);
+    let fl = table.get(key);
+    if (!fl) table.set(key, (fl = new FileLocks()));
+    const had = fl.size;
+    const status = unlocking ? unlock(fl, open, req.locks) : lock(fl, open, req.locks);
+    lockCount += fl.size - had;
+    if (fl.size === 0) table.delete(key);
     if (unlocking) changed(key);
     return status;
   };
+  if (!unlocking && ((table.get(key)?.size ?? 0) + req.locks.length > LOCKS_PER_FILE || lockCount + req.locks.length > LOCKS_IN_PROCESS)) {
+    ctx.server.logRefused(`session ${ctx.session!.id.toString(16)}: LOCK of ${req.locks.length} ranges refused: ${table.get(key)?.size ?? 0} locks on "${open.path}" (at most ${LOCKS_PER_FILE}), ${lockCount} in the server (at most ${LOCKS_IN_PROCESS})`);
+    return errorReply(NtStatus.INSUFFICIENT_RESOURCES);
+  }
   let status = attempt();
   // 3.3.5.14: a single lock without FAIL_IMMEDIATELY waits until it can be granted (async, cancellable).
   const blocking = !unlocking && req.locks.length === 1 && !(req.locks[0]!.flags & LockFlags.FAIL_IMMEDIATELY);
@@ -156,31 +142,29 @@ export async function handleLock(ctx: RequestContext): Promise<Reply> {
 }
 
 /** Removes each range in turn; the first one not held stops with RANGE_NOT_LOCKED (earlier ones stay removed). */
-function unlock(list: ByteLock[], open: Open, locks: LockElement[]): number {
+function unlock(fl: FileLocks, open: Open, locks: LockElement[]): number {
   for (const l of locks) {
     if (l.flags !== LockFlags.UNLOCK) return NtStatus.INVALID_PARAMETER;
-    const i = list.findIndex((x) => x.open === open && x.offset === l.offset && x.length === l.length);
-    if (i < 0) return NtStatus.RANGE_NOT_LOCKED;
-    list.splice(i, 1);
+    if (!fl.removeOldest(open, l.offset, l.length)) return NtStatus.RANGE_NOT_LOCKED;
   }
   return NtStatus.SUCCESS;
 }
 
 /**
  * Takes every range or none (MS-FSA 2.1.5.7): an exclusive request conflicts
- * with every overlapping lock, the open's own included; a shared one only
- * with another open's exclusive lock (so an open may stack a shared lock on
- * its own exclusive one).
+ * with every lock it meets, the open's own and the request's earlier ranges
+ * included; a shared one only with another open's exclusive lock (so an open
+ * may stack a shared lock on its own exclusive one).
  */
-function lock(list: ByteLock[], open: Open, locks: LockElement[]): number {
-  const before = list.length;
+function lock(fl: FileLocks, open: Open, locks: LockElement[]): number {
+  const granted: HeldLock[] = [];
   for (const l of locks) {
-    const want: ByteLock = { open, offset: l.offset, length: l.length, exclusive: (l.flags & LockFlags.EXCLUSIVE_LOCK) !== 0 };
-    if (list.some((x) => overlaps(x, want) && (want.exclusive || (x.exclusive && x.open !== open)))) {
-      list.length = before;
+    const exclusive = (l.flags & LockFlags.EXCLUSIVE_LOCK) !== 0;
+    if (!fl.grantable(open, l.offset, l.length, exclusive)) {
+      for (const g of granted) fl.undo(g);
       return NtStatus.LOCK_NOT_GRANTED;
     }
-    list.push(want);
+    granted.push(fl.add(open, l.offset, l.length, exclusive));
   }
   return NtStatus.SUCCESS;
 }
