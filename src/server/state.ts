@@ -83,7 +83,8 @@ export class TreeConnect {
 export interface DirEnumState {
   entries: VfsDirEntry[] | null;
   index: number;
-  pattern: string;
+  /** the scan's pattern, compiled (compileWildcard) */
+  matches: (name: string) => boolean;
   /** '.' and '..' already returned */
   dotsDone: number;
   /** some entry was returned since the scan (re)started: the end is NO_MORE_FILES, not NO_SUCH_FILE */

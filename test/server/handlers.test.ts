@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { errnoToStatus, smbPathToRel, wildcardMatch } from '../../src/server/errno.js';
+import { compileWildcard, errnoToStatus, smbPathToRel, wildcardMatch } from '../../src/server/errno.js';
+import { generator } from '../util/fuzz.js';
 import { NtStatus } from '../../src/smb2/status.js';
 import { createServer, type SmbServer } from '../../src/server/server.js';
 import { Session, TreeConnect, type Open } from '../../src/server/state.js';
@@ -85,8 +86,75 @@ describe('wildcardMatch', () => {
   for (const [p, n, want] of cases) test(`${p} ~ ${n} = ${want}`, () => assert.equal(wildcardMatch(p, n), want));
   test('no exponential blow-up', () => {
     assert.equal(wildcardMatch('*a*a*a*a*a*a*a*a*a*b', 'a'.repeat(200)), false);
+    assert.equal(wildcardMatch('*a'.repeat(127) + 'b', 'a'.repeat(255)), false);
+    assert.equal(wildcardMatch('*a'.repeat(127) + '*', 'a'.repeat(255)), true);
+  });
+  test('compileWildcard answers as the memoised recursion did: 20,000 random patterns and names over a.b<>"*?', () => {
+    const g = generator(7);
+    const alpha = ['a', 'b', '.', 'A', '<', '>', '"', '*', '?'];
+    let matched = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const pat = Array.from({ length: g.int(9) }, () => g.pick(alpha)).join('');
+      const m = compileWildcard(pat);
+      for (let j = 0; j < 3; j++) {
+        // Names from the same letters (a '<' or '*' in a name is legal on Linux, and must stay a plain character).
+        const name = Array.from({ length: g.int(8) }, () => g.pick(['a', 'b', '.', 'B', g.int(10) ? 'a' : g.pick(['<', '*', '>'])])).join('');
+        const want = oracleMatch(pat, name);
+        if (want) matched++;
+        assert.equal(m(name), want, `${JSON.stringify(pat)} ~ ${JSON.stringify(name)}`);
+      }
+    }
+    assert.ok(matched > 5000 && matched < 55_000, `both answers were exercised (${matched} of 60000 matched)`);
   });
 });
+
+/** The memoised recursion wildcardMatch was before compileWildcard: the rules, slowly. */
+function oracleMatch(pattern: string, name: string): boolean {
+  if (pattern === '*' || pattern === '') return true;
+  const P = pattern.toUpperCase();
+  const N = name.toUpperCase();
+  // A plain name (the common lookup of one entry): no matcher, no memo per entry.
+  if (!/[*?<>"]/.test(pattern)) return P === N;
+  const lastDot = N.lastIndexOf('.');
+  const memo = new Map<number, boolean>();
+  const W = N.length + 1;
+  const m = (p: number, n: number): boolean => {
+    const key = p * W + n;
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+    let r: boolean;
+    if (p === P.length) r = n === N.length;
+    else {
+      const c = P[p]!;
+      switch (c) {
+        case '*':
+          r = m(p + 1, n) || (n < N.length && m(p, n + 1));
+          break;
+        case '?':
+          r = n < N.length && m(p + 1, n + 1);
+          break;
+        case '>':
+          r = n === N.length || N[n] === '.' ? m(p + 1, n) : m(p + 1, n + 1);
+          break;
+        case '"':
+          r = n === N.length ? m(p + 1, n) : N[n] === '.' && m(p + 1, n + 1);
+          break;
+        case '<': {
+          // Zero or more characters, never past the final '.' (which it may consume).
+          r = m(p + 1, n);
+          if (!r && n < N.length && (lastDot < 0 || n <= lastDot)) r = m(p, n + 1);
+          break;
+        }
+        default:
+          r = n < N.length && N[n] === c && m(p + 1, n + 1);
+      }
+    }
+    memo.set(key, r);
+    return r;
+  };
+  return m(0, 0);
+}
+
 
 // ---- handlers over a temp-dir share
 

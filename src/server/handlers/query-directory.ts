@@ -6,10 +6,13 @@ import { DirectoryEncoder, isDirectoryInfoClass, type DirectoryEntry } from '../
 import type { VfsStat } from '../../vfs/types.js';
 import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
-import { wildcardMatch } from '../errno.js';
+import { compileWildcard } from '../errno.js';
 import type { DirEnumState, Open } from '../state.js';
 import { DOSATTRIB_XATTR, decodeDosAttributes, statWithDos } from '../dos-attributes.js';
 import { allocationSize, decodeOr, endOfFile, fileAttributes, fileTimes, fsStatus, lookupOpen, parentPath } from './common.js';
+
+/** How long a directory scan runs before letting other work in (see handleQueryDirectory). */
+const SCAN_SLICE_MS = 5;
 
 /** Scans that have returned at least one entry since their (re)start: NO_MORE_FILES vs NO_SUCH_FILE. */
 
@@ -61,7 +64,7 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
   const root = ctx.tree!.share.root!;
   const restart = (req.flags & (QueryDirectoryFlags.RESTART_SCANS | QueryDirectoryFlags.REOPEN)) !== 0;
   // The pattern is fixed when a scan (re)starts; continuations' FileName is ignored.
-  if (!open.dir || restart) open.dir = { entries: null, index: 0, pattern: req.fileName || '*', dotsDone: 0, returnedSome: false };
+  if (!open.dir || restart) open.dir = { entries: null, index: 0, matches: compileWildcard(req.fileName || '*'), dotsDone: 0, returnedSome: false };
   const dir = open.dir;
   try {
     if (dir.entries === null) {
@@ -74,7 +77,7 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
   } catch (err) {
     return errorReply(fsStatus(ctx, err));
   }
-  const pattern = dir.pattern;
+  const matches = dir.matches;
   const enc = new DirectoryEncoder(req.fileInformationClass, req.outputBufferLength);
   const single = (req.flags & QueryDirectoryFlags.RETURN_SINGLE_ENTRY) !== 0;
   let full = false;
@@ -82,7 +85,7 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
   // '.' and '..' first, as Windows and smbclient expect.
   while (dir.dotsDone < 2 && !full) {
     const name = dir.dotsDone === 0 ? '.' : '..';
-    if (wildcardMatch(pattern, name)) {
+    if (matches(name)) {
       let st: VfsStat;
       let dos: number | null = null;
       try {
@@ -99,9 +102,18 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
     }
     dir.dotsDone++;
   }
+  // A scan that passes over many entries that do not match (a big directory, a costly pattern)
+  // lets the loop serve others every few ms instead of holding it to the end.
+  let sliceStart = performance.now();
+  let scanned = 0;
   while (!full && dir.index < dir.entries.length) {
+    if ((++scanned & 255) === 0 && performance.now() - sliceStart > SCAN_SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+      if (dir.index >= dir.entries.length) break;
+    }
     const e = dir.entries[dir.index]!;
-    if (!wildcardMatch(pattern, e.name)) {
+    if (!matches(e.name)) {
       dir.index++;
       continue;
     }
