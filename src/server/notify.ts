@@ -17,6 +17,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { utf16 } from '../smb2/wire.js';
 import type { FileNotifyInformation } from '../smb2/commands/change-notify.js';
+import type { VfsFile } from '../vfs/types.js';
 
 /** CompletionFilter bits (MS-SMB2 2.2.35) */
 export const NotifyFilter = {
@@ -42,29 +43,127 @@ interface Waiter {
   resolve: (r: NotifyResult | 'closed') => void;
 }
 
+/**
+ * Directories one WATCH_TREE watches below its own, one inotify watch each
+ * (the kernel's fs.inotify.max_user_watches is shared by the whole user).
+ * Past it, deeper changes are not seen: one log line says so.
+ */
+export const MAX_TREE_DIRS = 4096;
+
+/** How a WATCH_TREE reaches the directories below the watched one. */
+export interface TreeAccess {
+  /** Opens a directory by its path below the watched one ('/' separated; '' is the watched one), following no symlink. */
+  openDir(rel: string): Promise<VfsFile>;
+}
+
 export class DirWatch {
-  private watcher: FSWatcher | null = null;
+  /** by path below the watched directory ('' is the watched directory itself) */
+  private readonly watchers = new Map<string, FSWatcher>();
   private queue: { kind: 'rename' | 'change'; name: string }[] = [];
   private overflow = false;
   private waiter: Waiter | null = null;
   private closed = false;
   private flushTimer: NodeJS.Timeout | null = null;
+  /** directories (paths below the watched one) to look at: watch them and what is below */
+  private toWalk: string[] = [];
+  private walking = false;
+  private treeFull = false;
 
   /**
    * @param fd the open's directory fd
+   * @param tree for WATCH_TREE: the directories below are watched too, found
+   *   by walking them on the VFS (asynchronously, so a big tree does not hold
+   *   the loop as Node's recursive fs.watch did: its walk of every file is
+   *   synchronous, 350 ms for 10,000 files here), and directories that appear
+   *   later are added as they come
    * @param exists whether a share-relative name below the watched directory exists now (for ADDED/REMOVED)
    */
-  constructor(fd: number, recursive: boolean, private readonly exists: (name: string) => Promise<boolean>, log: (m: string) => void) {
+  constructor(fd: number, private readonly tree: TreeAccess | null, private readonly exists: (name: string) => Promise<boolean>, private readonly log: (m: string) => void) {
     try {
-      this.watcher = watch(`/proc/self/fd/${fd}`, { recursive, persistent: false }, (kind, name) => this.event(kind as 'rename' | 'change', name));
-      this.watcher.on('error', (err) => {
-        log(`change notify watch: ${err.message}`);
-        this.overflow = true;
-        this.kick();
-      });
+      // The kernel follows /proc/self/fd/N to the very directory of the open (see above).
+      this.watchers.set('', this.watchOne('', `/proc/self/fd/${fd}`));
     } catch (err) {
       log(`change notify watch: ${(err as Error).message}`);
       this.overflow = true;
+    }
+    if (tree) this.walkLater('');
+  }
+
+  /**
+   * One inotify watch on a directory fd's /proc link. The trailing slash
+   * matters: for the directory's own removal or move, libuv names the event
+   * after the watched path's last component, which without it would be the
+   * fd's number, reported as a change to a file of that name.
+   */
+  private watchOne(rel: string, fdPath: string): FSWatcher {
+    const w = watch(`${fdPath}/`, { persistent: false }, (kind, name) => {
+      if (name === '') {
+        // The directory itself went or moved: its parent's watch reports that by name.
+        if (rel !== '') this.unwatch(rel);
+        return;
+      }
+      this.event(kind as 'rename' | 'change', name === null ? null : rel ? `${rel}/${String(name)}` : String(name));
+    });
+    w.on('error', (err) => {
+      if (rel !== '') return this.unwatch(rel);
+      this.log(`change notify watch: ${err.message}`);
+      this.overflow = true;
+      this.kick();
+    });
+    return w;
+  }
+
+  /** Stops watching a directory that went (or moved) and everything below it. */
+  private unwatch(rel: string): void {
+    for (const [path, w] of this.watchers) {
+      if (path === rel || path.startsWith(`${rel}/`)) {
+        w.close();
+        this.watchers.delete(path);
+      }
+    }
+  }
+
+  private walkLater(rel: string): void {
+    this.toWalk.push(rel);
+    if (!this.walking) void this.walk();
+  }
+
+  /**
+   * Watches each directory queued and queues the directories in it, one
+   * at a time on the VFS's own threads; symlinks are never followed (the
+   * opens refuse them), so the walk stays in the share and ends.
+   */
+  private async walk(): Promise<void> {
+    this.walking = true;
+    try {
+      while (this.toWalk.length && !this.closed) {
+        const rel = this.toWalk.shift()!;
+        let dir: VfsFile | null = null;
+        try {
+          dir = await this.tree!.openDir(rel);
+          if (this.closed) break;
+          if (rel !== '') {
+            if (this.watchers.has(rel)) continue;
+            if (this.watchers.size > MAX_TREE_DIRS) {
+              if (!this.treeFull) this.log(`change notify: more than ${MAX_TREE_DIRS} directories below; changes deeper than those watched are not reported`);
+              this.treeFull = true;
+              this.toWalk = [];
+              break;
+            }
+            this.watchers.set(rel, this.watchOne(rel, `/proc/self/fd/${dir.fd}`));
+          }
+          for (const e of await dir.readdir()) {
+            if (e.stat.isDirectory && !e.stat.isSymlink) this.toWalk.push(rel ? `${rel}/${e.name}` : e.name);
+          }
+        } catch {
+          // Gone, not a directory (a file that came), a symlink, or out of watches: nothing to watch there.
+          if (rel !== '') this.unwatch(rel);
+        } finally {
+          await dir?.close().catch(() => {});
+        }
+      }
+    } finally {
+      this.walking = false;
     }
   }
 
@@ -78,6 +177,8 @@ export class DirWatch {
     } else {
       this.queue.push({ kind, name: String(name) });
     }
+    // A name came or went below a WATCH_TREE: a directory that came is watched, one that went is let go.
+    if (this.tree && kind === 'rename' && name !== null && !this.treeFull) this.walkLater(String(name));
     this.kick();
   }
 
@@ -142,8 +243,9 @@ export class DirWatch {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.watcher?.close();
-    this.watcher = null;
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+    this.toWalk = [];
     if (this.flushTimer) clearTimeout(this.flushTimer);
     const w = this.waiter;
     this.waiter = null;

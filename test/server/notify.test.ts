@@ -6,8 +6,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, unlinkSync, appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodeEchoRequest } from '../../src/smb2/commands/echo.js';
+import { MAX_TREE_DIRS } from '../../src/server/notify.js';
 import { serverWithClient } from './smb-client.js';
 import { Command } from '../../src/smb2/constants.js';
 import { NtStatus } from '../../src/smb2/status.js';
@@ -108,6 +111,66 @@ describe('change notify', () => {
     await tick();
     assert.equal(await env.c.close(d), 0);
     assert.equal((await req2.response).hdr.status, NtStatus.NOTIFY_CLEANUP);
+  });
+
+  test('WATCH_TREE over 150 directories of 40 files: walked beside other requests, every directory watched, one made later watched too, one removed reported by its names only, a symlink out of the share not followed', { timeout: 60_000 }, async () => {
+    const top = join(env.srv.dir, 'n6');
+    for (let i = 0; i < 150; i++) {
+      mkdirSync(join(top, `d${i}`), { recursive: true });
+      for (let j = 0; j < 40; j++) writeFileSync(join(top, `d${i}`, `f${j}`), '');
+    }
+    const outside = mkdtempSync(join(tmpdir(), 'ringsmb-notify-out-'));
+    symlinkSync(outside, join(top, 'out'));
+    const d = await openDir('n6');
+    const watch = () => env.srv.server.state.opens.get(d.volatile)!.notify as unknown as { walking: boolean; watchers: Map<string, unknown> };
+    const first = notify(d, FILE_NAME | DIR_NAME, WATCH_TREE);
+    await env.c.waitInterim(first.messageId);
+    // Another request is answered while the tree is still being walked (Node's recursive
+    // fs.watch walked every file synchronously, holding the loop for all of it).
+    const echoed = await env.c.request(Command.ECHO, encodeEchoRequest()).then((r) => ({ status: r.hdr.status, walking: watch().walking }));
+    assert.deepEqual(echoed, { status: 0, walking: true });
+    for (let i = 0; i < 500 && watch().walking; i++) await tick(10);
+    assert.equal(watch().walking, false);
+    assert.deepEqual([...watch().watchers.keys()].sort(), ['', ...Array.from({ length: 150 }, (_, i) => `d${i}`)].sort(), 'the top and each directory below, not the symlink');
+
+    writeFileSync(join(top, 'd77', 'new.txt'), 'x');
+    writeFileSync(join(outside, 'o.txt'), 'x');
+    const r1 = await first.response;
+    assert.deepEqual(changes(r1.msg).map((e) => [e.action, e.fileName]), [[1, 'd77\\new.txt']], 'a change deep down; none beyond the symlink');
+
+    mkdirSync(join(top, 'later'));
+    const r2 = await notify(d, FILE_NAME | DIR_NAME, WATCH_TREE).response;
+    assert.deepEqual(changes(r2.msg).map((e) => [e.action, e.fileName]), [[1, 'later']]);
+    for (let i = 0; i < 100 && !watch().watchers.has('later'); i++) await tick(10);
+    writeFileSync(join(top, 'later', 'x.txt'), 'x');
+    const r3 = await notify(d, FILE_NAME | DIR_NAME, WATCH_TREE).response;
+    assert.deepEqual(changes(r3.msg).map((e) => [e.action, e.fileName]), [[1, 'later\\x.txt']], 'a directory made after the walk is watched');
+
+    rmSync(join(top, 'd5'), { recursive: true });
+    await tick(100);
+    const r4 = await notify(d, FILE_NAME | DIR_NAME, WATCH_TREE).response;
+    const names = changes(r4.msg).map((e) => `${e.action} ${e.fileName}`).sort();
+    assert.deepEqual(names, [...Array.from({ length: 40 }, (_, j) => `2 d5\\f${j}`), '2 d5'].sort(), 'the files and the directory, nothing named after an fd');
+    assert.equal(watch().watchers.has('d5'), false, 'the watch of a removed directory is let go');
+    await env.c.close(d);
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  test(`WATCH_TREE over more than ${MAX_TREE_DIRS} directories: watches that many, says so in the log, and still reports changes at the top`, { timeout: 60_000 }, async () => {
+    const top = join(env.srv.dir, 'n7');
+    for (let i = 0; i <= MAX_TREE_DIRS + 10; i++) mkdirSync(join(top, `d${i}`), { recursive: true });
+    const d = await openDir('n7');
+    const watch = () => env.srv.server.state.opens.get(d.volatile)!.notify as unknown as { walking: boolean; watchers: Map<string, unknown> };
+    const req = notify(d, FILE_NAME, WATCH_TREE);
+    await env.c.waitInterim(req.messageId);
+    for (let i = 0; i < 1000 && watch().walking; i++) await tick(10);
+    assert.ok(watch().watchers.size <= MAX_TREE_DIRS + 2, `${watch().watchers.size} watches`);
+    assert.ok(env.srv.logs.some((l) => /more than 4096 directories below; changes deeper than those watched are not reported/.test(l)));
+    writeFileSync(join(top, 'top.txt'), 'x');
+    assert.deepEqual(changes((await req.response).msg).map((e) => [e.action, e.fileName]), [[1, 'top.txt']]);
+    const w = watch();
+    await env.c.close(d);
+    assert.equal(w.watchers.size, 0, 'closing the handle lets every watch go');
   });
 
   test('a file handle is refused with INVALID_PARAMETER', async () => {

@@ -31,7 +31,10 @@ export async function handleChangeNotify(ctx: RequestContext): Promise<Reply> {
   const root = open.tree.share.root;
   const base = open.path;
   const log = (m: string): void => ctx.server.log.warn(`share ${open.tree.share.name} "${base}": ${m}`);
-  open.notify ??= new DirWatch(open.file.fd, (req.flags & WATCH_TREE) !== 0, async (name) => {
+  const tree = (req.flags & WATCH_TREE) !== 0 && root
+    ? { openDir: (rel: string) => root.open([base, rel].filter((x) => x).join('/'), { read: true, write: false, directory: 'must', followSymlinks: false }) }
+    : null;
+  open.notify ??= new DirWatch(open.file.fd, tree, async (name) => {
     if (!root) return false;
     try {
       await root.stat(base ? `${base}/${name}` : name);
