@@ -124,6 +124,12 @@ export class DirWatch {
   }
 
   private walkLater(rel: string): void {
+    // A storm of new names (an unpacked archive) queues at most this many looks; past it the
+    // client is told to enumerate again, as when events overflow.
+    if (this.toWalk.length >= MAX_TREE_DIRS) {
+      this.overflow = true;
+      return;
+    }
     this.toWalk.push(rel);
     if (!this.walking) void this.walk();
   }
