@@ -161,9 +161,13 @@ export class SmbConnection {
     return this.closed;
   }
 
+  /** drop() was called: the transport is closing */
+  dropping = false;
+
   /** Ends the connection with a log line (a protocol violation or a limit). */
   drop(reason: string): void {
-    if (this.closed) return;
+    if (this.closed || this.dropping) return;
+    this.dropping = true;
     this.server.log.warn(`connection ${this.id} (${this.peer}): ${reason}; disconnecting`);
     this.transport.close();
   }

@@ -221,15 +221,40 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   }
 
   private onConnection(t: TransportConnection): void {
-    if (this.config.maxConnections > 0 && this.connections.size >= this.config.maxConnections) {
-      this.log.warn(`connection from ${t.remoteAddress}:${t.remotePort} refused: ${this.connections.size} connections (max ${this.config.maxConnections})`);
-      t.close();
-      return;
+    const max = this.config.maxConnections;
+    if (max > 0 && this.live() >= max) {
+      // Connections that never log on must not lock everyone else out (open max connections, send
+      // nothing, and nobody could connect until the auth timeout): the oldest of them makes room.
+      const idle = this.oldestUnauthenticated();
+      if (!idle) {
+        this.logRefused(`connection from ${t.remoteAddress}:${t.remotePort} refused: ${max} connections with sessions (max connections)`);
+        t.close();
+        return;
+      }
+      idle.drop(`dropped for a new connection: ${max} connections (max connections) and this one has no session after ${Date.now() - idle.connectedAt} ms`);
     }
     const c = new SmbConnection(this, t);
     this.connections.set(c.id, c);
     this.log.debug(`connection ${c.id} from ${c.peer}`);
     this.emit('connection', { id: c.id, remote: c.peer });
+  }
+
+  /** Connections not on their way out. */
+  private live(): number {
+    let n = 0;
+    for (const c of this.connections.values()) if (!c.dropping) n++;
+    return n;
+  }
+
+  /** The connection that has waited longest without an authenticated session (insertion order is age). */
+  private oldestUnauthenticated(): SmbConnection | null {
+    for (const c of this.connections.values()) {
+      if (c.dropping) continue;
+      let authed = false;
+      for (const s of c.sessions.values()) if (s.state === 'valid') authed = true;
+      if (!authed) return c;
+    }
+    return null;
   }
 
   /** Called by a connection once its transport is gone: its sessions and opens go with it. */
