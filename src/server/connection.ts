@@ -161,6 +161,11 @@ export class SmbConnection {
     return this.closed;
   }
 
+  /** A session on this connection is valid: messages up to maxPdu may come now (PRE_LOGON_MAX_PDU before). */
+  loggedOn(): void {
+    this.transport.maxFrame = this.server.config.maxPdu;
+  }
+
   /** drop() was called: the transport is closing */
   dropping = false;
 

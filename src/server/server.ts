@@ -29,6 +29,15 @@ import { ntHash } from '../auth/ntlm-crypto.js';
 import { forgetDurable, preserveDurable } from './durable.js';
 import { dropChannels, sessionConnections } from './channel.js';
 
+/**
+ * Largest message a connection may send before it has a session: NEGOTIATE
+ * and SESSION_SETUP are a few KiB (a Kerberos ticket tens), while 8 MiB
+ * frames from every connection that never logs on would let a peer make the
+ * server hold 8 GiB at 1024 connections. Raised to maxPdu at logon
+ * (SmbConnection.loggedOn).
+ */
+export const PRE_LOGON_MAX_PDU = 256 * 1024;
+
 export interface ServerOptions extends Partial<ServerConfig> {
   /** 'auto' (default) uses io_uring where the kernel allows it */
   vfs?: 'auto' | 'threadpool' | 'uring';
@@ -132,7 +141,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
 
   /** io_uring where the ring has the ops (decision 1: probed, not configured), else net.Socket. */
   private chooseTransport(kind: 'auto' | 'node' | 'uring'): Transport {
-    const tOpts = { maxPdu: this.config.maxPdu, pool: this.dataPool, log: (l: 'debug' | 'info' | 'warn' | 'error', m: string) => this.log.log(l, m) };
+    const tOpts = { maxPdu: this.config.maxPdu, firstMaxPdu: Math.min(this.config.maxPdu, PRE_LOGON_MAX_PDU), pool: this.dataPool, log: (l: 'debug' | 'info' | 'warn' | 'error', m: string) => this.log.log(l, m) };
     const ring = this.events.ring;
     const forcedOff = process.env.RINGSMB_TRANSPORT === 'node';
     if (kind === 'node' || (kind === 'auto' && forcedOff)) return createNodeTransport(tOpts);

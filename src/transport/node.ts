@@ -13,6 +13,7 @@ let nextId = 1;
 
 class NodeConnection implements TransportConnection {
   readonly id = nextId++;
+  maxFrame: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localAddress: string;
@@ -26,6 +27,7 @@ class NodeConnection implements TransportConnection {
   private drainWait: { limit: number; cb: () => void } | null = null;
 
   constructor(private readonly sock: net.Socket, private readonly opts: TransportOptions) {
+    this.maxFrame = opts.firstMaxPdu ?? opts.maxPdu;
     this.remoteAddress = sock.remoteAddress ?? '';
     this.remotePort = sock.remotePort ?? 0;
     this.localAddress = sock.localAddress ?? '';
@@ -116,8 +118,8 @@ class NodeConnection implements TransportConnection {
         this.skip(4);
         continue;
       }
-      if (type !== 0 || len > this.opts.maxPdu || len < 4) {
-        this.opts.log('warn', `connection ${this.id} from ${this.remoteAddress}: bad frame (type ${type}, length ${len}, max ${this.opts.maxPdu}); disconnecting`);
+      if (type !== 0 || len > this.maxFrame || len < 4) {
+        this.opts.log('warn', `connection ${this.id} from ${this.remoteAddress}: bad frame (type ${type}, length ${len}, max ${this.maxFrame}${this.maxFrame < this.opts.maxPdu ? ' before logon' : ''}); disconnecting`);
         this.sock.destroy();
         return;
       }

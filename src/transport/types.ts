@@ -74,6 +74,11 @@ export interface TransportConnection {
    * Resolves with the file bytes sent. Only transports that can splice have it.
    */
   sendFile?(head: readonly Buffer[], region: FileRegion): Promise<number>;
+  /**
+   * Largest PDU accepted now; a larger length closes the connection.
+   * TransportOptions.firstMaxPdu until the server raises it (at logon).
+   */
+  maxFrame: number;
   /** Bytes queued and not yet taken by the kernel. */
   readonly pendingBytes: number;
   /**
@@ -101,6 +106,8 @@ export interface Listener {
 export interface TransportOptions {
   /** Largest PDU accepted; a larger length closes the connection. */
   maxPdu: number;
+  /** Largest PDU a new connection may send until its maxFrame is raised (default maxPdu). */
+  firstMaxPdu?: number;
   /** Where PDUs too big for the receive staging buffer go (handed out with a release); none: allocated per PDU. */
   pool?: DataPool | null;
   log: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;

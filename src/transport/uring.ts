@@ -166,6 +166,7 @@ let nextId = 1_000_000;
 
 class UringConnection implements TransportConnection {
   readonly id = nextId++;
+  maxFrame: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localAddress: string;
@@ -255,6 +256,7 @@ class UringConnection implements TransportConnection {
   private lingerTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly fd: number, private readonly ring: Ring, private readonly t: UringTransport) {
+    this.maxFrame = t.opts.firstMaxPdu ?? t.opts.maxPdu;
     requireNative().setsockoptInt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
     const sa = Buffer.alloc(128);
     const peer = requireNative().sockName(fd, true, sa);
@@ -535,8 +537,8 @@ class UringConnection implements TransportConnection {
         this.start += 4; // NetBIOS keepalive
         continue;
       }
-      if (type !== 0 || len > this.t.opts.maxPdu || len < 4) {
-        this.t.opts.log('warn', `connection ${this.id} from ${this.remoteAddress}: bad frame (type ${type}, length ${len}, max ${this.t.opts.maxPdu}); disconnecting`);
+      if (type !== 0 || len > this.maxFrame || len < 4) {
+        this.t.opts.log('warn', `connection ${this.id} from ${this.remoteAddress}: bad frame (type ${type}, length ${len}, max ${this.maxFrame}${this.maxFrame < this.t.opts.maxPdu ? ' before logon' : ''}); disconnecting`);
         this.destroy();
         return;
       }

@@ -6,12 +6,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, until, USER, PASSWORD, type Running } from '../interop/harness.js';
 import { TestClient } from './smb-client.js';
 import { Command } from '../../src/smb2/constants.js';
 import { encodeReadRequest } from '../../src/smb2/commands/read.js';
+import { encodeWriteRequestHead } from '../../src/smb2/commands/write.js';
+import { PRE_LOGON_MAX_PDU } from '../../src/server/server.js';
 
 const MiB = 1024 * 1024;
 let srv: Running;
@@ -47,4 +49,33 @@ test('a compound of two 8 MiB READs (a 16 MiB+ response) ends the connection wit
   assert.equal(r.status, 0);
   assert.equal(await c2.close(r.res!.fileId), 0);
   c2.destroy();
+});
+
+test('before logon a frame longer than 256 KiB ends the connection at its length, before any of it is read; after logon an 8 MiB WRITE goes through', async () => {
+  const { connect } = await import('node:net');
+  const frame = (len: number) => Buffer.from([0, (len >> 16) & 0xff, (len >> 8) & 0xff, len & 0xff]);
+  for (const len of [PRE_LOGON_MAX_PDU + 1, 8 * MiB]) {
+    const sock = connect(srv.port, '127.0.0.1');
+    sock.on('error', () => {});
+    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    let closed = false;
+    sock.on('close', () => (closed = true));
+    sock.write(frame(len)); // the length alone: nothing of the body follows
+    await until(() => closed, 5000, `a ${len}-byte frame announced before logon closes the connection`);
+    assert.ok(srv.logs.some((l) => new RegExp(`bad frame \\(type 0, length ${len}, max ${PRE_LOGON_MAX_PDU} before logon\\); disconnecting`).test(l)), srv.logs.slice(-3).join('\n'));
+  }
+  const c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
+  try {
+    for (let i = 0; i < 4; i++) await c.request(Command.ECHO, Buffer.from([4, 0, 0, 0]));
+    const open = await c.create('w.bin', { access: 0x0012019f, disposition: 5 });
+    assert.equal(open.status, 0);
+    const data = Buffer.alloc(8 * MiB, 0x77);
+    const head = encodeWriteRequestHead({ offset: 0n, fileId: open.res!.fileId, channel: 0, remainingBytes: 0, flags: 0 }, data.length);
+    const w = await c.send(Command.WRITE, Buffer.concat([head, data]), { charge: 128 }).response;
+    assert.equal(w.hdr.status, 0, 'an 8 MiB WRITE after logon');
+    assert.equal(statSync(join(srv.dir, 'w.bin')).size, 8 * MiB);
+    assert.equal(await c.close(open.res!.fileId), 0);
+  } finally {
+    c.destroy();
+  }
 });

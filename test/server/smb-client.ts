@@ -173,9 +173,11 @@ export class TestClient {
   }
 
   /** Sends one request; returns its MessageId and the promise of its final response. */
-  send(command: number, body: Buffer, opts: { messageId?: bigint; asyncId?: bigint } = {}): { messageId: bigint; response: Promise<Response> } {
-    const messageId = opts.messageId ?? this.nextId++;
-    const header = this.header(command, messageId, { asyncId: opts.asyncId });
+  send(command: number, body: Buffer, opts: { messageId?: bigint; asyncId?: bigint; charge?: number } = {}): { messageId: bigint; response: Promise<Response> } {
+    const charge = opts.charge ?? 1;
+    const messageId = opts.messageId ?? this.nextId;
+    if (opts.messageId === undefined) this.nextId += BigInt(Math.max(charge, 1));
+    const header = this.header(command, messageId, { asyncId: opts.asyncId, charge });
     const response = command === Command.CANCEL
       ? Promise.resolve(null as unknown as Response)
       : new Promise<Response>((resolve) => this.waiters.set(messageId, { resolve, interim: [] }));

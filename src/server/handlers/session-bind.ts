@@ -59,6 +59,7 @@ export async function handleBind(ctx: RequestContext, req: SessionSetupRequest):
   ch.auth = null;
   ch.preauthHash = null;
   ch.state = 'valid';
+  conn.loggedOn();
   server.log.info(`connection ${conn.id} (${conn.peer}): bound to session ${s.id.toString(16)} (${s.channels.size} channels)`);
   const flags = s.encryptData ? SessionFlags.ENCRYPT_DATA : 0;
   return { status: 0, body: encodeSessionSetupResponse({ sessionFlags: flags, securityBuffer: step.token }), sessionId: s.id };

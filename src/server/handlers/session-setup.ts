@@ -100,6 +100,7 @@ async function finishNew(ctx: RequestContext, session: Session, ch: Channel, ste
   session.state = 'valid';
   ch.state = 'valid';
   ch.preauthHash = null;
+  conn.loggedOn();
   await endPreviousSession(ctx, session, req.previousSessionId);
   let flags = 0;
   if (step.isGuest) flags |= SessionFlags.IS_GUEST;
