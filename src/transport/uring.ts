@@ -251,6 +251,8 @@ class UringConnection implements TransportConnection {
   private zcPending: { dones: (() => void)[]; notified: boolean }[] = [];
 
   private closing = false;
+  /** destroy() ran: every op on the socket was cancelled, and none may start again */
+  private destroyed = false;
   private finished = false;
   private inflight = 0;
   private lingerTimer: NodeJS.Timeout | null = null;
@@ -840,6 +842,8 @@ class UringConnection implements TransportConnection {
 
   // ---- ops accounting for FileSend ----
   /** @internal */ get ringRef(): Ring { return this.ring; }
+  /** @internal a file send stops here instead of going on with a socket nobody reads */
+  get isDestroyed(): boolean { return this.destroyed; }
   /** @internal */ get pipes(): PipePool { return this.t.pipes; }
   /** @internal */ get stats(): UringTransportStats { return this.t.stats; }
   /** @internal */ opStarted(): void { this.inflight++; }
@@ -864,6 +868,7 @@ class UringConnection implements TransportConnection {
   /** At once: cancel everything on the socket. */
   destroy(): void {
     this.closing = true;
+    this.destroyed = true;
     this.watchOff();
     this.failQueue(new SystemError('send', 104 /* ECONNRESET */, 'connection closed'));
     this.spliceIn?.abandon();
@@ -1062,6 +1067,10 @@ class FileSend {
   /** After the prefill, the chain or a step: wait for the head, done, failed, or go on. */
   private next(): void {
     if (!this.atHead) return; // prefilled; start() comes when earlier sends are out
+    // Cancelled by destroy(): the completions say ECANCELED, as a chain's broken links do, but going
+    // on would put a splice on a socket whose peer does not read, waiting forever (holding its pipe
+    // and its file open: the file's CLOSE would wait for it).
+    if (this.c.isDestroyed) this.failed ??= new SystemError('send', 104 /* ECONNRESET */, 'connection closed');
     if (this.failed) return this.finish(this.failed);
     if (!this.chained) return this.chain();
     const len = this.item.region.length;

@@ -22,6 +22,7 @@ import { encodeWriteRequestHead } from '../../src/smb2/commands/write.js';
 import { frameHeader } from '../../src/transport/types.js';
 import { SignedConnection, readRequest } from './signed-client.js';
 import { Command } from '../../src/smb2/constants.js';
+import { encodeEchoRequest } from '../../src/smb2/commands/echo.js';
 
 test('close() with a client idle, one not reading its 8 MiB READ responses and one stalled inside an 8 MiB WRITE: it returns, every connection ends, no fd or pooled buffer is left', { timeout: 30_000 }, async () => {
   const fdsBefore = openFds();
@@ -71,5 +72,43 @@ test('close() with a client idle, one not reading its 8 MiB READ responses and o
   assert.ok(idle.closed, 'the idle client was disconnected');
   assert.equal(srv.server.connections.size, 0, 'no connection left');
   assert.equal(srv.server.dataPool.stats.out, 0, `every pooled buffer back (${JSON.stringify(srv.server.dataPool.stats)})`);
+  assert.deepEqual(await fdsLeftSince(fdsBefore, 0), [], 'every fd the server had is closed');
+});
+
+test('close() with a client not reading its unsigned 8 MiB READ answers (spliced on io_uring): it returns, and the files those answers held are closed', { timeout: 30_000 }, async () => {
+  const fdsBefore = openFds();
+  const srv = await startServer({ signing: 'enabled' });
+  writeFileSync(join(srv.dir, 'big.bin'), randomBytes(16 << 20));
+  const c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
+  const f = await c.create('big.bin');
+  assert.equal(f.status, 0);
+  for (let i = 0; i < 16; i++) await c.request(Command.ECHO, encodeEchoRequest()); // credits for six 128-credit READs
+  const sock = (c as unknown as { sock: Socket }).sock;
+  sock.pause();
+  for (let i = 0; i < 6; i++) {
+    void c.send(Command.READ, readRequest(f.res!.fileId, 8 << 20, BigInt((i % 2) * (8 << 20))), { charge: 128 }).response;
+  }
+  const conn = [...srv.server.connections.values()][0]!;
+  for (let i = 0; i < 200 && conn.transport.pendingBytes < 16 << 20; i++) await new Promise((r) => setTimeout(r, 10));
+  const queued = conn.transport.pendingBytes;
+  if (queued < 16 << 20) {
+    c.destroy();
+    await srv.stop();
+    assert.fail(`answers queued (${queued} bytes)`);
+  }
+
+  // Before the fix the head answer's splice was started again after close() cancelled it, on a
+  // socket nobody read: it never ended, and the file it held open kept close() waiting forever.
+  const t0 = Date.now();
+  let done = false;
+  const closing = srv.stop().then(() => (done = true));
+  await Promise.race([closing, new Promise<void>((r) => setTimeout(r, 10_000).unref())]);
+  if (!done) {
+    c.destroy();
+    await closing;
+  }
+  assert.ok(done, `close() came back (waited ${Date.now() - t0} ms)`);
+  assert.ok(Date.now() - t0 < 8000, `close() took ${Date.now() - t0} ms`);
+  c.destroy();
   assert.deepEqual(await fdsLeftSince(fdsBefore, 0), [], 'every fd the server had is closed');
 });
