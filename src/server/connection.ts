@@ -141,6 +141,10 @@ export class SmbConnection {
   private inflight = 0;
   /** responses queued for the client beyond SEND_BACKLOG_MAX: no request is read until they go */
   private backlogged = false;
+  /** bytes asked for by READs being handled (read from the file, not yet queued for the client) */
+  private readsInHand = 0;
+  /** while backlogged: PDUs already received, waiting to be handled (in order) */
+  private gated: (() => void)[] | null = null;
   private readingPaused = false;
   lastActivity = Date.now();
   readonly connectedAt = Date.now();
@@ -180,6 +184,10 @@ export class SmbConnection {
   private onClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    // PDUs waiting behind a backlog end at once (handlePdu sees the close) and give back what they hold.
+    const gated = this.gated;
+    this.gated = null;
+    if (gated) for (const run of gated) run();
     this.pending.cancelAll();
     this.server.connectionClosed(this);
   }
@@ -194,8 +202,14 @@ export class SmbConnection {
       release();
       release = undefined;
     }
-    if (this.hold) this.hold.q.push(() => this.runPdu(pdu, release, spliced));
-    else this.runPdu(pdu, release, spliced);
+    const run = (): void => {
+      if (this.hold) this.hold.q.push(() => this.runPdu(pdu, release, spliced));
+      else this.runPdu(pdu, release, spliced);
+    };
+    // Past the backlog, PDUs the transport had already taken in wait too (a 64 KiB staging
+    // buffer holds hundreds of READ requests, each of which would be answered into memory).
+    if (this.gated) this.gated.push(run);
+    else run();
   }
 
   private runPdu(pdu: Buffer, release: (() => void) | undefined, spliced: SpliceOutcome | undefined): void {
@@ -236,6 +250,8 @@ export class SmbConnection {
     // Responses made so far (a compound's): pooled memory they hold goes back unless they are sent.
     let responses: OutMessage[] = [];
     let handed = false;
+    // READ bytes this PDU asks for: in hand until its responses are queued (checkBacklog).
+    let reads = 0;
     try {
       let pdu = raw;
       let encryptedSession: Session | null = null;
@@ -275,6 +291,12 @@ export class SmbConnection {
         if (!hdr) return this.drop('malformed SMB2 header (StructureSize not 64)');
         if (hdr.flags & HeaderFlags.SERVER_TO_REDIR) return this.drop('response received from client');
         const co = msgs.length > 1 ? { earlier: responses, last: i === msgs.length - 1, flushed: false } : undefined;
+        if (hdr.command === Command.READ && msg.length >= 72) {
+          const len = msg.readUInt32LE(68); // READ Length (MS-SMB2 2.2.19), checked by the handler
+          reads += len;
+          this.readsInHand += len;
+          this.checkBacklog();
+        }
         const pending = this.handleRequest(hdr, msg, i === 0, related, encryptedSession, co, spliced, i === 0 ? premac : null);
         // Its handler has started: the PDUs held behind this one may go (in order).
         this.release(hold);
@@ -296,6 +318,10 @@ export class SmbConnection {
       if (!handed) releaseAll(responses);
       this.release(hold);
       end?.();
+      if (reads) {
+        this.readsInHand -= reads;
+        this.maybeResume();
+      }
     }
   }
 
@@ -774,18 +800,46 @@ export class SmbConnection {
     else this.transport.resume();
   }
 
-  /** After a send: too much queued for a client that is not reading pauses its requests (updateReading). */
+  /**
+   * After a send or a READ taken in hand: past SEND_BACKLOG_MAX bytes queued
+   * for the client or being read for it, its requests are neither read nor
+   * handled (those already received wait, in order) until maybeResume().
+   */
   private checkBacklog(): void {
     if (this.backlogged || this.closed) return;
     const pending = this.transport.pendingBytes;
-    if (pending <= SEND_BACKLOG_MAX) return;
+    if (pending + this.readsInHand <= SEND_BACKLOG_MAX) return;
     this.backlogged = true;
-    this.server.log.debug(`connection ${this.id} (${this.peer}): ${pending} bytes of responses not taken by the client; reading its requests paused`);
+    this.gated = [];
+    this.server.log.debug(`connection ${this.id} (${this.peer}): ${pending} bytes of responses not taken by the client, ${this.readsInHand} being read for it; its requests wait`);
     this.updateReading();
-    this.transport.onDrained(SEND_BACKLOG_RESUME, () => {
-      this.backlogged = false;
-      this.updateReading();
-    });
+    this.maybeResume();
+  }
+
+  /**
+   * Ends the backlog once what is queued and in hand is down to
+   * SEND_BACKLOG_RESUME: else waits for the queue to drain that far (or for
+   * the READs in hand, each of which calls this when its answer is queued).
+   */
+  private maybeResume(): void {
+    if (!this.backlogged || this.closed) return;
+    const pending = this.transport.pendingBytes;
+    if (pending + this.readsInHand > SEND_BACKLOG_RESUME) {
+      if (pending > 0) this.transport.onDrained(Math.max(0, SEND_BACKLOG_RESUME - this.readsInHand), () => this.maybeResume());
+      return;
+    }
+    this.backlogged = false;
+    const q = this.gated ?? [];
+    this.gated = null;
+    this.updateReading();
+    // The waiting PDUs go on in order, until one of them fills the backlog again.
+    while (q.length) {
+      if (this.gated) {
+        (this.gated as (() => void)[]).push(...q);
+        return;
+      }
+      q.shift()!();
+    }
   }
 
   private sendFrame(frame: Buffer[], responses: OutMessage[]): void {
