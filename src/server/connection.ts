@@ -292,7 +292,8 @@ export class SmbConnection {
         if (hdr.flags & HeaderFlags.SERVER_TO_REDIR) return this.drop('response received from client');
         const co = msgs.length > 1 ? { earlier: responses, last: i === msgs.length - 1, flushed: false } : undefined;
         if (hdr.command === Command.READ && msg.length >= 72) {
-          const len = msg.readUInt32LE(68); // READ Length (MS-SMB2 2.2.19), checked by the handler
+          // READ Length (MS-SMB2 2.2.19); one past MaxReadSize is refused by the handler, and counts as that.
+          const len = Math.min(msg.readUInt32LE(68), this.server.config.maxReadWrite);
           reads += len;
           this.readsInHand += len;
           this.checkBacklog();
