@@ -140,7 +140,8 @@ export class Open {
  */
 export class OpenTable extends Map<bigint, Open> {
   private readonly byPath = new Map<ShareState, Map<string, Set<Open>>>();
-  private readonly indexKeys = new WeakMap<Open, { share: ShareState; path: string }>();
+  /** Where each indexed open was put (a Map: an open is in it exactly while it is in the table). */
+  private readonly indexKeys = new Map<Open, { share: ShareState; path: string }>();
 
   override set(id: bigint, o: Open): this {
     // Setting an open again re-indexes it (its tree changed: durable reconnect).
@@ -158,7 +159,7 @@ export class OpenTable extends Map<bigint, Open> {
   }
 
   override clear(): void {
-    for (const o of super.values()) this.indexKeys.delete(o);
+    this.indexKeys.clear();
     this.byPath.clear();
     super.clear();
   }

@@ -3,7 +3,7 @@
  * messages (2.2.41), and recognition of the compression transform header (2.2.42).
  */
 import { HeaderFlags } from './constants.js';
-import { MalformedError, need } from './wire.js';
+import { MalformedError, need, zeroed } from './wire.js';
 
 export const HEADER_SIZE = 64;
 export const TRANSFORM_HEADER_SIZE = 52;
@@ -146,7 +146,7 @@ export function encodeHeader(h: Smb2Header, buf: Buffer, off = 0): void {
 
 /** A fresh 64-byte buffer holding the header. */
 export function headerBuffer(h: Smb2Header): Buffer {
-  const b = Buffer.alloc(HEADER_SIZE);
+  const b = zeroed(HEADER_SIZE);
   encodeHeader(h, b);
   return b;
 }

@@ -4,7 +4,7 @@
  * ACEs of other types (object, callback, audit) are carried verbatim. A SACL is
  * not kept (setting one needs a privilege the server never grants).
  */
-import { MalformedError, need } from './wire.js';
+import { MalformedError, need, zeroed } from './wire.js';
 
 /** 'S-1-5-21-…' strings. */
 export type Sid = string;
@@ -29,7 +29,7 @@ export function encodeSid(sid: Sid): Buffer {
   if (subs.length > 15 || subs.some((s) => !Number.isInteger(s) || s < 0 || s > 0xffffffff)) {
     throw new RangeError(`bad SID ${sid}`);
   }
-  const b = Buffer.alloc(8 + subs.length * 4);
+  const b = zeroed(8 + subs.length * 4);
   b.writeUInt8(1, 0);
   b.writeUInt8(subs.length, 1);
   // IdentifierAuthority is 6 bytes, big-endian.
@@ -97,7 +97,7 @@ function encodeAcl(aces: readonly Ace[]): Buffer {
   const bodies = aces.map((a) => {
     if (a.raw) return a.raw;
     const sid = encodeSid(a.sid);
-    const b = Buffer.alloc(8 + sid.length);
+    const b = zeroed(8 + sid.length);
     b.writeUInt8(a.aceType, 0);
     b.writeUInt8(a.aceFlags, 1);
     b.writeUInt16LE(b.length, 2);
@@ -106,7 +106,7 @@ function encodeAcl(aces: readonly Ace[]): Buffer {
     return b;
   });
   const size = 8 + bodies.reduce((n, b) => n + b.length, 0);
-  const h = Buffer.alloc(8);
+  const h = zeroed(8);
   h.writeUInt8(2, 0); // ACL_REVISION
   h.writeUInt16LE(size, 2);
   h.writeUInt16LE(aces.length, 4);
@@ -125,7 +125,7 @@ export function encodeSecurityDescriptor(sd: SecurityDescriptor, include = 0x7):
   const dacl = withDacl && sd.dacl ? encodeAcl(sd.dacl) : undefined;
   let control = SdControl.SELF_RELATIVE;
   if (withDacl) control |= SdControl.DACL_PRESENT | ((sd.daclFlags ?? 0) & (SdControl.DACL_PROTECTED | SdControl.DACL_AUTO_INHERITED));
-  const h = Buffer.alloc(20);
+  const h = zeroed(20);
   h.writeUInt8(1, 0);
   let off = 20;
   const place = (part: Buffer | undefined, field: number) => {
@@ -137,7 +137,7 @@ export function encodeSecurityDescriptor(sd: SecurityDescriptor, include = 0x7):
   place(group, 8);
   place(dacl, 16);
   h.writeUInt16LE(control, 2);
-  return Buffer.concat([h, owner ?? Buffer.alloc(0), group ?? Buffer.alloc(0), dacl ?? Buffer.alloc(0)]);
+  return Buffer.concat([h, owner ?? zeroed(0), group ?? zeroed(0), dacl ?? zeroed(0)]);
 }
 
 /** Owner and group SIDs with one ACE granting Everyone FILE_ALL_ACCESS (0x001F01FF). */

@@ -36,15 +36,20 @@ export class ThreadpoolSys implements Omit<VfsSys, 'newFile'> {
 
   /** Raw result: >= 0 or -errno. */
   raw(op: SysOpName, a: SysArgs): Promise<number> {
-    if (runsInline(this.inline, op, a.flags ?? 0)) {
-      return Promise.resolve(this.n.sysSync(SysOp[op], a.dirfd ?? -1, a.path ?? null, a.dirfd2 ?? -1, a.path2 ?? null,
-        a.flags ?? 0, a.mode ?? 0, a.resolve ?? 0, a.num ?? 0, a.num2 ?? 0, a.out ?? null));
-    }
+    const now = this.rawSync(op, a);
+    if (now !== null) return Promise.resolve(now);
     return new Promise((resolve) => {
       const r = this.n.sysAsync(SysOp[op], a.dirfd ?? -1, a.path ?? null, a.dirfd2 ?? -1, a.path2 ?? null,
         a.flags ?? 0, a.mode ?? 0, a.resolve ?? 0, a.num ?? 0, a.num2 ?? 0, a.out ?? null, resolve);
       if (r < 0) resolve(r); // could not queue (ENOMEM/EAGAIN): the callback never runs
     });
+  }
+
+  /** Where the call runs inline (see raw): its result at once; null where it would go to the pool. */
+  rawSync(op: SysOpName, a: SysArgs): number | null {
+    if (!runsInline(this.inline, op, a.flags ?? 0)) return null;
+    return this.n.sysSync(SysOp[op], a.dirfd ?? -1, a.path ?? null, a.dirfd2 ?? -1, a.path2 ?? null,
+      a.flags ?? 0, a.mode ?? 0, a.resolve ?? 0, a.num ?? 0, a.num2 ?? 0, a.out ?? null);
   }
 
   /** Result, or a SystemError naming the syscall. */

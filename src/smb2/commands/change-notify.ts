@@ -3,7 +3,7 @@
  * FILE_NOTIFY_INFORMATION entries (MS-FSCC 2.7.1) the response carries.
  */
 import { HEADER_SIZE } from '../header.js';
-import { FileId, MalformedError, fromUtf16, joinChain, need, readFileId, structureSize, utf16, writeFileId } from '../wire.js';
+import { FileId, MalformedError, fromUtf16, joinChain, need, readFileId, structureSize, utf16, writeFileId, zeroed } from '../wire.js';
 import { decodeOutputBufferResponse, encodeOutputBufferResponse } from './query-directory.js';
 
 const B = HEADER_SIZE;
@@ -34,7 +34,7 @@ export function decodeChangeNotifyRequest(msg: Buffer): ChangeNotifyRequest {
 }
 
 export function encodeChangeNotifyRequest(r: ChangeNotifyRequest): Buffer {
-  const b = Buffer.alloc(32);
+  const b = zeroed(32);
   b.writeUInt16LE(CHANGE_NOTIFY_REQUEST_SIZE, 0);
   b.writeUInt16LE(r.flags, 2);
   b.writeUInt32LE(r.outputBufferLength, 4);
@@ -47,7 +47,7 @@ export function encodeChangeNotifyRequest(r: ChangeNotifyRequest): Buffer {
 export function encodeFileNotifyInformation(list: readonly FileNotifyInformation[]): Buffer {
   const entries = list.map((e) => {
     const name = utf16(e.fileName);
-    const b = Buffer.alloc(12 + name.length);
+    const b = zeroed(12 + name.length);
     b.writeUInt32LE(e.action, 4);
     b.writeUInt32LE(name.length, 8);
     name.copy(b, 12);

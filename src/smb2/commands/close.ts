@@ -1,6 +1,6 @@
 /** CLOSE request (MS-SMB2 2.2.15) and response (2.2.16). */
 import { HEADER_SIZE } from '../header.js';
-import { FileId, need, readFileId, structureSize, writeFileId } from '../wire.js';
+import { FileId, need, readFileId, structureSize, writeFileId, zeroed } from '../wire.js';
 import { readOpenAttributes, writeOpenAttributes, type OpenAttributes } from './open-attributes.js';
 
 const B = HEADER_SIZE;
@@ -24,7 +24,7 @@ export function decodeCloseRequest(msg: Buffer): CloseRequest {
 }
 
 export function encodeCloseRequest(r: CloseRequest): Buffer {
-  const b = Buffer.alloc(24);
+  const b = zeroed(24);
   b.writeUInt16LE(CLOSE_REQUEST_SIZE, 0);
   b.writeUInt16LE(r.flags, 2);
   writeFileId(b, 8, r.fileId);
@@ -32,7 +32,7 @@ export function encodeCloseRequest(r: CloseRequest): Buffer {
 }
 
 export function encodeCloseResponse(r: CloseResponse): Buffer {
-  const b = Buffer.alloc(60);
+  const b = zeroed(60);
   b.writeUInt16LE(CLOSE_RESPONSE_SIZE, 0);
   b.writeUInt16LE(r.flags, 2);
   writeOpenAttributes(b, 8, r);

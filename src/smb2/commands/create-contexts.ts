@@ -4,7 +4,7 @@
  * Reserved(2) DataOffset(2) DataLength(4) Buffer; offsets are relative to the context,
  * each context 8-aligned, Data 8-aligned within it.
  */
-import { MalformedError, align8, copy16, joinChain, need, put16 } from '../wire.js';
+import { MalformedError, align8, copy16, joinChain, need, put16, zeroed } from '../wire.js';
 
 export interface CreateContext {
   /** Usually 4 ASCII characters ('MxAc'); 16-byte GUID names are hex (32 characters, as on the wire). */
@@ -57,7 +57,7 @@ export function encodeCreateContexts(list: readonly CreateContext[]): Buffer {
   const entries = list.map((c) => {
     const name = nameBytes(c.name);
     const dataOff = c.data.length ? align8(16 + name.length) : 0;
-    const b = Buffer.alloc(c.data.length ? dataOff + c.data.length : 16 + name.length);
+    const b = zeroed(c.data.length ? dataOff + c.data.length : 16 + name.length);
     b.writeUInt16LE(16, 4);
     b.writeUInt16LE(name.length, 6);
     b.writeUInt16LE(dataOff, 10);
@@ -83,7 +83,7 @@ export function decodeMxAcRequest(data: Buffer): { timestamp?: bigint } {
 }
 
 export function encodeMxAcResponse(queryStatus: number, maximalAccess: number): Buffer {
-  const b = Buffer.alloc(8);
+  const b = zeroed(8);
   b.writeUInt32LE(queryStatus >>> 0, 0);
   b.writeUInt32LE(maximalAccess >>> 0, 4);
   return b;
@@ -97,7 +97,7 @@ export function decodeMxAcResponse(data: Buffer): { queryStatus: number; maximal
 // ---- QFid (2.2.14.2.9): DiskFileId(8) VolumeId(8) Reserved(16).
 
 export function encodeQFidResponse(diskFileId: bigint, volumeId: bigint): Buffer {
-  const b = Buffer.alloc(32);
+  const b = zeroed(32);
   b.writeBigUInt64LE(diskFileId, 0);
   b.writeBigUInt64LE(volumeId, 8);
   return b;
@@ -118,7 +118,7 @@ export function decodeDHnQRequest(data: Buffer): Record<string, never> {
 
 /** DHnQ response: 8 reserved bytes. */
 export function encodeDHnQResponse(): Buffer {
-  return Buffer.alloc(8);
+  return zeroed(8);
 }
 
 export interface DH2QRequest {
@@ -133,7 +133,7 @@ export function decodeDH2QRequest(data: Buffer): DH2QRequest {
 }
 
 export function encodeDH2QRequest(r: DH2QRequest): Buffer {
-  const b = Buffer.alloc(32);
+  const b = zeroed(32);
   b.writeUInt32LE(r.timeout, 0);
   b.writeUInt32LE(r.flags, 4);
   put16(b, 16, r.createGuid, 'createGuid');
@@ -141,7 +141,7 @@ export function encodeDH2QRequest(r: DH2QRequest): Buffer {
 }
 
 export function encodeDH2QResponse(timeout: number, flags: number): Buffer {
-  const b = Buffer.alloc(8);
+  const b = zeroed(8);
   b.writeUInt32LE(timeout, 0);
   b.writeUInt32LE(flags, 4);
   return b;
@@ -196,7 +196,7 @@ export function decodeLease(data: Buffer): LeaseRequest {
 
 /** RqLs in either direction (the response has the same layout, 2.2.14.2.10/11). */
 export function encodeLease(r: LeaseRequest): Buffer {
-  const b = Buffer.alloc(r.version === 1 ? 32 : 52);
+  const b = zeroed(r.version === 1 ? 32 : 52);
   put16(b, 0, r.leaseKey, 'leaseKey');
   b.writeUInt32LE(r.leaseState, 16);
   b.writeUInt32LE(r.leaseFlags, 20);

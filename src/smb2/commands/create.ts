@@ -1,6 +1,6 @@
 /** CREATE request (MS-SMB2 2.2.13) and response (2.2.14). */
 import { HEADER_SIZE } from '../header.js';
-import { FileId, MalformedError, align8, fromUtf16, need, readFileId, region, structureSize, utf16, writeFileId } from '../wire.js';
+import { FileId, MalformedError, align8, fromUtf16, need, readFileId, region, structureSize, utf16, writeFileId, zeroed } from '../wire.js';
 import { CreateContext, decodeCreateContexts, encodeCreateContexts } from './create-contexts.js';
 import { readOpenAttributes, writeOpenAttributes, type OpenAttributes } from './open-attributes.js';
 
@@ -68,7 +68,7 @@ export function encodeCreateRequest(r: CreateRequest): Buffer {
   const ctx = encodeCreateContexts(r.createContexts);
   const ctxOff = ctx.length ? align8(56 + name.length) : 0;
   // An empty name still needs the one byte of Buffer StructureSize counts (2.2.13).
-  const body = Buffer.alloc(ctx.length ? ctxOff + ctx.length : Math.max(56 + name.length, CREATE_REQUEST_SIZE));
+  const body = zeroed(ctx.length ? ctxOff + ctx.length : Math.max(56 + name.length, CREATE_REQUEST_SIZE));
   body.writeUInt16LE(CREATE_REQUEST_SIZE, 0);
   body.writeUInt8(r.securityFlags, 2);
   body.writeUInt8(r.requestedOplockLevel, 3);
@@ -90,7 +90,7 @@ export function encodeCreateRequest(r: CreateRequest): Buffer {
 
 export function encodeCreateResponse(r: CreateResponse): Buffer {
   const ctx = encodeCreateContexts(r.createContexts);
-  const body = Buffer.alloc(ctx.length ? 88 + ctx.length : CREATE_RESPONSE_SIZE);
+  const body = zeroed(ctx.length ? 88 + ctx.length : CREATE_RESPONSE_SIZE);
   body.writeUInt16LE(CREATE_RESPONSE_SIZE, 0);
   body.writeUInt8(r.oplockLevel, 2);
   body.writeUInt8(r.flags, 3);

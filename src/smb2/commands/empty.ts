@@ -3,11 +3,11 @@
  * LOGOFF, TREE_DISCONNECT requests and responses, FLUSH, LOCK and SET_INFO responses.
  */
 import { HEADER_SIZE } from '../header.js';
-import { structureSize } from '../wire.js';
+import { structureSize, zeroed } from '../wire.js';
 
 /** StructureSize then zeros: 4 bytes for size 4, 2 for size 2. */
 export function encodeEmptyBody(size: 2 | 4): Buffer {
-  const b = Buffer.alloc(size);
+  const b = zeroed(size);
   b.writeUInt16LE(size, 0);
   return b;
 }

@@ -3,7 +3,7 @@
  * and the symbolic link error data (2.2.2.2.1) used with STATUS_STOPPED_ON_SYMLINK.
  */
 import { HEADER_SIZE } from '../header.js';
-import { MalformedError, align8, fromUtf16, need, structureSize, utf16 } from '../wire.js';
+import { MalformedError, align8, fromUtf16, need, structureSize, utf16, zeroed } from '../wire.js';
 
 const B = HEADER_SIZE;
 export const ERROR_RESPONSE_SIZE = 9;
@@ -23,13 +23,13 @@ export interface ErrorResponse {
 /** 9-byte body with one zero byte of ErrorData when nothing else is given (2.2.2). */
 export function encodeErrorResponse(r: Partial<ErrorResponse> = {}): Buffer {
   const ctxs = r.errorContexts ?? [];
-  let data = r.errorData ?? Buffer.alloc(0);
+  let data = r.errorData ?? zeroed(0);
   if (ctxs.length) {
     const parts: Buffer[] = [];
     let len = 0;
     for (const c of ctxs) {
       const padded = align8(8 + c.data.length);
-      const b = Buffer.alloc(padded);
+      const b = zeroed(padded);
       b.writeUInt32LE(c.data.length, 0);
       b.writeUInt32LE(c.errorId >>> 0, 4);
       c.data.copy(b, 8);
@@ -39,7 +39,7 @@ export function encodeErrorResponse(r: Partial<ErrorResponse> = {}): Buffer {
     data = Buffer.concat(parts, len);
   }
   if (ctxs.length > 0xff) throw new RangeError('too many error contexts');
-  const b = Buffer.alloc(8 + Math.max(1, data.length));
+  const b = zeroed(8 + Math.max(1, data.length));
   b.writeUInt16LE(ERROR_RESPONSE_SIZE, 0);
   b.writeUInt8(ctxs.length, 2);
   b.writeUInt32LE(data.length, 4);
@@ -82,7 +82,7 @@ export function encodeSymlinkErrorResponse(s: SymlinkErrorResponse): Buffer {
   const sub = utf16(s.substituteName);
   const pr = utf16(s.printName);
   const reparseLen = 12 + sub.length + pr.length; // after ReparseTag/ReparseDataLength/Reserved
-  const b = Buffer.alloc(28 + sub.length + pr.length);
+  const b = zeroed(28 + sub.length + pr.length);
   b.writeUInt32LE(b.length - 4, 0); // SymLinkLength: from SymLinkErrorTag to the end
   b.writeUInt32LE(SYMLINK_ERROR_TAG, 4);
   b.writeUInt32LE(IO_REPARSE_TAG_SYMLINK, 8);

@@ -1,6 +1,6 @@
 /** FLUSH request (MS-SMB2 2.2.17) and response (2.2.18). */
 import { HEADER_SIZE } from '../header.js';
-import { FileId, need, readFileId, structureSize, writeFileId } from '../wire.js';
+import { FileId, need, readFileId, structureSize, writeFileId, zeroed } from '../wire.js';
 import { decodeEmptyBody, encodeEmptyBody } from './empty.js';
 
 const B = HEADER_SIZE;
@@ -18,7 +18,7 @@ export function decodeFlushRequest(msg: Buffer): FlushRequest {
 }
 
 export function encodeFlushRequest(r: FlushRequest): Buffer {
-  const b = Buffer.alloc(24);
+  const b = zeroed(24);
   b.writeUInt16LE(FLUSH_REQUEST_SIZE, 0);
   writeFileId(b, 8, r.fileId);
   return b;

@@ -2,7 +2,7 @@
  * Payloads of the FSCTLs an SMB2 server answers itself (MS-SMB2 2.2.31.x / 2.2.32.x,
  * MS-FSCC 2.3). The IOCTL framing is in ioctl.ts.
  */
-import { MalformedError, copy16, need, put16 } from '../wire.js';
+import { MalformedError, copy16, need, put16, zeroed } from '../wire.js';
 
 /** VALIDATE_NEGOTIATE_INFO request (2.2.31.4). */
 export interface ValidateNegotiateInfoRequest {
@@ -30,7 +30,7 @@ export function decodeValidateNegotiateInfoRequest(b: Buffer): ValidateNegotiate
 }
 
 export function encodeValidateNegotiateInfoRequest(r: ValidateNegotiateInfoRequest): Buffer {
-  const b = Buffer.alloc(24 + r.dialects.length * 2);
+  const b = zeroed(24 + r.dialects.length * 2);
   b.writeUInt32LE(r.capabilities >>> 0, 0);
   put16(b, 4, r.guid, 'guid');
   b.writeUInt16LE(r.securityMode, 20);
@@ -40,7 +40,7 @@ export function encodeValidateNegotiateInfoRequest(r: ValidateNegotiateInfoReque
 }
 
 export function encodeValidateNegotiateInfoResponse(r: ValidateNegotiateInfoResponse): Buffer {
-  const b = Buffer.alloc(24);
+  const b = zeroed(24);
   b.writeUInt32LE(r.capabilities >>> 0, 0);
   put16(b, 4, r.guid, 'guid');
   b.writeUInt16LE(r.securityMode, 20);
@@ -73,13 +73,13 @@ function ipv6Bytes(addr: string): Buffer {
   const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
   const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
   if (groups.length !== 8) throw new RangeError(`bad IPv6 address ${addr}`);
-  const b = Buffer.alloc(16);
+  const b = zeroed(16);
   groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
   return b;
 }
 
 export function encodeNetworkInterfaceInfo(list: readonly NetworkInterfaceInfo[]): Buffer {
-  const b = Buffer.alloc(152 * list.length);
+  const b = zeroed(152 * list.length);
   list.forEach((e, i) => {
     const o = i * 152;
     b.writeUInt32LE(i === list.length - 1 ? 0 : 152, o);
@@ -134,7 +134,7 @@ export function decodeNetworkInterfaceInfo(b: Buffer): NetworkInterfaceInfo[] {
  */
 export function encodeResumeKeyResponse(resumeKey: Buffer, room = 32): Buffer {
   if (resumeKey.length !== 24) throw new RangeError('resume key is 24 bytes');
-  const b = Buffer.alloc(room >= 32 ? 32 : 28);
+  const b = zeroed(room >= 32 ? 32 : 28);
   resumeKey.copy(b, 0);
   return b;
 }
@@ -165,7 +165,7 @@ export function decodeCopyChunkCopy(b: Buffer): { sourceKey: Buffer; chunks: Cop
 
 export function encodeCopyChunkCopy(sourceKey: Buffer, chunks: readonly CopyChunk[]): Buffer {
   if (sourceKey.length !== 24) throw new RangeError('source key is 24 bytes');
-  const b = Buffer.alloc(32 + chunks.length * 24);
+  const b = zeroed(32 + chunks.length * 24);
   sourceKey.copy(b, 0);
   b.writeUInt32LE(chunks.length, 24);
   chunks.forEach((c, i) => {
@@ -185,7 +185,7 @@ export interface CopyChunkResponse {
 }
 
 export function encodeCopyChunkResponse(r: CopyChunkResponse): Buffer {
-  const b = Buffer.alloc(12);
+  const b = zeroed(12);
   b.writeUInt32LE(r.chunksWritten, 0);
   b.writeUInt32LE(r.chunkBytesWritten, 4);
   b.writeUInt32LE(r.totalBytesWritten, 8);
@@ -209,7 +209,7 @@ export function decodeZeroDataInformation(b: Buffer): { fileOffset: bigint; beyo
 }
 
 export function encodeZeroDataInformation(fileOffset: bigint, beyondFinalZero: bigint): Buffer {
-  const b = Buffer.alloc(16);
+  const b = zeroed(16);
   b.writeBigInt64LE(fileOffset, 0);
   b.writeBigInt64LE(beyondFinalZero, 8);
   return b;
@@ -229,7 +229,7 @@ export function decodeAllocatedRange(b: Buffer): ByteRange {
 }
 
 export function encodeAllocatedRanges(list: readonly ByteRange[]): Buffer {
-  const b = Buffer.alloc(16 * list.length);
+  const b = zeroed(16 * list.length);
   list.forEach((r, i) => {
     b.writeBigInt64LE(r.offset, i * 16);
     b.writeBigInt64LE(r.length, i * 16 + 8);
@@ -247,5 +247,5 @@ export function decodePipeWaitRequest(b: Buffer): { timeout: bigint; timeoutSpec
 
 /** SRV_SNAPSHOT_ARRAY (2.2.32.2) with no snapshots: what a server without them answers. */
 export function encodeEmptySnapshotArray(): Buffer {
-  return Buffer.alloc(12);
+  return zeroed(12);
 }

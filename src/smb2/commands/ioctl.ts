@@ -1,6 +1,6 @@
 /** IOCTL request (MS-SMB2 2.2.31) and response (2.2.32). FSCTL payloads are in fsctl.ts. */
 import { HEADER_SIZE } from '../header.js';
-import { FileId, MalformedError, align8, need, overlaps, readFileId, region, structureSize, writeFileId } from '../wire.js';
+import { FileId, MalformedError, align8, need, overlaps, readFileId, region, structureSize, writeFileId, zeroed } from '../wire.js';
 
 const B = HEADER_SIZE;
 export const IOCTL_REQUEST_SIZE = 57;
@@ -59,7 +59,7 @@ function layout(fixed: number, input: Buffer, output: Buffer): { size: number; i
 
 export function encodeIoctlRequest(r: IoctlRequest): Buffer {
   const l = layout(56, r.input, r.output);
-  const b = Buffer.alloc(Math.max(l.size, 56));
+  const b = zeroed(Math.max(l.size, 56));
   b.writeUInt16LE(IOCTL_REQUEST_SIZE, 0);
   b.writeUInt32LE(r.ctlCode >>> 0, 4);
   writeFileId(b, 8, r.fileId);
@@ -81,7 +81,7 @@ export function encodeIoctlRequest(r: IoctlRequest): Buffer {
  */
 export function encodeIoctlResponse(r: IoctlResponse): Buffer {
   const l = layout(48, r.input, r.output);
-  const b = Buffer.alloc(Math.max(l.size, 48));
+  const b = zeroed(Math.max(l.size, 48));
   b.writeUInt16LE(IOCTL_RESPONSE_SIZE, 0);
   b.writeUInt32LE(r.ctlCode >>> 0, 4);
   writeFileId(b, 8, r.fileId);

@@ -1,6 +1,6 @@
 /** LOCK request (MS-SMB2 2.2.26) with SMB2_LOCK_ELEMENTs (2.2.26.1), and response (2.2.27). */
 import { HEADER_SIZE } from '../header.js';
-import { FileId, MalformedError, need, readFileId, structureSize, writeFileId } from '../wire.js';
+import { FileId, MalformedError, need, readFileId, structureSize, writeFileId, zeroed } from '../wire.js';
 import { decodeEmptyBody, encodeEmptyBody } from './empty.js';
 
 const B = HEADER_SIZE;
@@ -41,7 +41,7 @@ export function decodeLockRequest(msg: Buffer): LockRequest {
 
 export function encodeLockRequest(r: LockRequest): Buffer {
   if (r.locks.length === 0 || r.locks.length > 0xffff) throw new RangeError('LOCK: 1..65535 elements');
-  const b = Buffer.alloc(24 + r.locks.length * LOCK_ELEMENT_SIZE);
+  const b = zeroed(24 + r.locks.length * LOCK_ELEMENT_SIZE);
   b.writeUInt16LE(LOCK_REQUEST_SIZE, 0);
   b.writeUInt16LE(r.locks.length, 2);
   b.writeUInt32LE(((r.lockSequenceIndex << 4) | (r.lockSequenceNumber & 0xf)) >>> 0, 4);

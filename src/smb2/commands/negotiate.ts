@@ -4,7 +4,7 @@
  */
 import { Dialect, NegotiateContextType as T } from '../constants.js';
 import { HEADER_SIZE } from '../header.js';
-import { MalformedError, align8, copy16, fromUtf16, need, put16, region, structureSize, utf16 } from '../wire.js';
+import { MalformedError, align8, copy16, fromUtf16, need, put16, region, structureSize, utf16, zeroed } from '../wire.js';
 
 const B = HEADER_SIZE;
 export const NEGOTIATE_REQUEST_SIZE = 36;
@@ -142,7 +142,7 @@ function ctxData(type: number, c: NegotiateContexts): Buffer | undefined {
     case T.PREAUTH_INTEGRITY_CAPABILITIES: {
       const p = c.preauthIntegrity;
       if (!p) return undefined;
-      const b = Buffer.alloc(4 + p.hashAlgorithms.length * 2 + p.salt.length);
+      const b = zeroed(4 + p.hashAlgorithms.length * 2 + p.salt.length);
       b.writeUInt16LE(p.hashAlgorithms.length, 0);
       b.writeUInt16LE(p.salt.length, 2);
       p.hashAlgorithms.forEach((a, i) => b.writeUInt16LE(a, 4 + i * 2));
@@ -165,7 +165,7 @@ function ctxData(type: number, c: NegotiateContexts): Buffer | undefined {
       return c.netName === undefined ? undefined : utf16(c.netName);
     case T.TRANSPORT_CAPABILITIES: {
       if (!c.transport) return undefined;
-      const b = Buffer.alloc(4);
+      const b = zeroed(4);
       b.writeUInt32LE(c.transport.flags, 0);
       return b;
     }
@@ -175,7 +175,7 @@ function ctxData(type: number, c: NegotiateContexts): Buffer | undefined {
 
 /** Count at 0, then u16 items starting at `at`. */
 function list16(items: number[], at: number): Buffer {
-  const b = Buffer.alloc(at + items.length * 2);
+  const b = zeroed(at + items.length * 2);
   b.writeUInt16LE(items.length, 0);
   items.forEach((v, i) => b.writeUInt16LE(v, at + i * 2));
   return b;
@@ -199,8 +199,8 @@ export function encodeNegotiateContexts(c: NegotiateContexts): { bytes: Buffer; 
   const add = (type: number, data: Buffer) => {
     if (data.length > 0xffff) throw new RangeError('negotiate context too large');
     const pad = align8(len) - len;
-    if (pad) parts.push(Buffer.alloc(pad));
-    const h = Buffer.alloc(8);
+    if (pad) parts.push(zeroed(pad));
+    const h = zeroed(8);
     h.writeUInt16LE(type, 0);
     h.writeUInt16LE(data.length, 2);
     parts.push(h, data);
@@ -239,7 +239,7 @@ export function encodeNegotiateRequest(r: NegotiateRequest): Buffer {
   const dialectsEnd = NEGOTIATE_REQUEST_SIZE + r.dialects.length * 2;
   const ctx = r.negotiateContexts ? encodeNegotiateContexts(r.negotiateContexts) : undefined;
   const ctxOff = ctx && ctx.count ? align8(B + dialectsEnd) : 0;
-  const body = Buffer.alloc(ctx && ctx.count ? ctxOff - B + ctx.bytes.length : dialectsEnd);
+  const body = zeroed(ctx && ctx.count ? ctxOff - B + ctx.bytes.length : dialectsEnd);
   body.writeUInt16LE(NEGOTIATE_REQUEST_SIZE, 0);
   body.writeUInt16LE(r.dialects.length, 2);
   body.writeUInt16LE(r.securityMode, 4);
@@ -260,7 +260,7 @@ export function encodeNegotiateResponse(r: NegotiateResponse): Buffer {
   const ctxOff = ctx && ctx.count ? align8(B + secEnd) : 0;
   // The body is at least 65 bytes: StructureSize counts one byte of Buffer (2.2.4).
   const size = ctx && ctx.count ? ctxOff - B + ctx.bytes.length : Math.max(secEnd, NEGOTIATE_RESPONSE_SIZE);
-  const body = Buffer.alloc(size);
+  const body = zeroed(size);
   body.writeUInt16LE(NEGOTIATE_RESPONSE_SIZE, 0);
   body.writeUInt16LE(r.securityMode, 2);
   body.writeUInt16LE(r.dialectRevision, 4);

@@ -5,7 +5,7 @@
  * The StructureSize tells which one a message is.
  */
 import { HEADER_SIZE } from '../header.js';
-import { FileId, MalformedError, copy16, need, put16, readFileId, writeFileId } from '../wire.js';
+import { FileId, MalformedError, copy16, need, put16, readFileId, writeFileId, zeroed } from '../wire.js';
 
 const B = HEADER_SIZE;
 export const OPLOCK_BREAK_SIZE = 24;
@@ -45,14 +45,14 @@ export type OplockBreakMessage = OplockBreak | LeaseBreakNotification | LeaseBre
 export function encodeOplockBreak(m: OplockBreakMessage): Buffer {
   switch (m.kind) {
     case 'oplock': {
-      const b = Buffer.alloc(24);
+      const b = zeroed(24);
       b.writeUInt16LE(OPLOCK_BREAK_SIZE, 0);
       b.writeUInt8(m.oplockLevel, 2);
       writeFileId(b, 8, m.fileId);
       return b;
     }
     case 'leaseNotification': {
-      const b = Buffer.alloc(44);
+      const b = zeroed(44);
       b.writeUInt16LE(LEASE_BREAK_NOTIFICATION_SIZE, 0);
       b.writeUInt16LE(m.newEpoch, 2);
       b.writeUInt32LE(m.flags, 4);
@@ -65,7 +65,7 @@ export function encodeOplockBreak(m: OplockBreakMessage): Buffer {
       return b;
     }
     case 'leaseAck': {
-      const b = Buffer.alloc(36);
+      const b = zeroed(36);
       b.writeUInt16LE(LEASE_BREAK_ACK_SIZE, 0);
       b.writeUInt32LE(m.flags, 4);
       put16(b, 8, m.leaseKey, 'leaseKey');

@@ -1,6 +1,6 @@
 /** QUERY_DIRECTORY request (MS-SMB2 2.2.33) and response (2.2.34). Entries: fscc/directory.ts. */
 import { HEADER_SIZE } from '../header.js';
-import { FileId, fromUtf16, need, readFileId, region, structureSize, utf16, writeFileId } from '../wire.js';
+import { FileId, fromUtf16, need, readFileId, region, structureSize, utf16, writeFileId, zeroed } from '../wire.js';
 
 const B = HEADER_SIZE;
 export const QUERY_DIRECTORY_REQUEST_SIZE = 33;
@@ -37,7 +37,7 @@ export function decodeQueryDirectoryRequest(msg: Buffer): QueryDirectoryRequest 
 
 export function encodeQueryDirectoryRequest(r: QueryDirectoryRequest): Buffer {
   const name = utf16(r.fileName);
-  const b = Buffer.alloc(Math.max(32 + name.length, QUERY_DIRECTORY_REQUEST_SIZE));
+  const b = zeroed(Math.max(32 + name.length, QUERY_DIRECTORY_REQUEST_SIZE));
   b.writeUInt16LE(QUERY_DIRECTORY_REQUEST_SIZE, 0);
   b.writeUInt8(r.fileInformationClass, 2);
   b.writeUInt8(r.flags, 3);
@@ -61,7 +61,7 @@ function writeOutputBufferHead(b: Buffer, outputLength: number): void {
 }
 
 export function encodeOutputBufferResponse(output: Buffer): Buffer {
-  const b = Buffer.alloc(8 + Math.max(1, output.length));
+  const b = zeroed(8 + Math.max(1, output.length));
   writeOutputBufferHead(b, output.length);
   output.copy(b, 8);
   return b;
@@ -69,7 +69,7 @@ export function encodeOutputBufferResponse(output: Buffer): Buffer {
 
 /** The 8-byte prefix alone, for output that is sent separately. */
 export function encodeOutputBufferResponseHead(outputLength: number): Buffer {
-  const b = Buffer.alloc(8);
+  const b = zeroed(8);
   writeOutputBufferHead(b, outputLength);
   return b;
 }

@@ -1,6 +1,6 @@
 /** QUERY_INFO request (MS-SMB2 2.2.37) and response (2.2.38). Payloads: fscc/. */
 import { HEADER_SIZE } from '../header.js';
-import { FileId, need, readFileId, region, structureSize, writeFileId } from '../wire.js';
+import { FileId, need, readFileId, region, structureSize, writeFileId, zeroed } from '../wire.js';
 import { decodeOutputBufferResponse, encodeOutputBufferResponse } from './query-directory.js';
 
 const B = HEADER_SIZE;
@@ -33,7 +33,7 @@ export function decodeQueryInfoRequest(msg: Buffer): QueryInfoRequest {
 }
 
 export function encodeQueryInfoRequest(r: QueryInfoRequest): Buffer {
-  const b = Buffer.alloc(40 + Math.max(1, r.input.length));
+  const b = zeroed(40 + Math.max(1, r.input.length));
   b.writeUInt16LE(QUERY_INFO_REQUEST_SIZE, 0);
   b.writeUInt8(r.infoType, 2);
   b.writeUInt8(r.fileInfoClass, 3);

@@ -1,6 +1,6 @@
 /** READ request (MS-SMB2 2.2.19) and response (2.2.20). */
 import { HEADER_SIZE } from '../header.js';
-import { FileId, MalformedError, need, readFileId, region, structureSize, writeFileId } from '../wire.js';
+import { FileId, MalformedError, need, readFileId, region, structureSize, writeFileId, zeroed } from '../wire.js';
 
 const B = HEADER_SIZE;
 export const READ_REQUEST_SIZE = 49;
@@ -49,7 +49,7 @@ export function decodeReadRequest(msg: Buffer): ReadRequest {
 
 export function encodeReadRequest(r: ReadRequest): Buffer {
   // Buffer must hold at least one byte (2.2.19: "The client MUST set one byte of this field to 0").
-  const b = Buffer.alloc(48 + Math.max(1, r.readChannelInfo.length));
+  const b = zeroed(48 + Math.max(1, r.readChannelInfo.length));
   b.writeUInt16LE(READ_REQUEST_SIZE, 0);
   b.writeUInt8(r.padding, 2);
   b.writeUInt8(r.flags, 3);
@@ -79,7 +79,7 @@ function writeReadResponseHead(b: Buffer, dataLength: number, dataRemaining: num
  * without copying it into the message.
  */
 export function encodeReadResponseHead(dataLength: number, dataRemaining = 0, flags = 0): Buffer {
-  const b = Buffer.alloc(16);
+  const b = zeroed(16);
   writeReadResponseHead(b, dataLength, dataRemaining, flags);
   return b;
 }
@@ -87,7 +87,7 @@ export function encodeReadResponseHead(dataLength: number, dataRemaining = 0, fl
 /** The whole body, prefix and data (copies the data). */
 export function encodeReadResponse(r: Pick<ReadResponse, 'data'> & Partial<ReadResponse>): Buffer {
   // An empty read still carries the one byte of Buffer StructureSize counts.
-  const b = Buffer.alloc(16 + Math.max(1, r.data.length));
+  const b = zeroed(16 + Math.max(1, r.data.length));
   writeReadResponseHead(b, r.data.length, r.dataRemaining ?? 0, r.flags ?? 0);
   r.data.copy(b, 16);
   return b;

@@ -1,6 +1,6 @@
 /** SESSION_SETUP request (MS-SMB2 2.2.5) and response (2.2.6). */
 import { HEADER_SIZE } from '../header.js';
-import { need, region, structureSize } from '../wire.js';
+import { need, region, structureSize, zeroed } from '../wire.js';
 
 const B = HEADER_SIZE;
 export const SESSION_SETUP_REQUEST_SIZE = 25;
@@ -36,7 +36,7 @@ export function decodeSessionSetupRequest(msg: Buffer): SessionSetupRequest {
 
 export function encodeSessionSetupRequest(r: SessionSetupRequest): Buffer {
   if (r.securityBuffer.length > 0xffff) throw new RangeError('security buffer too large');
-  const body = Buffer.alloc(Math.max(24 + r.securityBuffer.length, SESSION_SETUP_REQUEST_SIZE));
+  const body = zeroed(Math.max(24 + r.securityBuffer.length, SESSION_SETUP_REQUEST_SIZE));
   body.writeUInt16LE(SESSION_SETUP_REQUEST_SIZE, 0);
   body.writeUInt8(r.flags, 2);
   body.writeUInt8(r.securityMode, 3);
@@ -51,7 +51,7 @@ export function encodeSessionSetupRequest(r: SessionSetupRequest): Buffer {
 
 export function encodeSessionSetupResponse(r: SessionSetupResponse): Buffer {
   if (r.securityBuffer.length > 0xffff) throw new RangeError('security buffer too large');
-  const body = Buffer.alloc(Math.max(8 + r.securityBuffer.length, SESSION_SETUP_RESPONSE_SIZE));
+  const body = zeroed(Math.max(8 + r.securityBuffer.length, SESSION_SETUP_RESPONSE_SIZE));
   body.writeUInt16LE(SESSION_SETUP_RESPONSE_SIZE, 0);
   body.writeUInt16LE(r.sessionFlags, 2);
   body.writeUInt16LE(r.securityBuffer.length ? B + 8 : 0, 4);

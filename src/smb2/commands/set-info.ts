@@ -1,6 +1,6 @@
 /** SET_INFO request (MS-SMB2 2.2.39) and response (2.2.40). Payloads: fscc/. */
 import { HEADER_SIZE } from '../header.js';
-import { FileId, need, readFileId, region, structureSize, writeFileId } from '../wire.js';
+import { FileId, need, readFileId, region, structureSize, writeFileId, zeroed } from '../wire.js';
 import { decodeEmptyBody, encodeEmptyBody } from './empty.js';
 
 const B = HEADER_SIZE;
@@ -29,7 +29,7 @@ export function decodeSetInfoRequest(msg: Buffer): SetInfoRequest {
 }
 
 export function encodeSetInfoRequest(r: SetInfoRequest): Buffer {
-  const b = Buffer.alloc(32 + Math.max(1, r.buffer.length));
+  const b = zeroed(32 + Math.max(1, r.buffer.length));
   b.writeUInt16LE(SET_INFO_REQUEST_SIZE, 0);
   b.writeUInt8(r.infoType, 2);
   b.writeUInt8(r.fileInfoClass, 3);

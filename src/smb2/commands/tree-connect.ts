@@ -1,7 +1,7 @@
 /** TREE_CONNECT request (MS-SMB2 2.2.9) and response (2.2.10). */
 import { TreeConnectFlags } from '../constants.js';
 import { HEADER_SIZE } from '../header.js';
-import { MalformedError, fromUtf16, need, region, structureSize, utf16 } from '../wire.js';
+import { MalformedError, fromUtf16, need, region, structureSize, utf16, zeroed } from '../wire.js';
 
 const B = HEADER_SIZE;
 export const TREE_CONNECT_REQUEST_SIZE = 9;
@@ -38,7 +38,7 @@ export function decodeTreeConnectRequest(msg: Buffer): TreeConnectRequest {
 
 export function encodeTreeConnectRequest(r: TreeConnectRequest): Buffer {
   const p = utf16(r.path);
-  const body = Buffer.alloc(Math.max(8 + p.length, TREE_CONNECT_REQUEST_SIZE));
+  const body = zeroed(Math.max(8 + p.length, TREE_CONNECT_REQUEST_SIZE));
   body.writeUInt16LE(TREE_CONNECT_REQUEST_SIZE, 0);
   body.writeUInt16LE(r.flags, 2);
   body.writeUInt16LE(B + 8, 4);
@@ -48,7 +48,7 @@ export function encodeTreeConnectRequest(r: TreeConnectRequest): Buffer {
 }
 
 export function encodeTreeConnectResponse(r: TreeConnectResponse): Buffer {
-  const body = Buffer.alloc(16);
+  const body = zeroed(16);
   body.writeUInt16LE(TREE_CONNECT_RESPONSE_SIZE, 0);
   body.writeUInt8(r.shareType, 2);
   body.writeUInt32LE(r.shareFlags >>> 0, 4);

@@ -1,6 +1,6 @@
 /** WRITE request (MS-SMB2 2.2.21) and response (2.2.22). */
 import { HEADER_SIZE } from '../header.js';
-import { FileId, need, readFileId, region, structureSize, writeFileId } from '../wire.js';
+import { FileId, need, readFileId, region, structureSize, writeFileId, zeroed } from '../wire.js';
 
 const B = HEADER_SIZE;
 export const WRITE_REQUEST_SIZE = 49;
@@ -59,7 +59,7 @@ export type WriteRequestFields = Omit<WriteRequest, 'dataOffset' | 'data' | 'len
 
 /** The 48-byte fixed part for `length` bytes of data placed at 0x70 (sent separately). */
 export function encodeWriteRequestHead(r: WriteRequestFields, length: number): Buffer {
-  const b = Buffer.alloc(48);
+  const b = zeroed(48);
   b.writeUInt16LE(WRITE_REQUEST_SIZE, 0);
   b.writeUInt16LE(WRITE_REQUEST_DATA_OFFSET, 2);
   b.writeUInt32LE(length, 4);
@@ -73,11 +73,11 @@ export function encodeWriteRequestHead(r: WriteRequestFields, length: number): B
 
 export function encodeWriteRequest(r: WriteRequestFields & { data: Buffer }): Buffer {
   const head = encodeWriteRequestHead(r, r.data.length);
-  return Buffer.concat([head, r.data.length ? r.data : Buffer.alloc(1)]);
+  return Buffer.concat([head, r.data.length ? r.data : zeroed(1)]);
 }
 
 export function encodeWriteResponse(r: WriteResponse): Buffer {
-  const b = Buffer.alloc(16);
+  const b = zeroed(16);
   b.writeUInt16LE(WRITE_RESPONSE_SIZE, 0);
   b.writeUInt32LE(r.count, 4);
   b.writeUInt32LE(r.remaining, 8);

@@ -2,7 +2,7 @@
  * File information classes returned by QUERY_INFO (MS-FSCC 2.4): encoders for the
  * server, decoders for the client. Sizes are the spec's; all integers little-endian.
  */
-import { MalformedError, fromUtf16, joinChain, need, utf16 } from '../wire.js';
+import { MalformedError, fromUtf16, joinChain, need, utf16, zeroed } from '../wire.js';
 import { readFileTimes, writeFileTimes, type FileTimes } from './time.js';
 
 /** FileBasicInformation (2.4.7), 40 bytes. Also the SET_INFO form. */
@@ -11,7 +11,7 @@ export interface FileBasicInformation extends FileTimes {
 }
 
 export function encodeFileBasicInformation(i: FileBasicInformation): Buffer {
-  const b = Buffer.alloc(40);
+  const b = zeroed(40);
   writeFileTimes(b, 0, i);
   b.writeUInt32LE(i.fileAttributes >>> 0, 32);
   return b;
@@ -33,7 +33,7 @@ export interface FileStandardInformation {
 }
 
 export function encodeFileStandardInformation(i: FileStandardInformation): Buffer {
-  const b = Buffer.alloc(24);
+  const b = zeroed(24);
   b.writeBigInt64LE(i.allocationSize, 0);
   b.writeBigInt64LE(i.endOfFile, 8);
   b.writeUInt32LE(i.numberOfLinks, 16);
@@ -57,13 +57,13 @@ export function decodeFileStandardInformation(b: Buffer): FileStandardInformatio
  * FileAccess (2.4.1, AccessFlags), FilePosition (2.4.35, CurrentByteOffset u64),
  * FileMode (2.4.26, Mode), FileAlignment (2.4.3, AlignmentRequirement). */
 export function encodeU32Information(v: number): Buffer {
-  const b = Buffer.alloc(4);
+  const b = zeroed(4);
   b.writeUInt32LE(v >>> 0, 0);
   return b;
 }
 
 export function encodeU64Information(v: bigint): Buffer {
-  const b = Buffer.alloc(8);
+  const b = zeroed(8);
   b.writeBigUInt64LE(BigInt.asUintN(64, v), 0);
   return b;
 }
@@ -91,7 +91,7 @@ export const encodeFileAlignmentInformation = (alignmentRequirement: number) => 
  */
 export function encodeFileNameInformation(fileName: string): Buffer {
   const n = utf16(fileName);
-  const b = Buffer.alloc(4 + n.length);
+  const b = zeroed(4 + n.length);
   b.writeUInt32LE(n.length, 0);
   n.copy(b, 4);
   return b;
@@ -157,7 +157,7 @@ export interface FileNetworkOpenInformation extends FileTimes {
 }
 
 export function encodeFileNetworkOpenInformation(i: FileNetworkOpenInformation): Buffer {
-  const b = Buffer.alloc(56);
+  const b = zeroed(56);
   writeFileTimes(b, 0, i);
   b.writeBigInt64LE(i.allocationSize, 32);
   b.writeBigInt64LE(i.endOfFile, 40);
@@ -177,7 +177,7 @@ export function decodeFileNetworkOpenInformation(b: Buffer): FileNetworkOpenInfo
 
 /** FileAttributeTagInformation (2.4.6), 8 bytes. */
 export function encodeFileAttributeTagInformation(fileAttributes: number, reparseTag: number): Buffer {
-  const b = Buffer.alloc(8);
+  const b = zeroed(8);
   b.writeUInt32LE(fileAttributes >>> 0, 0);
   b.writeUInt32LE(reparseTag >>> 0, 4);
   return b;
@@ -199,7 +199,7 @@ export interface FileStreamEntry {
 export function encodeFileStreamInformation(list: readonly FileStreamEntry[]): Buffer {
   const entries = list.map((e) => {
     const n = utf16(e.streamName);
-    const b = Buffer.alloc(24 + n.length);
+    const b = zeroed(24 + n.length);
     b.writeUInt32LE(n.length, 4);
     b.writeBigInt64LE(e.streamSize, 8);
     b.writeBigInt64LE(e.streamAllocationSize, 16);
@@ -239,7 +239,7 @@ export interface FileCompressionInformation {
 }
 
 export function encodeFileCompressionInformation(i: FileCompressionInformation): Buffer {
-  const b = Buffer.alloc(16);
+  const b = zeroed(16);
   b.writeBigInt64LE(i.compressedFileSize, 0);
   b.writeUInt16LE(i.compressionFormat, 8);
   b.writeUInt8(i.compressionUnitShift, 10);
@@ -261,7 +261,7 @@ export function decodeFileCompressionInformation(b: Buffer): FileCompressionInfo
 
 /** FileIdInformation (2.4.21): VolumeSerialNumber(8) FileId(16), 24 bytes. */
 export function encodeFileIdInformation(volumeSerialNumber: bigint, fileId: bigint): Buffer {
-  const b = Buffer.alloc(24);
+  const b = zeroed(24);
   b.writeBigUInt64LE(volumeSerialNumber, 0);
   b.writeBigUInt64LE(BigInt.asUintN(64, fileId), 8);
   b.writeBigUInt64LE(BigInt.asUintN(64, fileId >> 64n), 16);

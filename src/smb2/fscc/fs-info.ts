@@ -2,7 +2,7 @@
  * File system information classes of QUERY_INFO with InfoType FILESYSTEM (MS-FSCC 2.5):
  * encoders for the server, decoders for the client.
  */
-import { fromUtf16, need, utf16 } from '../wire.js';
+import { fromUtf16, need, utf16, zeroed } from '../wire.js';
 
 /** FileFsVolumeInformation (2.5.9): 18 bytes + label. */
 export interface FileFsVolumeInformation {
@@ -14,7 +14,7 @@ export interface FileFsVolumeInformation {
 
 export function encodeFileFsVolumeInformation(i: FileFsVolumeInformation): Buffer {
   const label = utf16(i.volumeLabel);
-  const b = Buffer.alloc(18 + label.length);
+  const b = zeroed(18 + label.length);
   b.writeBigUInt64LE(i.volumeCreationTime, 0);
   b.writeUInt32LE(i.volumeSerialNumber >>> 0, 8);
   b.writeUInt32LE(label.length, 12);
@@ -44,7 +44,7 @@ export interface FileFsSizeInformation {
 }
 
 export function encodeFileFsSizeInformation(i: FileFsSizeInformation): Buffer {
-  const b = Buffer.alloc(24);
+  const b = zeroed(24);
   b.writeBigInt64LE(i.totalAllocationUnits, 0);
   b.writeBigInt64LE(i.availableAllocationUnits, 8);
   b.writeUInt32LE(i.sectorsPerAllocationUnit, 16);
@@ -72,7 +72,7 @@ export interface FileFsFullSizeInformation {
 }
 
 export function encodeFileFsFullSizeInformation(i: FileFsFullSizeInformation): Buffer {
-  const b = Buffer.alloc(32);
+  const b = zeroed(32);
   b.writeBigInt64LE(i.totalAllocationUnits, 0);
   b.writeBigInt64LE(i.callerAvailableAllocationUnits, 8);
   b.writeBigInt64LE(i.actualAvailableAllocationUnits, 16);
@@ -94,7 +94,7 @@ export function decodeFileFsFullSizeInformation(b: Buffer): FileFsFullSizeInform
 
 /** FileFsDeviceInformation (2.5.10): 8 bytes. */
 export function encodeFileFsDeviceInformation(deviceType: number, characteristics: number): Buffer {
-  const b = Buffer.alloc(8);
+  const b = zeroed(8);
   b.writeUInt32LE(deviceType >>> 0, 0);
   b.writeUInt32LE(characteristics >>> 0, 4);
   return b;
@@ -114,7 +114,7 @@ export interface FileFsAttributeInformation {
 
 export function encodeFileFsAttributeInformation(i: FileFsAttributeInformation): Buffer {
   const n = utf16(i.fileSystemName);
-  const b = Buffer.alloc(12 + n.length);
+  const b = zeroed(12 + n.length);
   b.writeUInt32LE(i.fileSystemAttributes >>> 0, 0);
   b.writeInt32LE(i.maximumComponentNameLength, 4);
   b.writeUInt32LE(n.length, 8);
@@ -155,7 +155,7 @@ const SECTOR_FIELDS = [
 ] as const;
 
 export function encodeFileFsSectorSizeInformation(i: FileFsSectorSizeInformation): Buffer {
-  const b = Buffer.alloc(28);
+  const b = zeroed(28);
   SECTOR_FIELDS.forEach((k, n) => b.writeUInt32LE(i[k] >>> 0, n * 4));
   return b;
 }
@@ -179,7 +179,7 @@ export const SectorSizeFlags = {
 export function encodeFileFsObjectIdInformation(objectId: Buffer, extendedInfo?: Buffer): Buffer {
   if (objectId.length !== 16) throw new RangeError('objectId must be 16 bytes');
   if (extendedInfo && extendedInfo.length !== 48) throw new RangeError('extendedInfo must be 48 bytes');
-  const b = Buffer.alloc(64);
+  const b = zeroed(64);
   objectId.copy(b, 0);
   extendedInfo?.copy(b, 16);
   return b;

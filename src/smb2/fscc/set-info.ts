@@ -4,7 +4,7 @@
  * Also FILE_FULL_EA_INFORMATION (2.4.15) and FILE_GET_EA_INFORMATION (2.4.15.1),
  * used by both QUERY_INFO and SET_INFO.
  */
-import { MalformedError, fromUtf16, joinChain, need, utf16 } from '../wire.js';
+import { MalformedError, fromUtf16, joinChain, need, utf16, zeroed } from '../wire.js';
 
 /**
  * FileRenameInformation / FileLinkInformation in their SMB2 form (2.4.37.2 / 2.4.27.2):
@@ -32,7 +32,7 @@ export function decodeFileRenameInformation(b: Buffer): FileRenameInformation {
 
 export function encodeFileRenameInformation(i: FileRenameInformation): Buffer {
   const n = utf16(i.fileName);
-  const b = Buffer.alloc(20 + n.length);
+  const b = zeroed(20 + n.length);
   b.writeUInt8(i.replaceIfExists ? 1 : 0, 0);
   b.writeBigUInt64LE(i.rootDirectory, 8);
   b.writeUInt32LE(n.length, 16);
@@ -86,7 +86,7 @@ export function decodeFileModeInformation(b: Buffer): { mode: number } {
 }
 
 export function encodeI64(v: bigint): Buffer {
-  const b = Buffer.alloc(8);
+  const b = zeroed(8);
   b.writeBigInt64LE(v, 0);
   return b;
 }
@@ -127,7 +127,7 @@ export function encodeFileFullEaInformation(list: readonly FileFullEaInformation
   const entries = list.map((e) => {
     const name = Buffer.from(e.eaName, 'latin1');
     if (name.length > 255 || e.eaValue.length > 0xffff) throw new RangeError('EA name or value too long');
-    const b = Buffer.alloc(8 + name.length + 1 + e.eaValue.length);
+    const b = zeroed(8 + name.length + 1 + e.eaValue.length);
     b.writeUInt8(e.flags, 4);
     b.writeUInt8(name.length, 5);
     b.writeUInt16LE(e.eaValue.length, 6);
