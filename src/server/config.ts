@@ -52,6 +52,12 @@ export interface ServerConfig {
    * fd limit allows with room kept for connections (limits.ts). 0: that.
    */
   maxOpenFiles: number;
+  /**
+   * Response bytes held for all clients together before a connection that
+   * does not take its answers gets no more ("ringsmb max held bytes", held.ts).
+   * 0: 1 GiB, or an eighth of the memory where that is less.
+   */
+  maxHeldBytes: number;
   /** 0 = never time out idle connections. */
   idleTimeoutSec: number;
   authTimeoutSec: number;
@@ -95,6 +101,7 @@ export function defaultConfig(): ServerConfig {
     maxConnections: 1024,
     maxOpensPerSession: 16384,
     maxOpenFiles: 0,
+    maxHeldBytes: 0,
     idleTimeoutSec: 900,
     authTimeoutSec: 30,
     // One WRITE of maxReadWrite plus its header, or a compound of small messages.
@@ -344,6 +351,7 @@ const GLOBAL_KEYS: Record<string, Setter<PartialConfig>> = {
   maxconnections: countSetter((o, n) => (o.maxConnections = n)),
   ringsmbmaxopenspersession: countSetter((o, n) => (o.maxOpensPerSession = n)),
   maxopenfiles: countSetter((o, n) => (o.maxOpenFiles = n)),
+  ringsmbmaxheldbytes: countSetter((o, n) => (o.maxHeldBytes = n)),
   ringsmbidletimeout: countSetter((o, n) => (o.idleTimeoutSec = n)),
   deadtime: countSetter((o, n) => (o.idleTimeoutSec = n * 60)), // Samba: minutes
   ringsmbauthtimeout: countSetter((o, n) => (o.authTimeoutSec = n)),
@@ -593,6 +601,8 @@ function limitProblems(cfg: ServerConfig): string[] {
   whole('maxConnections', cfg.maxConnections, 0);
   whole('maxOpensPerSession', cfg.maxOpensPerSession, 1);
   whole('maxOpenFiles', cfg.maxOpenFiles, 0);
+  // Below 16 MiB one 8 MiB READ answer would take half of it.
+  if (cfg.maxHeldBytes !== 0) whole('maxHeldBytes', cfg.maxHeldBytes, 16 * MiB);
   whole('idleTimeoutSec', cfg.idleTimeoutSec, 0);
   whole('authTimeoutSec', cfg.authTimeoutSec, 1);
   // 64 KiB is the SMB 2.0.2 floor; 8 MiB is what Windows clients accept at most.

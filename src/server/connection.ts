@@ -25,6 +25,7 @@ import { COMMANDS } from './dispatch.js';
 import { boundTo, channelOf, isBindingRequest, signingFor } from './channel.js';
 import type { Session, TreeConnect, Open } from './state.js';
 import type { SmbServer } from './server.js';
+import { HELD_SHARE } from './held.js';
 
 export interface NegotiatedState {
   dialect: number;
@@ -143,6 +144,8 @@ export class SmbConnection {
   private backlogged = false;
   /** bytes asked for by READs being handled (read from the file, not yet queued for the client) */
   private readsInHand = 0;
+  /** backlogged by the server-wide budget (held.ts), not by this connection's own backlog */
+  private heldBack = false;
   /** while backlogged: PDUs already received, waiting to be handled (in order) */
   private gated: (() => void)[] | null = null;
   private readingPaused = false;
@@ -294,6 +297,11 @@ export class SmbConnection {
         if (hdr.command === Command.READ && msg.length >= 72) {
           // READ Length (MS-SMB2 2.2.19); one past MaxReadSize is refused by the handler, and counts as that.
           const len = Math.min(msg.readUInt32LE(68), this.server.config.maxReadWrite);
+          // Past the server-wide budget, a connection that holds answers already waits for room (held.ts).
+          if (!this.server.held.allows(this, len)) {
+            await this.server.held.wait(this, len);
+            if (this.closed) return;
+          }
           reads += len;
           this.readsInHand += len;
           this.checkBacklog();
@@ -783,6 +791,15 @@ export class SmbConnection {
     }
   }
 
+  /** Bytes queued for the client and READ bytes being read for it (the server's budget, held.ts). */
+  get held(): number {
+    return this.closed ? 0 : this.transport.pendingBytes + this.readsInHand;
+  }
+
+  get gone(): boolean {
+    return this.closed;
+  }
+
   /**
    * Reads requests only while fewer than maxOutstanding are in hand and the
    * client takes its responses: a client that asks for 8 MiB READs and never
@@ -809,10 +826,16 @@ export class SmbConnection {
   private checkBacklog(): void {
     if (this.backlogged || this.closed) return;
     const pending = this.transport.pendingBytes;
-    if (pending + this.readsInHand <= SEND_BACKLOG_MAX) return;
+    const own = pending + this.readsInHand;
+    if (own <= HELD_SHARE) return;
+    // Past its share while the whole server is over its budget: held back too (held.ts).
+    const byBudget = own <= SEND_BACKLOG_MAX;
+    if (byBudget && !this.server.held.over()) return;
     this.backlogged = true;
+    this.heldBack = byBudget;
     this.gated = [];
-    this.server.log.debug(`connection ${this.id} (${this.peer}): ${pending} bytes of responses not taken by the client, ${this.readsInHand} being read for it; its requests wait`);
+    if (this.heldBack) this.server.heldPressure(this);
+    this.server.log.debug(`connection ${this.id} (${this.peer}): ${pending} bytes of responses not taken by the client, ${this.readsInHand} being read for it; its requests wait${this.heldBack ? ' (the server is over its budget of held bytes)' : ''}`);
     this.updateReading();
     this.maybeResume();
   }
@@ -825,11 +848,15 @@ export class SmbConnection {
   private maybeResume(): void {
     if (!this.backlogged || this.closed) return;
     const pending = this.transport.pendingBytes;
-    if (pending + this.readsInHand > SEND_BACKLOG_RESUME) {
-      if (pending > 0) this.transport.onDrained(Math.max(0, SEND_BACKLOG_RESUME - this.readsInHand), () => this.maybeResume());
+    const own = pending + this.readsInHand;
+    // Held back by the server's budget: on once down to half its share, or once the server is within budget again.
+    const target = this.heldBack && own > HELD_SHARE / 2 && this.server.held.over() ? HELD_SHARE / 2 : SEND_BACKLOG_RESUME;
+    if (own > target) {
+      if (pending > 0) this.transport.onDrained(Math.max(0, target - this.readsInHand), () => this.maybeResume());
       return;
     }
     this.backlogged = false;
+    this.heldBack = false;
     const q = this.gated ?? [];
     this.gated = null;
     this.updateReading();

@@ -28,6 +28,7 @@ import { ServerState, type Open, type Session, type ShareState, type TreeConnect
 import { ntHash } from '../auth/ntlm-crypto.js';
 import { forgetDurable, preserveDurable } from './durable.js';
 import { dropChannels, sessionConnections } from './channel.js';
+import { HeldBudget, defaultHeldBudget } from './held.js';
 
 /**
  * Largest message a connection may send before it has a session: NEGOTIATE
@@ -91,6 +92,9 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   readonly openLimit: OpenFileLimit;
   /** refused opens and locks (limits a client reached), logged at most once per 10 s */
   readonly logRefused: (msg: string) => void;
+  /** response bytes held for all clients together (held.ts) */
+  readonly held: HeldBudget;
+  private readonly logHeld: (msg: string) => void;
   /** NT hashes by lower-cased user name, computed once */
   private readonly users = new Map<string, Buffer>();
 
@@ -109,6 +113,8 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     this.log = opts.logger ?? createLogger(this.config.logLevel);
     this.openLimit = openFileLimit(this.config.maxOpenFiles, this.config.maxConnections);
     this.logRefused = throttledLog((m) => this.log.warn(m));
+    this.logHeld = throttledLog((m) => this.log.warn(m));
+    this.held = new HeldBudget(this.config.maxHeldBytes || defaultHeldBudget(), () => this.connections.values(), (total, who) => this.heldPressure(who as SmbConnection, total));
     for (const u of this.config.users) this.users.set(u.name.toLowerCase(), u.ntHash ?? ntHash(u.password ?? ''));
     for (const s of this.config.shares) this.addShare(s);
     this.shares.set('ipc$', { name: 'IPC$', path: '', readOnly: true, comment: 'IPC Service', encrypt: false, browseable: false, guestOk: true, isIpc: true, root: null });
@@ -208,6 +214,12 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     return this.netListeners.map((l) => l.address);
   }
 
+  /** A connection held back by the server-wide budget (held.ts): one log line per 10 s. */
+  heldPressure(c: SmbConnection, total = this.held.total()): void {
+    const mib = (n: number): string => (n / (1 << 20)).toFixed(0);
+    this.logHeld(`${mib(total)} MiB of responses held for clients (budget ${mib(this.held.max)} MiB, ringsmb max held bytes): connection ${c.id} (${c.peer}) gets no more until it takes its answers`);
+  }
+
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
@@ -217,6 +229,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     this.netListeners = [];
     for (const c of this.connections.values()) c.transport.close();
     await Promise.all(listening);
+    this.held.close();
     for (const s of [...this.state.sessions.values()]) await this.logoff(s);
     for (const o of [...this.state.opens.values()]) await this.closeOpen(o); // durable ones kept by logoff
     for (const s of this.shares.values()) {

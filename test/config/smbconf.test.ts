@@ -16,6 +16,7 @@ const CONF = `
    log level = 3 auth:5
    max connections = 50
    max open files = 5000
+   ringsmb max held bytes = 268435456
    ringsmb users file = users.txt
    listen = 127.0.0.1:4450 [::1]:4450
    read only = yes
@@ -43,6 +44,7 @@ test('parseSmbConf reads global keys, shares, comments and continuations', () =>
   assert.equal(c.logLevel, 'info');
   assert.equal(c.maxConnections, 50);
   assert.equal(c.maxOpenFiles, 5000);
+  assert.equal(c.maxHeldBytes, 256 * 1024 * 1024);
   assert.equal(c.usersFile, '/etc/ringsmb/users.txt');
   assert.deepEqual(c.listen, [{ host: '127.0.0.1', port: 4450 }, { host: '::1', port: 4450 }]);
   assert.deepEqual(c.shares, [
