@@ -61,6 +61,19 @@ export class PathShare implements ShareRoot {
     return this.guard.run(() => openFile(this.sys, this.rootfd, rel, opts));
   }
 
+  /** From the fds' /proc links (no I/O: the kernel knows both paths). */
+  relOf(fd: number): string | null {
+    try {
+      const top = readlinkSync(`/proc/self/fd/${this.rootfd}`);
+      const here = readlinkSync(`/proc/self/fd/${fd}`);
+      if (here === top) return '';
+      const prefix = top.endsWith('/') ? top : `${top}/`;
+      return here.startsWith(prefix) ? here.slice(prefix.length) : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Through an O_PATH fd, so a final symlink is followed (follow) only beneath the root. */
   stat(rel: string, opts: { follow?: boolean } = {}): Promise<VfsStat> {
     return this.guard.run(async () => {

@@ -143,6 +143,12 @@ export interface ShareRoot {
   /** Hard link; a symlink at fromRel is linked itself, not followed. */
   link(fromRel: string, toRel: string): Promise<void>;
   statfs(): Promise<StatFs>;
+  /**
+   * Where a directory or file opened beneath the root is now, as a path below
+   * it ('' for the root itself; symlinks it was opened through resolved), or
+   * null when it is not beneath the root or the system cannot say.
+   */
+  relOf(fd: number): string | null;
   /** Closes the root fd. Open VfsFiles stay valid; path ops then fail EBADF. */
   close(): Promise<void>;
 }

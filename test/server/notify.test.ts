@@ -156,6 +156,22 @@ describe('change notify', () => {
     rmSync(outside, { recursive: true, force: true });
   });
 
+  test('WATCH_TREE on a directory opened through a symlink inside the share: the tree below is watched', async () => {
+    mkdirSync(join(env.srv.dir, 'n8real', 'sub', 'deeper'), { recursive: true });
+    symlinkSync('n8real', join(env.srv.dir, 'n8link'));
+    const r = await env.c.create('n8link', { options: FILE_DIRECTORY_FILE, access: 0x001200a9 });
+    assert.equal(r.status, 0);
+    const d = r.res!.fileId;
+    const watch = () => env.srv.server.state.opens.get(d.volatile)!.notify as unknown as { walking: boolean; watchers: Map<string, unknown> };
+    const req = notify(d, FILE_NAME, WATCH_TREE);
+    await env.c.waitInterim(req.messageId);
+    for (let i = 0; i < 200 && watch().walking; i++) await tick(10);
+    assert.deepEqual([...watch().watchers.keys()].sort(), ['', 'sub', 'sub/deeper'], 'the directories below the target of the symlink');
+    writeFileSync(join(env.srv.dir, 'n8real', 'sub', 'deeper', 'x.txt'), 'x');
+    assert.deepEqual(changes((await req.response).msg).map((e) => [e.action, e.fileName]), [[1, 'sub\\deeper\\x.txt']]);
+    await env.c.close(d);
+  });
+
   test(`WATCH_TREE over more than ${MAX_TREE_DIRS} directories: watches that many, says so in the log, and still reports changes at the top`, { timeout: 60_000 }, async () => {
     const top = join(env.srv.dir, 'n7');
     for (let i = 0; i <= MAX_TREE_DIRS + 10; i++) mkdirSync(join(top, `d${i}`), { recursive: true });

@@ -31,8 +31,11 @@ export async function handleChangeNotify(ctx: RequestContext): Promise<Reply> {
   const root = open.tree.share.root;
   const base = open.path;
   const log = (m: string): void => ctx.server.log.warn(`share ${open.tree.share.name} "${base}": ${m}`);
-  const tree = (req.flags & WATCH_TREE) !== 0 && root
-    ? { openDir: (rel: string) => root.open([base, rel].filter((x) => x).join('/'), { read: true, write: false, directory: 'must', followSymlinks: false }) }
+  // The tree is walked from where the directory really is: opened through a symlink inside the
+  // share (followed beneath the root at CREATE), its path would not open with symlinks refused.
+  const treeAt = (): string => root?.relOf(open.file!.fd) ?? base;
+  const tree = (req.flags & WATCH_TREE) !== 0 && root && !open.notify
+    ? ((at: string) => ({ openDir: (rel: string) => root.open([at, rel].filter((x) => x).join('/'), { read: true, write: false, directory: 'must', followSymlinks: false }) }))(treeAt())
     : null;
   open.notify ??= new DirWatch(open.file.fd, tree, async (name) => {
     if (!root) return false;
