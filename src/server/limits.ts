@@ -59,3 +59,17 @@ export function openFileLimit(configured: number, maxConnections: number, nofile
   const limit = configured > 0 ? Math.min(configured, fits) : fits;
   return { limit, nofile, reserve: nofile - limit };
 }
+
+/**
+ * Whether a user asking for `n` more of something the whole server shares
+ * (opens, byte-range locks) would take the part kept for the others: past
+ * three quarters of `limit` in all, a user who would then hold more than
+ * half of what is taken gets no more while another user has a session
+ * (`othersPresent`, asked last). One user alone may use everything; one user
+ * among others cannot lock them out.
+ */
+export function takesOthersShare(total: number, limit: number, mine: number, n: number, othersPresent: () => boolean): boolean {
+  if ((total + n) * 4 <= limit * 3) return false;
+  if ((mine + n) * 2 <= total + n) return false;
+  return othersPresent();
+}

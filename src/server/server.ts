@@ -90,8 +90,9 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   private sweeper: NodeJS.Timeout | null = null;
   /** opens allowed at once across the server (limits.ts) */
   readonly openLimit: OpenFileLimit;
-  /** refused opens and locks (limits a client reached), logged at most once per 10 s */
-  readonly logRefused: (msg: string) => void;
+  /** refused opens and locks (limits a client reached), logged at most once per 10 s of each kind */
+  readonly logRefused: (msg: string, kind?: string) => void;
+  private readonly refusedLogs = new Map<string, (msg: string) => void>();
   /** response bytes held for all clients together (held.ts) */
   readonly held: HeldBudget;
   private readonly logHeld: (msg: string) => void;
@@ -112,7 +113,11 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     } as RuntimeConfig;
     this.log = opts.logger ?? createLogger(this.config.logLevel);
     this.openLimit = openFileLimit(this.config.maxOpenFiles, this.config.maxConnections);
-    this.logRefused = throttledLog((m) => this.log.warn(m));
+    this.logRefused = (msg, kind = '') => {
+      let sink = this.refusedLogs.get(kind);
+      if (!sink) this.refusedLogs.set(kind, (sink = throttledLog((m) => this.log.warn(m))));
+      sink(msg);
+    };
     this.logHeld = throttledLog((m) => this.log.warn(m));
     this.held = new HeldBudget(this.config.maxHeldBytes || defaultHeldBudget(), () => this.connections.values(), (total, who) => this.heldPressure(who as SmbConnection, total));
     for (const u of this.config.users) this.users.set(u.name.toLowerCase(), u.ntHash ?? ntHash(u.password ?? ''));

@@ -132,6 +132,11 @@ export class Open {
   }
 }
 
+/** Who a session is, for counting what users hold: DOMAIN\user, case folded. */
+export function ownerKey(s: Session): string {
+  return `${s.domain}\\${s.user}`.toLowerCase();
+}
+
 /**
  * GlobalOpenTable by volatile id, also indexed by share and path: every CREATE
  * asks who else has the file open (share modes, breaks, pending delete), and a
@@ -141,7 +146,9 @@ export class Open {
 export class OpenTable extends Map<bigint, Open> {
   private readonly byPath = new Map<ShareState, Map<string, Set<Open>>>();
   /** Where each indexed open was put (a Map: an open is in it exactly while it is in the table). */
-  private readonly indexKeys = new Map<Open, { share: ShareState; path: string }>();
+  private readonly indexKeys = new Map<Open, { share: ShareState; path: string; owner: string }>();
+  /** opens by the user whose session made them (ownerKey) */
+  private readonly byOwner = new Map<string, number>();
 
   override set(id: bigint, o: Open): this {
     // Setting an open again re-indexes it (its tree changed: durable reconnect).
@@ -160,6 +167,7 @@ export class OpenTable extends Map<bigint, Open> {
 
   override clear(): void {
     this.indexKeys.clear();
+    this.byOwner.clear();
     this.byPath.clear();
     super.clear();
   }
@@ -170,6 +178,11 @@ export class OpenTable extends Map<bigint, Open> {
     if (indexed) this.unindex(o);
     o.path = path;
     if (indexed) this.index(o);
+  }
+
+  /** How many opens the user (ownerKey) holds, durable ones without a session included. */
+  ownedBy(owner: string): number {
+    return this.byOwner.get(owner) ?? 0;
   }
 
   /** The opens whose share and path are these (no copy: do not change the set). */
@@ -184,7 +197,9 @@ export class OpenTable extends Map<bigint, Open> {
     let s = m.get(o.path);
     if (!s) m.set(o.path, (s = new Set()));
     s.add(o);
-    this.indexKeys.set(o, { share, path: o.path });
+    const owner = ownerKey(o.tree.session);
+    this.byOwner.set(owner, (this.byOwner.get(owner) ?? 0) + 1);
+    this.indexKeys.set(o, { share, path: o.path, owner });
   }
 
   /** By the key the open was indexed under (its tree may have changed since: durable reconnect). */
@@ -192,6 +207,9 @@ export class OpenTable extends Map<bigint, Open> {
     const k = this.indexKeys.get(o);
     if (!k) return;
     this.indexKeys.delete(o);
+    const n = (this.byOwner.get(k.owner) ?? 1) - 1;
+    if (n > 0) this.byOwner.set(k.owner, n);
+    else this.byOwner.delete(k.owner);
     const m = this.byPath.get(k.share);
     const s = m?.get(k.path);
     if (!s) return;
@@ -208,6 +226,12 @@ export class ServerState {
   /** per-file state, oplocks and leases (oplock.ts) */
   readonly files = new FileTable();
   private nextVolatile = BigInt('0x' + randomBytes(4).toString('hex')) << 8n;
+
+  /** Whether a user other than `me` (ownerKey) has a valid session. */
+  otherUserPresent(me: string): boolean {
+    for (const s of this.sessions.values()) if (s.state === 'valid' && ownerKey(s) !== me) return true;
+    return false;
+  }
 
   newSessionId(): bigint {
     for (;;) {

@@ -75,7 +75,9 @@ test('a client that does not read its 8 MiB READ answers: the server stops readi
     assert.ok(first > 64 * MiB, `the first READs were answered into the queue (${first} bytes)`);
     // Only up to the backlog: the READs the server had already received (all 20 come in one
     // burst) wait behind it too, instead of each being answered into the queue.
-    assert.ok(first <= 64 * MiB + 8 * MiB, `no more than the backlog and one READ queued (${first} bytes)`);
+    // (Each answer also carries 84 bytes of frame, header and READ response: nine answers are
+    // 72 MiB + 756 bytes, as Node's net transport queued them once in CI.)
+    assert.ok(first <= 64 * MiB + 8 * MiB + 9 * 84, `no more than the backlog and one READ queued (${first} bytes)`);
     // On io_uring a queued answer holds the open's own fd (no dup), and only the first few
     // hold a filled pipe (two fds): not three fds for each, nor one.
     const grown = openFds().length - fdsQuiet;

@@ -12,8 +12,9 @@ import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
 import { sharingViolation } from '../sharemode.js';
 import { breakBeforeOpen, grantCaching, parseCaching, reconnectIfAsked } from '../create-caching.js';
-import { Open, type Session, type TreeConnect } from '../state.js';
+import { Open, ownerKey, type Session, type TreeConnect } from '../state.js';
 import { allocationSize, decodeOr, deleteRefusal, endOfFile, fileAttributes, fileTimes, fsStatus, parentPath } from './common.js';
+import { takesOthersShare } from '../limits.js';
 
 const DATA_ACCESS = Access.FILE_READ_DATA | Access.FILE_EXECUTE;
 const PREFETCH = [NTACL_XATTR, DOSATTRIB_XATTR] as const;
@@ -54,6 +55,13 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   // One fd table for every client (limits.ts): stop short of it, so that others can still connect.
   if (server.state.opens.size >= server.openLimit.limit) {
     server.logRefused(`session ${session.id.toString(16)}: open refused, ${server.openLimit.limit} files open on the server (max open files)`);
+    return errorReply(NtStatus.TOO_MANY_OPENED_FILES);
+  }
+  // Nor may one user take the last quarter of them while another user has a session.
+  const me = ownerKey(session);
+  const { opens } = server.state;
+  if (takesOthersShare(opens.size, server.openLimit.limit, opens.ownedBy(me), 1, () => server.state.otherUserPresent(me))) {
+    server.logRefused(`session ${session.id.toString(16)} (${session.user}): open refused, the last quarter of ${server.openLimit.limit} opens is kept for other users (max open files)`, 'user share');
     return errorReply(NtStatus.TOO_MANY_OPENED_FILES);
   }
   // 3.3.5.9: ACCESS_SYSTEM_SECURITY needs a privilege we never grant.

@@ -11,10 +11,11 @@ import { decodeLockRequest, encodeLockResponse, type LockElement } from '../../s
 import { LockFlags } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
-import type { Open } from '../state.js';
+import { ownerKey, type Open } from '../state.js';
 import { untilDoneOrCancelled, type PendingRequest } from '../async.js';
 import { decodeOr, lookupOpen } from './common.js';
 import { FileLocks, type HeldLock } from '../byte-locks.js';
+import { takesOthersShare } from '../limits.js';
 
 const U64_MAX = 0xffffffffffffffffn;
 
@@ -30,6 +31,16 @@ export const LOCKS_IN_PROCESS = 1 << 18;
 /** Per file (dev:ino): the locks held on it (byte-locks.ts). */
 const table = new Map<string, FileLocks>();
 let lockCount = 0;
+/** Locks held by each user (ownerKey of the session that opened the handle). */
+const userLocks = new Map<string, number>();
+
+function countUserLocks(open: Open, delta: number): void {
+  if (delta === 0) return;
+  const owner = ownerKey(open.tree.session);
+  const n = (userLocks.get(owner) ?? 0) + delta;
+  if (n > 0) userLocks.set(owner, n);
+  else userLocks.delete(owner);
+}
 /** Per file: lock requests waiting for a change (an unlock, a close). */
 const waiting = new Map<string, Set<() => void>>();
 
@@ -56,7 +67,9 @@ export function releaseLocks(open: Open): void {
   const key = fileKey(open);
   const fl = table.get(key);
   if (fl) {
-    lockCount -= fl.removeOwner(open);
+    const gone = fl.removeOwner(open);
+    lockCount -= gone;
+    countUserLocks(open, -gone);
     if (fl.size === 0) table.delete(key);
   }
   changed(key);
@@ -114,12 +127,19 @@ export async function handleLock(ctx: RequestContext): Promise<Reply> {
     const had = fl.size;
     const status = unlocking ? unlock(fl, open, req.locks) : lock(fl, open, req.locks);
     lockCount += fl.size - had;
+    countUserLocks(open, fl.size - had);
     if (fl.size === 0) table.delete(key);
     if (unlocking) changed(key);
     return status;
   };
   if (!unlocking && ((table.get(key)?.size ?? 0) + req.locks.length > LOCKS_PER_FILE || lockCount + req.locks.length > LOCKS_IN_PROCESS)) {
     ctx.server.logRefused(`session ${ctx.session!.id.toString(16)}: LOCK of ${req.locks.length} ranges refused: ${table.get(key)?.size ?? 0} locks on "${open.path}" (at most ${LOCKS_PER_FILE}), ${lockCount} in the server (at most ${LOCKS_IN_PROCESS})`);
+    return errorReply(NtStatus.INSUFFICIENT_RESOURCES);
+  }
+  // Nor may one user take the last quarter of the process's locks while another user has a session.
+  const me = ownerKey(ctx.session!);
+  if (!unlocking && takesOthersShare(lockCount, LOCKS_IN_PROCESS, userLocks.get(me) ?? 0, req.locks.length, () => ctx.server.state.otherUserPresent(me))) {
+    ctx.server.logRefused(`session ${ctx.session!.id.toString(16)} (${ctx.session!.user}): LOCK of ${req.locks.length} ranges refused: the last quarter of ${LOCKS_IN_PROCESS} locks in the server is kept for other users`, 'user locks');
     return errorReply(NtStatus.INSUFFICIENT_RESOURCES);
   }
   let status = attempt();
