@@ -14,7 +14,7 @@ import { handleSmb1Negotiate } from './handlers/negotiate.js';
 import { openInPlace, openInPlaceAsync, parseTransformHeader, SealStream, sealInPlace, sealInPlaceAsync } from '../crypto/encryption.js';
 import { SignStream, signInPlace, signInPlaceAsync, signvAsync, verify, type SigningAlgorithm } from '../crypto/signing.js';
 import { preauthUpdate } from '../crypto/preauth.js';
-import type { FileRegion, SpliceOutcome, TransportConnection } from '../transport/types.js';
+import { MAX_FRAME, type FileRegion, type SpliceOutcome, type TransportConnection } from '../transport/types.js';
 import { spliceTarget } from './datapath/write.js';
 import { CreditWindow } from './credits.js';
 import { PendingTable, type PendingRequest } from './async.js';
@@ -286,6 +286,7 @@ export class SmbConnection {
       const msgs = splitCompound(pdu);
       if (!msgs) return this.drop('malformed compound (truncated header or bad NextCommand)');
       const related: Related = { open: null, session: null, tree: null, status: 0 };
+      let compoundBytes = 0;
       let sealWith = encryptedSession;
       for (let i = 0; i < msgs.length; i++) {
         const msg = msgs[i]!;
@@ -318,6 +319,13 @@ export class SmbConnection {
         }
         if (out === 'none') continue; // CANCEL: no response
         responses.push(out);
+        if (co) {
+          // A compound's responses go out in one frame (MS-SMB2 2.1: a 24-bit length), which the
+          // transport would refuse whole once past it: the rest is not even read (up to the credit
+          // window, 64 READs of 8 MiB, were read before the refusal).
+          compoundBytes += (out.length + 7) & ~7;
+          if (compoundBytes > MAX_FRAME) return this.drop(`the responses of a compound (${compoundBytes} bytes after ${i + 1} of ${msgs.length}) do not fit a direct-TCP frame (at most ${MAX_FRAME})`);
+        }
         sealWith ??= out.encryptWith;
       }
       handed = true;
