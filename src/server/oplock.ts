@@ -197,11 +197,13 @@ export class FileTable {
  * What a new open leaves a holder with (after Samba's delay_for_oplock and
  * MS-FSA 2.1.4.12): with a sharing violation only H goes (so the client can
  * close its cached handle); otherwise W goes, and R and H too when the open
- * truncates. Stat opens break nothing; a lease is not broken by its own key.
+ * truncates. Stat opens break nothing unless they truncate; a lease is not
+ * broken by its own key.
  */
 export function breakTarget(h: Holder, intent: OpenIntent, sharingConflict: boolean): number {
   if (h instanceof Lease && h.id === intent.leaseId) return h.state;
-  if (isStatOpen(intent.access, h instanceof Lease)) return h.state;
+  // A stat open breaks nothing, unless it overwrites the file (smbtorture smb2.oplock exclusive5).
+  if (isStatOpen(intent.access, h instanceof Lease) && !intent.truncate) return h.state;
   let t: number;
   if (sharingConflict) t = h.state & ~H;
   else {
@@ -320,6 +322,8 @@ function grantable(f: FileState, open: Open, lease: Lease | null): number {
   for (const h of f.holders()) {
     if (h === lease) continue;
     if (h.state & W || (h.breakingTo !== null && h.breakingTo & W)) allowed = 0;
+    // W is exclusive: not beside anyone else's read caching, a stat open's LEVEL_II included (smb2.oplock batch9).
+    else if (h.state & R) allowed &= ~W;
   }
   return allowed;
 }
@@ -380,4 +384,33 @@ export function grantLease(table: FileTable, open: Open, ask: LeaseAsk): Lease {
   lease.opens.add(open);
   c.lease = lease;
   return lease;
+}
+
+/**
+ * A WRITE, a byte-range LOCK, or a change of end of file or allocation
+ * through `open` (MS-FSA 2.1.4.12, WRITE / RANGE_LOCK / SET_INFORMATION):
+ * read caching of the file's data goes. Every LEVEL_II oplock breaks to none,
+ * the writer's own too (smbtorture smb2.oplock batch1: a "self break"); a lease
+ * other than the open's own loses R (RH keeps H, R keeps nothing). Nothing
+ * waits: a break from R needs no acknowledgment, and one from RH is
+ * acknowledged while the operation goes on. Holders with W are left alone:
+ * one exists only while no other open could write (or it is this open's).
+ * Returns how many breaks were sent.
+ */
+export function breakReadCaching(server: SmbServer, open: Open): number {
+  const c = open.caching;
+  if (!c) return 0;
+  const table = server.state.files;
+  let sent = 0;
+  for (const h of c.file.holders()) {
+    const state = h.breakingTo ?? h.state;
+    if (!(state & R) || state & W) continue;
+    if (h instanceof Lease && h === c.lease) continue;
+    // A break already under way (say RH -> H after an open) is only lowered further by a new one.
+    if (h.breakingTo !== null) continue;
+    const to = h instanceof OplockHolder ? 0 : state & ~R;
+    sendBreak(server, table, h, to);
+    sent++;
+  }
+  return sent;
 }

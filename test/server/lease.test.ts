@@ -12,6 +12,10 @@ import { Command, CreateContextName, OplockLevel } from '../../src/smb2/constant
 import { NtStatus } from '../../src/smb2/status.js';
 import { decodeLease, encodeLease, findContext } from '../../src/smb2/commands/create-contexts.js';
 import type { LeaseBreakNotification, OplockBreak } from '../../src/smb2/commands/oplock-break.js';
+import { encodeWriteRequestHead } from '../../src/smb2/commands/write.js';
+import { encodeLockRequest } from '../../src/smb2/commands/lock.js';
+import { LockFlags } from '../../src/smb2/constants.js';
+import type { FileId } from '../../src/smb2/wire.js';
 
 const R = 1, H = 2, W = 4;
 const NO_SHARE = 0;
@@ -70,6 +74,51 @@ describe('oplocks', () => {
     assert.equal(again.hdr.status, NtStatus.INVALID_OPLOCK_PROTOCOL);
     assert.equal(await a.close(r1.res!.fileId), 0);
     assert.equal(await b.close(r2.res!.fileId), 0);
+  });
+
+  test('a WRITE breaks every LEVEL_II oplock to none, the writer\'s own too, at once; so does a LOCK; a stat open\'s LEVEL_II keeps a later open from BATCH', async () => {
+    const a = await client();
+    const b = await client();
+    const c = await client();
+    const share = 7;
+    // A stat open (attributes only) with BATCH, broken to LEVEL_II by a normal open.
+    const r1 = await a.create('ob5.txt', { oplock: OplockLevel.BATCH, access: 0x00100180, share });
+    assert.equal(r1.res!.oplockLevel, OplockLevel.BATCH);
+    const second = b.create('ob5.txt', { share });
+    const [brk] = (await a.waitBreaks(1)) as OplockBreak[];
+    assert.equal(brk!.oplockLevel, OplockLevel.II);
+    assert.equal((await a.ack({ kind: 'oplock', oplockLevel: OplockLevel.II, fileId: r1.res!.fileId })).hdr.status, 0);
+    const r2 = await second;
+    assert.equal(r2.status, 0);
+    // Beside that LEVEL_II, a BATCH request gets LEVEL_II (it got BATCH before).
+    const r3 = await c.create('ob5.txt', { oplock: OplockLevel.BATCH, share });
+    assert.equal(r3.res!.oplockLevel, OplockLevel.II);
+    const write = (cl: TestClient, fileId: FileId) =>
+      cl.request(Command.WRITE, Buffer.concat([encodeWriteRequestHead({ offset: 0n, fileId, channel: 0, remainingBytes: 0, flags: 0 }, 1), Buffer.from('x')]));
+    // c writes: a's LEVEL_II and c's own break to none; the WRITE does not wait for anyone.
+    const t0 = Date.now();
+    assert.equal((await write(c, r3.res!.fileId)).hdr.status, 0);
+    assert.ok(Date.now() - t0 < 300, 'the WRITE went on at once');
+    const [toNone] = (await a.waitBreaks(2)).slice(1) as OplockBreak[];
+    assert.equal(toNone!.oplockLevel, OplockLevel.NONE);
+    assert.equal(toNone!.fileId.volatile, r1.res!.fileId.volatile);
+    const [self] = (await c.waitBreaks(1)) as OplockBreak[];
+    assert.equal(self!.oplockLevel, OplockLevel.NONE);
+    assert.equal(self!.fileId.volatile, r3.res!.fileId.volatile);
+    // An acknowledgment of a break to none is a protocol error (smb2.oplock levelii500).
+    assert.equal((await c.ack({ kind: 'oplock', oplockLevel: OplockLevel.NONE, fileId: r3.res!.fileId })).hdr.status, NtStatus.INVALID_OPLOCK_PROTOCOL);
+    // A LOCK breaks LEVEL_II likewise.
+    const r4 = await c.create('ob5.txt', { oplock: OplockLevel.II, share });
+    assert.equal(r4.res!.oplockLevel, OplockLevel.II);
+    const lock = await b.request(Command.LOCK, encodeLockRequest({
+      lockSequenceNumber: 0, lockSequenceIndex: 0, fileId: r2.res!.fileId,
+      locks: [{ offset: 0n, length: 1n, flags: LockFlags.EXCLUSIVE_LOCK | LockFlags.FAIL_IMMEDIATELY }],
+    }));
+    assert.equal(lock.hdr.status, 0);
+    const [byLock] = (await c.waitBreaks(2)).slice(1) as OplockBreak[];
+    assert.equal(byLock!.oplockLevel, OplockLevel.NONE);
+    assert.equal(byLock!.fileId.volatile, r4.res!.fileId.volatile);
+    for (const [cl, r] of [[a, r1], [b, r2], [c, r3], [c, r4]] as const) assert.equal(await cl.close(r.res!.fileId), 0);
   });
 
   test('an unacknowledged break times out and the CREATE goes on', async () => {
@@ -148,6 +197,31 @@ describe('leases', () => {
     assert.equal(leaseOf(r2.res!).leaseState, R | H);
     const unknown = await a.ack({ kind: 'leaseAck', flags: 0, leaseKey: Buffer.alloc(16, 9), leaseState: 0, leaseDuration: 0n });
     assert.equal(unknown.hdr.status, NtStatus.OBJECT_NAME_NOT_FOUND);
+    await a.close(r1.res!.fileId);
+    await b.close(r2.res!.fileId);
+  });
+
+  test('a WRITE takes R from the other leases (RH keeps H, acknowledged while the WRITE goes on), not from the writer\'s own', async () => {
+    const a = await client();
+    const b = await client();
+    const k1 = Buffer.alloc(16, 5);
+    const k2 = Buffer.alloc(16, 6);
+    const r1 = await a.create('ls5.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(k1, R | H, true)], share: 7 });
+    assert.equal(leaseOf(r1.res!).leaseState, R | H);
+    const r2 = await b.create('ls5.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(k2, R | H, true)], share: 7 });
+    assert.equal(leaseOf(r2.res!).leaseState, R | H);
+    const t0 = Date.now();
+    const w = await b.request(Command.WRITE, Buffer.concat([encodeWriteRequestHead({ offset: 0n, fileId: r2.res!.fileId, channel: 0, remainingBytes: 0, flags: 0 }, 1), Buffer.from('x')]));
+    assert.equal(w.hdr.status, 0);
+    assert.ok(Date.now() - t0 < 300, 'the WRITE did not wait for the acknowledgment');
+    const [n] = (await a.waitBreaks(1)) as LeaseBreakNotification[];
+    assert.ok(n!.leaseKey.equals(k1));
+    assert.equal(n!.currentLeaseState, R | H);
+    assert.equal(n!.newLeaseState, H);
+    assert.equal(n!.flags & 1, 1, 'ACK_REQUIRED');
+    assert.equal((await a.ack({ kind: 'leaseAck', flags: 0, leaseKey: k1, leaseState: H, leaseDuration: 0n })).hdr.status, 0);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(b.breaks.length, 0, 'the writer\'s own lease is not broken');
     await a.close(r1.res!.fileId);
     await b.close(r2.res!.fileId);
   });

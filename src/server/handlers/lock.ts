@@ -16,6 +16,7 @@ import { untilDoneOrCancelled, type PendingRequest } from '../async.js';
 import { decodeOr, lookupOpen } from './common.js';
 import { FileLocks, type HeldLock } from '../byte-locks.js';
 import { takesOthersShare } from '../limits.js';
+import { breakReadCaching } from '../oplock.js';
 
 const U64_MAX = 0xffffffffffffffffn;
 
@@ -142,6 +143,8 @@ export async function handleLock(ctx: RequestContext): Promise<Reply> {
     ctx.server.logRefused(`session ${ctx.session!.id.toString(16)} (${ctx.session!.user}): LOCK of ${req.locks.length} ranges refused: the last quarter of ${LOCKS_IN_PROCESS} locks in the server is kept for other users`, 'user locks');
     return errorReply(NtStatus.INSUFFICIENT_RESOURCES);
   }
+  // MS-FSA 2.1.4.12 (RANGE_LOCK): taking a lock ends read caching of the file (LEVEL_II oplocks, this open's too).
+  if (!unlocking) breakReadCaching(ctx.server, open);
   let status = attempt();
   // 3.3.5.14: a single lock without FAIL_IMMEDIATELY waits until it can be granted (async, cancellable).
   const blocking = !unlocking && req.locks.length === 1 && !(req.locks[0]!.flags & LockFlags.FAIL_IMMEDIATELY);

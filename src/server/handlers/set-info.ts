@@ -13,6 +13,7 @@ import { smbPathToRel } from '../errno.js';
 import type { Open } from '../state.js';
 import { decodeOr, deleteRefusal, fsStatus, isReadOnly, lookupOpen, parentPath } from './common.js';
 import { storeDosAttributes } from '../dos-attributes.js';
+import { breakReadCaching } from '../oplock.js';
 
 const OK: Reply = { status: NtStatus.SUCCESS, body: encodeSetInfoResponse() };
 
@@ -74,9 +75,9 @@ function setFileInfo(ctx: RequestContext, open: Open, cls: number, buf: Buffer):
       return disposition(ctx, open, (flags & DispositionFlags.DELETE) !== 0);
     }
     case F.FileEndOfFileInformation:
-      return endOfFile(open, fscc.decodeFileEndOfFileInformation(buf).endOfFile);
+      return endOfFile(ctx, open, fscc.decodeFileEndOfFileInformation(buf).endOfFile);
     case F.FileAllocationInformation:
-      return allocation(open, fscc.decodeFileAllocationInformation(buf).allocationSize);
+      return allocation(ctx, open, fscc.decodeFileAllocationInformation(buf).allocationSize);
     case F.FilePositionInformation: {
       const pos = fscc.decodeFilePositionInformation(buf).currentByteOffset;
       if (pos < 0n) return Promise.resolve(NtStatus.INVALID_PARAMETER);
@@ -250,17 +251,19 @@ async function disposition(ctx: RequestContext, open: Open, del: boolean): Promi
   return NtStatus.SUCCESS;
 }
 
-async function endOfFile(open: Open, eof: bigint): Promise<number> {
+async function endOfFile(ctx: RequestContext, open: Open, eof: bigint): Promise<number> {
   if (!has(open, Access.FILE_WRITE_DATA)) return NtStatus.ACCESS_DENIED;
   if (open.isDirectory || eof < 0n) return NtStatus.INVALID_PARAMETER;
+  breakReadCaching(ctx.server, open); // MS-FSA 2.1.4.12: what others cached of the data is stale
   await open.file!.truncate(eof);
   return NtStatus.SUCCESS;
 }
 
 /** MS-FSA 2.1.5.14.1: an allocation below the end of file truncates it; above, space is reserved. */
-async function allocation(open: Open, size: bigint): Promise<number> {
+async function allocation(ctx: RequestContext, open: Open, size: bigint): Promise<number> {
   if (!has(open, Access.FILE_WRITE_DATA)) return NtStatus.ACCESS_DENIED;
   if (open.isDirectory || size < 0n) return NtStatus.INVALID_PARAMETER;
+  breakReadCaching(ctx.server, open);
   const st = await open.file!.stat();
   if (size < st.size) await open.file!.truncate(size);
   else if (size > st.allocSize) {

@@ -8,6 +8,7 @@ import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { beyondMaxOffset, decodeOr, fsStatus, lookupOpen } from './common.js';
 import { rangeConflicts } from './lock.js';
+import { breakReadCaching } from '../oplock.js';
 
 /** Offset meaning "at the end of file" for append-only opens (MS-FSA 2.1.5.3). */
 export const APPEND_OFFSET = 0xffffffffffffffffn;
@@ -56,6 +57,8 @@ export async function handleWrite(ctx: RequestContext): Promise<Reply> {
     }
     // MS-FSA 2.1.5.3: a byte-range lock of another open, or a shared one of any, over the range.
     if (rangeConflicts(open, pos, BigInt(req.length), true)) return errorReply(NtStatus.FILE_LOCK_CONFLICT);
+    // MS-FSA 2.1.4.12: read caching of the file goes (LEVEL_II oplocks, the writer's too; other leases' R).
+    breakReadCaching(ctx.server, open);
     const n = await writeFileData(file, req.data, pos);
     if (req.flags & WriteFlags.WRITE_THROUGH) await file.sync(true);
     open.position = Number(pos) + n;
@@ -78,6 +81,7 @@ async function handleSplicedWrite(ctx: RequestContext, spliced: SpliceOutcome): 
   const file = open.file;
   if (!file || open.isDirectory) return errorReply(NtStatus.INVALID_DEVICE_REQUEST);
   const staged = ctx.msg.subarray(req.dataOffset);
+  breakReadCaching(ctx.server, open);
   try {
     const n = await writeFileData(file, staged, req.offset);
     if (spliced.error) throw spliced.error;
