@@ -37,7 +37,7 @@ const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const DEFAULT_SUITES = [
   'smb2.connect', 'smb2.read', 'smb2.rw', 'smb2.getinfo', 'smb2.setinfo', 'smb2.dir', 'smb2.create',
   'smb2.compound', 'smb2.credits', 'smb2.session', 'smb2.ioctl', 'smb2.tcon', 'smb2.maximum_allowed',
-  'smb2.rename', 'smb2.maxfid', 'smb2.multichannel', 'smb2.lock',
+  'smb2.rename', 'smb2.maxfid', 'smb2.multichannel', 'smb2.lock', 'smb2.oplock',
 ];
 
 export const USER = 'bench';

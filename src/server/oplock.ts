@@ -390,10 +390,10 @@ export function grantLease(table: FileTable, open: Open, ask: LeaseAsk): Lease {
  * A WRITE, a byte-range LOCK, or a change of end of file or allocation
  * through `open` (MS-FSA 2.1.4.12, WRITE / RANGE_LOCK / SET_INFORMATION):
  * read caching of the file's data goes. Every LEVEL_II oplock breaks to none,
- * the writer's own too (smbtorture smb2.oplock batch1: a "self break"); a lease
- * other than the open's own loses R (RH keeps H, R keeps nothing). Nothing
- * waits: a break from R needs no acknowledgment, and one from RH is
- * acknowledged while the operation goes on. Holders with W are left alone:
+ * the writer's own too (smbtorture smb2.oplock batch1: a "self break"); every
+ * lease but the open's own breaks to none, RH too (smb2.lease lock1,
+ * complex1: what Windows does). Nothing waits: a break from R needs no
+ * acknowledgment, and one from RH is acknowledged while the operation goes on. Holders with W are left alone:
  * one exists only while no other open could write (or it is this open's).
  * Returns how many breaks were sent.
  */
@@ -408,8 +408,7 @@ export function breakReadCaching(server: SmbServer, open: Open): number {
     if (h instanceof Lease && h === c.lease) continue;
     // A break already under way (say RH -> H after an open) is only lowered further by a new one.
     if (h.breakingTo !== null) continue;
-    const to = h instanceof OplockHolder ? 0 : state & ~R;
-    sendBreak(server, table, h, to);
+    sendBreak(server, table, h, 0);
     sent++;
   }
   return sent;
