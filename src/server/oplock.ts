@@ -324,6 +324,11 @@ function grantable(f: FileState, open: Open, lease: Lease | null): number {
     if (h.state & W || (h.breakingTo !== null && h.breakingTo & W)) allowed = 0;
     // W is exclusive: not beside anyone else's read caching, a stat open's LEVEL_II included (smb2.oplock batch9).
     else if (h.state & R) allowed &= ~W;
+    const held = h.breakingTo ?? h.state;
+    // Leases and oplocks side by side (smbtorture smb2.lease oplock, Windows' table): a lease gets no H
+    // beside an oplock, and an oplock nothing beside a lease that caches handles.
+    if (lease && h instanceof OplockHolder && held !== 0) allowed &= ~H;
+    if (!lease && h instanceof Lease && held & H) allowed = 0;
   }
   return allowed;
 }
@@ -360,7 +365,8 @@ export function leaseKeyElsewhere(table: FileTable, ask: LeaseAsk, fileKey: stri
 /**
  * Grants or joins a lease for a new open (3.3.5.9.8 / 3.3.5.9.11). A new lease
  * gets what the request asks and the file allows; an existing one (same key)
- * is upgraded when the request asks for more than it holds and nothing is breaking.
+ * is upgraded when the request asks for more than it holds, the file allows all
+ * of it, and nothing is breaking.
  */
 export function grantLease(table: FileTable, open: Open, ask: LeaseAsk): Lease {
   const c = open.caching!;
@@ -375,9 +381,10 @@ export function grantLease(table: FileTable, open: Open, ask: LeaseAsk): Lease {
     table.leases.set(id, lease);
     c.file.leases.add(lease);
   } else if (lease.breakingTo === null && (want & lease.state) === lease.state && want !== lease.state) {
-    const up = lease.state | (want & grantable(c.file, open, lease));
-    if (up !== lease.state) {
-      lease.state = up;
+    // All of it or nothing: an upgrade the other leases do not allow whole leaves the lease as it
+    // was (R beside another R asking RHW stays R, not RH: smbtorture smb2.lease upgrade3).
+    if ((want & ~grantable(c.file, open, lease)) === 0) {
+      lease.state = want;
       if (lease.version === 2) lease.epoch = (lease.epoch + 1) & 0xffff;
     }
   }
@@ -393,8 +400,9 @@ export function grantLease(table: FileTable, open: Open, ask: LeaseAsk): Lease {
  * the writer's own too (smbtorture smb2.oplock batch1: a "self break"); every
  * lease but the open's own breaks to none, RH too (smb2.lease lock1,
  * complex1: what Windows does). Nothing waits: a break from R needs no
- * acknowledgment, and one from RH is acknowledged while the operation goes on. Holders with W are left alone:
- * one exists only while no other open could write (or it is this open's).
+ * acknowledgment, and one from RH is acknowledged while the operation goes
+ * on. Holders with W are left alone: one exists only while no other open
+ * could write (or it is this open's).
  * Returns how many breaks were sent.
  */
 export function breakReadCaching(server: SmbServer, open: Open): number {
