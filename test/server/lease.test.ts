@@ -226,6 +226,29 @@ describe('leases', () => {
     await b.close(r2.res!.fileId);
   });
 
+  test('an upgrade the other leases do not allow whole changes nothing; leases and oplocks side by side as on Windows', async () => {
+    const a = await client();
+    const k1 = Buffer.alloc(16, 7);
+    const k2 = Buffer.alloc(16, 8);
+    const open = (name: string, key: Buffer, state: number) => a.create(name, { oplock: OplockLevel.LEASE, contexts: [leaseCtx(key, state)], share: 7 });
+    const h1 = await open('ls6.txt', k1, R);
+    const h2 = await open('ls6.txt', k2, R);
+    assert.equal(leaseOf(h2.res!).leaseState, R);
+    // R beside another R asking RHW: W cannot be had, so nothing changes (not RH).
+    const up1 = await open('ls6.txt', k1, R | H | W);
+    assert.equal(leaseOf(up1.res!).leaseState, R);
+    const up2 = await open('ls6.txt', k1, R | H);
+    assert.equal(leaseOf(up2.res!).leaseState, R | H);
+    // An oplock beside a lease that caches handles gets none; a lease beside an oplock gets no H.
+    const op = await a.create('ls6.txt', { oplock: OplockLevel.II, share: 7 });
+    assert.equal(op.res!.oplockLevel, OplockLevel.NONE);
+    const o2 = await a.create('ls7.txt', { oplock: OplockLevel.II, share: 7 });
+    assert.equal(o2.res!.oplockLevel, OplockLevel.II);
+    const l7 = await open('ls7.txt', Buffer.alloc(16, 9), R | H);
+    assert.equal(leaseOf(l7.res!).leaseState, R);
+    for (const r of [h1, h2, up1, up2, op, o2, l7]) assert.equal(await a.close(r.res!.fileId), 0);
+  });
+
   test('same lease key on two opens shares the lease; invalid states grant none; a key on another file is refused', async () => {
     const a = await client();
     const k = Buffer.alloc(16, 3);
