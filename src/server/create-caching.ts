@@ -97,18 +97,24 @@ export async function breakBeforeOpen(ctx: RequestContext, rel: string, ask: Cac
   return null;
 }
 
+/**
+ * The lease response context: in the lease's own version, whichever the request used (a v1
+ * request on a v2 lease gets the v2 answer with its epoch, and the other way round: smbtorture
+ * smb2.lease v2_epoch2, v2_epoch3).
+ */
 function leaseContext(lease: Lease, ask: LeaseAsk): CreateContext {
   let flags = lease.breakingTo !== null ? LeaseFlags.BREAK_IN_PROGRESS : 0;
-  if (ask.version === 2 && ask.parentKey) flags |= LeaseFlags.PARENT_LEASE_KEY_SET;
+  const parent = lease.version === 2 ? lease.parentKey ?? (ask.version === 2 ? ask.parentKey : null) : null;
+  if (parent) flags |= LeaseFlags.PARENT_LEASE_KEY_SET;
   return {
     name: CreateContextName.REQUEST_LEASE,
     data: encodeLease({
-      version: ask.version,
+      version: lease.version,
       leaseKey: lease.key,
       leaseState: lease.state,
       leaseFlags: flags,
       leaseDuration: 0n,
-      parentLeaseKey: ask.parentKey ?? ZERO_KEY,
+      parentLeaseKey: parent ?? ZERO_KEY,
       epoch: lease.epoch,
     }),
   };

@@ -249,6 +249,23 @@ describe('leases', () => {
     for (const r of [h1, h2, up1, up2, op, o2, l7]) assert.equal(await a.close(r.res!.fileId), 0);
   });
 
+  test('a lease answers in its own version: a v1 request on a v2 lease gets v2 with the epoch, a v2 request on a v1 lease gets v1', async () => {
+    const a = await client();
+    const kv2 = Buffer.alloc(16, 10);
+    const kv1 = Buffer.alloc(16, 11);
+    const first = await a.create('ls8.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(kv2, R, true)], share: 7 });
+    const l1 = leaseOf(first.res!);
+    assert.deepEqual([l1.version, l1.leaseState], [2, R]);
+    const viaV1 = await a.create('ls8.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(kv2, R | H, false)], share: 7 });
+    const l2 = leaseOf(viaV1.res!);
+    assert.deepEqual([l2.version, l2.leaseState, l2.epoch], [2, R | H, (l1.epoch ?? 0) + 1], 'upgraded, answered as v2 with the next epoch');
+    const v1 = await a.create('ls9.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(kv1, R, false)], share: 7 });
+    assert.equal(leaseOf(v1.res!).version, 1);
+    const viaV2 = await a.create('ls9.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(kv1, R | H, true)], share: 7 });
+    assert.deepEqual([leaseOf(viaV2.res!).version, leaseOf(viaV2.res!).leaseState], [1, R | H]);
+    for (const r of [first, viaV1, v1, viaV2]) assert.equal(await a.close(r.res!.fileId), 0);
+  });
+
   test('same lease key on two opens shares the lease; invalid states grant none; a key on another file is refused', async () => {
     const a = await client();
     const k = Buffer.alloc(16, 3);
