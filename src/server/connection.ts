@@ -323,7 +323,7 @@ export class SmbConnection {
           // A compound's responses go out in one frame (MS-SMB2 2.1: a 24-bit length), which the
           // transport would refuse whole once past it: the rest is not even read (up to the credit
           // window, 64 READs of 8 MiB, were read before the refusal).
-          compoundBytes += (out.length + 7) & ~7;
+          compoundBytes += out.length + compoundPadding(out.length);
           if (compoundBytes > MAX_FRAME) return this.drop(`the responses of a compound (${compoundBytes} bytes after ${i + 1} of ${msgs.length}) do not fit a direct-TCP frame (at most ${MAX_FRAME})`);
         }
         sealWith ??= out.encryptWith;
@@ -804,10 +804,6 @@ export class SmbConnection {
     return this.closed ? 0 : this.transport.pendingBytes + this.readsInHand;
   }
 
-  get gone(): boolean {
-    return this.closed;
-  }
-
   /**
    * Reads requests only while fewer than maxOutstanding are in hand and the
    * client takes its responses: a client that asks for 8 MiB READs and never
@@ -838,11 +834,12 @@ export class SmbConnection {
     if (own <= HELD_SHARE) return;
     // Past its share while the whole server is over its budget: held back too (held.ts).
     const byBudget = own <= SEND_BACKLOG_MAX;
-    if (byBudget && !this.server.held.over()) return;
+    const total = byBudget ? this.server.held.total() : 0;
+    if (byBudget && total <= this.server.held.max) return;
     this.backlogged = true;
     this.heldBack = byBudget;
     this.gated = [];
-    if (this.heldBack) this.server.heldPressure(this);
+    if (this.heldBack) this.server.heldPressure(this, total);
     this.server.log.debug(`connection ${this.id} (${this.peer}): ${pending} bytes of responses not taken by the client, ${this.readsInHand} being read for it; its requests wait${this.heldBack ? ' (the server is over its budget of held bytes)' : ''}`);
     this.updateReading();
     this.maybeResume();

@@ -37,7 +37,7 @@ export interface Holder {
   /** bytes queued for the client plus READ bytes being read for it */
   readonly held: number;
   /** the connection has closed (a waiter for it goes at once) */
-  readonly gone: boolean;
+  readonly isClosed: boolean;
 }
 
 interface Waiter {
@@ -69,23 +69,21 @@ export class HeldBudget {
     return t;
   }
 
-  /** Whether holding `len` more bytes would take `who` past its share while the server is over its budget. */
-  private fits(who: Holder, len: number, total: number): boolean {
+  /**
+   * Whether holding `len` more bytes keeps `who` within what it may hold:
+   * always when it holds nothing (a client that reads its answers always
+   * gets its next READ), or within its share, or while the server as a whole
+   * stays within the budget. `total` is asked only past the share.
+   */
+  private fits(who: Holder, len: number, total: () => number): boolean {
     const own = who.held;
-    return own === 0 || own + len <= HELD_SHARE || total + len <= this.max;
+    return own === 0 || own + len <= HELD_SHARE || total() + len <= this.max;
   }
 
-  /**
-   * Whether `who` may take a READ of `len` bytes in hand now: always when it
-   * holds nothing (a client that reads its answers always gets its next
-   * READ), or while it stays within its share, or while the server as a
-   * whole stays within the budget.
-   */
+  /** Whether `who` may take a READ of `len` bytes in hand now (fits); if not, the pressure hook hears of it. */
   allows(who: Holder, len: number): boolean {
-    const own = who.held;
-    if (own === 0 || own + len <= HELD_SHARE) return true;
-    const total = this.total();
-    if (total + len <= this.max) return true;
+    let total = -1;
+    if (this.fits(who, len, () => (total = this.total()))) return true;
     this.pressure(total, who);
     return false;
   }
@@ -95,7 +93,7 @@ export class HeldBudget {
     return this.total() > this.max;
   }
 
-  /** Resolves once allows(who, len) would say yes, or `who` is gone. */
+  /** Resolves once allows(who, len) would say yes, or `who` is closed. */
   wait(who: Holder, len: number): Promise<void> {
     this.waited++;
     return new Promise((go) => {
@@ -111,9 +109,9 @@ export class HeldBudget {
     let total = this.total();
     const still: Waiter[] = [];
     for (const w of this.waiters) {
-      if (w.who.gone || this.fits(w.who, w.len, total)) {
+      if (w.who.isClosed || this.fits(w.who, w.len, () => total)) {
         // Counted at once: the next waiter must not take the same room.
-        if (!w.who.gone) total += w.len;
+        if (!w.who.isClosed) total += w.len;
         w.go();
       } else {
         still.push(w);

@@ -402,22 +402,17 @@ export function grantLease(table: FileTable, open: Open, ask: LeaseAsk): Lease {
  * complex1: what Windows does). Nothing waits: a break from R needs no
  * acknowledgment, and one from RH is acknowledged while the operation goes
  * on. Holders with W are left alone: one exists only while no other open
- * could write (or it is this open's).
- * Returns how many breaks were sent.
+ * could write (or it is this open's). A break already under way (say RWH ->
+ * RH after an open) is left to end as it is. Called for every WRITE: it walks
+ * the file's leases and opens in place (no holders() array).
  */
-export function breakReadCaching(server: SmbServer, open: Open): number {
+export function breakReadCaching(server: SmbServer, open: Open): void {
   const c = open.caching;
-  if (!c) return 0;
+  if (!c) return;
   const table = server.state.files;
-  let sent = 0;
-  for (const h of c.file.holders()) {
-    const state = h.breakingTo ?? h.state;
-    if (!(state & R) || state & W) continue;
-    if (h instanceof Lease && h === c.lease) continue;
-    // A break already under way (say RH -> H after an open) is only lowered further by a new one.
-    if (h.breakingTo !== null) continue;
-    sendBreak(server, table, h, 0);
-    sent++;
-  }
-  return sent;
+  const take = (h: Holder): void => {
+    if (h.breakingTo === null && h.state & R && !(h.state & W)) sendBreak(server, table, h, 0);
+  };
+  for (const l of c.file.leases) if (l !== c.lease) take(l);
+  for (const o of c.file.opens) if (o.caching?.oplock) take(o.caching.oplock);
 }

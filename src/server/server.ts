@@ -90,12 +90,11 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   private sweeper: NodeJS.Timeout | null = null;
   /** opens allowed at once across the server (limits.ts) */
   readonly openLimit: OpenFileLimit;
-  /** refused opens and locks (limits a client reached), logged at most once per 10 s of each kind */
+  /** refused opens and locks, connections held back (limits a client reached), logged at most once per 10 s of each kind */
   readonly logRefused: (msg: string, kind?: string) => void;
   private readonly refusedLogs = new Map<string, (msg: string) => void>();
   /** response bytes held for all clients together (held.ts) */
   readonly held: HeldBudget;
-  private readonly logHeld: (msg: string) => void;
   /** NT hashes by lower-cased user name, computed once */
   private readonly users = new Map<string, Buffer>();
 
@@ -118,7 +117,6 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       if (!sink) this.refusedLogs.set(kind, (sink = throttledLog((m) => this.log.warn(m))));
       sink(msg);
     };
-    this.logHeld = throttledLog((m) => this.log.warn(m));
     this.held = new HeldBudget(this.config.maxHeldBytes || defaultHeldBudget(), () => this.connections.values(), (total, who) => this.heldPressure(who as SmbConnection, total));
     for (const u of this.config.users) this.users.set(u.name.toLowerCase(), u.ntHash ?? ntHash(u.password ?? ''));
     for (const s of this.config.shares) this.addShare(s);
@@ -220,9 +218,9 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   }
 
   /** A connection held back by the server-wide budget (held.ts): one log line per 10 s. */
-  heldPressure(c: SmbConnection, total = this.held.total()): void {
+  heldPressure(c: SmbConnection, total: number): void {
     const mib = (n: number): string => (n / (1 << 20)).toFixed(0);
-    this.logHeld(`${mib(total)} MiB of responses held for clients (budget ${mib(this.held.max)} MiB, ringsmb max held bytes): connection ${c.id} (${c.peer}) gets no more until it takes its answers`);
+    this.logRefused(`${mib(total)} MiB of responses held for clients (budget ${mib(this.held.max)} MiB, ringsmb max held bytes): connection ${c.id} (${c.peer}) gets no more until it takes its answers`, 'held');
   }
 
   async close(): Promise<void> {

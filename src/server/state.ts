@@ -115,6 +115,8 @@ export class Open {
   durable: DurableState | null = null;
   /** directory change watch, from the first CHANGE_NOTIFY until close (notify.ts) */
   notify: DirWatch | null = null;
+  /** the user whose session made it (ownerKey), for what each user holds; a durable reconnect keeps it */
+  readonly owner: string;
 
   constructor(
     readonly persistentId: bigint,
@@ -129,6 +131,7 @@ export class Open {
     readonly shareAccess: number,
   ) {
     this.path = path;
+    this.owner = ownerKey(tree.session);
   }
 }
 
@@ -146,8 +149,8 @@ export function ownerKey(s: Session): string {
 export class OpenTable extends Map<bigint, Open> {
   private readonly byPath = new Map<ShareState, Map<string, Set<Open>>>();
   /** Where each indexed open was put (a Map: an open is in it exactly while it is in the table). */
-  private readonly indexKeys = new Map<Open, { share: ShareState; path: string; owner: string }>();
-  /** opens by the user whose session made them (ownerKey) */
+  private readonly indexKeys = new Map<Open, { share: ShareState; path: string }>();
+  /** opens by the user whose session made them (Open.owner) */
   private readonly byOwner = new Map<string, number>();
 
   override set(id: bigint, o: Open): this {
@@ -197,9 +200,8 @@ export class OpenTable extends Map<bigint, Open> {
     let s = m.get(o.path);
     if (!s) m.set(o.path, (s = new Set()));
     s.add(o);
-    const owner = ownerKey(o.tree.session);
-    this.byOwner.set(owner, (this.byOwner.get(owner) ?? 0) + 1);
-    this.indexKeys.set(o, { share, path: o.path, owner });
+    this.byOwner.set(o.owner, (this.byOwner.get(o.owner) ?? 0) + 1);
+    this.indexKeys.set(o, { share, path: o.path });
   }
 
   /** By the key the open was indexed under (its tree may have changed since: durable reconnect). */
@@ -207,9 +209,9 @@ export class OpenTable extends Map<bigint, Open> {
     const k = this.indexKeys.get(o);
     if (!k) return;
     this.indexKeys.delete(o);
-    const n = (this.byOwner.get(k.owner) ?? 1) - 1;
-    if (n > 0) this.byOwner.set(k.owner, n);
-    else this.byOwner.delete(k.owner);
+    const n = (this.byOwner.get(o.owner) ?? 1) - 1;
+    if (n > 0) this.byOwner.set(o.owner, n);
+    else this.byOwner.delete(o.owner);
     const m = this.byPath.get(k.share);
     const s = m?.get(k.path);
     if (!s) return;

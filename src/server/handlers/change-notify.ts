@@ -8,7 +8,7 @@
 import { NtStatus } from '../../smb2/status.js';
 import { decodeChangeNotifyRequest, encodeChangeNotifyResponse, encodeFileNotifyInformation } from '../../smb2/commands/change-notify.js';
 import { Access } from '../access.js';
-import { DirWatch, WATCH_TREE } from '../notify.js';
+import { DirWatch, WATCH_TREE, type TreeAccess } from '../notify.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { decodeOr, lookupOpen } from './common.js';
 
@@ -31,12 +31,13 @@ export async function handleChangeNotify(ctx: RequestContext): Promise<Reply> {
   const root = open.tree.share.root;
   const base = open.path;
   const log = (m: string): void => ctx.server.log.warn(`share ${open.tree.share.name} "${base}": ${m}`);
-  // The tree is walked from where the directory really is: opened through a symlink inside the
-  // share (followed beneath the root at CREATE), its path would not open with symlinks refused.
-  const treeAt = (): string => root?.relOf(open.file!.fd) ?? base;
-  const tree = (req.flags & WATCH_TREE) !== 0 && root && !open.notify
-    ? ((at: string) => ({ openDir: (rel: string) => root.open([at, rel].filter((x) => x).join('/'), { read: true, write: false, directory: 'must', followSymlinks: false }) }))(treeAt())
-    : null;
+  let tree: TreeAccess | null = null;
+  if ((req.flags & WATCH_TREE) !== 0 && root && !open.notify) {
+    // Walked from where the directory really is: opened through a symlink inside the share
+    // (followed beneath the root at CREATE), its path would not open with symlinks refused.
+    const at = root.relOf(open.file.fd) ?? base;
+    tree = { openDir: (rel) => root.open([at, rel].filter((x) => x).join('/'), { read: true, write: false, directory: 'must', followSymlinks: false }) };
+  }
   open.notify ??= new DirWatch(open.file.fd, tree, async (name) => {
     if (!root) return false;
     try {

@@ -11,7 +11,7 @@ import { decodeLockRequest, encodeLockResponse, type LockElement } from '../../s
 import { LockFlags } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
-import { ownerKey, type Open } from '../state.js';
+import type { Open } from '../state.js';
 import { untilDoneOrCancelled, type PendingRequest } from '../async.js';
 import { decodeOr, lookupOpen } from './common.js';
 import { FileLocks, type HeldLock } from '../byte-locks.js';
@@ -32,15 +32,14 @@ export const LOCKS_IN_PROCESS = 1 << 18;
 /** Per file (dev:ino): the locks held on it (byte-locks.ts). */
 const table = new Map<string, FileLocks>();
 let lockCount = 0;
-/** Locks held by each user (ownerKey of the session that opened the handle). */
+/** Locks held by each user (Open.owner of the handle). */
 const userLocks = new Map<string, number>();
 
 function countUserLocks(open: Open, delta: number): void {
   if (delta === 0) return;
-  const owner = ownerKey(open.tree.session);
-  const n = (userLocks.get(owner) ?? 0) + delta;
-  if (n > 0) userLocks.set(owner, n);
-  else userLocks.delete(owner);
+  const n = (userLocks.get(open.owner) ?? 0) + delta;
+  if (n > 0) userLocks.set(open.owner, n);
+  else userLocks.delete(open.owner);
 }
 /** Per file: lock requests waiting for a change (an unlock, a close). */
 const waiting = new Map<string, Set<() => void>>();
@@ -138,7 +137,7 @@ export async function handleLock(ctx: RequestContext): Promise<Reply> {
     return errorReply(NtStatus.INSUFFICIENT_RESOURCES);
   }
   // Nor may one user take the last quarter of the process's locks while another user has a session.
-  const me = ownerKey(ctx.session!);
+  const me = open.owner;
   if (!unlocking && takesOthersShare(lockCount, LOCKS_IN_PROCESS, userLocks.get(me) ?? 0, req.locks.length, () => ctx.server.state.otherUserPresent(me))) {
     ctx.server.logRefused(`session ${ctx.session!.id.toString(16)} (${ctx.session!.user}): LOCK of ${req.locks.length} ranges refused: the last quarter of ${LOCKS_IN_PROCESS} locks in the server is kept for other users`, 'user locks');
     return errorReply(NtStatus.INSUFFICIENT_RESOURCES);
