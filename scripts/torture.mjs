@@ -19,6 +19,7 @@
  *
  * Usage: node scripts/torture.mjs [--suites a,b] [--json FILE] [--markdown]
  *        [--logdir DIR] [--timeout SECS] [--dist DIR] [--transport auto|node|uring]
+ *        [--log-level debug|info|warn]   (the server's, in DIR/<suite>.server.log)
  *        [--write-expected]   (records this run as the CI floor, test/torture/expected.json)
  * Needs a build: npx tsc -p .   (or: npm run torture)
  *
@@ -37,7 +38,7 @@ const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const DEFAULT_SUITES = [
   'smb2.connect', 'smb2.read', 'smb2.rw', 'smb2.getinfo', 'smb2.setinfo', 'smb2.dir', 'smb2.create',
   'smb2.compound', 'smb2.credits', 'smb2.session', 'smb2.ioctl', 'smb2.tcon', 'smb2.maximum_allowed',
-  'smb2.rename', 'smb2.maxfid', 'smb2.multichannel', 'smb2.lock', 'smb2.oplock',
+  'smb2.rename', 'smb2.maxfid', 'smb2.multichannel', 'smb2.lock', 'smb2.oplock', 'smb2.notify',
 ];
 
 export const USER = 'bench';
@@ -202,7 +203,7 @@ function runSmbtorture(smbtorture, port, suite, timeoutMs, cwd) {
 }
 
 /** One suite: fresh share and server, smbtorture, counts. */
-export async function runSuite(suite, { smbtorture = findSmbtorture(), timeoutMs = 120_000, logdir = null, dist, transport } = {}) {
+export async function runSuite(suite, { smbtorture = findSmbtorture(), timeoutMs = 120_000, logdir = null, dist, transport, logLevel } = {}) {
   if (!smbtorture) throw new Error('smbtorture not found');
   const base = mkdtempSync(join(scratchBase(), 'ringsmb-torture-'));
   const shareDir = join(base, 'share');
@@ -210,7 +211,7 @@ export async function runSuite(suite, { smbtorture = findSmbtorture(), timeoutMs
   mkdirSync(shareDir);
   mkdirSync(cwd);
   const t0 = Date.now();
-  const server = await startRingsmb({ dist, shareDir, transport, logFile: logdir ? join(logdir, `${suite}.server.log`) : null });
+  const server = await startRingsmb({ dist, shareDir, transport, logLevel, logFile: logdir ? join(logdir, `${suite}.server.log`) : null });
   let run;
   let serverDied = null;
   try {
@@ -259,13 +260,13 @@ export async function runSuite(suite, { smbtorture = findSmbtorture(), timeoutMs
 }
 
 /** Runs the suites one after the other; `onSuite` sees each result as it comes. */
-export async function runTorture({ suites = DEFAULT_SUITES, timeoutMs = 120_000, logdir = null, dist, transport, onSuite } = {}) {
+export async function runTorture({ suites = DEFAULT_SUITES, timeoutMs = 120_000, logdir = null, dist, transport, logLevel, onSuite } = {}) {
   const smbtorture = findSmbtorture();
   if (!smbtorture) throw new Error('smbtorture not found (apt-get install samba-testsuite)');
   if (logdir) mkdirSync(logdir, { recursive: true });
   const results = [];
   for (const suite of suites) {
-    const r = await runSuite(suite, { smbtorture, timeoutMs, logdir, dist, transport });
+    const r = await runSuite(suite, { smbtorture, timeoutMs, logdir, dist, transport, logLevel });
     results.push(r);
     onSuite?.(r);
   }
@@ -319,8 +320,9 @@ function parseArgs(argv) {
       case '--timeout': o.timeout = Number(val()); break;
       case '--dist': o.dist = resolve(val()); break;
       case '--transport': o.transport = val(); break;
+      case '--log-level': o.logLevel = val(); break;
       case '-h': case '--help':
-        process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 27).map((l) => l.replace(/^ \*\/? ?/, '')).join('\n') + '\n');
+        process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 28).map((l) => l.replace(/^ \*\/? ?/, '')).join('\n') + '\n');
         process.exit(0);
         break;
       default: throw new Error(`unknown argument ${a}`);
@@ -340,7 +342,7 @@ async function main() {
   const version = spawnSync(findSmbtorture(), ['--version'], { encoding: 'utf8' }).stdout.trim().split('\n').pop();
   process.stderr.write(`# ${version}; ringsmb from ${o.dist ?? join(ROOT, 'dist')}; ${o.suites.length} suites, ${o.timeout} s limit each\n`);
   const results = await runTorture({
-    suites: o.suites, timeoutMs: o.timeout * 1000, logdir: o.logdir, dist: o.dist, transport: o.transport,
+    suites: o.suites, timeoutMs: o.timeout * 1000, logdir: o.logdir, dist: o.dist, transport: o.transport, logLevel: o.logLevel,
     onSuite: (r) => process.stderr.write(`# ${r.suite}: ${r.passed}/${r.total} passed, ${r.skipped} skipped (${r.seconds} s)${r.notes.length ? ' ' + r.notes.join('; ') : ''}\n`),
   });
   process.stdout.write(formatTable(results, baseline, o.markdown) + '\n');

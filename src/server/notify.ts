@@ -1,21 +1,30 @@
 /**
- * Directory change notification state of one open (MS-SMB2 3.3.5.19,
- * 3.3.4.4; MS-FSA 2.1.5.10). The first CHANGE_NOTIFY on a directory open
- * starts a watch that lives as long as the open, so changes between two
- * requests are kept for the next one, as Windows does.
+ * Directory change notification (MS-SMB2 3.3.5.19, 3.3.4.4; MS-FSA 2.1.4.1,
+ * 2.1.5.10). The first CHANGE_NOTIFY on a directory open starts a watch that
+ * lives as long as the open: its CompletionFilter, WATCH_TREE flag and
+ * buffer size stay those of that first request, as on Windows, and changes
+ * between two requests are kept for the next one.
  *
- * The watch is inotify (fs.watch) on /proc/self/fd/N of the open's own
- * directory fd: the kernel follows that link to the very directory the
- * open resolved beneath the share root, so a path swapped for a symlink
- * afterwards cannot point the watch outside the share (decision 6).
- * fs.watch reports "rename" (a name came or went) and "change" (content or
- * metadata): a rename is reported as ADDED or REMOVED after checking
- * whether the name exists. More than fits the client's buffer, or a
- * watch that failed, is answered with STATUS_NOTIFY_ENUM_DIR: "enumerate
- * the directory again" (3.3.4.4).
+ * Changes come from two places:
+ * - the server's own operations (CREATE, close with delete, rename, SET_INFO,
+ *   writes), posted to the NotifyHub with the exact action and filter bits
+ *   MS-FSA gives them (ADDED/REMOVED/OLD_NAME/NEW_NAME/MODIFIED);
+ * - everything else (a local process changing the share), seen through
+ *   inotify (fs.watch) on /proc/self/fd/N of the open's own directory fd:
+ *   the kernel follows that link to the very directory the open resolved
+ *   beneath the share root, so a path swapped for a symlink afterwards cannot
+ *   point the watch outside the share (decision 6). fs.watch only says
+ *   "rename" (a name came or went) or "change", so such a change is ADDED or
+ *   REMOVED after checking whether the name exists, or MODIFIED. The kernel's
+ *   echo of the server's own operations is dropped: a kernel event is looked
+ *   at KERNEL_DELAY_MS after it came, and one for a path the server changed
+ *   within OWN_WINDOW_MS is not reported again.
+ *
+ * A waiting request is answered as soon as a change it selects is there.
+ * More than fits the buffer, or a watch that failed, is answered with
+ * STATUS_NOTIFY_ENUM_DIR: "enumerate the directory again" (3.3.4.4).
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { utf16 } from '../smb2/wire.js';
 import type { FileNotifyInformation } from '../smb2/commands/change-notify.js';
 import type { VfsFile } from '../vfs/types.js';
 
@@ -28,19 +37,87 @@ export const NotifyFilter = {
 export const WATCH_TREE = 0x0001;
 
 /** FILE_NOTIFY_INFORMATION actions (MS-FSCC 2.7.1) */
-export const NotifyAction = { ADDED: 1, REMOVED: 2, MODIFIED: 3 } as const;
+export const NotifyAction = { ADDED: 1, REMOVED: 2, MODIFIED: 3, RENAMED_OLD_NAME: 4, RENAMED_NEW_NAME: 5 } as const;
 
 const NAME_BITS = NotifyFilter.FILE_NAME | NotifyFilter.DIR_NAME;
 const CHANGE_BITS = NotifyFilter.ATTRIBUTES | NotifyFilter.SIZE | NotifyFilter.LAST_WRITE | NotifyFilter.LAST_ACCESS |
   NotifyFilter.CREATION | NotifyFilter.EA | NotifyFilter.SECURITY;
-/** events queued while no request waits, before the open says "enumerate again" instead */
+/** changes kept while no request waits, before the open says "enumerate again" instead */
 const MAX_QUEUED = 1024;
+/** how long a kernel event waits before it is looked at, so the server's own post of the same change is there first */
+const KERNEL_DELAY_MS = 100;
+/** a kernel event this close in time to the server's own change of the same path is that change's echo */
+const OWN_WINDOW_MS = 1000;
 
 export type NotifyResult = { overflow: true } | { overflow: false; changes: FileNotifyInformation[] };
 
 interface Waiter {
-  filter: number;
-  resolve: (r: NotifyResult | 'closed') => void;
+  resolve: (r: NotifyResult | 'closed' | 'deleted') => void;
+}
+
+/** The name bit of a name change: DIR_NAME for a directory, FILE_NAME otherwise. */
+export function nameBit(isDirectory: boolean): number {
+  return isDirectory ? NotifyFilter.DIR_NAME : NotifyFilter.FILE_NAME;
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+/**
+ * Where the server's own changes meet the watches: one per server. A post
+ * goes to every watch of the same share whose directory holds the path, or
+ * holds it further down for a WATCH_TREE, and is remembered for a moment so
+ * the kernel's report of the same change is not given twice.
+ */
+export class NotifyHub {
+  private readonly watches = new Map<object, Set<DirWatch>>();
+  /** per share with watches: share-relative path -> when the server last changed it */
+  private readonly touched = new Map<object, Map<string, number>>();
+
+  add(share: object, w: DirWatch): void {
+    let set = this.watches.get(share);
+    if (!set) this.watches.set(share, (set = new Set()));
+    set.add(w);
+  }
+
+  remove(share: object, w: DirWatch): void {
+    const set = this.watches.get(share);
+    if (!set?.delete(w) || set.size > 0) return;
+    this.watches.delete(share);
+    this.touched.delete(share);
+  }
+
+  /** The server changed `path` (share-relative, '/' separated) in a way MS-FSA reports as `action` under `filter`. */
+  post(share: object, path: string, action: number, filter: number): void {
+    const set = this.watches.get(share);
+    if (!set) return;
+    this.touch(share, path);
+    const parent = parentOf(path);
+    for (const w of set) {
+      const base = w.base;
+      if (parent === base) w.deliver(action, filter, base === '' ? path : path.slice(base.length + 1));
+      else if (w.recursive && (base === '' || parent.startsWith(`${base}/`))) w.deliver(action, filter, base === '' ? path : path.slice(base.length + 1));
+    }
+  }
+
+  /** The server changed `path` without a change to report (a write; reported at close): its kernel echo is dropped. */
+  touch(share: object, path: string): void {
+    if (!this.watches.has(share)) return;
+    let m = this.touched.get(share);
+    if (!m) this.touched.set(share, (m = new Map()));
+    const now = Date.now();
+    if (m.size >= 4096) for (const [p, t] of m) if (now - t > OWN_WINDOW_MS) m.delete(p);
+    m.delete(path); // re-inserted last: the map stays in time order for the sweep above
+    m.set(path, now);
+  }
+
+  /** Whether a kernel event for `path` that came at `at` is the echo of the server's own change. */
+  isOwn(share: object, path: string, at: number): boolean {
+    const t = this.touched.get(share)?.get(path);
+    return t !== undefined && Math.abs(t - at) <= OWN_WINDOW_MS;
+  }
 }
 
 /**
@@ -56,37 +133,65 @@ export interface TreeAccess {
   openDir(rel: string): Promise<VfsFile>;
 }
 
+/** What a watch is, fixed by the first CHANGE_NOTIFY on the open. */
+export interface WatchSpec {
+  /** the open's directory fd */
+  fd: number;
+  /** the share the open is on (the hub's key) */
+  share: object;
+  /** the directory's share-relative path */
+  base: string;
+  filter: number;
+  /** the first request's OutputBufferLength: no answer is ever larger */
+  maxBuffer: number;
+  /**
+   * for WATCH_TREE: the directories below are watched too, found by walking
+   * them on the VFS (asynchronously, so a big tree does not hold the loop as
+   * Node's recursive fs.watch did: its walk of every file is synchronous,
+   * 350 ms for 10,000 files here), and directories that appear later are
+   * added as they come
+   */
+  tree: TreeAccess | null;
+  /** whether a name below the watched directory exists now (for a kernel ADDED/REMOVED) */
+  exists: (name: string) => Promise<boolean>;
+  log: (m: string) => void;
+}
+
 export class DirWatch {
+  readonly base: string;
+  readonly recursive: boolean;
+  readonly maxBuffer: number;
+  private readonly filter: number;
   /** by path below the watched directory ('' is the watched directory itself) */
   private readonly watchers = new Map<string, FSWatcher>();
-  private queue: { kind: 'rename' | 'change'; name: string }[] = [];
+  private queue: FileNotifyInformation[] = [];
   private overflow = false;
-  private waiter: Waiter | null = null;
+  /** requests waiting, answered in the order they came (smbtorture smb2.notify.double) */
+  private waiters: Waiter[] = [];
   private closed = false;
-  private flushTimer: NodeJS.Timeout | null = null;
+  private answerQueued = false;
+  /** kernel events not looked at yet, with when they came */
+  private kernel: { kind: 'rename' | 'change'; name: string; at: number }[] = [];
+  private kernelTimer: NodeJS.Timeout | null = null;
   /** directories (paths below the watched one) to look at: watch them and what is below */
   private toWalk: string[] = [];
   private walking = false;
   private treeFull = false;
 
-  /**
-   * @param fd the open's directory fd
-   * @param tree for WATCH_TREE: the directories below are watched too, found
-   *   by walking them on the VFS (asynchronously, so a big tree does not hold
-   *   the loop as Node's recursive fs.watch did: its walk of every file is
-   *   synchronous, 350 ms for 10,000 files here), and directories that appear
-   *   later are added as they come
-   * @param exists whether a share-relative name below the watched directory exists now (for ADDED/REMOVED)
-   */
-  constructor(fd: number, private readonly tree: TreeAccess | null, private readonly exists: (name: string) => Promise<boolean>, private readonly log: (m: string) => void) {
+  constructor(private readonly hub: NotifyHub, private readonly spec: WatchSpec) {
+    this.base = spec.base;
+    this.recursive = spec.tree !== null;
+    this.filter = spec.filter;
+    this.maxBuffer = spec.maxBuffer;
+    hub.add(spec.share, this);
     try {
       // The kernel follows /proc/self/fd/N to the very directory of the open (see above).
-      this.watchers.set('', this.watchOne('', `/proc/self/fd/${fd}`));
+      this.watchers.set('', this.watchOne('', `/proc/self/fd/${spec.fd}`));
     } catch (err) {
-      log(`change notify watch: ${(err as Error).message}`);
+      spec.log(`change notify watch: ${(err as Error).message}`);
       this.overflow = true;
     }
-    if (tree) this.walkLater('');
+    if (spec.tree) this.walkLater('');
   }
 
   /**
@@ -102,13 +207,12 @@ export class DirWatch {
         if (rel !== '') this.unwatch(rel);
         return;
       }
-      this.event(kind as 'rename' | 'change', name === null ? null : rel ? `${rel}/${String(name)}` : String(name));
+      this.kernelEvent(kind as 'rename' | 'change', name === null ? null : rel ? `${rel}/${String(name)}` : String(name));
     });
     w.on('error', (err) => {
       if (rel !== '') return this.unwatch(rel);
-      this.log(`change notify watch: ${err.message}`);
-      this.overflow = true;
-      this.kick();
+      this.spec.log(`change notify watch: ${err.message}`);
+      this.setOverflow();
     });
     return w;
   }
@@ -126,10 +230,7 @@ export class DirWatch {
   private walkLater(rel: string): void {
     // A storm of new names (an unpacked archive) queues at most this many looks; past it the
     // client is told to enumerate again, as when events overflow.
-    if (this.toWalk.length >= MAX_TREE_DIRS) {
-      this.overflow = true;
-      return;
-    }
+    if (this.toWalk.length >= MAX_TREE_DIRS) return this.setOverflow();
     this.toWalk.push(rel);
     if (!this.walking) void this.walk();
   }
@@ -146,12 +247,12 @@ export class DirWatch {
         const rel = this.toWalk.shift()!;
         let dir: VfsFile | null = null;
         try {
-          dir = await this.tree!.openDir(rel);
+          dir = await this.spec.tree!.openDir(rel);
           if (this.closed) break;
           if (rel !== '') {
             if (this.watchers.has(rel)) continue;
             if (this.watchers.size > MAX_TREE_DIRS) {
-              if (!this.treeFull) this.log(`change notify: more than ${MAX_TREE_DIRS} directories below; changes deeper than those watched are not reported`);
+              if (!this.treeFull) this.spec.log(`change notify: more than ${MAX_TREE_DIRS} directories below; changes deeper than those watched are not reported`);
               this.treeFull = true;
               this.toWalk = [];
               break;
@@ -173,98 +274,119 @@ export class DirWatch {
     }
   }
 
-  private event(kind: 'rename' | 'change', name: string | Buffer | null): void {
+  private kernelEvent(kind: 'rename' | 'change', name: string | null): void {
     if (this.closed) return;
-    if (name === null) {
-      this.overflow = true;
-    } else if (this.queue.length >= MAX_QUEUED) {
-      this.overflow = true;
-      this.queue = [];
-    } else {
-      this.queue.push({ kind, name: String(name) });
-    }
+    if (name === null) return this.setOverflow();
     // A name came or went below a WATCH_TREE: a directory that came is watched, one that went is let go.
-    if (this.tree && kind === 'rename' && name !== null && !this.treeFull) this.walkLater(String(name));
-    this.kick();
+    if (this.recursive && kind === 'rename' && !this.treeFull) this.walkLater(name);
+    if (this.kernel.length >= MAX_QUEUED) return this.setOverflow();
+    this.kernel.push({ kind, name, at: Date.now() });
+    this.kernelTimer ??= setTimeout(() => {
+      this.kernelTimer = null;
+      void this.lookAtKernel();
+    }, KERNEL_DELAY_MS);
   }
 
-  /** Answers a waiting request shortly after the first event, so a burst goes out together. */
-  private kick(): void {
-    if (!this.waiter || this.flushTimer) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = null;
-      void this.answer();
-    }, 20);
+  /** Kernel events that are not the server's own, as changes (see the file's comment). */
+  private async lookAtKernel(): Promise<void> {
+    const share = this.spec.share;
+    const events = this.kernel.filter((e) => !this.hub.isOwn(share, this.base === '' ? e.name : `${this.base}/${e.name}`, e.at));
+    this.kernel = [];
+    // Whether each name is there, all looked up before any is delivered: one answer carries the batch.
+    const there = await Promise.all(events.map((e) => (e.kind === 'rename' ? this.spec.exists(e.name) : false)));
+    events.forEach((e, i) => {
+      if (e.kind === 'change') this.deliver(NotifyAction.MODIFIED, CHANGE_BITS, e.name);
+      else this.deliver(there[i] ? NotifyAction.ADDED : NotifyAction.REMOVED, NAME_BITS, e.name);
+    });
   }
 
-  private async answer(): Promise<void> {
-    const w = this.waiter;
-    if (!w) return;
-    if (this.overflow) {
-      this.overflow = false;
-      this.queue = [];
-      this.waiter = null;
-      return w.resolve({ overflow: true });
-    }
-    const events = this.queue;
+  private setOverflow(): void {
+    this.overflow = true;
     this.queue = [];
-    const changes: FileNotifyInformation[] = [];
-    for (const e of events) {
-      const name = e.name.split('/').join('\\');
-      if (e.kind === 'change') {
-        if (w.filter & CHANGE_BITS) changes.push({ action: NotifyAction.MODIFIED, fileName: name });
-      } else if (w.filter & NAME_BITS) {
-        changes.push({ action: (await this.exists(e.name)) ? NotifyAction.ADDED : NotifyAction.REMOVED, fileName: name });
+    this.answerSoon();
+  }
+
+  /** A change `name` (below the watched directory, '/' separated) that MS-FSA reports under `filter`. */
+  deliver(action: number, filter: number, name: string): void {
+    if (this.closed || (filter & this.filter) === 0 || this.overflow) return;
+    if (this.queue.length >= MAX_QUEUED) return this.setOverflow();
+    this.queue.push({ action, fileName: name.split('/').join('\\') });
+    this.answerSoon();
+  }
+
+  /** Answers the first waiting request once the changes of this turn of the loop are in. */
+  private answerSoon(): void {
+    if (this.answerQueued || this.waiters.length === 0 || (!this.overflow && this.queue.length === 0)) return;
+    this.answerQueued = true;
+    setImmediate(() => {
+      this.answerQueued = false;
+      const w = this.waiters.shift();
+      if (!w) return;
+      if (this.overflow) {
+        this.overflow = false;
+        this.queue = [];
+        return w.resolve({ overflow: true });
       }
-    }
-    if (this.waiter !== w) return; // cancelled while checking
-    if (changes.length === 0) return; // nothing this request asked for: keep waiting
-    this.waiter = null;
-    w.resolve({ overflow: false, changes });
+      if (this.queue.length === 0) {
+        this.waiters.unshift(w);
+        return;
+      }
+      const changes = coalesce(this.queue);
+      this.queue = [];
+      w.resolve({ overflow: false, changes });
+    });
   }
 
   /**
-   * Waits for the next changes this filter selects. Resolves 'closed' when
-   * the open is closed (the caller answers STATUS_NOTIFY_CLEANUP).
+   * Waits for the next changes. Resolves 'closed' when the open is closed
+   * (the caller answers STATUS_NOTIFY_CLEANUP).
    */
-  next(filter: number): { result: Promise<NotifyResult | 'closed'>; cancel: () => void } {
-    let resolveFn!: (r: NotifyResult | 'closed') => void;
-    const result = new Promise<NotifyResult | 'closed'>((r) => (resolveFn = r));
+  next(): { result: Promise<NotifyResult | 'closed' | 'deleted'>; cancel: () => void } {
+    let resolveFn!: (r: NotifyResult | 'closed' | 'deleted') => void;
+    const result = new Promise<NotifyResult | 'closed' | 'deleted'>((r) => (resolveFn = r));
     if (this.closed) {
       resolveFn('closed');
       return { result, cancel: () => {} };
     }
-    // One request waits at a time per open; a second replaces nothing, it queues behind (rare).
-    const w: Waiter = { filter, resolve: resolveFn };
-    this.waiter = w;
-    if (this.overflow || this.queue.length) this.kick();
+    const w: Waiter = { resolve: resolveFn };
+    this.waiters.push(w);
+    this.answerSoon();
     return {
       result,
       cancel: () => {
-        if (this.waiter === w) this.waiter = null;
+        const i = this.waiters.indexOf(w);
+        if (i >= 0) this.waiters.splice(i, 1);
       },
     };
+  }
+
+  /**
+   * The directory is to be deleted once its last handle closes: requests
+   * waiting end (the caller answers STATUS_DELETE_PENDING, as Windows and
+   * Samba do; smbtorture smb2.notify.rmdir1-4).
+   */
+  deletePending(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.resolve('deleted');
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.hub.remove(this.spec.share, this);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     this.toWalk = [];
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    const w = this.waiter;
-    this.waiter = null;
-    w?.resolve('closed');
+    this.kernel = [];
+    if (this.kernelTimer) clearTimeout(this.kernelTimer);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.resolve('closed');
   }
 }
 
-/** Bytes the FILE_NOTIFY_INFORMATION chain takes (MS-FSCC 2.7.1: 12 + name, 4-aligned except the last). */
-export function notifyInfoSize(list: readonly FileNotifyInformation[]): number {
-  let n = 0;
-  list.forEach((e, i) => {
-    const len = 12 + utf16(e.fileName).length;
-    n += i === list.length - 1 ? len : (len + 3) & ~3;
-  });
-  return n;
+/** Back-to-back reports of the same action on the same name say nothing more: one is kept (as Samba does). */
+function coalesce(list: FileNotifyInformation[]): FileNotifyInformation[] {
+  return list.filter((e, i) => i === 0 || e.action !== list[i - 1]!.action || e.fileName !== list[i - 1]!.fileName);
 }

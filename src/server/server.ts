@@ -29,6 +29,7 @@ import { ntHash } from '../auth/ntlm-crypto.js';
 import { forgetDurable, preserveDurable } from './durable.js';
 import { dropChannels, sessionConnections } from './channel.js';
 import { HeldBudget, defaultHeldBudget } from './held.js';
+import { NotifyAction, NotifyFilter, NotifyHub, nameBit } from './notify.js';
 
 /**
  * Largest message a connection may send before it has a session: NEGOTIATE
@@ -71,6 +72,8 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   readonly log: Logger;
   readonly guid = randomBytes(16);
   readonly state = new ServerState();
+  /** change notify: the server's own changes, to the opens watching (notify.ts) */
+  readonly notify = new NotifyHub();
   readonly auth: ServerAuth;
   readonly vfs: Vfs;
   readonly transport: Transport;
@@ -328,15 +331,21 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       if (o.deleteOnClose && o.tree.share.root) {
         // The delete happens when the last handle closes (MS-FSA 2.1.5.4): pass it on.
         const others = this.state.opensAt(o.tree.share, o.path);
-        if (others.length > 0) {
-          for (const other of others) {
-            other.deleteOnClose = true;
-            other.pendingDelete = true;
-          }
+        for (const other of others) {
+          other.deleteOnClose = true;
+          other.pendingDelete = true;
+          other.notify?.deletePending();
         }
-        else if (o.isDirectory) await o.tree.share.root.rmdir(o.path);
-        else await o.tree.share.root.unlink(o.path);
+        if (others.length === 0) {
+          if (o.isDirectory) await o.tree.share.root.rmdir(o.path);
+          else await o.tree.share.root.unlink(o.path);
+          this.notify.post(o.tree.share, o.path, NotifyAction.REMOVED, nameBit(o.isDirectory));
+          return;
+        }
       }
+      // Written through this handle: the new size and write time are reported once, at close,
+      // as NTFS does at cleanup (MS-FSA 2.1.5.4).
+      if (o.modified) this.notify.post(o.tree.share, o.path, NotifyAction.MODIFIED, NotifyFilter.SIZE | NotifyFilter.LAST_WRITE);
     } catch (err) {
       this.log.warn(`close of "${o.path}" on share ${o.tree.share.name}: ${(err as Error).message}`);
     }

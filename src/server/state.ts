@@ -113,6 +113,8 @@ export class Open {
   caching: OpenCaching | null = null;
   /** set when the open is durable (durable.ts) */
   durable: DurableState | null = null;
+  /** data was written through it: change notify reports the file MODIFIED at close */
+  modified = false;
   /** directory change watch, from the first CHANGE_NOTIFY until close (notify.ts) */
   notify: DirWatch | null = null;
   /** the user whose session made it (ownerKey), for what each user holds; a durable reconnect keeps it */

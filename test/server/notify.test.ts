@@ -11,15 +11,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeEchoRequest } from '../../src/smb2/commands/echo.js';
 import { MAX_TREE_DIRS } from '../../src/server/notify.js';
-import { serverWithClient } from './smb-client.js';
+import { serverWithClient, TestClient } from './smb-client.js';
+import { USER, PASSWORD } from '../interop/harness.js';
+import { encodeLogoffRequest } from '../../src/smb2/commands/logoff.js';
 import { Command } from '../../src/smb2/constants.js';
 import { NtStatus } from '../../src/smb2/status.js';
 import { decodeChangeNotifyResponse, decodeFileNotifyInformation, encodeChangeNotifyRequest } from '../../src/smb2/commands/change-notify.js';
 import type { FileId } from '../../src/smb2/wire.js';
+import { encodeWriteRequest } from '../../src/smb2/commands/write.js';
+import { encodeSetInfoRequest } from '../../src/smb2/commands/set-info.js';
+import { encodeFileRenameInformation } from '../../src/smb2/fscc/index.js';
 
 const FILE_DIRECTORY_FILE = 0x1;
 const FILE_NON_DIRECTORY_FILE = 0x40;
-const FILE_NAME = 0x1, DIR_NAME = 0x2, SIZE = 0x8, LAST_WRITE = 0x10;
+const FILE_NAME = 0x1, DIR_NAME = 0x2, ATTRIBUTES = 0x4, SIZE = 0x8, LAST_WRITE = 0x10, CREATION = 0x40;
+const FILE_CREATE = 2, FILE_DELETE_ON_CLOSE = 0x1000, DELETE = 0x10000;
 const WATCH_TREE = 0x1;
 
 const env = serverWithClient();
@@ -37,6 +43,11 @@ function notify(fileId: FileId, filter: number, flags = 0, outputBufferLength = 
 
 function changes(msg: Buffer) {
   return decodeFileNotifyInformation(decodeChangeNotifyResponse(msg).output);
+}
+
+function renameBody(fileId: FileId, fileName: string): Buffer {
+  const buffer = encodeFileRenameInformation({ replaceIfExists: false, rootDirectory: 0n, fileName });
+  return encodeSetInfoRequest({ infoType: 1, fileInfoClass: 10, buffer, additionalInformation: 0, fileId });
 }
 
 const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
@@ -60,21 +71,76 @@ describe('change notify', () => {
     assert.equal(await env.c.close(d), 0);
   });
 
-  test('content changes need SIZE or LAST_WRITE in the filter; name-only filters ignore them', async () => {
+  test('content changes need SIZE or LAST_WRITE in the filter; the first request fixes the filter until the handle closes', async () => {
     const d = await openDir('n2');
     writeFileSync(join(env.srv.dir, 'n2', 'f'), 'a');
     const nameOnly = notify(d, DIR_NAME);
     await tick();
     appendFileSync(join(env.srv.dir, 'n2', 'f'), 'more');
-    await tick(100);
+    await tick(250);
     mkdirSync(join(env.srv.dir, 'n2', 'sub'));
     const r = await nameOnly.response;
     assert.deepEqual(changes(r.msg).map((e) => [e.action, e.fileName]), [[1, 'sub']], 'the write was filtered out');
-    const sized = notify(d, SIZE | LAST_WRITE);
+    // A later request on the same handle asks for more, and still gets only names (as Windows: smbtorture smb2.notify.mask-change).
+    const asksMore = notify(d, DIR_NAME | SIZE | LAST_WRITE);
+    await tick();
+    appendFileSync(join(env.srv.dir, 'n2', 'f'), 'again');
+    await tick(250);
+    mkdirSync(join(env.srv.dir, 'n2', 'sub2'));
+    assert.deepEqual(changes((await asksMore.response).msg).map((e) => [e.action, e.fileName]), [[1, 'sub2']]);
+    const d2 = await openDir('n2');
+    const sized = notify(d2, SIZE | LAST_WRITE);
     await tick();
     appendFileSync(join(env.srv.dir, 'n2', 'f'), 'again');
     const r2 = await sized.response;
     assert.ok(changes(r2.msg).some((e) => e.action === 3 && e.fileName === 'f'), 'MODIFIED f');
+    await env.c.close(d);
+    await env.c.close(d2);
+  });
+
+  test("the server's own changes are reported once each, with the action MS-FSA gives them", async () => {
+    const d = await openDir('n9');
+    const all = FILE_NAME | DIR_NAME | ATTRIBUTES | SIZE | LAST_WRITE | CREATION;
+    // The first request sets the watch up; cancelled, the watch stays and keeps changes for the next.
+    const first = notify(d, all);
+    env.c.cancel({ asyncId: (await env.c.waitInterim(first.messageId)).asyncId });
+    assert.equal((await first.response).hdr.status, NtStatus.CANCELLED);
+
+    const f = await env.c.create('n9\\a.txt', { disposition: FILE_CREATE, options: FILE_NON_DIRECTORY_FILE, access: 0x0012019f | DELETE });
+    assert.equal(f.status, 0);
+    assert.equal((await env.c.request(Command.WRITE, encodeWriteRequest({ offset: 0n, fileId: f.res!.fileId, channel: 0, remainingBytes: 0, flags: 0, data: Buffer.from('hello') }))).hdr.status, 0);
+    assert.equal((await env.c.request(Command.SET_INFO, renameBody(f.res!.fileId, 'n9\\b.txt'))).hdr.status, 0);
+    assert.equal(await env.c.close(f.res!.fileId), 0);
+    const sub = await env.c.create('n9\\sub', { disposition: FILE_CREATE, options: FILE_DIRECTORY_FILE });
+    assert.equal(sub.status, 0);
+    await env.c.close(sub.res!.fileId);
+    const del = await env.c.create('n9\\b.txt', { options: FILE_NON_DIRECTORY_FILE | FILE_DELETE_ON_CLOSE, access: DELETE });
+    assert.equal(del.status, 0);
+    await env.c.close(del.res!.fileId);
+    await tick(400); // past the kernel's echo of each of those
+    const r = await notify(d, all).response;
+    assert.equal(r.hdr.status, NtStatus.SUCCESS);
+    assert.deepEqual(changes(r.msg).map((e) => [e.action, e.fileName]), [
+      [1, 'a.txt'], // CREATE
+      [4, 'a.txt'], [5, 'b.txt'], [3, 'b.txt'], // rename: old name, new name, and the file's attributes as Windows shows them
+      // the close after the write: its MODIFIED is the same as the one before, and said once
+      [1, 'sub'],
+      [2, 'b.txt'], // delete on close
+    ]);
+    await env.c.close(d);
+  });
+
+  test('two requests on one handle are answered in the order they came, one change each', async () => {
+    const d = await openDir('n10');
+    const r1 = notify(d, DIR_NAME);
+    const r2 = notify(d, DIR_NAME);
+    await env.c.waitInterim(r2.messageId);
+    const a = await env.c.create('n10\\one', { disposition: FILE_CREATE, options: FILE_DIRECTORY_FILE });
+    await env.c.close(a.res!.fileId);
+    assert.deepEqual(changes((await r1.response).msg).map((e) => [e.action, e.fileName]), [[1, 'one']]);
+    const b = await env.c.create('n10\\two', { disposition: FILE_CREATE, options: FILE_DIRECTORY_FILE });
+    await env.c.close(b.res!.fileId);
+    assert.deepEqual(changes((await r2.response).msg).map((e) => [e.action, e.fileName]), [[1, 'two']]);
     await env.c.close(d);
   });
 
@@ -187,6 +253,31 @@ describe('change notify', () => {
     const w = watch();
     await env.c.close(d);
     assert.equal(w.watchers.size, 0, 'closing the handle lets every watch go');
+  });
+
+  test('a directory made delete-pending by another handle ends the wait with DELETE_PENDING; LOGOFF ends it with NOTIFY_CLEANUP', async () => {
+    const d = await env.c.create('n11', { disposition: FILE_CREATE, options: FILE_DIRECTORY_FILE, access: 0x001200a9, share: 7 });
+    assert.equal(d.status, 0);
+    const req = notify(d.res!.fileId, FILE_NAME);
+    await env.c.waitInterim(req.messageId);
+    const rm = await env.c.create('n11', { options: FILE_DIRECTORY_FILE | FILE_DELETE_ON_CLOSE, access: DELETE, share: 7 });
+    assert.equal(rm.status, 0);
+    assert.equal(await env.c.close(rm.res!.fileId), 0);
+    assert.equal((await req.response).hdr.status, NtStatus.DELETE_PENDING);
+    assert.equal(await env.c.close(d.res!.fileId), 0);
+
+    // The session going closes its handles: a waiting request ends as a close would end it.
+    const c2 = await TestClient.connect(env.srv.port, USER, PASSWORD, 'share');
+    try {
+      mkdirSync(join(env.srv.dir, 'n12'));
+      const d2 = await c2.create('n12', { options: FILE_DIRECTORY_FILE, access: 0x001200a9 });
+      const w = c2.send(Command.CHANGE_NOTIFY, encodeChangeNotifyRequest({ flags: 0, outputBufferLength: 4096, fileId: d2.res!.fileId, completionFilter: FILE_NAME }));
+      await c2.waitInterim(w.messageId);
+      assert.equal((await c2.request(Command.LOGOFF, encodeLogoffRequest())).hdr.status, 0);
+      assert.equal((await w.response).hdr.status, NtStatus.NOTIFY_CLEANUP);
+    } finally {
+      c2.destroy();
+    }
   });
 
   test('a file handle is refused with INVALID_PARAMETER', async () => {

@@ -15,6 +15,7 @@ import { breakBeforeOpen, grantCaching, parseCaching, reconnectIfAsked } from '.
 import { Open, ownerKey, type Session, type TreeConnect } from '../state.js';
 import { allocationSize, decodeOr, deleteRefusal, endOfFile, fileAttributes, fileTimes, fsStatus, parentPath } from './common.js';
 import { takesOthersShare } from '../limits.js';
+import { NotifyAction, NotifyFilter, nameBit } from '../notify.js';
 
 const DATA_ACCESS = Access.FILE_READ_DATA | Access.FILE_EXECUTE;
 const PREFETCH = [NTACL_XATTR, DOSATTRIB_XATTR] as const;
@@ -208,6 +209,9 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   if (file.created) action = CreateAction.CREATED;
   else if (disp === CreateDisposition.SUPERSEDE) action = CreateAction.SUPERSEDED;
   else if (truncate) action = CreateAction.OVERWRITTEN;
+  // Change notify (MS-FSA 2.1.5.1.1, 2.1.5.1.2.1): a new name, or an existing file's data and attributes replaced.
+  if (action === CreateAction.CREATED) server.notify.post(tree.share, rel, NotifyAction.ADDED, nameBit(file.isDirectory));
+  else if (action !== CreateAction.OPENED) server.notify.post(tree.share, rel, NotifyAction.MODIFIED, NotifyFilter.ATTRIBUTES | NotifyFilter.SIZE | NotifyFilter.LAST_WRITE);
 
   const contexts = answerContexts(req.createContexts, tree.maximalAccess, st.ino, st.dev);
   const cached = typeof contexts === 'number' ? contexts : grantCaching(ctx, open, caching, st.dev, st.ino);

@@ -14,6 +14,7 @@ import type { Open } from '../state.js';
 import { decodeOr, deleteRefusal, fsStatus, isReadOnly, lookupOpen, parentPath } from './common.js';
 import { storeDosAttributes } from '../dos-attributes.js';
 import { breakReadCaching } from '../oplock.js';
+import { NotifyAction, NotifyFilter, nameBit } from '../notify.js';
 
 const OK: Reply = { status: NtStatus.SUCCESS, body: encodeSetInfoResponse() };
 
@@ -61,7 +62,7 @@ function setFileInfo(ctx: RequestContext, open: Open, cls: number, buf: Buffer):
   switch (cls) {
     case F.FileBasicInformation: {
       const i = fscc.decodeFileBasicInformation(buf);
-      return setBasic(open, i);
+      return setBasic(ctx, open, i);
     }
     case F.FileRenameInformation:
     case F.FileRenameInformationEx:
@@ -108,7 +109,7 @@ function setFileInfo(ctx: RequestContext, open: Open, cls: number, buf: Buffer):
  * (dos-attributes.ts; NORMAL alone clears them), READONLY sets or clears the
  * write bits of the mode.
  */
-async function setBasic(open: Open, i: fscc.FileBasicInformation): Promise<number> {
+async function setBasic(ctx: RequestContext, open: Open, i: fscc.FileBasicInformation): Promise<number> {
   if (!has(open, Access.FILE_WRITE_ATTRIBUTES)) return NtStatus.ACCESS_DENIED;
   if (i.fileAttributes & FileAttributes.DIRECTORY && !open.isDirectory) return NtStatus.INVALID_PARAMETER;
   // MS-FSA 2.1.5.14.2: a directory cannot be marked temporary.
@@ -122,7 +123,16 @@ async function setBasic(open: Open, i: fscc.FileBasicInformation): Promise<numbe
     await storeDosAttributes(open.file!, i.fileAttributes);
     await setReadOnly(open, (i.fileAttributes & FileAttributes.READONLY) !== 0);
   }
+  // Change notify: what was set (MS-FSA 2.1.5.14.2), nothing when nothing was.
+  const changed = (i.fileAttributes !== 0 ? NotifyFilter.ATTRIBUTES : 0) |
+    (t.atimeNs !== undefined ? NotifyFilter.LAST_ACCESS : 0) | (t.mtimeNs !== undefined ? NotifyFilter.LAST_WRITE : 0);
+  if (changed) changedFile(ctx, open, changed);
   return NtStatus.SUCCESS;
+}
+
+/** Change notify: the open's file was MODIFIED as `filter` says. */
+function changedFile(ctx: RequestContext, open: Open, filter: number): void {
+  ctx.server.notify.post(open.tree.share, open.path, NotifyAction.MODIFIED, filter);
 }
 
 /**
@@ -199,7 +209,23 @@ async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInfo
   }
   // Every open of the file, or below the directory, follows the rename.
   for (const o of opensAt(ctx, open, from, true)) ctx.server.state.opens.move(o, to + o.path.slice(from.length));
+  notifyRename(ctx, open.tree.share, from, to, open.isDirectory);
   return NtStatus.SUCCESS;
+}
+
+/**
+ * Change notify for a rename (MS-FSA 2.1.5.14.11): OLD_NAME then NEW_NAME
+ * within one directory, REMOVED then ADDED across two; a file also shows
+ * its attributes and creation time MODIFIED under the new name, as Windows
+ * reports it (and Samba copies; smbtorture smb2.notify.mask-change).
+ */
+function notifyRename(ctx: RequestContext, share: object, from: string, to: string, isDirectory: boolean): void {
+  const hub = ctx.server.notify;
+  const bit = nameBit(isDirectory);
+  const sameDir = parentPath(from) === parentPath(to);
+  hub.post(share, from, sameDir ? NotifyAction.RENAMED_OLD_NAME : NotifyAction.REMOVED, bit);
+  hub.post(share, to, sameDir ? NotifyAction.RENAMED_NEW_NAME : NotifyAction.ADDED, bit);
+  if (!isDirectory) hub.post(share, to, NotifyAction.MODIFIED, NotifyFilter.ATTRIBUTES | NotifyFilter.CREATION);
 }
 
 async function link(ctx: RequestContext, open: Open, info: fscc.FileLinkInformation): Promise<number> {
@@ -211,6 +237,7 @@ async function link(ctx: RequestContext, open: Open, info: fscc.FileLinkInformat
     const existing = info.replaceIfExists ? await root.stat(to).catch(() => null) : null;
     if (!existing) {
       await root.link(open.path, to);
+      ctx.server.notify.post(open.tree.share, to, NotifyAction.ADDED, NotifyFilter.FILE_NAME);
       return NtStatus.SUCCESS;
     }
     if (existing.isDirectory || isReadOnly(existing) || opensAt(ctx, open, to).length > 0) return NtStatus.ACCESS_DENIED;
@@ -225,6 +252,8 @@ async function link(ctx: RequestContext, open: Open, info: fscc.FileLinkInformat
       await root.unlink(tmp).catch(() => undefined);
       throw err;
     }
+    ctx.server.notify.touch(open.tree.share, tmp);
+    ctx.server.notify.post(open.tree.share, to, NotifyAction.MODIFIED, NotifyFilter.ATTRIBUTES | NotifyFilter.SIZE | NotifyFilter.LAST_WRITE);
   } catch (err) {
     return fsStatus(ctx, err);
   }
@@ -256,6 +285,7 @@ async function endOfFile(ctx: RequestContext, open: Open, eof: bigint): Promise<
   if (open.isDirectory || eof < 0n) return NtStatus.INVALID_PARAMETER;
   breakReadCaching(ctx.server, open); // MS-FSA 2.1.4.12: what others cached of the data is stale
   await open.file!.truncate(eof);
+  changedFile(ctx, open, NotifyFilter.SIZE);
   return NtStatus.SUCCESS;
 }
 
@@ -272,6 +302,7 @@ async function allocation(ctx: RequestContext, open: Open, size: bigint): Promis
       if (err.code !== 'EOPNOTSUPP' && err.code !== 'ENOTSUP') throw err;
     });
   }
+  changedFile(ctx, open, NotifyFilter.SIZE);
   return NtStatus.SUCCESS;
 }
 
@@ -290,5 +321,6 @@ async function setSecurity(ctx: RequestContext, open: Open, info: number, buffer
   const log = (m: string): void => ctx.server.log.warn(`"${open.path}": ${m}`);
   const current = (await loadDescriptor(file, log)) ?? defaultDescriptor(await file.stat(), ctx.tree!.maximalAccess);
   await storeDescriptor(file, mergeDescriptor(current, given, info));
+  changedFile(ctx, open, NotifyFilter.SECURITY);
   return NtStatus.SUCCESS;
 }

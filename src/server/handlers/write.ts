@@ -9,6 +9,7 @@ import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { beyondMaxOffset, decodeOr, fsStatus, lookupOpen } from './common.js';
 import { rangeConflicts } from './lock.js';
 import { breakReadCaching } from '../oplock.js';
+import type { Open } from '../state.js';
 
 /** Offset meaning "at the end of file" for append-only opens (MS-FSA 2.1.5.3). */
 export const APPEND_OFFSET = 0xffffffffffffffffn;
@@ -59,6 +60,7 @@ export async function handleWrite(ctx: RequestContext): Promise<Reply> {
     if (rangeConflicts(open, pos, BigInt(req.length), true)) return errorReply(NtStatus.FILE_LOCK_CONFLICT);
     // MS-FSA 2.1.4.12: read caching of the file goes (LEVEL_II oplocks, the writer's too; other leases' R).
     breakReadCaching(ctx.server, open);
+    written(ctx, open);
     const n = await writeFileData(file, req.data, pos);
     if (req.flags & WriteFlags.WRITE_THROUGH) await file.sync(true);
     open.position = Number(pos) + n;
@@ -82,6 +84,7 @@ async function handleSplicedWrite(ctx: RequestContext, spliced: SpliceOutcome): 
   if (!file || open.isDirectory) return errorReply(NtStatus.INVALID_DEVICE_REQUEST);
   const staged = ctx.msg.subarray(req.dataOffset);
   breakReadCaching(ctx.server, open);
+  written(ctx, open);
   try {
     const n = await writeFileData(file, staged, req.offset);
     if (spliced.error) throw spliced.error;
@@ -92,4 +95,13 @@ async function handleSplicedWrite(ctx: RequestContext, spliced: SpliceOutcome): 
   } catch (err) {
     return errorReply(fsStatus(ctx, err));
   }
+}
+
+/**
+ * Change notify: the file is reported MODIFIED when this handle closes
+ * (server.closeOpen), and the kernel's report of each write is the server's own.
+ */
+function written(ctx: RequestContext, open: Open): void {
+  open.modified = true;
+  ctx.server.notify.touch(open.tree.share, open.path);
 }
