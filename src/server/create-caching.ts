@@ -84,7 +84,7 @@ export async function breakBeforeOpen(ctx: RequestContext, rel: string, ask: Cac
   for (let round = 0; round < 16; round++) {
     const existing = server.state.opensAt(ctx.tree!.share, rel);
     if (existing.length === 0) return null;
-    const { waits, stale } = breakForOpen(server, table, table.statesOf(existing), intent);
+    const { waits, stale } = breakForOpen(server, table, table.statesOf(existing), intent, round > 0);
     if (stale.length > 0) {
       await Promise.all(stale.map((o) => server.closeOpen(o)));
       continue;
@@ -131,11 +131,11 @@ export function grantCaching(ctx: RequestContext, open: Open, ask: CachingAsk, d
   const contexts: CreateContext[] = [];
   let oplockLevel: number = OplockLevel.NONE;
   let leaseState: number | null = null;
+  // 3.3.5.9.8: a lease key already used for another file, a directory included (smbtorture smb2.lease.request).
+  if (ask.lease && leaseKeyElsewhere(table, ask.lease, file.key)) return NtStatus.INVALID_PARAMETER;
   if (ask.lease && open.isDirectory && ask.lease.version === 1) {
     // 3.3.5.9.8: no v1 lease on a directory; the context is ignored.
   } else if (ask.lease) {
-    // 3.3.5.9.8: a lease key already used for another file.
-    if (leaseKeyElsewhere(table, ask.lease, file.key)) return NtStatus.INVALID_PARAMETER;
     const lease = grantLease(table, open, ask.lease);
     oplockLevel = OplockLevel.LEASE;
     leaseState = lease.state;

@@ -57,6 +57,11 @@ abstract class Holder {
   state = 0;
   /** the state a break in progress lowers to; null when none is */
   breakingTo: number | null = null;
+  /**
+   * lower still, asked for by an open that came while the break was under way:
+   * broken to after the acknowledgment (ackLease), not announced before it
+   */
+  required: number | null = null;
   private waiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
 
@@ -74,10 +79,16 @@ abstract class Holder {
     this.timer.unref();
   }
 
+  /** Asks, during a break, for `to` once it is acknowledged. */
+  require(to: number): void {
+    this.required = (this.required ?? this.breakingTo ?? this.state) & to;
+  }
+
   /** The break is over: the holder now has `state`. */
   endBreak(state: number): void {
     this.state = state;
     this.breakingTo = null;
+    this.required = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const w = this.waiters;
@@ -104,6 +115,8 @@ export class Lease extends Holder {
   epoch = 0;
   constructor(
     readonly id: string,
+    /** the client it belongs to (its breaks go to that client's first connection) */
+    readonly clientGuid: Buffer,
     readonly key: Buffer,
     readonly file: FileState,
     readonly version: 1 | 2,
@@ -206,10 +219,9 @@ export function breakTarget(h: Holder, intent: OpenIntent, sharingConflict: bool
   if (isStatOpen(intent.access, h instanceof Lease) && !intent.truncate) return h.state;
   let t: number;
   if (sharingConflict) t = h.state & ~H;
-  else {
-    t = h.state & ~W;
-    if (intent.truncate) t &= ~(R | H);
-  }
+  else t = h.state & ~W;
+  // An overwrite takes all of it (what was cached of the data is gone); never W alone.
+  if (intent.truncate) t = 0;
   if (h instanceof OplockHolder && t !== h.state) t = t & R ? R : 0; // oplocks break to LEVEL_II or NONE
   return t;
 }
@@ -225,8 +237,23 @@ export function sharingConflict(intent: OpenIntent, files: FileState[]): boolean
   return false;
 }
 
-/** The connection and session a notification for `h` goes to: a connected open's. */
+/**
+ * The connection and session a notification for `h` goes to. A lease belongs
+ * to the client, not to one open: its break goes to the client's oldest
+ * connection still up (with a session of the lease's own opens if one is
+ * bound there), whichever connection its opens came through, as Windows and
+ * Samba do (smbtorture smb2.lease.v2_complex1). An oplock's goes to its
+ * open's connection.
+ */
 function deliveryFor(server: SmbServer, h: Holder): { send: (cmd: number, body: Buffer, s: Session) => void; session: Session } | null {
+  if (h instanceof Lease) {
+    for (const conn of server.connections.values()) {
+      if (conn.isClosed || !conn.negotiated?.clientGuid.equals(h.clientGuid)) continue;
+      const own = [...h.opens].find((o) => !o.closed && conn.sessions.get(o.tree.session.id) === o.tree.session);
+      const session = own?.tree.session ?? [...conn.sessions.values()].find((s) => s.state === 'valid');
+      if (session) return { send: (c, b, ss) => conn.sendUnsolicited(c, b, ss), session };
+    }
+  }
   for (const o of h.opens) {
     if (o.closed || o.durable?.disconnected) continue;
     const s = o.tree.session;
@@ -241,14 +268,14 @@ function deliveryFor(server: SmbServer, h: Holder): { send: (cmd: number, body: 
  * acknowledgment timer. Returns whether the break waits for an acknowledgment
  * (it does when W or H is taken away; 3.3.4.7: ACK_REQUIRED).
  */
-export function sendBreak(server: SmbServer, table: FileTable, h: Holder, to: number): boolean {
+export function sendBreak(server: SmbServer, table: FileTable, h: Holder, to: number, newEpoch = true): boolean {
   const from = h.state;
   const needAck = (from & (W | H)) !== 0 && from !== to;
   const target = h.breakingTo ?? from;
   const dest = deliveryFor(server, h);
   server.log.debug(`${h instanceof Lease ? 'lease' : 'oplock'} break ${stateName(from)} -> ${stateName(to)}${needAck ? ' (ack required)' : ''} ${dest ? `to connection ${dest.session.connectionId}` : 'undeliverable (no connected open)'}`);
   if (h instanceof Lease) {
-    if (h.version === 2) h.epoch = (h.epoch + 1) & 0xffff;
+    if (h.version === 2 && newEpoch) h.epoch = (h.epoch + 1) & 0xffff;
     const body = encodeOplockBreak({
       kind: 'leaseNotification',
       newEpoch: h.version === 2 ? h.epoch : 0,
@@ -289,27 +316,50 @@ export function breakForOpen(
   table: FileTable,
   files: FileState[],
   intent: OpenIntent,
+  retry = false,
 ): { waits: Promise<void>[]; stale: Open[] } {
   const conflict = sharingConflict(intent, files);
+  // The open waits only for a holder that had what is in its way: W (data it may not have
+  // written yet), or H when share modes conflict (a handle it may close). An overwrite that
+  // takes an RH lease to none goes on at once (smbtorture smb2.lease.breaking4; Samba alike).
+  const inTheWay = conflict ? H : W;
   const waits: Promise<void>[] = [];
   const stale: Open[] = [];
   for (const f of files) {
     for (const h of f.holders()) {
+      if (h instanceof Lease && h.id === intent.leaseId) continue; // its own lease
+      if (isStatOpen(intent.access, h instanceof Lease) && !intent.truncate) continue; // breaks nothing
       const to = breakTarget(h, intent, conflict);
-      if (to === h.state) continue;
       if (h.breakingTo !== null) {
-        waits.push(h.waitBreak());
+        // A break under way: what the holder answers decides what this open meets. Less
+        // than the break asks is asked for once it is acknowledged (ackLease), not now.
+        if (to !== h.state) h.require(to);
+        if (to === h.state || h.state & inTheWay || retry) waits.push(h.waitBreak());
         continue;
       }
+      if (to === h.state) continue;
       const opens = [...h.opens];
       if (opens.length > 0 && opens.every((o) => o.durable?.disconnected)) {
         stale.push(...opens);
         continue;
       }
-      if (sendBreak(server, table, h, to)) waits.push(h.waitBreak());
+      const had = h.state;
+      if (sendBreak(server, table, h, to) && had & inTheWay) waits.push(h.waitBreak());
     }
   }
   return { waits, stale };
+}
+
+/**
+ * After an acknowledged lease break: a lower state asked for meanwhile is broken to
+ * next. W and H go first, with an acknowledgment, R after them without (as Windows:
+ * smbtorture smb2.lease.breaking3 sees RH -> R -> none). These breaks finish the one
+ * acknowledged and keep its epoch (v2_breaking3).
+ */
+export function breakToRequired(server: SmbServer, lease: Lease, required: number | null): void {
+  if (required === null || (lease.state & ~required) === 0) return;
+  const next = lease.state & (W | H) && lease.state & R ? R | required : required;
+  sendBreak(server, server.state.files, lease, next & lease.state, false);
 }
 
 /** What the other holders of a file leave a new open: W only alone, nothing beside a W holder. */
@@ -374,7 +424,7 @@ export function grantLease(table: FileTable, open: Open, ask: LeaseAsk): Lease {
   let lease = table.leases.get(id);
   const want = validLeaseState(ask.state) & (open.isDirectory ? R | H : R | W | H);
   if (!lease) {
-    lease = new Lease(id, Buffer.from(ask.key), c.file, ask.version, ask.parentKey);
+    lease = new Lease(id, Buffer.from(ask.clientGuid), Buffer.from(ask.key), c.file, ask.version, ask.parentKey);
     lease.state = want & grantable(c.file, open, lease);
     if (lease.state & W && !(lease.state & R)) lease.state = 0;
     lease.epoch = ask.version === 2 ? (ask.epoch + 1) & 0xffff : 0;
@@ -416,3 +466,22 @@ export function breakReadCaching(server: SmbServer, open: Open): void {
   for (const l of c.file.leases) if (l !== c.lease) take(l);
   for (const o of c.file.opens) if (o.caching?.oplock) take(o.caching.oplock);
 }
+
+/**
+ * A rename takes handle caching from the file's other leases (MS-FSA
+ * 2.1.4.12: the name their holders cache handles under is going; smbtorture
+ * smb2.lease.v2_rename): RH leases break to R. Returns the breaks to wait for
+ * (H goes only with an acknowledgment), those already under way included.
+ */
+export function breakHandleCaching(server: SmbServer, open: Open): Promise<void>[] {
+  const c = open.caching;
+  if (!c) return [];
+  const waits: Promise<void>[] = [];
+  for (const l of c.file.leases) {
+    if (l === c.lease || !((l.breakingTo ?? l.state) & H)) continue;
+    if (l.breakingTo !== null) waits.push(l.waitBreak());
+    else if (sendBreak(server, server.state.files, l, l.state & ~H)) waits.push(l.waitBreak());
+  }
+  return waits;
+}
+

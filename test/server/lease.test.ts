@@ -16,14 +16,16 @@ import { encodeWriteRequestHead } from '../../src/smb2/commands/write.js';
 import { encodeLockRequest } from '../../src/smb2/commands/lock.js';
 import { LockFlags } from '../../src/smb2/constants.js';
 import type { FileId } from '../../src/smb2/wire.js';
+import { encodeSetInfoRequest } from '../../src/smb2/commands/set-info.js';
+import { encodeFileRenameInformation } from '../../src/smb2/fscc/index.js';
 
 const R = 1, H = 2, W = 4;
 const NO_SHARE = 0;
 
 let srv: Running;
 const clients: TestClient[] = [];
-async function client(): Promise<TestClient> {
-  const c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
+async function client(clientGuid?: Buffer): Promise<TestClient> {
+  const c = await TestClient.connect(srv.port, USER, PASSWORD, 'share', clientGuid);
   clients.push(c);
   return c;
 }
@@ -321,5 +323,113 @@ describe('durable handles and cleanup', () => {
     assert.equal(srv.server.state.opens.size, 0);
     assert.equal(srv.server.state.files.files.size, 0);
     assert.equal(srv.server.state.files.leases.size, 0);
+  });
+});
+
+describe('lease breaks: where they go, renames, overwrites, breaks asked for during a break', () => {
+  const ACK_REQUIRED = 1;
+  const OVERWRITE = 4;
+  const leaseKey = (n: number) => Buffer.alloc(16, n);
+  const ackLease = (c: TestClient, key: Buffer, state: number) => c.ack({ kind: 'leaseAck', flags: 0, leaseKey: key, leaseState: state, leaseDuration: 0n });
+  const noBreakFor = async (c: TestClient, ms = 150) => {
+    await new Promise((r) => setTimeout(r, ms));
+    return c.breaks.length;
+  };
+
+  test("a lease break goes to the client's oldest connection, whichever connection the lease's open came through", async () => {
+    const a = await client();
+    const b = await client(a.clientGuid); // the same client, a second connection
+    const other = await client();
+    const k = leaseKey(0x31);
+    const r1 = await b.create('lc1.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(k, R | W | H, true)] });
+    assert.equal(leaseOf(r1.res!).leaseState, R | W | H);
+    const second = other.create('lc1.txt');
+    const [n] = (await a.waitBreaks(1)) as LeaseBreakNotification[];
+    assert.ok(n!.leaseKey.equals(k));
+    assert.equal(n!.newLeaseState, R | H);
+    assert.equal(b.breaks.length, 0, 'nothing on the connection the open came through');
+    assert.equal((await ackLease(a, k, R | H)).hdr.status, 0);
+    const r2 = await second;
+    assert.equal(r2.status, 0);
+    await b.close(r1.res!.fileId);
+    await other.close(r2.res!.fileId);
+  });
+
+  test("a rename takes the file's other leases' handle caching first, waiting for the acknowledgment", async () => {
+    const a = await client();
+    const b = await client();
+    const ka = leaseKey(0x41), kb = leaseKey(0x42);
+    const ra = await a.create('lr1.txt', { access: 0x0013019f, oplock: OplockLevel.LEASE, contexts: [leaseCtx(ka, R | H)] });
+    const rb = await b.create('lr1.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(kb, R | H)] });
+    assert.equal(leaseOf(ra.res!).leaseState, R | H);
+    assert.equal(leaseOf(rb.res!).leaseState, R | H);
+    const buffer = encodeFileRenameInformation({ replaceIfExists: false, rootDirectory: 0n, fileName: 'lr1-renamed.txt' });
+    let renamed = false;
+    const rename = a.request(Command.SET_INFO, encodeSetInfoRequest({ infoType: 1, fileInfoClass: 10, buffer, additionalInformation: 0, fileId: ra.res!.fileId })).then((r) => {
+      renamed = true;
+      return r;
+    });
+    const [n] = (await b.waitBreaks(1)) as LeaseBreakNotification[];
+    assert.ok(n!.leaseKey.equals(kb));
+    assert.equal(n!.currentLeaseState, R | H);
+    assert.equal(n!.newLeaseState, R);
+    assert.equal(n!.flags & ACK_REQUIRED, ACK_REQUIRED);
+    assert.equal(await noBreakFor(a), 0, "the renaming open's own lease is not broken");
+    assert.equal(renamed, false, 'the rename waits for the acknowledgment');
+    assert.equal((await ackLease(b, kb, R)).hdr.status, 0);
+    const r = await rename;
+    assert.equal(r.hdr.status, 0);
+    assert.equal(r.interim.length, 1, 'it went async meanwhile');
+    await a.close(ra.res!.fileId);
+    await b.close(rb.res!.fileId);
+  });
+
+  test('an overwrite takes an RH lease to none and goes on at once; an overwrite during a W break waits, and is asked for after the acknowledgment: RH -> R -> none, in the epoch of the first break', async () => {
+    const a = await client();
+    const b = await client();
+    const c = await client();
+    const k1 = leaseKey(0x51);
+    const r1 = await a.create('lo1.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(k1, R | H)] });
+    assert.equal(leaseOf(r1.res!).leaseState, R | H);
+    const over = await b.create('lo1.txt', { disposition: OVERWRITE });
+    assert.equal(over.status, 0, 'not held back by the unacknowledged break');
+    assert.equal(over.interim, 0);
+    const [n1] = (await a.waitBreaks(1)) as LeaseBreakNotification[];
+    assert.equal(n1!.currentLeaseState, R | H);
+    assert.equal(n1!.newLeaseState, 0);
+    assert.equal(n1!.flags & ACK_REQUIRED, ACK_REQUIRED);
+    assert.equal((await ackLease(a, k1, 0)).hdr.status, 0);
+    await b.close(over.res!.fileId);
+    await a.close(r1.res!.fileId);
+
+    const k2 = leaseKey(0x52);
+    const r2 = await a.create('lo2.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(k2, R | W | H, true)] });
+    const epoch = leaseOf(r2.res!).epoch ?? 0;
+    a.breaks.length = 0;
+    const plain = b.create('lo2.txt');
+    const [w] = (await a.waitBreaks(1)) as LeaseBreakNotification[];
+    assert.equal(w!.newLeaseState, R | H);
+    assert.equal(w!.newEpoch, epoch + 1);
+    const overwrite = c.create('lo2.txt', { disposition: OVERWRITE });
+    assert.equal(await noBreakFor(a), 1, 'no second break while the first is unanswered');
+    a.breaks.length = 0;
+    assert.equal((await ackLease(a, k2, R | H)).hdr.status, 0);
+    const [h] = (await a.waitBreaks(1)) as LeaseBreakNotification[];
+    assert.deepEqual([h!.currentLeaseState, h!.newLeaseState, h!.flags & ACK_REQUIRED, h!.newEpoch], [R | H, R, ACK_REQUIRED, epoch + 1]);
+    let done = 0;
+    void plain.then(() => done++);
+    void overwrite.then(() => done++);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(done, 0, 'both opens still wait');
+    a.breaks.length = 0;
+    assert.equal((await ackLease(a, k2, R)).hdr.status, 0);
+    const [last] = (await a.waitBreaks(1)) as LeaseBreakNotification[];
+    assert.deepEqual([last!.currentLeaseState, last!.newLeaseState, last!.flags & ACK_REQUIRED, last!.newEpoch], [R, 0, 0, epoch + 1]);
+    const [p, o] = await Promise.all([plain, overwrite]);
+    assert.equal(p.status, 0);
+    assert.equal(o.status, 0);
+    await b.close(p.res!.fileId);
+    await c.close(o.res!.fileId);
+    await a.close(r2.res!.fileId);
   });
 });

@@ -133,11 +133,13 @@ export class TestClient {
   private breakWaiters: (() => void)[] = [];
   sessionId = 0n;
   treeId = 0;
-  readonly clientGuid = randomBytes(16);
+  clientGuid: Buffer = randomBytes(16);
   closed = false;
 
-  static async connect(port: number, user = 'bench', password = 'bench', share = 'bench'): Promise<TestClient> {
+  /** `clientGuid`: another connection of the same client (its leases are the client's, not the connection's). */
+  static async connect(port: number, user = 'bench', password = 'bench', share = 'bench', clientGuid?: Buffer): Promise<TestClient> {
     const c = new TestClient();
+    if (clientGuid) c.clientGuid = clientGuid;
     c.sock = await dialFramed(port, (msg) => c.onMessage(msg), () => (c.closed = true));
     await c.setup(user, password, share);
     return c;

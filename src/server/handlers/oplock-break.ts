@@ -9,7 +9,7 @@ import { decodeOplockBreakRequest, encodeOplockBreakResponse, type LeaseBreakAck
 import { OplockLevel } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
-import { FileTable, R, bitsToOplock } from '../oplock.js';
+import { FileTable, R, bitsToOplock, breakToRequired } from '../oplock.js';
 import { decodeOr, lookupOpen } from './common.js';
 
 export function handleOplockBreak(ctx: RequestContext): Reply {
@@ -46,9 +46,13 @@ function ackLease(ctx: RequestContext, m: LeaseBreakAck): Reply {
   if (lease.breakingTo === null) return errorReply(NtStatus.UNSUCCESSFUL);
   // 3.3.5.22.2: the client may not keep more than the break left it.
   if ((m.leaseState & ~lease.breakingTo) !== 0) return errorReply(NtStatus.REQUEST_NOT_ACCEPTED);
+  const required = lease.required;
   lease.endBreak(m.leaseState);
-  return {
+  const reply = {
     status: NtStatus.SUCCESS,
     body: encodeOplockBreakResponse({ kind: 'leaseAck', flags: 0, leaseKey: lease.key, leaseState: lease.state, leaseDuration: 0n }),
   };
+  // What an open asked for while this break was under way comes next.
+  breakToRequired(ctx.server, lease, required);
+  return reply;
 }

@@ -13,7 +13,8 @@ import { smbPathToRel } from '../errno.js';
 import type { Open } from '../state.js';
 import { decodeOr, deleteRefusal, fsStatus, isReadOnly, lookupOpen, parentPath } from './common.js';
 import { storeDosAttributes } from '../dos-attributes.js';
-import { breakReadCaching } from '../oplock.js';
+import { breakHandleCaching, breakReadCaching } from '../oplock.js';
+import { untilDoneOrCancelled } from '../async.js';
 import { NotifyAction, NotifyFilter, nameBit } from '../notify.js';
 
 const OK: Reply = { status: NtStatus.SUCCESS, body: encodeSetInfoResponse() };
@@ -199,6 +200,14 @@ async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInfo
     if (existing && isReadOnly(existing)) return NtStatus.ACCESS_DENIED;
     // Replacing a file someone has open: Windows refuses with ACCESS_DENIED too.
     if (opensAt(ctx, open, to).length > 0) return NtStatus.ACCESS_DENIED;
+  }
+  // Other clients' handle caching of the file goes first, waiting for their acknowledgments.
+  for (let round = 0; round < 16; round++) {
+    const waits = breakHandleCaching(ctx.server, open);
+    if (waits.length === 0) break;
+    ctx.conn.goAsync(ctx);
+    if (await untilDoneOrCancelled((fn) => ctx.conn.onCancel(ctx, fn), Promise.all(waits))) return NtStatus.CANCELLED;
+    if (open.closed) return NtStatus.FILE_CLOSED;
   }
   try {
     await root.rename(from, to, { replace: info.replaceIfExists });
