@@ -10,7 +10,7 @@
  * A file without a stored descriptor gets the default one (owner and group from
  * its uid and gid, Everyone allowed what the share allows) and no extra check.
  */
-import { decodeSecurityDescriptor, encodeSecurityDescriptor, AceFlags, AceType, WellKnownSid, type SecurityDescriptor, type Sid } from '../smb2/security.js';
+import { decodeSecurityDescriptor, encodeSecurityDescriptor, AceFlags, AceType, WellKnownSid, type Ace, type SecurityDescriptor, type Sid } from '../smb2/security.js';
 import { MalformedError } from '../smb2/wire.js';
 import type { VfsFile, VfsStat } from '../vfs/types.js';
 import { Access, mapGeneric, MaskFull } from './access.js';
@@ -117,5 +117,50 @@ export function mergeDescriptor(current: SecurityDescriptor, given: SecurityDesc
     out.daclFlags = given.daclFlags;
   }
   return out;
+}
+
+const CREATOR_OWNER = 'S-1-3-0';
+const CREATOR_GROUP = 'S-1-3-1';
+
+/**
+ * The descriptor a directory passes to a file or directory created in it
+ * without an SD_BUFFER (MS-DTYP 2.5.3.4.2, the DACL part): a file takes the
+ * OBJECT_INHERIT ACEs; a directory takes the CONTAINER_INHERIT ones, keeping
+ * them inheritable unless NO_PROPAGATE_INHERIT says otherwise, and the
+ * OBJECT_INHERIT-only ones as inherit-only, to pass them on to its files.
+ * CREATOR OWNER and CREATOR GROUP become the creator's SIDs where the ACE
+ * applies. Owner and group are the creator's. Null when the directory passes
+ * nothing down: the new object keeps the default descriptor, as before.
+ */
+export function inheritedDescriptor(parent: SecurityDescriptor, isDirectory: boolean, token: readonly Sid[]): SecurityDescriptor | null {
+  if (!parent.dacl) return null;
+  const owner = token[0]!;
+  const group = token[1]!;
+  const effective = (sid: Sid): Sid => (sid === CREATOR_OWNER ? owner : sid === CREATOR_GROUP ? group : sid);
+  const dacl: Ace[] = [];
+  for (const ace of parent.dacl) {
+    if (ace.raw) continue;
+    const f = ace.aceFlags;
+    const oi = (f & AceFlags.OBJECT_INHERIT) !== 0;
+    const ci = (f & AceFlags.CONTAINER_INHERIT) !== 0;
+    const noPropagate = (f & AceFlags.NO_PROPAGATE_INHERIT) !== 0;
+    const base = { aceType: ace.aceType, mask: ace.mask };
+    if (!isDirectory) {
+      if (oi) dacl.push({ ...base, aceFlags: AceFlags.INHERITED, sid: effective(ace.sid) });
+      continue;
+    }
+    if (ci) {
+      const creator = ace.sid === CREATOR_OWNER || ace.sid === CREATOR_GROUP;
+      if (noPropagate || !creator) dacl.push({ ...base, aceFlags: AceFlags.INHERITED | (noPropagate ? 0 : f & (AceFlags.OBJECT_INHERIT | AceFlags.CONTAINER_INHERIT)), sid: effective(ace.sid) });
+      else {
+        // What applies here names the creator; the inheritable copy keeps CREATOR OWNER for those below.
+        dacl.push({ ...base, aceFlags: AceFlags.INHERITED, sid: effective(ace.sid) });
+        dacl.push({ ...base, aceFlags: AceFlags.INHERITED | AceFlags.INHERIT_ONLY | (f & (AceFlags.OBJECT_INHERIT | AceFlags.CONTAINER_INHERIT)), sid: ace.sid });
+      }
+    } else if (oi && !noPropagate) {
+      dacl.push({ ...base, aceFlags: AceFlags.INHERITED | AceFlags.INHERIT_ONLY | AceFlags.OBJECT_INHERIT, sid: ace.sid });
+    }
+  }
+  return dacl.length > 0 ? { owner, group, dacl } : null;
 }
 

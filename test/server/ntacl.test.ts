@@ -1,7 +1,7 @@
 /** NT ACL evaluation and descriptor merging (src/server/ntacl.ts, MS-DTYP 2.5.3.2, MS-SMB2 3.3.5.21.3). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { effectiveAccess, mergeDescriptor, descriptorForCreate, SecInfo, tokenOf } from '../../src/server/ntacl.js';
+import { effectiveAccess, inheritedDescriptor, mergeDescriptor, descriptorForCreate, SecInfo, tokenOf } from '../../src/server/ntacl.js';
 import { AceType, AceFlags, WellKnownSid, encodeSecurityDescriptor, decodeSecurityDescriptor, type SecurityDescriptor } from '../../src/smb2/security.js';
 
 const token = tokenOf(null);
@@ -55,3 +55,26 @@ test('CREATE with an SD that has no DACL takes the default DACL; a malformed SD 
   assert.deepEqual((sd as SecurityDescriptor).dacl, fallback.dacl);
   assert.equal(descriptorForCreate(Buffer.alloc(3), fallback), 0xc000000d);
 });
+
+test('inheritance: a file takes OBJECT_INHERIT ACEs bare; a directory keeps CONTAINER_INHERIT ones inheritable and OBJECT_INHERIT-only ones inherit-only; NO_PROPAGATE stops there; CREATOR OWNER becomes the creator', () => {
+  const OI = AceFlags.OBJECT_INHERIT, CI = AceFlags.CONTAINER_INHERIT, NP = AceFlags.NO_PROPAGATE_INHERIT, IO = AceFlags.INHERIT_ONLY, INH = AceFlags.INHERITED;
+  const allow = (sid: string, mask: number, aceFlags: number) => ({ aceType: AceType.ACCESS_ALLOWED, aceFlags, mask, sid });
+  const parent: SecurityDescriptor = {
+    owner: WellKnownSid.EVERYONE,
+    dacl: [allow(WellKnownSid.EVERYONE, READ, OI), allow(me, 0x1f01ff, OI | CI), allow('S-1-3-0', WRITE_DATA, OI | CI | IO), allow(WellKnownSid.EVERYONE, WRITE_DAC, CI | NP), allow(WellKnownSid.EVERYONE, READ_CONTROL, 0)],
+  };
+  const file = inheritedDescriptor(parent, false, token)!;
+  assert.equal(file.owner, me);
+  assert.deepEqual(file.dacl, [allow(WellKnownSid.EVERYONE, READ, INH), allow(me, 0x1f01ff, INH), allow(me, WRITE_DATA, INH)]);
+  const dir = inheritedDescriptor(parent, true, token)!;
+  assert.deepEqual(dir.dacl, [
+    allow(WellKnownSid.EVERYONE, READ, INH | IO | OI),
+    allow(me, 0x1f01ff, INH | OI | CI),
+    allow(me, WRITE_DATA, INH),
+    allow('S-1-3-0', WRITE_DATA, INH | IO | OI | CI),
+    allow(WellKnownSid.EVERYONE, WRITE_DAC, INH),
+  ]);
+  assert.equal(inheritedDescriptor({ dacl: [allow(me, READ, 0)] }, false, token), null, 'nothing inheritable: the default stays');
+  assert.equal(inheritedDescriptor({ dacl: null }, true, token), null);
+});
+

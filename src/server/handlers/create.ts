@@ -7,7 +7,8 @@ import { createPipe } from '../../rpc/pipe.js';
 import type { OpenOptions, VfsFile } from '../../vfs/types.js';
 import { Access, mapGeneric, MaskFull, MaskWriting } from '../access.js';
 import { DOSATTRIB_XATTR, STORED_ATTRIBUTES, defaultDosAttributes, loadDosAttributes, storeDosAttributes } from '../dos-attributes.js';
-import { NTACL_XATTR, defaultDescriptor, descriptorForCreate, effectiveAccess, loadDescriptor, storeDescriptor, tokenOf } from '../ntacl.js';
+import { NTACL_XATTR, defaultDescriptor, descriptorForCreate, effectiveAccess, inheritedDescriptor, loadDescriptor, storeDescriptor, tokenOf } from '../ntacl.js';
+import type { SecurityDescriptor } from '../../smb2/security.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
 import { sharingViolation } from '../sharemode.js';
@@ -145,8 +146,10 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   }
   let st = file.statAtOpen;
   // Things only knowable after the open.
+  // A refused CREATE leaves nothing behind: a file or directory it made goes again.
   const fail = async (status: number): Promise<Reply> => {
     await file.close().catch(() => undefined);
+    if (file.created) await (file.isDirectory ? root.rmdir(rel) : root.unlink(rel)).catch(() => undefined);
     return errorReply(status);
   };
   if (wantDir && !file.isDirectory) return fail(NtStatus.NOT_A_DIRECTORY);
@@ -163,7 +166,7 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
     if (refusal !== null) return fail(refusal);
   }
   // NT ACL (ntacl.ts): a new file takes the descriptor the client sent; an existing one is checked against its own.
-  const acl = await applyDescriptor(ctx, req.createContexts, file, granted, req.desiredAccess, maxAllowed);
+  const acl = await applyDescriptor(ctx, rel, req.createContexts, file, granted, req.desiredAccess, maxAllowed);
   if ('status' in acl) return fail(acl.status);
   granted = acl.granted;
   // The stored DOS attributes of an existing file (read beside the open).
@@ -216,6 +219,7 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   const contexts = answerContexts(req.createContexts, tree.maximalAccess, st.ino, st.dev);
   const cached = typeof contexts === 'number' ? contexts : grantCaching(ctx, open, caching, st.dev, st.ino);
   if (typeof contexts === 'number' || typeof cached === 'number') {
+    open.deleteOnClose ||= file.created;
     await server.closeOpen(open);
     return errorReply(typeof contexts === 'number' ? contexts : (cached as number));
   }
@@ -237,18 +241,26 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
 
 /**
  * CREATE and NT ACLs: a file this open created stores the SD_BUFFER context's
- * descriptor (2.2.13.2.2); its creator gets what it asked, as on NTFS. An existing
- * file with a stored descriptor grants only what that descriptor allows
- * (MS-DTYP 2.5.3.2): ACCESS_DENIED when an asked right is missing, and
- * MAXIMUM_ALLOWED narrowed to it.
+ * descriptor (2.2.13.2.2), or else what its directory's stored descriptor
+ * passes down (ntacl.ts inheritedDescriptor); its creator gets what it asked,
+ * as on NTFS. An existing file with a stored descriptor grants only what that
+ * descriptor allows (MS-DTYP 2.5.3.2): ACCESS_DENIED when an asked right is
+ * missing, and MAXIMUM_ALLOWED narrowed to it. DELETE it does not grant comes
+ * from FILE_DELETE_CHILD on the directory holding it (MS-FSA 2.1.5.1.2.1, as
+ * NTFS; smbtorture smb2.delete-on-close-perms).
  */
-async function applyDescriptor(ctx: RequestContext, contexts: CreateContext[], file: VfsFile, granted: number, desired: number, maxAllowed: boolean): Promise<{ granted: number } | { status: number }> {
+async function applyDescriptor(ctx: RequestContext, rel: string, contexts: CreateContext[], file: VfsFile, granted: number, desired: number, maxAllowed: boolean): Promise<{ granted: number } | { status: number }> {
   const log = (m: string): void => ctx.server.log.warn(`share ${ctx.tree!.share.name}: ${m}`);
   if (file.created) {
     const given = findContext(contexts, CreateContextName.SD_BUFFER);
-    if (!given) return { granted };
-    const sd = descriptorForCreate(given.data, defaultDescriptor(file.statAtOpen, ctx.tree!.maximalAccess));
+    let sd: SecurityDescriptor | number | null;
+    if (given) sd = descriptorForCreate(given.data, defaultDescriptor(file.statAtOpen, ctx.tree!.maximalAccess));
+    else {
+      const parent = await parentDescriptor(ctx, rel, log);
+      sd = parent && inheritedDescriptor(parent, file.isDirectory, tokenOf(ctx.session));
+    }
     if (typeof sd === 'number') return { status: sd };
+    if (!sd) return { granted };
     try {
       await storeDescriptor(file, sd);
     } catch (err) {
@@ -258,10 +270,28 @@ async function applyDescriptor(ctx: RequestContext, contexts: CreateContext[], f
   }
   const sd = await loadDescriptor(file, log).catch(() => null);
   if (!sd) return { granted };
-  const allowed = effectiveAccess(sd, tokenOf(ctx.session));
+  const token = tokenOf(ctx.session);
+  let allowed = effectiveAccess(sd, token);
   const asked = mapGeneric(desired & ~Access.MAXIMUM_ALLOWED, MaskFull) & ~Access.SYNCHRONIZE;
+  if (!(allowed & Access.DELETE) && (asked & Access.DELETE || maxAllowed) && rel !== '') {
+    const parent = (await parentDescriptor(ctx, rel, log)) ?? defaultDescriptor(null, ctx.tree!.maximalAccess);
+    if (effectiveAccess(parent, token) & Access.FILE_DELETE_CHILD) allowed |= Access.DELETE;
+  }
   if (asked & ~allowed) return { status: NtStatus.ACCESS_DENIED };
   return { granted: maxAllowed ? (granted & (allowed | asked)) >>> 0 : granted };
+}
+
+/** The stored descriptor of the directory holding `rel`, or null when it has none. */
+async function parentDescriptor(ctx: RequestContext, rel: string, log: (m: string) => void): Promise<SecurityDescriptor | null> {
+  let dir: VfsFile | null = null;
+  try {
+    dir = await ctx.tree!.share.root!.open(parentPath(rel), { read: false, write: false, directory: 'must', prefetchXattr: NTACL_XATTR });
+    return await loadDescriptor(dir, log);
+  } catch {
+    return null;
+  } finally {
+    await dir?.close().catch(() => undefined);
+  }
 }
 
 /**

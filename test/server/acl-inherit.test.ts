@@ -1,0 +1,92 @@
+/**
+ * NT ACLs passed down and DELETE through the directory, over real SMB2: a
+ * file or directory created without an SD_BUFFER takes what its directory's
+ * descriptor passes down (MS-DTYP 2.5.3.4.2); DELETE a file's own DACL does
+ * not grant comes from FILE_DELETE_CHILD on its directory; and a CREATE that
+ * fails after making the file leaves nothing behind (smbtorture
+ * smb2.delete-on-close-perms).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js';
+import { TestClient } from './smb-client.js';
+import { CreateContextName, CreateDisposition } from '../../src/smb2/constants.js';
+import { NtStatus } from '../../src/smb2/status.js';
+import { AceFlags, AceType, encodeSecurityDescriptor } from '../../src/smb2/security.js';
+import { tokenOf } from '../../src/server/ntacl.js';
+
+const me = tokenOf(null)[0]!;
+const DELETE = 0x00010000, DELETE_CHILD = 0x40, READ = 0x00120089, ALL = 0x001f01ff;
+const DIRECTORY_FILE = 0x1, NON_DIRECTORY_FILE = 0x40, DELETE_ON_CLOSE = 0x1000;
+const READONLY = 0x1;
+
+let srv: Running;
+let c: TestClient;
+
+before(async () => {
+  srv = await startServer({ signing: 'enabled' });
+  c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
+});
+after(async () => {
+  c.destroy();
+  await srv.stop();
+});
+
+/** A directory whose DACL is one ACE for this server's user. */
+async function dirWith(name: string, mask: number, aceFlags: number): Promise<void> {
+  const sd = encodeSecurityDescriptor({ owner: me, dacl: [{ aceType: AceType.ACCESS_ALLOWED, aceFlags, mask, sid: me }] });
+  const r = await c.create(name, { disposition: CreateDisposition.CREATE, options: DIRECTORY_FILE, contexts: [{ name: CreateContextName.SD_BUFFER, data: sd }] });
+  assert.equal(r.status, 0);
+  assert.equal(await c.close(r.res!.fileId), 0);
+}
+
+async function openStatus(name: string, access: number, options = 0): Promise<number> {
+  const r = await c.create(name, { disposition: CreateDisposition.OPEN, access, options });
+  if (r.status === 0) await c.close(r.res!.fileId);
+  return r.status;
+}
+
+describe('NT ACL inheritance and DELETE', () => {
+  test("a new file takes its directory's OBJECT_INHERIT ACE: its creator got DELETE, later opens do not, the directory granting no DELETE_CHILD", async () => {
+    await dirWith('inh1', ALL & ~(DELETE | DELETE_CHILD), AceFlags.OBJECT_INHERIT);
+    const f = await c.create('inh1\\f.txt', { disposition: CreateDisposition.CREATE, access: READ | DELETE, options: NON_DIRECTORY_FILE });
+    assert.equal(f.status, 0, 'the creator gets what it asked');
+    assert.equal(await c.close(f.res!.fileId), 0);
+    assert.equal(await openStatus('inh1\\f.txt', READ), 0);
+    assert.equal(await openStatus('inh1\\f.txt', READ | DELETE), NtStatus.ACCESS_DENIED, 'the inherited ACE has no DELETE');
+    assert.equal(await openStatus('inh1\\f.txt', READ, DELETE_ON_CLOSE), NtStatus.ACCESS_DENIED);
+  });
+
+  test('DELETE that a file does not grant comes from DELETE_CHILD on its directory', async () => {
+    await dirWith('inh2', ALL & ~DELETE, AceFlags.OBJECT_INHERIT); // DELETE_CHILD kept
+    const f = await c.create('inh2\\f.txt', { disposition: CreateDisposition.CREATE, options: NON_DIRECTORY_FILE });
+    assert.equal(f.status, 0);
+    assert.equal(await c.close(f.res!.fileId), 0);
+    assert.equal(await openStatus('inh2\\f.txt', READ | DELETE), 0);
+    // The directory itself: no DELETE in its own DACL, but the share root grants DELETE_CHILD.
+    assert.equal(await openStatus('inh1', READ | DELETE, DIRECTORY_FILE), 0);
+  });
+
+  test('a directory passes CONTAINER_INHERIT ACEs on to directories below, and they to their files', async () => {
+    await dirWith('inh3', ALL & ~(DELETE | DELETE_CHILD), AceFlags.OBJECT_INHERIT | AceFlags.CONTAINER_INHERIT);
+    const sub = await c.create('inh3\\sub', { disposition: CreateDisposition.CREATE, options: DIRECTORY_FILE });
+    assert.equal(sub.status, 0);
+    assert.equal(await c.close(sub.res!.fileId), 0);
+    const f = await c.create('inh3\\sub\\f.txt', { disposition: CreateDisposition.CREATE, options: NON_DIRECTORY_FILE });
+    assert.equal(f.status, 0);
+    assert.equal(await c.close(f.res!.fileId), 0);
+    assert.equal(await openStatus('inh3\\sub\\f.txt', READ | DELETE), NtStatus.ACCESS_DENIED, 'two levels down, still no DELETE');
+    assert.equal(await openStatus('inh3\\sub\\f.txt', READ), 0);
+  });
+
+  test('a CREATE refused after it made the file leaves nothing: a new READONLY file with DELETE_ON_CLOSE', async () => {
+    const r = await c.create('doc-ro.txt', { disposition: CreateDisposition.CREATE, attributes: READONLY, options: NON_DIRECTORY_FILE | DELETE_ON_CLOSE, access: ALL });
+    assert.equal(r.status, NtStatus.CANNOT_DELETE);
+    assert.equal(existsSync(join(srv.dir, 'doc-ro.txt')), false);
+    const again = await c.create('doc-ro.txt', { disposition: CreateDisposition.CREATE, attributes: READONLY, options: NON_DIRECTORY_FILE });
+    assert.equal(again.status, 0, 'the name is free');
+    assert.equal(await c.close(again.res!.fileId), 0);
+  });
+});
