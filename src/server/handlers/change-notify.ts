@@ -2,8 +2,9 @@
  * CHANGE_NOTIFY (MS-SMB2 3.3.5.19): goes async at once (interim
  * STATUS_PENDING), then completes with the changes, STATUS_NOTIFY_ENUM_DIR
  * when they do not fit or were not all seen, STATUS_NOTIFY_CLEANUP when the
- * directory handle is closed or its session goes, or STATUS_CANCELLED on
- * CANCEL or disconnect. The watch itself lives in ../notify.ts.
+ * directory handle is closed or its session goes, STATUS_DELETE_PENDING when
+ * the directory is to be deleted, or STATUS_CANCELLED on CANCEL or
+ * disconnect. The watch itself lives in ../notify.ts.
  */
 import { NtStatus } from '../../smb2/status.js';
 import { decodeChangeNotifyRequest, encodeChangeNotifyResponse, encodeFileNotifyInformation } from '../../smb2/commands/change-notify.js';
