@@ -48,6 +48,9 @@ const MAX_QUEUED = 1024;
 const KERNEL_DELAY_MS = 100;
 /** a kernel event this close in time to the server's own change of the same path is that change's echo */
 const OWN_WINDOW_MS = 1000;
+/** paths a share's marks are swept past, and the most it keeps */
+const TOUCHED_SWEEP = 4096;
+const TOUCHED_MAX = 16384;
 
 export type NotifyResult = { overflow: true } | { overflow: false; changes: FileNotifyInformation[] };
 
@@ -108,8 +111,15 @@ export class NotifyHub {
     let m = this.touched.get(share);
     if (!m) this.touched.set(share, (m = new Map()));
     const now = Date.now();
-    if (m.size >= 4096) for (const [p, t] of m) if (now - t > OWN_WINDOW_MS) m.delete(p);
-    m.delete(path); // re-inserted last: the map stays in time order for the sweep above
+    if (m.size >= TOUCHED_SWEEP) {
+      // In time order (re-inserted last below): the old ones go, and past the bound the oldest
+      // anyway (a write storm over many names; a dropped mark only lets an echo through).
+      for (const [p, t] of m) {
+        if (now - t <= OWN_WINDOW_MS && m.size < TOUCHED_MAX) break;
+        m.delete(p);
+      }
+    }
+    m.delete(path);
     m.set(path, now);
   }
 

@@ -13,8 +13,11 @@ import { encodeOplockBreak } from '../smb2/commands/oplock-break.js';
 import { Command, OplockLevel } from '../smb2/constants.js';
 import { Access } from './access.js';
 import { shareCompatible } from './sharemode.js';
-import type { Open, Session } from './state.js';
+import { ownerKey, type Open, type Session } from './state.js';
 import type { SmbServer } from './server.js';
+
+/** a ClientGuid of zeros: no client named (SMB 2.0.2 sends it) */
+const ZERO_GUID = Buffer.alloc(16);
 
 export const R = 0x01;
 export const H = 0x02;
@@ -246,11 +249,15 @@ export function sharingConflict(intent: OpenIntent, files: FileState[]): boolean
  * open's connection.
  */
 function deliveryFor(server: SmbServer, h: Holder): { send: (cmd: number, body: Buffer, s: Session) => void; session: Session } | null {
-  if (h instanceof Lease) {
+  // Only to a connection where the lease's own user has a session: a ClientGuid is the client's
+  // word, and another user's connection claiming it must not take the break (the holder would
+  // keep caching what others now change). A zero ClientGuid names no client.
+  if (h instanceof Lease && !h.clientGuid.equals(ZERO_GUID)) {
+    const owners = new Set([...h.opens].map((o) => o.owner));
     for (const conn of server.connections.values()) {
       if (conn.isClosed || !conn.negotiated?.clientGuid.equals(h.clientGuid)) continue;
       const own = [...h.opens].find((o) => !o.closed && conn.sessions.get(o.tree.session.id) === o.tree.session);
-      const session = own?.tree.session ?? [...conn.sessions.values()].find((s) => s.state === 'valid');
+      const session = own?.tree.session ?? [...conn.sessions.values()].find((s) => s.state === 'valid' && owners.has(ownerKey(s)));
       if (session) return { send: (c, b, ss) => conn.sendUnsolicited(c, b, ss), session };
     }
   }

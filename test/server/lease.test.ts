@@ -355,6 +355,32 @@ describe('lease breaks: where they go, renames, overwrites, breaks asked for dur
     await other.close(r2.res!.fileId);
   });
 
+  test("another user's connection claiming the same ClientGuid does not take the client's lease breaks", async () => {
+    const s2 = await startServer({ users: [{ name: 'alice', password: 'alice-pw' }, { name: 'bob', password: 'bob-pw' }], signing: 'enabled' });
+    const guid = Buffer.alloc(16, 0x77);
+    const conns: TestClient[] = [];
+    try {
+      const bob = await TestClient.connect(s2.port, 'bob', 'bob-pw', 'share', guid); // first, so the oldest
+      conns.push(bob);
+      const alice = await TestClient.connect(s2.port, 'alice', 'alice-pw', 'share', guid);
+      conns.push(alice);
+      const other = await TestClient.connect(s2.port, 'alice', 'alice-pw', 'share');
+      conns.push(other);
+      const k = leaseKey(0x61);
+      const r1 = await alice.create('lm1.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(k, R | W | H, true)] });
+      assert.equal(leaseOf(r1.res!).leaseState, R | W | H);
+      const second = other.create('lm1.txt');
+      const [n] = (await alice.waitBreaks(1)) as LeaseBreakNotification[];
+      assert.ok(n!.leaseKey.equals(k));
+      assert.equal(bob.breaks.length, 0, "not on the other user's connection");
+      assert.equal((await ackLease(alice, k, R | H)).hdr.status, 0);
+      assert.equal((await second).status, 0);
+    } finally {
+      for (const c of conns) c.destroy();
+      await s2.stop();
+    }
+  });
+
   test("a rename takes the file's other leases' handle caching first, waiting for the acknowledgment", async () => {
     const a = await client();
     const b = await client();
