@@ -24,7 +24,7 @@
  * More than fits the buffer, or a watch that failed, is answered with
  * STATUS_NOTIFY_ENUM_DIR: "enumerate the directory again" (3.3.4.4).
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import type { FileNotifyInformation } from '../smb2/commands/change-notify.js';
 import type { VfsFile } from '../vfs/types.js';
 
@@ -75,6 +75,17 @@ function parentOf(path: string): string {
  * the kernel's report of the same change is not given twice.
  */
 export class NotifyHub {
+  /**
+   * inotify watches the whole server may hold. The kernel's limit
+   * (fs.inotify.max_user_watches) is the user's, shared with every other
+   * process it runs: the server takes at most half of it, and no more than
+   * 65536, however many clients ask for tree watches. Past it, directories
+   * are not watched for changes made outside the server; the server's own
+   * changes are still reported. Settable (tests).
+   */
+  kernelWatchBudget = defaultKernelWatchBudget();
+  private kernelWatches = 0;
+  private budgetLoggedAt = 0;
   private readonly watches = new Map<object, Set<DirWatch>>();
   /** per share with watches: share-relative path -> when the server last changed it */
   private readonly touched = new Map<object, Map<string, number>>();
@@ -90,6 +101,29 @@ export class NotifyHub {
     if (!set?.delete(w) || set.size > 0) return;
     this.watches.delete(share);
     this.touched.delete(share);
+  }
+
+  /** Takes one inotify watch from the budget; false (and a log line, at most one a minute) when it is spent. */
+  takeKernelWatch(log: (m: string) => void): boolean {
+    if (this.kernelWatches < this.kernelWatchBudget) {
+      this.kernelWatches++;
+      return true;
+    }
+    const now = Date.now();
+    if (now - this.budgetLoggedAt >= 60_000) {
+      this.budgetLoggedAt = now;
+      log(`change notify: all ${this.kernelWatchBudget} inotify watches of the server are in use; directories past them are not watched for changes made outside the server`);
+    }
+    return false;
+  }
+
+  releaseKernelWatch(): void {
+    this.kernelWatches--;
+  }
+
+  /** inotify watches held now. */
+  get kernelWatchesInUse(): number {
+    return this.kernelWatches;
   }
 
   /** The server changed `path` (share-relative, '/' separated) in a way MS-FSA reports as `action` under `filter`. */
@@ -128,6 +162,16 @@ export class NotifyHub {
     const t = this.touched.get(share)?.get(path);
     return t !== undefined && Math.abs(t - at) <= OWN_WINDOW_MS;
   }
+}
+
+function defaultKernelWatchBudget(): number {
+  try {
+    const n = Number(readFileSync('/proc/sys/fs/inotify/max_user_watches', 'utf8').trim());
+    if (Number.isFinite(n) && n > 0) return Math.max(1, Math.min(65536, Math.floor(n / 2)));
+  } catch {
+    // No /proc here: a modest budget.
+  }
+  return 4096;
 }
 
 /**
@@ -196,12 +240,24 @@ export class DirWatch {
     hub.add(spec.share, this);
     try {
       // The kernel follows /proc/self/fd/N to the very directory of the open (see above).
-      this.watchers.set('', this.watchOne('', `/proc/self/fd/${spec.fd}`));
+      if (!this.addWatch('', `/proc/self/fd/${spec.fd}`)) this.treeFull = true;
     } catch (err) {
       spec.log(`change notify watch: ${(err as Error).message}`);
       this.overflow = true;
     }
-    if (spec.tree) this.walkLater('');
+    if (spec.tree && !this.treeFull) this.walkLater('');
+  }
+
+  /** Watches a directory if the server's budget has a watch left (NotifyHub.kernelWatchBudget). */
+  private addWatch(rel: string, fdPath: string): boolean {
+    if (!this.hub.takeKernelWatch(this.spec.log)) return false;
+    try {
+      this.watchers.set(rel, this.watchOne(rel, fdPath));
+      return true;
+    } catch (err) {
+      this.hub.releaseKernelWatch();
+      throw err;
+    }
   }
 
   /**
@@ -233,6 +289,7 @@ export class DirWatch {
       if (path === rel || path.startsWith(`${rel}/`)) {
         w.close();
         this.watchers.delete(path);
+        this.hub.releaseKernelWatch();
       }
     }
   }
@@ -267,7 +324,11 @@ export class DirWatch {
               this.toWalk = [];
               break;
             }
-            this.watchers.set(rel, this.watchOne(rel, `/proc/self/fd/${dir.fd}`));
+            if (!this.addWatch(rel, `/proc/self/fd/${dir.fd}`)) {
+              this.treeFull = true;
+              this.toWalk = [];
+              break;
+            }
           }
           for (const e of await dir.readdir()) {
             if (e.stat.isDirectory && !e.stat.isSymlink) this.toWalk.push(rel ? `${rel}/${e.name}` : e.name);
@@ -385,7 +446,10 @@ export class DirWatch {
     if (this.closed) return;
     this.closed = true;
     this.hub.remove(this.spec.share, this);
-    for (const w of this.watchers.values()) w.close();
+    for (const w of this.watchers.values()) {
+      w.close();
+      this.hub.releaseKernelWatch();
+    }
     this.watchers.clear();
     this.toWalk = [];
     this.kernel = [];

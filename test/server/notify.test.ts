@@ -280,6 +280,33 @@ describe('change notify', () => {
     }
   });
 
+  test("the server's inotify watches are bounded: past the budget a tree is watched no deeper, says so in the log, and the server's own changes there are still reported", async () => {
+    const hub = env.srv.server.notify;
+    const before = hub.kernelWatchesInUse;
+    const budget = hub.kernelWatchBudget;
+    hub.kernelWatchBudget = before + 3;
+    try {
+      for (let i = 0; i < 10; i++) mkdirSync(join(env.srv.dir, 'n13', `d${i}`), { recursive: true });
+      const d = await openDir('n13');
+      const watch = () => env.srv.server.state.opens.get(d.volatile)!.notify as unknown as { walking: boolean; watchers: Map<string, unknown> };
+      const req = notify(d, FILE_NAME, WATCH_TREE);
+      await env.c.waitInterim(req.messageId);
+      for (let i = 0; i < 200 && watch().walking; i++) await tick(10);
+      assert.equal(watch().watchers.size, 3, 'the top and two directories below');
+      assert.equal(hub.kernelWatchesInUse, before + 3);
+      assert.ok(env.srv.logs.some((l) => /all \d+ inotify watches of the server are in use/.test(l)), 'a log line says why');
+      const unwatched = [...Array(10).keys()].map((i) => `d${i}`).find((n) => !watch().watchers.has(n))!;
+      const f = await env.c.create(`n13\\${unwatched}\\made.txt`, { disposition: FILE_CREATE, options: FILE_NON_DIRECTORY_FILE });
+      assert.equal(f.status, 0);
+      await env.c.close(f.res!.fileId);
+      assert.deepEqual(changes((await req.response).msg).map((e) => [e.action, e.fileName]), [[1, `${unwatched}\\made.txt`]]);
+      await env.c.close(d);
+      assert.equal(hub.kernelWatchesInUse, before, 'closing gives the watches back');
+    } finally {
+      hub.kernelWatchBudget = budget;
+    }
+  });
+
   test('a file handle is refused with INVALID_PARAMETER', async () => {
     writeFileSync(join(env.srv.dir, 'plain.txt'), 'x');
     const r = await env.c.create('plain.txt', { options: FILE_NON_DIRECTORY_FILE });
