@@ -336,23 +336,26 @@ describe('lease breaks: where they go, renames, overwrites, breaks asked for dur
     return c.breaks.length;
   };
 
+  /** `holder` takes an RWH lease on `name` and `other` opens it: the break must come to `receiver`, none to `bystander`. */
+  async function breakGoesTo(c: { holder: TestClient; receiver: TestClient; bystander: TestClient; other: TestClient }, name: string, k: Buffer): Promise<void> {
+    const r1 = await c.holder.create(name, { oplock: OplockLevel.LEASE, contexts: [leaseCtx(k, R | W | H, true)] });
+    assert.equal(leaseOf(r1.res!).leaseState, R | W | H);
+    const second = c.other.create(name);
+    const [n] = (await c.receiver.waitBreaks(1)) as LeaseBreakNotification[];
+    assert.ok(n!.leaseKey.equals(k));
+    assert.equal(n!.newLeaseState, R | H);
+    assert.equal(c.bystander.breaks.length, 0, 'no break on the bystanding connection');
+    assert.equal((await ackLease(c.receiver, k, R | H)).hdr.status, 0);
+    const r2 = await second;
+    assert.equal(r2.status, 0);
+    await c.holder.close(r1.res!.fileId);
+    await c.other.close(r2.res!.fileId);
+  }
+
   test("a lease break goes to the client's oldest connection, whichever connection the lease's open came through", async () => {
     const a = await client();
     const b = await client(a.clientGuid); // the same client, a second connection
-    const other = await client();
-    const k = leaseKey(0x31);
-    const r1 = await b.create('lc1.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(k, R | W | H, true)] });
-    assert.equal(leaseOf(r1.res!).leaseState, R | W | H);
-    const second = other.create('lc1.txt');
-    const [n] = (await a.waitBreaks(1)) as LeaseBreakNotification[];
-    assert.ok(n!.leaseKey.equals(k));
-    assert.equal(n!.newLeaseState, R | H);
-    assert.equal(b.breaks.length, 0, 'nothing on the connection the open came through');
-    assert.equal((await ackLease(a, k, R | H)).hdr.status, 0);
-    const r2 = await second;
-    assert.equal(r2.status, 0);
-    await b.close(r1.res!.fileId);
-    await other.close(r2.res!.fileId);
+    await breakGoesTo({ holder: b, receiver: a, bystander: b, other: await client() }, 'lc1.txt', leaseKey(0x31));
   });
 
   test("another user's connection claiming the same ClientGuid does not take the client's lease breaks", async () => {
@@ -366,15 +369,7 @@ describe('lease breaks: where they go, renames, overwrites, breaks asked for dur
       conns.push(alice);
       const other = await TestClient.connect(s2.port, 'alice', 'alice-pw', 'share');
       conns.push(other);
-      const k = leaseKey(0x61);
-      const r1 = await alice.create('lm1.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(k, R | W | H, true)] });
-      assert.equal(leaseOf(r1.res!).leaseState, R | W | H);
-      const second = other.create('lm1.txt');
-      const [n] = (await alice.waitBreaks(1)) as LeaseBreakNotification[];
-      assert.ok(n!.leaseKey.equals(k));
-      assert.equal(bob.breaks.length, 0, "not on the other user's connection");
-      assert.equal((await ackLease(alice, k, R | H)).hdr.status, 0);
-      assert.equal((await second).status, 0);
+      await breakGoesTo({ holder: alice, receiver: alice, bystander: bob, other }, 'lm1.txt', leaseKey(0x61));
     } finally {
       for (const c of conns) c.destroy();
       await s2.stop();
