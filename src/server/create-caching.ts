@@ -90,11 +90,18 @@ export async function breakBeforeOpen(ctx: RequestContext, rel: string, ask: Cac
       continue;
     }
     if (waits.length === 0) return null;
-    ctx.conn.goAsync(ctx);
-    const cancelled = await untilDoneOrCancelled((fn) => ctx.conn.onCancel(ctx, fn), Promise.all(waits));
-    if (cancelled) return NtStatus.CANCELLED;
+    if (await awaitBreaks(ctx, waits)) return NtStatus.CANCELLED;
   }
   return null;
+}
+
+/**
+ * Waits for the acknowledgments of breaks a request caused, going async so the
+ * client knows it is alive (3.3.4.2). True when the request was cancelled first.
+ */
+export function awaitBreaks(ctx: RequestContext, waits: Promise<void>[]): Promise<boolean> {
+  ctx.conn.goAsync(ctx);
+  return untilDoneOrCancelled((fn) => ctx.conn.onCancel(ctx, fn), Promise.all(waits));
 }
 
 /**

@@ -53,9 +53,11 @@ const TOUCHED_SWEEP = 4096;
 const TOUCHED_MAX = 16384;
 
 export type NotifyResult = { overflow: true } | { overflow: false; changes: FileNotifyInformation[] };
+/** How a wait ends: changes, the handle closed, or its directory to be deleted. */
+export type NotifyEnd = NotifyResult | 'closed' | 'deleted';
 
 interface Waiter {
-  resolve: (r: NotifyResult | 'closed' | 'deleted') => void;
+  resolve: (r: NotifyEnd) => void;
 }
 
 /** The name bit of a name change: DIR_NAME for a directory, FILE_NAME otherwise. */
@@ -134,8 +136,7 @@ export class NotifyHub {
     const parent = parentOf(path);
     for (const w of set) {
       const base = w.base;
-      if (parent === base) w.deliver(action, filter, base === '' ? path : path.slice(base.length + 1));
-      else if (w.recursive && (base === '' || parent.startsWith(`${base}/`))) w.deliver(action, filter, base === '' ? path : path.slice(base.length + 1));
+      if (parent === base || (w.recursive && (base === '' || parent.startsWith(`${base}/`)))) w.deliver(action, filter, base === '' ? path : path.slice(base.length + 1));
     }
   }
 
@@ -206,8 +207,8 @@ export interface WatchSpec {
    * added as they come
    */
   tree: TreeAccess | null;
-  /** whether a name below the watched directory exists now (for a kernel ADDED/REMOVED) */
-  exists: (name: string) => Promise<boolean>;
+  /** whether a share-relative path exists now (for a kernel ADDED/REMOVED) */
+  exists: (path: string) => Promise<boolean>;
   log: (m: string) => void;
 }
 
@@ -285,13 +286,7 @@ export class DirWatch {
 
   /** Stops watching a directory that went (or moved) and everything below it. */
   private unwatch(rel: string): void {
-    for (const [path, w] of this.watchers) {
-      if (path === rel || path.startsWith(`${rel}/`)) {
-        w.close();
-        this.watchers.delete(path);
-        this.hub.releaseKernelWatch();
-      }
-    }
+    for (const [path, w] of this.watchers) if (path === rel || path.startsWith(`${rel}/`)) this.dropWatch(path, w);
   }
 
   private walkLater(rel: string): void {
@@ -361,10 +356,11 @@ export class DirWatch {
   /** Kernel events that are not the server's own, as changes (see the file's comment). */
   private async lookAtKernel(): Promise<void> {
     const share = this.spec.share;
-    const events = this.kernel.filter((e) => !this.hub.isOwn(share, this.base === '' ? e.name : `${this.base}/${e.name}`, e.at));
+    const pathOf = (name: string): string => (this.base === '' ? name : `${this.base}/${name}`);
+    const events = this.kernel.filter((e) => !this.hub.isOwn(share, pathOf(e.name), e.at));
     this.kernel = [];
     // Whether each name is there, all looked up before any is delivered: one answer carries the batch.
-    const there = await Promise.all(events.map((e) => (e.kind === 'rename' ? this.spec.exists(e.name) : false)));
+    const there = await Promise.all(events.map((e) => (e.kind === 'rename' ? this.spec.exists(pathOf(e.name)) : false)));
     events.forEach((e, i) => {
       if (e.kind === 'change') this.deliver(NotifyAction.MODIFIED, CHANGE_BITS, e.name);
       else this.deliver(there[i] ? NotifyAction.ADDED : NotifyAction.REMOVED, NAME_BITS, e.name);
@@ -412,9 +408,9 @@ export class DirWatch {
    * Waits for the next changes. Resolves 'closed' when the open is closed
    * (the caller answers STATUS_NOTIFY_CLEANUP).
    */
-  next(): { result: Promise<NotifyResult | 'closed' | 'deleted'>; cancel: () => void } {
-    let resolveFn!: (r: NotifyResult | 'closed' | 'deleted') => void;
-    const result = new Promise<NotifyResult | 'closed' | 'deleted'>((r) => (resolveFn = r));
+  next(): { result: Promise<NotifyEnd>; cancel: () => void } {
+    let resolveFn!: (r: NotifyEnd) => void;
+    const result = new Promise<NotifyEnd>((r) => (resolveFn = r));
     if (this.closed) {
       resolveFn('closed');
       return { result, cancel: () => {} };
@@ -437,26 +433,31 @@ export class DirWatch {
    * Samba do; smbtorture smb2.notify.rmdir1-4).
    */
   deletePending(): void {
+    this.endWaits('deleted');
+  }
+
+  private endWaits(how: 'closed' | 'deleted'): void {
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) w.resolve('deleted');
+    for (const w of waiters) w.resolve(how);
+  }
+
+  /** Lets one directory's inotify watch go, back to the server's budget. */
+  private dropWatch(path: string, w: FSWatcher): void {
+    w.close();
+    this.watchers.delete(path);
+    this.hub.releaseKernelWatch();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.hub.remove(this.spec.share, this);
-    for (const w of this.watchers.values()) {
-      w.close();
-      this.hub.releaseKernelWatch();
-    }
-    this.watchers.clear();
+    for (const [path, w] of this.watchers) this.dropWatch(path, w);
     this.toWalk = [];
     this.kernel = [];
     if (this.kernelTimer) clearTimeout(this.kernelTimer);
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w.resolve('closed');
+    this.endWaits('closed');
   }
 }
 

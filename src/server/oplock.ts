@@ -212,14 +212,11 @@ export class FileTable {
 /**
  * What a new open leaves a holder with (after Samba's delay_for_oplock and
  * MS-FSA 2.1.4.12): with a sharing violation only H goes (so the client can
- * close its cached handle); otherwise W goes, and R and H too when the open
- * truncates. Stat opens break nothing unless they truncate; a lease is not
- * broken by its own key.
+ * close its cached handle); otherwise W goes, and all of it when the open
+ * truncates. (breakForOpen has already passed over the open's own lease and
+ * a stat open that does not truncate.)
  */
-export function breakTarget(h: Holder, intent: OpenIntent, sharingConflict: boolean): number {
-  if (h instanceof Lease && h.id === intent.leaseId) return h.state;
-  // A stat open breaks nothing, unless it overwrites the file (smbtorture smb2.oplock exclusive5).
-  if (isStatOpen(intent.access, h instanceof Lease) && !intent.truncate) return h.state;
+function breakTarget(h: Holder, intent: OpenIntent, sharingConflict: boolean): number {
   let t: number;
   if (sharingConflict) t = h.state & ~H;
   else t = h.state & ~W;
@@ -335,7 +332,8 @@ export function breakForOpen(
   for (const f of files) {
     for (const h of f.holders()) {
       if (h instanceof Lease && h.id === intent.leaseId) continue; // its own lease
-      if (isStatOpen(intent.access, h instanceof Lease) && !intent.truncate) continue; // breaks nothing
+      // A stat open breaks nothing, unless it overwrites the file (smbtorture smb2.oplock exclusive5).
+      if (isStatOpen(intent.access, h instanceof Lease) && !intent.truncate) continue;
       const to = breakTarget(h, intent, conflict);
       if (h.breakingTo !== null) {
         // A break under way: what the holder answers decides what this open meets. Less

@@ -48,15 +48,7 @@ export async function handleChangeNotify(ctx: RequestContext): Promise<Reply> {
       filter: req.completionFilter,
       maxBuffer: req.outputBufferLength,
       tree,
-      exists: async (name) => {
-        if (!root) return false;
-        try {
-          await root.stat(base ? `${base}/${name}` : name);
-          return true;
-        } catch {
-          return false;
-        }
-      },
+      exists: (path) => (root ? root.stat(path).then(() => true, () => false) : Promise.resolve(false)),
       log,
     });
   }

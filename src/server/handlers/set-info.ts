@@ -14,7 +14,7 @@ import type { Open } from '../state.js';
 import { decodeOr, deleteRefusal, fsStatus, isReadOnly, lookupOpen, parentPath } from './common.js';
 import { storeDosAttributes } from '../dos-attributes.js';
 import { breakHandleCaching, breakReadCaching } from '../oplock.js';
-import { untilDoneOrCancelled } from '../async.js';
+import { awaitBreaks } from '../create-caching.js';
 import { NotifyAction, NotifyFilter, nameBit } from '../notify.js';
 
 const OK: Reply = { status: NtStatus.SUCCESS, body: encodeSetInfoResponse() };
@@ -205,8 +205,7 @@ async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInfo
   for (let round = 0; round < 16; round++) {
     const waits = breakHandleCaching(ctx.server, open);
     if (waits.length === 0) break;
-    ctx.conn.goAsync(ctx);
-    if (await untilDoneOrCancelled((fn) => ctx.conn.onCancel(ctx, fn), Promise.all(waits))) return NtStatus.CANCELLED;
+    if (await awaitBreaks(ctx, waits)) return NtStatus.CANCELLED;
     if (open.closed) return NtStatus.FILE_CLOSED;
   }
   try {
