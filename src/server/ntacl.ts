@@ -65,9 +65,41 @@ export async function loadDescriptor(file: VfsFile, log?: (m: string) => void): 
   }
 }
 
-export async function storeDescriptor(file: VfsFile, sd: SecurityDescriptor): Promise<void> {
+/** Stores `sd` on `file`, a file or directory of `share` (a directory's is forgotten by bareDirs). */
+export async function storeDescriptor(file: VfsFile, sd: SecurityDescriptor, share: object): Promise<void> {
+  if (file.isDirectory) bareDirs.forget(share);
   await file.setXattr(NTACL_XATTR, encodeSecurityDescriptor(sd, SecInfo.OWNER | SecInfo.GROUP | SecInfo.DACL));
 }
+
+/** How long the server trusts that a directory has no stored descriptor, and how many it remembers per share. */
+const BARE_MS = 1000;
+const BARE_MAX = 1024;
+const bare = new WeakMap<object, Map<string, number>>();
+
+/**
+ * Directories of a share known, for a moment, to have no stored descriptor.
+ * CREATE asks each new file's directory what it passes down (inheritedDescriptor),
+ * and nearly always the answer is nothing: remembering it spares an open of the
+ * directory per new file, which made a create+close cost 1.6x the CPU. The
+ * server forgets a share's list whenever it stores a directory's descriptor
+ * (storeDescriptor) or renames a directory there; a descriptor set from outside
+ * the server is seen within BARE_MS.
+ */
+export const bareDirs = {
+  has(share: object, dir: string): boolean {
+    const t = bare.get(share)?.get(dir);
+    return t !== undefined && Date.now() - t < BARE_MS;
+  },
+  add(share: object, dir: string): void {
+    let m = bare.get(share);
+    if (!m) bare.set(share, (m = new Map()));
+    if (m.size >= BARE_MAX) m.clear();
+    m.set(dir, Date.now());
+  },
+  forget(share: object): void {
+    bare.delete(share);
+  },
+};
 
 /**
  * What `token` may do under `sd` (MS-DTYP 2.5.3.2): ACEs in order, a right is

@@ -16,6 +16,9 @@ import { CreateContextName, CreateDisposition } from '../../src/smb2/constants.j
 import { NtStatus } from '../../src/smb2/status.js';
 import { AceFlags, AceType, encodeSecurityDescriptor } from '../../src/smb2/security.js';
 import { tokenOf } from '../../src/server/ntacl.js';
+import { Command } from '../../src/smb2/constants.js';
+import { encodeSetInfoRequest } from '../../src/smb2/commands/set-info.js';
+import { encodeFileRenameInformation } from '../../src/smb2/fscc/index.js';
 
 const me = tokenOf(null)[0]!;
 const DELETE = 0x00010000, DELETE_CHILD = 0x40, READ = 0x00120089, ALL = 0x001f01ff;
@@ -79,6 +82,40 @@ describe('NT ACL inheritance and DELETE', () => {
     assert.equal(await c.close(f.res!.fileId), 0);
     assert.equal(await openStatus('inh3\\sub\\f.txt', READ | DELETE), NtStatus.ACCESS_DENIED, 'two levels down, still no DELETE');
     assert.equal(await openStatus('inh3\\sub\\f.txt', READ), 0);
+  });
+
+  test('a directory once seen without a descriptor passes down the one set on it later, or the one of a directory renamed to its name', async () => {
+    const restrictive = encodeSecurityDescriptor({ owner: me, dacl: [{ aceType: AceType.ACCESS_ALLOWED, aceFlags: AceFlags.OBJECT_INHERIT, mask: ALL & ~(DELETE | DELETE_CHILD), sid: me }] });
+    const newFile = async (name: string) => {
+      const f = await c.create(name, { disposition: CreateDisposition.CREATE, options: NON_DIRECTORY_FILE });
+      assert.equal(f.status, 0);
+      assert.equal(await c.close(f.res!.fileId), 0);
+    };
+    const bare = await c.create('bare1', { disposition: CreateDisposition.CREATE, options: DIRECTORY_FILE, access: ALL });
+    assert.equal(bare.status, 0);
+    await newFile('bare1\\a.txt'); // bare1 has no descriptor: remembered
+    const set = await c.request(Command.SET_INFO, encodeSetInfoRequest({ infoType: 3, fileInfoClass: 0, buffer: restrictive, additionalInformation: 0x5, fileId: bare.res!.fileId }));
+    assert.equal(set.hdr.status, 0);
+    await newFile('bare1\\b.txt');
+    assert.equal(await openStatus('bare1\\b.txt', READ | DELETE), NtStatus.ACCESS_DENIED, 'the descriptor set a moment after is passed down');
+    assert.equal(await c.close(bare.res!.fileId), 0);
+
+    const plain = await c.create('bare2', { disposition: CreateDisposition.CREATE, options: DIRECTORY_FILE, access: ALL });
+    assert.equal(plain.status, 0);
+    await newFile('bare2\\a.txt');
+    await dirWith('acl2', ALL & ~(DELETE | DELETE_CHILD), AceFlags.OBJECT_INHERIT);
+    const rename = async (id: typeof plain.res, to: string) => {
+      const buffer = encodeFileRenameInformation({ replaceIfExists: false, rootDirectory: 0n, fileName: to });
+      return (await c.request(Command.SET_INFO, encodeSetInfoRequest({ infoType: 1, fileInfoClass: 10, buffer, additionalInformation: 0, fileId: id!.fileId }))).hdr.status;
+    };
+    assert.equal(await rename(plain.res, 'bare2-old'), 0);
+    const acl = await c.create('acl2', { options: DIRECTORY_FILE, access: READ | DELETE });
+    assert.equal(acl.status, 0);
+    assert.equal(await rename(acl.res, 'bare2'), 0);
+    await newFile('bare2\\b.txt');
+    assert.equal(await openStatus('bare2\\b.txt', READ | DELETE), NtStatus.ACCESS_DENIED, "the renamed directory's descriptor is passed down");
+    assert.equal(await c.close(plain.res!.fileId), 0);
+    assert.equal(await c.close(acl.res!.fileId), 0);
   });
 
   test('a CREATE refused after it made the file leaves nothing: a new READONLY file with DELETE_ON_CLOSE', async () => {

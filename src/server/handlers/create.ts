@@ -7,7 +7,7 @@ import { createPipe } from '../../rpc/pipe.js';
 import type { OpenOptions, VfsFile } from '../../vfs/types.js';
 import { Access, mapGeneric, MaskFull, MaskWriting } from '../access.js';
 import { DOSATTRIB_XATTR, STORED_ATTRIBUTES, defaultDosAttributes, loadDosAttributes, storeDosAttributes } from '../dos-attributes.js';
-import { NTACL_XATTR, defaultDescriptor, descriptorForCreate, effectiveAccess, inheritedDescriptor, loadDescriptor, storeDescriptor, tokenOf } from '../ntacl.js';
+import { NTACL_XATTR, bareDirs, defaultDescriptor, descriptorForCreate, effectiveAccess, inheritedDescriptor, loadDescriptor, storeDescriptor, tokenOf } from '../ntacl.js';
 import type { SecurityDescriptor } from '../../smb2/security.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
@@ -262,7 +262,7 @@ async function applyDescriptor(ctx: RequestContext, rel: string, contexts: Creat
     if (typeof sd === 'number') return { status: sd };
     if (!sd) return { granted };
     try {
-      await storeDescriptor(file, sd);
+      await storeDescriptor(file, sd, ctx.tree!.share);
     } catch (err) {
       return { status: fsStatus(ctx, err) };
     }
@@ -281,12 +281,17 @@ async function applyDescriptor(ctx: RequestContext, rel: string, contexts: Creat
   return { granted: maxAllowed ? (granted & (allowed | asked)) >>> 0 : granted };
 }
 
-/** The stored descriptor of the directory holding `rel`, or null when it has none. */
+/** The stored descriptor of the directory holding `rel`, or null when it has none (bareDirs remembers that). */
 async function parentDescriptor(ctx: RequestContext, rel: string, log: (m: string) => void): Promise<SecurityDescriptor | null> {
+  const share = ctx.tree!.share;
+  const parent = parentPath(rel);
+  if (bareDirs.has(share, parent)) return null;
   let dir: VfsFile | null = null;
   try {
-    dir = await ctx.tree!.share.root!.open(parentPath(rel), { read: false, write: false, directory: 'must', prefetchXattr: NTACL_XATTR });
-    return await loadDescriptor(dir, log);
+    dir = await share.root!.open(parent, { read: false, write: false, directory: 'must', prefetchXattr: NTACL_XATTR });
+    const sd = await loadDescriptor(dir, log);
+    if (!sd) bareDirs.add(share, parent);
+    return sd;
   } catch {
     return null;
   } finally {

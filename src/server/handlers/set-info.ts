@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { decodeSetInfoRequest, encodeSetInfoResponse } from '../../smb2/commands/set-info.js';
 import { decodeSecurityDescriptor } from '../../smb2/security.js';
-import { defaultDescriptor, loadDescriptor, mergeDescriptor, SecInfo, storeDescriptor } from '../ntacl.js';
+import { bareDirs, defaultDescriptor, loadDescriptor, mergeDescriptor, SecInfo, storeDescriptor } from '../ntacl.js';
 import { DispositionFlags, FileAttributes, FileInfoClass as F, InfoType, ShareAccess } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import * as fscc from '../../smb2/fscc/index.js';
@@ -215,8 +215,10 @@ async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInfo
     if ((err as { code?: string }).code === 'ENOTEMPTY') return NtStatus.OBJECT_NAME_COLLISION;
     return fsStatus(ctx, err, { parentMissing: to.includes('/') });
   }
-  // Every open of the file, or below the directory, follows the rename.
+  // Every open of the file, or below the directory, follows the rename; so does what is known of
+  // the share's directories without a descriptor (ntacl.ts bareDirs: the old path may now name another).
   for (const o of opensAt(ctx, open, from, true)) ctx.server.state.opens.move(o, to + o.path.slice(from.length));
+  if (open.isDirectory) bareDirs.forget(open.tree.share);
   notifyRename(ctx, open.tree.share, from, to, open.isDirectory);
   return NtStatus.SUCCESS;
 }
@@ -328,7 +330,7 @@ async function setSecurity(ctx: RequestContext, open: Open, info: number, buffer
   const file = open.file!;
   const log = (m: string): void => ctx.server.log.warn(`"${open.path}": ${m}`);
   const current = (await loadDescriptor(file, log)) ?? defaultDescriptor(await file.stat(), ctx.tree!.maximalAccess);
-  await storeDescriptor(file, mergeDescriptor(current, given, info));
+  await storeDescriptor(file, mergeDescriptor(current, given, info), open.tree.share);
   changedFile(ctx, open, NotifyFilter.SECURITY);
   return NtStatus.SUCCESS;
 }
