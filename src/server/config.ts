@@ -19,6 +19,14 @@ export interface ShareConfig {
   encrypt: boolean;
   browseable: boolean;
   guestOk: boolean;
+  /**
+   * Named streams (`file:name:$DATA`), kept in extended attributes as Samba's
+   * vfs_streams_xattr keeps them (server/streams.ts). Default on; off refuses
+   * stream names and does not announce FILE_NAMED_STREAMS, so that macOS
+   * clients keep extended attributes and resource forks in AppleDouble `._`
+   * files instead, which no filesystem limits ("ringsmb streams = no").
+   */
+  streams?: boolean;
 }
 
 export interface UserConfig {
@@ -157,7 +165,7 @@ export function shareNameProblem(name: string): string | null {
 }
 
 function newShare(name: string, path: string): ShareConfig {
-  return { name, path, readOnly: false, comment: '', encrypt: false, browseable: true, guestOk: false };
+  return { name, path, readOnly: false, comment: '', encrypt: false, browseable: true, guestOk: false, streams: true };
 }
 
 /** "NAME=PATH[:ro|:rw]"; a relative PATH resolves against baseDir. */
@@ -293,6 +301,7 @@ const SHARE_KEYS: Record<string, Setter<ShareConfig>> = {
   public: boolSetter((sh, b) => (sh.guestOk = b)),
   smbencrypt: encryptSetter((sh, b) => (sh.encrypt = b)),
   serversmbencrypt: encryptSetter((sh, b) => (sh.encrypt = b)),
+  ringsmbstreams: boolSetter((sh, b) => (sh.streams = b)),
 };
 
 function boolSetter<T>(apply: (t: T, b: boolean) => void): Setter<T> {

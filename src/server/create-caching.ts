@@ -14,6 +14,7 @@ import { errorReply, type Reply, type RequestContext } from './context.js';
 import { findReconnect, grantDurable, parseDurable, reattach, type DurableAsk } from './durable.js';
 import { breakForOpen, FileTable, grantLease, grantOplock, leaseKeyElsewhere, type Lease, type LeaseAsk, type OpenIntent } from './oplock.js';
 import { smbPathToRel } from './errno.js';
+import { sameStream } from './streams.js';
 import { statWithDos } from './dos-attributes.js';
 import { allocationSize, endOfFile, fileAttributes, fileTimes } from './handlers/common.js';
 import type { Open } from './state.js';
@@ -71,7 +72,7 @@ export function parseCaching(ctx: RequestContext, req: CreateRequest): CachingAs
  * client knows the CREATE is alive (3.3.4.2). Returns null to go on, or
  * STATUS_CANCELLED.
  */
-export async function breakBeforeOpen(ctx: RequestContext, rel: string, ask: CachingAsk, access: number, share: number, truncate: boolean): Promise<number | null> {
+export async function breakBeforeOpen(ctx: RequestContext, rel: string, stream: string | null, ask: CachingAsk, access: number, share: number, truncate: boolean): Promise<number | null> {
   const { server } = ctx;
   const table = server.state.files;
   const intent: OpenIntent = {
@@ -82,7 +83,8 @@ export async function breakBeforeOpen(ctx: RequestContext, rel: string, ask: Cac
   };
   // Each round waits for the acknowledgments it caused; a client may answer with less than asked, or close.
   for (let round = 0; round < 16; round++) {
-    const existing = server.state.opensAt(ctx.tree!.share, rel);
+    // A named stream's caching is its own (oplock.ts FileTable.attach).
+    const existing = server.state.opensAt(ctx.tree!.share, rel).filter((o) => sameStream(o.stream, stream));
     if (existing.length === 0) return null;
     const { waits, stale } = breakForOpen(server, table, table.statesOf(existing), intent, round > 0);
     if (stale.length > 0) {

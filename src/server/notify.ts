@@ -37,7 +37,10 @@ export const NotifyFilter = {
 export const WATCH_TREE = 0x0001;
 
 /** FILE_NOTIFY_INFORMATION actions (MS-FSCC 2.7.1) */
-export const NotifyAction = { ADDED: 1, REMOVED: 2, MODIFIED: 3, RENAMED_OLD_NAME: 4, RENAMED_NEW_NAME: 5 } as const;
+export const NotifyAction = {
+  ADDED: 1, REMOVED: 2, MODIFIED: 3, RENAMED_OLD_NAME: 4, RENAMED_NEW_NAME: 5,
+  ADDED_STREAM: 6, REMOVED_STREAM: 7, MODIFIED_STREAM: 8,
+} as const;
 
 const NAME_BITS = NotifyFilter.FILE_NAME | NotifyFilter.DIR_NAME;
 const CHANGE_BITS = NotifyFilter.ATTRIBUTES | NotifyFilter.SIZE | NotifyFilter.LAST_WRITE | NotifyFilter.LAST_ACCESS |

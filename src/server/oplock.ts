@@ -13,6 +13,7 @@ import { encodeOplockBreak } from '../smb2/commands/oplock-break.js';
 import { Command, OplockLevel } from '../smb2/constants.js';
 import { Access } from './access.js';
 import { shareCompatible } from './sharemode.js';
+import { streamKey } from './streams.js';
 import { ownerKey, type Open, type Session } from './state.js';
 import type { SmbServer } from './server.js';
 
@@ -133,7 +134,7 @@ export class Lease extends Holder {
 export class FileState {
   readonly opens = new Set<Open>();
   readonly leases = new Set<Lease>();
-  constructor(readonly key: string) {}
+  constructor(public key: string) {}
 
   holders(): Holder[] {
     const out: Holder[] = [...this.leases];
@@ -172,7 +173,9 @@ export class FileTable {
 
   /** Links an open to its file's state (after the open succeeded). */
   attach(open: Open, dev: bigint, ino: bigint): FileState {
-    const key = `${dev}:${ino}`;
+    // A named stream has caching of its own (MS-SMB2 3.3.5.9.8: a lease on a stream is
+    // separate from the file's; smbtorture smb2.lease.request, smb2.oplock.stream1).
+    const key = open.stream === null ? `${dev}:${ino}` : `${dev}:${ino}:${streamKey(open.stream)}`;
     let f = this.files.get(key);
     if (!f) {
       f = new FileState(key);
@@ -181,6 +184,17 @@ export class FileTable {
     f.opens.add(open);
     open.caching = { file: f, oplock: null, lease: null };
     return f;
+  }
+
+  /** A stream renamed under an open: its state goes under the new name (the rename made sure no other open shares it). */
+  rekey(open: Open, dev: bigint, ino: bigint): void {
+    const f = open.caching?.file;
+    if (!f || open.stream === null) return;
+    const key = `${dev}:${ino}:${streamKey(open.stream)}`;
+    if (this.files.has(key)) return;
+    if (this.files.get(f.key) === f) this.files.delete(f.key);
+    f.key = key;
+    this.files.set(key, f);
   }
 
   /** Releases an open's oplock or lease share and its place in the file state (close, logoff, disconnect). */

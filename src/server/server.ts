@@ -30,6 +30,7 @@ import { forgetDurable, preserveDurable } from './durable.js';
 import { dropChannels, sessionConnections } from './channel.js';
 import { HeldBudget, defaultHeldBudget } from './held.js';
 import { NotifyAction, NotifyFilter, NotifyHub, nameBit } from './notify.js';
+import { fileOf, sameStream, streamXattr } from './streams.js';
 
 /**
  * Largest message a connection may send before it has a session: NEGOTIATE
@@ -123,7 +124,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     this.held = new HeldBudget(this.config.maxHeldBytes || defaultHeldBudget(), () => this.connections.values(), (total, who) => this.heldPressure(who as SmbConnection, total));
     for (const u of this.config.users) this.users.set(u.name.toLowerCase(), u.ntHash ?? ntHash(u.password ?? ''));
     for (const s of this.config.shares) this.addShare(s);
-    this.shares.set('ipc$', { name: 'IPC$', path: '', readOnly: true, comment: 'IPC Service', encrypt: false, browseable: false, guestOk: true, isIpc: true, root: null });
+    this.shares.set('ipc$', { name: 'IPC$', path: '', readOnly: true, comment: 'IPC Service', encrypt: false, browseable: false, guestOk: true, isIpc: true, streams: false, root: null });
     this.ownEvents = !opts.events;
     this.events = opts.events ?? createEventContext({ backend: 'auto', driver: 'node' });
     // A throw from a handler or completion callback of the server's own context goes to its log (the loop goes on).
@@ -167,7 +168,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   private addShare(s: ShareConfig): void {
     const key = s.name.toLowerCase();
     if (this.shares.has(key)) throw new Error(`duplicate share name "${s.name}"`);
-    this.shares.set(key, { ...s, path: resolvePath(s.path), isIpc: false, root: null });
+    this.shares.set(key, { ...s, path: resolvePath(s.path), isIpc: false, streams: s.streams ?? true, root: null });
   }
 
   findShare(name: string): ShareState | null {
@@ -327,28 +328,55 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     o.tree.opens.delete(o);
     try {
       if (o.pipe) o.pipe.close();
-      if (o.file) await o.file.close();
-      if (o.deleteOnClose && o.tree.share.root) {
-        // The delete happens when the last handle closes (MS-FSA 2.1.5.4): pass it on.
+      const root = o.tree.share.root;
+      const stream = o.stream;
+      if (o.file) {
+        // A named stream goes with its last handle, before the file's fd it lives on closes.
+        if (stream !== null && o.deleteOnClose && root) await this.deleteStreamAtClose(o, stream);
+        await o.file.close();
+      }
+      if (root && (stream === null ? o.deleteOnClose : o.deleteFile)) {
+        // The file goes when its last handle closes (MS-FSA 2.1.5.4), its streams' handles
+        // included (smbtorture smb2.streams.delete): pass it on.
         const others = this.state.opensAt(o.tree.share, o.path);
         for (const other of others) {
+          if (other.stream !== null) {
+            other.deleteFile = true;
+            continue;
+          }
           other.deleteOnClose = true;
           other.pendingDelete = true;
           other.notify?.deletePending();
         }
         if (others.length === 0) {
-          if (o.isDirectory) await o.tree.share.root.rmdir(o.path);
-          else await o.tree.share.root.unlink(o.path);
-          this.notify.post(o.tree.share, o.path, NotifyAction.REMOVED, nameBit(o.isDirectory));
+          const isDirectory = o.file ? fileOf(o.file).isDirectory : o.isDirectory;
+          if (isDirectory) await root.rmdir(o.path);
+          else await root.unlink(o.path);
+          this.notify.post(o.tree.share, o.path, NotifyAction.REMOVED, nameBit(isDirectory));
           return;
         }
       }
       // Written through this handle: the new size and write time are reported once, at close,
       // as NTFS does at cleanup (MS-FSA 2.1.5.4).
-      if (o.modified) this.notify.post(o.tree.share, o.path, NotifyAction.MODIFIED, NotifyFilter.SIZE | NotifyFilter.LAST_WRITE);
+      if (o.modified && stream !== null) this.notify.post(o.tree.share, `${o.path}:${stream}`, NotifyAction.MODIFIED_STREAM, NotifyFilter.STREAM_SIZE | NotifyFilter.STREAM_WRITE);
+      else if (o.modified) this.notify.post(o.tree.share, o.path, NotifyAction.MODIFIED, NotifyFilter.SIZE | NotifyFilter.LAST_WRITE);
     } catch (err) {
       this.log.warn(`close of "${o.path}" on share ${o.tree.share.name}: ${(err as Error).message}`);
     }
+  }
+
+  /** Delete-on-close of a named stream (o is out of the open table): passed on to its other opens, or done. */
+  private async deleteStreamAtClose(o: Open, stream: string): Promise<void> {
+    const same = this.state.opensAt(o.tree.share, o.path).filter((x) => sameStream(x.stream, stream));
+    for (const other of same) {
+      other.deleteOnClose = true;
+      other.pendingDelete = true;
+    }
+    if (same.length > 0) return;
+    await fileOf(o.file!).removeXattr(streamXattr(stream)).catch((err: { code?: string }) => {
+      if (err.code !== 'ENODATA') throw err;
+    });
+    this.notify.post(o.tree.share, `${o.path}:${stream}`, NotifyAction.REMOVED_STREAM, NotifyFilter.STREAM_NAME);
   }
 
   /** Drops idle connections and connections that never authenticated. */

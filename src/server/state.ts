@@ -11,6 +11,7 @@ import { FileTable, type OpenCaching } from './oplock.js';
 import type { DurableState } from './durable.js';
 import type { DirWatch } from './notify.js';
 import type { Channel } from './channel.js';
+import { StreamFile } from './streams.js';
 
 export interface ShareState {
   name: string;
@@ -21,6 +22,8 @@ export interface ShareState {
   browseable: boolean;
   guestOk: boolean;
   isIpc: boolean;
+  /** named streams kept in extended attributes (streams.ts); false: names with a stream are refused */
+  streams: boolean;
   root: ShareRoot | null;
 }
 
@@ -101,6 +104,13 @@ export class Open {
    * deleteOnClose from the CREATE option alone, it refuses new opens of the path.
    */
   pendingDelete = false;
+  /**
+   * On an open of a named stream: the file itself is delete-pending, passed on
+   * by the close of a delete-on-close handle of the file (server.closeOpen):
+   * the file goes when the last open of it or of its streams closes.
+   * (deleteOnClose and pendingDelete of a stream open are about the stream.)
+   */
+  deleteFile = false;
   /** LockSequenceIndex (1..64) -> the LockSequenceNumber of the last LOCK done with it (MS-SMB2 3.3.5.14; kept for every 3.x open) */
   lockSequences: Map<number, number> | null = null;
   /** the file's share-relative path with '/' separators, '' for the root */
@@ -134,6 +144,11 @@ export class Open {
   ) {
     this.path = path;
     this.owner = ownerKey(tree.session);
+  }
+
+  /** The named stream this open is of (its name as stored), null for the file itself (streams.ts). */
+  get stream(): string | null {
+    return this.file instanceof StreamFile ? this.file.stream : null;
   }
 }
 

@@ -60,6 +60,7 @@ export function spliceTarget(conn: SmbConnection, head: Buffer, total: number): 
   const open = conn.server.state.opens.get(w.fileId.volatile);
   if (!open || open.persistentId !== w.fileId.persistent || open.closed || open.tree !== tree) return null;
   if (!open.file || open.pipe || open.isDirectory || !(open.grantedAccess & Access.FILE_WRITE_DATA)) return null;
+  if (open.stream !== null) return null; // a named stream lives in an extended attribute (streams.ts), not at the fd
   // A byte-range lock in the way: the handler answers FILE_LOCK_CONFLICT, and no byte may reach the file.
   if (rangeConflicts(open, w.offset, BigInt(w.length), true)) return null;
   const position = Number(w.offset) + (head.length - w.dataOffset);

@@ -1,7 +1,7 @@
 /** CREATE (MS-SMB2 3.3.5.9): named pipes on IPC$, files and directories on disk shares. */
 import { decodeCreateRequest, encodeCreateResponse } from '../../smb2/commands/create.js';
 import { encodeMxAcResponse, encodeQFidResponse, findContext, type CreateContext } from '../../smb2/commands/create-contexts.js';
-import { CreateAction, CreateContextName, CreateDisposition, CreateOptions, FileAttributes, ImpersonationLevel } from '../../smb2/constants.js';
+import { CreateAction, CreateContextName, CreateDisposition, CreateOptions, FileAttributes, ImpersonationLevel, ShareAccess } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { createPipe } from '../../rpc/pipe.js';
 import type { OpenOptions, VfsFile } from '../../vfs/types.js';
@@ -11,7 +11,8 @@ import { NTACL_XATTR, bareDirs, defaultDescriptor, descriptorForCreate, effectiv
 import type { SecurityDescriptor } from '../../smb2/security.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
-import { sharingViolation } from '../sharemode.js';
+import { shareCompatible, sharingViolation } from '../sharemode.js';
+import { deletePending, openStream, removeAllStreams, sameStream, splitStreamName, streamXattr, type StreamFile, type StreamPath } from '../streams.js';
 import { breakBeforeOpen, grantCaching, parseCaching, reconnectIfAsked } from '../create-caching.js';
 import { Open, ownerKey, type Session, type TreeConnect } from '../state.js';
 import { allocationSize, decodeOr, deleteRefusal, endOfFile, fileAttributes, fileTimes, fsStatus, parentPath } from './common.js';
@@ -78,50 +79,61 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   if (!root) return errorReply(NtStatus.BAD_NETWORK_NAME);
   // 3.3.5.9: a name starting with '\' is invalid on CREATE.
   if (req.name.startsWith('\\')) return errorReply(NtStatus.INVALID_PARAMETER);
-  const rel = smbPathToRel(req.name);
-  if (typeof rel === 'number') return errorReply(rel);
+  const named = parseName(tree.share.streams, req.name);
+  if (typeof named === 'number') return errorReply(named);
+  const { rel, stream } = named;
 
   const disp = req.createDisposition;
   const wantDir = (opts & CreateOptions.DIRECTORY_FILE) !== 0;
-  const wantFile = (opts & CreateOptions.NON_DIRECTORY_FILE) !== 0;
+  // MS-FSA 2.1.5.1: a data stream, named or spelt `::$DATA`, is never a directory.
+  if (wantDir && (stream !== null || named.explicitData)) return errorReply(NtStatus.NOT_A_DIRECTORY);
+  const wantFile = (opts & CreateOptions.NON_DIRECTORY_FILE) !== 0 || named.explicitData;
   const truncate = disp === CreateDisposition.SUPERSEDE || disp === CreateDisposition.OVERWRITE || disp === CreateDisposition.OVERWRITE_IF;
   const mayCreate = disp !== CreateDisposition.OPEN && disp !== CreateDisposition.OVERWRITE;
   // MS-FSA 2.1.5.1: a directory cannot be superseded, overwritten or created temporary.
   if (wantDir && truncate) return errorReply(NtStatus.INVALID_PARAMETER);
   if (wantDir && req.fileAttributes & FileAttributes.TEMPORARY) return errorReply(NtStatus.INVALID_PARAMETER);
-  if (rel === '' && disp === CreateDisposition.CREATE) return errorReply(NtStatus.OBJECT_NAME_COLLISION);
-  if (rel === '' && truncate) return errorReply(NtStatus.ACCESS_DENIED);
+  if (rel === '' && stream === null && disp === CreateDisposition.CREATE) return errorReply(NtStatus.OBJECT_NAME_COLLISION);
+  if (rel === '' && stream === null && truncate) return errorReply(NtStatus.ACCESS_DENIED);
   if (tree.share.readOnly && (truncate || disp === CreateDisposition.CREATE || (granted & MaskWriting))) return errorReply(NtStatus.ACCESS_DENIED);
   const deleteOnClose = (opts & CreateOptions.DELETE_ON_CLOSE) !== 0;
   // 3.3.5.9: FILE_DELETE_ON_CLOSE without DELETE access.
   if (deleteOnClose && !(granted & Access.DELETE)) return errorReply(NtStatus.ACCESS_DENIED);
 
-  // MS-FSA 2.1.5.1.2: a file whose delete is pending takes no new opens (until its last handle closes and it is gone).
-  if (server.state.opensAt(tree.share, rel).some((o) => o.pendingDelete)) return errorReply(NtStatus.DELETE_PENDING);
+  const here = server.state.opensAt(tree.share, rel);
+  // MS-FSA 2.1.5.1.2: the kind of file is checked before share modes. Where another open shows
+  // it, a file asked of a directory (or the other way round) is answered here (smbtorture smb2.streams.dir).
+  const known = stream === null ? here.find((o) => o.stream === null) : undefined;
+  if (known && wantFile && known.isDirectory) return errorReply(NtStatus.FILE_IS_A_DIRECTORY);
+  if (known && wantDir && !known.isDirectory) return errorReply(NtStatus.NOT_A_DIRECTORY);
+  // MS-FSA 2.1.5.1.2: a file (or stream) whose delete is pending takes no new opens (until its last handle closes and it is gone).
+  if (deletePending(here, stream)) return errorReply(NtStatus.DELETE_PENDING);
   // MS-FSA 2.1.5.1.2: the share modes of the file's other opens (by path).
   // Oplock and lease breaks come first: a holder may close its handle (create-caching.ts).
   const caching = parseCaching(ctx, req);
   if (typeof caching === 'number') return errorReply(caching);
-  const held = await breakBeforeOpen(ctx, rel, caching, granted, req.shareAccess, truncate);
+  const held = await breakBeforeOpen(ctx, rel, stream, caching, granted, req.shareAccess, truncate);
   if (held !== null) return errorReply(held);
-  if (sharingViolation(granted, req.shareAccess, server.state.opensAt(tree.share, rel))) return errorReply(NtStatus.SHARING_VIOLATION);
+  if (shareConflict(server.state.opensAt(tree.share, rel), stream, granted, req.shareAccess)) return errorReply(NtStatus.SHARING_VIOLATION);
 
   // Context names are at least 4 bytes (2.2.13.2); Windows refuses shorter ones.
   if (req.createContexts.some((c) => c.name.length < 4)) return errorReply(NtStatus.INVALID_PARAMETER);
   // 3.3.5.9.6: a previous version (TWrp) is opened from a snapshot, and this server keeps none.
   if (findContext(req.createContexts, CreateContextName.TIMEWARP_TOKEN)) return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
 
+  // For a named stream the file is opened for reading (its extended attributes hold the stream,
+  // streams.ts), and made when missing if the stream may be.
   const vopts: OpenOptions = {
-    read: (granted & DATA_ACCESS) !== 0,
-    write: (granted & WRITE_DATA) !== 0 || truncate,
-    create: disp === CreateDisposition.CREATE ? 'exclusive' : mayCreate && !tree.share.readOnly ? 'always' : 'never',
+    read: (granted & DATA_ACCESS) !== 0 || stream !== null,
+    write: stream === null && ((granted & WRITE_DATA) !== 0 || truncate),
+    create: disp === CreateDisposition.CREATE && stream === null ? 'exclusive' : mayCreate && !tree.share.readOnly ? 'always' : 'never',
     // Never O_TRUNC: an existing file is truncated only once its NT ACL and
     // its DOS attributes allow the overwrite (below), so a refused CREATE
     // loses no data.
     truncate: false,
     directory: wantDir ? 'must' : wantFile ? 'mustNot' : 'any',
     // An existing file's NT ACL is checked below and its DOS attributes answered: read both beside the open's statx.
-    prefetchXattr: disp === CreateDisposition.CREATE ? undefined : PREFETCH,
+    prefetchXattr: disp === CreateDisposition.CREATE && stream === null ? undefined : PREFETCH,
   };
   if (req.fileAttributes & FileAttributes.READONLY) vopts.mode = wantDir ? 0o555 : 0o444;
   let file: VfsFile;
@@ -145,9 +157,11 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
     }
   }
   let st = file.statAtOpen;
+  let streamFile: StreamFile | null = null;
   // Things only knowable after the open.
-  // A refused CREATE leaves nothing behind: a file or directory it made goes again.
+  // A refused CREATE leaves nothing behind: a file, directory or stream it made goes again.
   const fail = async (status: number): Promise<Reply> => {
+    if (streamFile?.created) await file.removeXattr(streamXattr(streamFile.stream!)).catch(() => undefined);
     await file.close().catch(() => undefined);
     if (file.created) await (file.isDirectory ? root.rmdir(rel) : root.unlink(rel)).catch(() => undefined);
     return errorReply(status);
@@ -156,7 +170,7 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   if (wantFile && file.isDirectory) return fail(NtStatus.FILE_IS_A_DIRECTORY);
   if (file.isDirectory && truncate) return fail(NtStatus.INVALID_PARAMETER);
   if (deleteOnClose) {
-    if (rel === '') return fail(NtStatus.ACCESS_DENIED);
+    if (rel === '' && stream === null) return fail(NtStatus.ACCESS_DENIED);
     let refusal: number | null;
     try {
       refusal = await deleteRefusal(file, st);
@@ -169,15 +183,29 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   const acl = await applyDescriptor(ctx, rel, req.createContexts, file, granted, req.desiredAccess, maxAllowed);
   if ('status' in acl) return fail(acl.status);
   granted = acl.granted;
+  if (stream !== null) {
+    // The stream itself, in the file's extended attributes (streams.ts).
+    const log = (m: string): void => server.log.warn(`share ${tree.share.name}: "${rel}": ${m}`);
+    try {
+      const s = await openStream(file, stream, { create: mayCreate, exclusive: disp === CreateDisposition.CREATE, truncate }, log);
+      if (typeof s === 'number') return fail(s);
+      streamFile = s;
+      st = s.statAtOpen;
+    } catch (err) {
+      return fail(fsStatus(ctx, err));
+    }
+  }
   // The stored DOS attributes of an existing file (read beside the open).
   const stored = file.created ? null : await loadDosAttributes(file);
-  if (truncate && !file.created) {
+  if (truncate && !file.created && stream === null) {
     // MS-FSA 2.1.5.1.2: overwriting or superseding a HIDDEN or SYSTEM file
     // must ask for that attribute too (CreateFile's CREATE_ALWAYS rule).
     const keep = (stored ?? 0) & (FileAttributes.HIDDEN | FileAttributes.SYSTEM);
     if ((keep & ~req.fileAttributes) !== 0) return fail(NtStatus.ACCESS_DENIED);
     try {
       await file.truncate(0);
+      // MS-FSA 2.1.5.1.2.1: an overwrite replaces the named streams too.
+      if (tree.share.streams && !file.isDirectory) await removeAllStreams(file);
       st = await file.stat();
     } catch (err) {
       return fail(fsStatus(ctx, err));
@@ -185,7 +213,7 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   }
   // 3.3.5.9.4 / MS-FSA 2.1.5.1: AllocationSize reserves space on a file this open created or overwrote.
   const alsi = findContext(req.createContexts, CreateContextName.ALLOCATION_SIZE);
-  if (alsi && !file.isDirectory && (file.created || truncate)) {
+  if (alsi && !file.isDirectory && stream === null && (file.created || truncate)) {
     if (alsi.data.length < 8) return fail(NtStatus.INVALID_PARAMETER);
     const size = alsi.data.readBigUInt64LE(0);
     if (size > 0n) {
@@ -199,27 +227,35 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   }
   let dos: number | null;
   try {
-    dos = await createDosAttributes(file, stored, req.fileAttributes, truncate);
+    dos = await createDosAttributes(file, stored, req.fileAttributes, truncate && stream === null);
   } catch (err) {
     return fail(fsStatus(ctx, err));
   }
   // The tree went while the file was being opened (its session logged off, its connection closed): 3.3.5.9.
   if (tree.disconnected) return fail(NtStatus.NETWORK_NAME_DELETED);
   // Data rights on a directory are kept as asked, like Windows; READ and WRITE refuse directories.
-  const open = register(ctx, tree, (p, v) => new Open(p, v, tree, file, null, rel, file.isDirectory, granted, req.shareAccess));
+  const opened = streamFile ?? file;
+  const open = register(ctx, tree, (p, v) => new Open(p, v, tree, opened, null, rel, opened.isDirectory, granted, req.shareAccess));
   open.deleteOnClose = deleteOnClose;
   let action: number = CreateAction.OPENED;
-  if (file.created) action = CreateAction.CREATED;
+  if (opened.created) action = CreateAction.CREATED;
   else if (disp === CreateDisposition.SUPERSEDE) action = CreateAction.SUPERSEDED;
   else if (truncate) action = CreateAction.OVERWRITTEN;
   // Change notify (MS-FSA 2.1.5.1.1, 2.1.5.1.2.1): a new name, or an existing file's data and attributes replaced.
-  if (action === CreateAction.CREATED) server.notify.post(tree.share, rel, NotifyAction.ADDED, nameBit(file.isDirectory));
-  else if (action !== CreateAction.OPENED) server.notify.post(tree.share, rel, NotifyAction.MODIFIED, NotifyFilter.ATTRIBUTES | NotifyFilter.SIZE | NotifyFilter.LAST_WRITE);
+  if (file.created) server.notify.post(tree.share, rel, NotifyAction.ADDED, nameBit(file.isDirectory));
+  if (streamFile) {
+    const name = `${rel}:${streamFile.stream}`;
+    if (action === CreateAction.CREATED) server.notify.post(tree.share, name, NotifyAction.ADDED_STREAM, NotifyFilter.STREAM_NAME);
+    else if (action !== CreateAction.OPENED) server.notify.post(tree.share, name, NotifyAction.MODIFIED_STREAM, NotifyFilter.STREAM_SIZE | NotifyFilter.STREAM_WRITE);
+  } else if (action === CreateAction.OVERWRITTEN || action === CreateAction.SUPERSEDED) {
+    server.notify.post(tree.share, rel, NotifyAction.MODIFIED, NotifyFilter.ATTRIBUTES | NotifyFilter.SIZE | NotifyFilter.LAST_WRITE);
+  }
 
   const contexts = answerContexts(req.createContexts, tree.maximalAccess, st.ino, st.dev);
   const cached = typeof contexts === 'number' ? contexts : grantCaching(ctx, open, caching, st.dev, st.ino);
   if (typeof contexts === 'number' || typeof cached === 'number') {
-    open.deleteOnClose ||= file.created;
+    open.deleteOnClose ||= opened.created;
+    if (streamFile) open.deleteFile ||= file.created;
     await server.closeOpen(open);
     return errorReply(typeof contexts === 'number' ? contexts : (cached as number));
   }
@@ -237,6 +273,27 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
       createContexts: [...contexts, ...cached.contexts],
     }),
   };
+}
+
+/** The CREATE name: a file, or a file's named stream where the share keeps them (streams.ts). */
+function parseName(streams: boolean, name: string): StreamPath | number {
+  if (streams) return splitStreamName(name, smbPathToRel);
+  const rel = smbPathToRel(name);
+  return typeof rel === 'number' ? rel : { rel, stream: null, explicitData: false };
+}
+
+/**
+ * MS-FSA 2.1.5.1.2: share modes are checked against the opens of the same
+ * stream. A stream's open that does not share DELETE also keeps the file
+ * from being opened for DELETE (the file's delete would take the stream);
+ * the file's opens do not limit its streams (smbtorture smb2.streams.delete).
+ */
+function shareConflict(here: readonly Open[], stream: string | null, access: number, share: number): boolean {
+  const same = here.filter((o) => sameStream(o.stream, stream));
+  if (sharingViolation(access, share, same)) return true;
+  if (stream !== null || !(access & Access.DELETE)) return false;
+  const all = ShareAccess.READ | ShareAccess.WRITE | ShareAccess.DELETE;
+  return here.some((o) => o.stream !== null && !shareCompatible(Access.DELETE, all, o));
 }
 
 /**

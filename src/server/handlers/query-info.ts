@@ -9,6 +9,7 @@ import { encodeSecurityDescriptor } from '../../smb2/security.js';
 import { defaultDescriptor, loadDescriptor, SecInfo } from '../ntacl.js';
 import type { VfsStat } from '../../vfs/types.js';
 import { statWithDos } from '../dos-attributes.js';
+import { fileOf, listStreams } from '../streams.js';
 import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import type { Open } from '../state.js';
@@ -83,7 +84,7 @@ function standard(st: VfsStat, open: Open): fscc.FileStandardInformation {
     allocationSize: allocationSize(st),
     endOfFile: endOfFile(st),
     numberOfLinks: st.nlink,
-    deletePending: open.deleteOnClose,
+    deletePending: open.deleteOnClose || open.deleteFile,
     directory: st.isDirectory,
   };
 }
@@ -150,14 +151,23 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<I
       return fixed(fscc.encodeFileAttributeTagInformation(fileAttributes(st, dos), 0));
     }
     case F.FileStreamInformation: {
-      const st = await file.stat();
-      // One unnamed data stream for a file, none for a directory (MS-FSCC 2.4.43).
-      const list = st.isDirectory ? [] : [{ streamName: '::$DATA', streamSize: st.size, streamAllocationSize: st.allocSize }];
+      // The file's streams, whichever of them the handle is of: the unnamed data stream of a
+      // file (a directory has none, MS-FSCC 2.4.43), then the named ones (streams.ts).
+      const base = fileOf(file);
+      const st = await base.stat();
+      const list: fscc.FileStreamEntry[] = st.isDirectory ? [] : [{ streamName: '::$DATA', streamSize: st.size, streamAllocationSize: st.allocSize }];
+      if (ctx.tree!.share.streams) {
+        for (const s of await listStreams(base)) {
+          const size = BigInt(s.size);
+          list.push({ streamName: `:${s.name}:$DATA`, streamSize: size, streamAllocationSize: (size + 4095n) & ~4095n });
+        }
+      }
       // Fixed part as Windows counts it: one entry with an 8-byte name (getinfo.qfile_buffercheck).
       return { data: fscc.encodeFileStreamInformation(list), min: 32, variable: true };
     }
     case F.FileNameInformation:
-      return { data: fscc.encodeFileNameInformation(smbName(open.path)), min: 4, variable: true };
+      // A stream's handle names its stream too, without the type (`\\dir\\file:name`).
+      return { data: fscc.encodeFileNameInformation(smbName(open.path) + (open.stream !== null ? `:${open.stream}` : '')), min: 4, variable: true };
     case F.FileNormalizedNameInformation:
       // 3.3.5.20.1: only on 3.1.1; the name relative to the share, without a leading '\'.
       if (ctx.conn.negotiated!.dialect < Dialect.SMB311) return NtStatus.NOT_SUPPORTED;
@@ -221,9 +231,11 @@ async function fsInfo(ctx: RequestContext, open: Open, cls: number): Promise<Inf
     case FS.FileFsDeviceInformation:
       return fixed(fscc.encodeFileFsDeviceInformation(DeviceType.DISK, DeviceCharacteristics.DEVICE_IS_MOUNTED | (share.readOnly ? DeviceCharacteristics.READ_ONLY_DEVICE : 0)));
     case FS.FileFsAttributeInformation: {
-      // Honest flags: names are case-preserved and case-sensitive on disk, Unicode; sparse files (server/fsctl/sparse.ts); no ACLs or streams.
+      // Honest flags: names are case-preserved and case-sensitive on disk, Unicode; sparse files (server/fsctl/sparse.ts);
+      // named streams where the share keeps them (streams.ts).
       let attrs = FsAttributes.CASE_SENSITIVE_SEARCH | FsAttributes.CASE_PRESERVED_NAMES | FsAttributes.UNICODE_ON_DISK | FsAttributes.SUPPORTS_SPARSE_FILES;
       if (share.readOnly) attrs |= FsAttributes.READ_ONLY_VOLUME;
+      if (share.streams) attrs |= FsAttributes.NAMED_STREAMS;
       // "NTFS" like Samba: some clients (Office, Explorer) change behaviour for unknown file system names.
       const data = fscc.encodeFileFsAttributeInformation({ fileSystemAttributes: attrs, maximumComponentNameLength: 255, fileSystemName: 'NTFS' });
       return { data, min: 16, variable: true };

@@ -40,7 +40,9 @@ export async function handleRead(ctx: RequestContext): Promise<Reply> {
   try {
     // The data movement lives in datapath/read.ts (copy, or splice by the transport).
     const sealed = ctx.sealRead ? { seal: ctx.sealRead, minimumCount: req.minimumCount } : undefined;
-    got = await readFileData(file, req.length, req.offset, ctx.conn.canSendFile(ctx), ctx.server.dataPool, sealed);
+    // A named stream lives in an extended attribute (streams.ts): never spliced from the fd.
+    const splice = open.stream === null && ctx.conn.canSendFile(ctx);
+    got = await readFileData(file, req.length, req.offset, splice, ctx.server.dataPool, sealed);
   } catch (err) {
     return errorReply(fsStatus(ctx, err));
   }

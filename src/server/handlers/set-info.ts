@@ -13,6 +13,7 @@ import { smbPathToRel } from '../errno.js';
 import type { Open } from '../state.js';
 import { decodeOr, deleteRefusal, fsStatus, isReadOnly, lookupOpen, parentPath } from './common.js';
 import { storeDosAttributes } from '../dos-attributes.js';
+import { findStream, sameStream, streamXattr, validStreamName, type StreamFile } from '../streams.js';
 import { breakHandleCaching, breakReadCaching } from '../oplock.js';
 import { awaitBreaks } from '../create-caching.js';
 import { NotifyAction, NotifyFilter, nameBit } from '../notify.js';
@@ -157,7 +158,7 @@ function opensAt(ctx: RequestContext, open: Open, path: string, below = false): 
 function targetPath(info: fscc.FileRenameInformation): string | number {
   // MS-SMB2 2.2.39 / 3.3.5.21.1: RootDirectory must be zero; the name is relative to the share root.
   if (info.rootDirectory !== 0n) return NtStatus.INVALID_PARAMETER;
-  if (info.fileName.startsWith(':')) return NtStatus.NOT_SUPPORTED; // stream rename: no named streams
+  if (info.fileName.startsWith(':')) return NtStatus.NOT_SUPPORTED; // a stream: only a rename names one (renameStream)
   const to = smbPathToRel(info.fileName);
   if (to === '') return NtStatus.OBJECT_NAME_INVALID;
   return to;
@@ -180,6 +181,11 @@ function parentBlocksRename(ctx: RequestContext, open: Open, from: string): bool
 
 async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInformation): Promise<number> {
   if (!has(open, Access.DELETE)) return NtStatus.ACCESS_DENIED;
+  if (info.rootDirectory !== 0n) return NtStatus.INVALID_PARAMETER;
+  if (info.fileName.startsWith(':') && open.tree.share.streams) return renameStream(ctx, open, info);
+  // A stream's handle renaming its file (a path, not ':name'): Windows answers SHARING_VIOLATION
+  // (the stream's own open holds the file; smbtorture smb2.streams.rename2).
+  if (open.stream !== null) return NtStatus.SHARING_VIOLATION;
   if (open.path === '') return NtStatus.ACCESS_DENIED;
   const to = targetPath(info);
   if (typeof to === 'number') return to;
@@ -187,8 +193,9 @@ async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInfo
   if (to === from) return NtStatus.SUCCESS;
   if (to.startsWith(from + '/')) return NtStatus.INVALID_PARAMETER; // a directory into itself
   if (parentBlocksRename(ctx, open, from)) return NtStatus.SHARING_VIOLATION;
-  // A directory with open files below it cannot be renamed (MS-FSA 2.1.5.14.11, as Windows: ACCESS_DENIED).
-  if (open.isDirectory && opensAt(ctx, open, from, true).some((o) => o !== open && o.path !== from)) return NtStatus.ACCESS_DENIED;
+  // A directory with open files below it cannot be renamed (MS-FSA 2.1.5.14.11, as Windows: ACCESS_DENIED);
+  // nor can a file or directory one of whose streams is open (smbtorture smb2.streams.basefile-rename-with-open-stream).
+  if (opensAt(ctx, open, from, open.isDirectory).some((o) => o !== open && (o.path !== from || o.stream !== null))) return NtStatus.ACCESS_DENIED;
   const root = open.tree.share.root!;
   const caseOnly = to.toLowerCase() === from.toLowerCase();
   if (info.replaceIfExists && !caseOnly) {
@@ -224,6 +231,66 @@ async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInfo
 }
 
 /**
+ * A stream rename (MS-FSA 2.1.5.15.11.1; the new name is `:name[:$DATA]`,
+ * `::$DATA` for the file's unnamed stream). The target stream, when it
+ * exists, is replaced only with ReplaceIfExists, while nobody has it open,
+ * and while it is empty (INVALID_PARAMETER otherwise, as Windows); the
+ * unnamed stream takes a named one's data only while it is empty itself.
+ * The file's own data is not moved into a named stream (NOT_SUPPORTED).
+ */
+async function renameStream(ctx: RequestContext, open: Open, info: fscc.FileRenameInformation): Promise<number> {
+  const parts = info.fileName.slice(1).split(':');
+  if (info.fileName.endsWith(':') || parts.length > 2) return NtStatus.INVALID_PARAMETER;
+  const [name, type] = parts as [string, string | undefined];
+  if (name === '' && type === undefined) return NtStatus.INVALID_PARAMETER;
+  if (type !== undefined && type.toUpperCase() !== '$DATA') return NtStatus.OBJECT_TYPE_MISMATCH;
+  if (name !== '' && !validStreamName(name)) return NtStatus.INVALID_PARAMETER;
+  const target = name === '' ? null : name;
+  const src = open.stream;
+  const file = open.file as StreamFile;
+  if (src === null) return target === null ? NtStatus.SUCCESS : NtStatus.NOT_SUPPORTED;
+  const base = file.base;
+  const others = opensAt(ctx, open, open.path).filter((o) => o !== open);
+  // Other handles of the stream would be left naming what is gone.
+  if (others.some((o) => sameStream(o.stream, src))) return NtStatus.SHARING_VIOLATION;
+  const value = (await base.getXattr(streamXattr(src))) ?? Buffer.alloc(1);
+  if (target === null) {
+    if (base.isDirectory) return NtStatus.INVALID_PARAMETER; // a directory has no unnamed data stream
+    if ((await base.stat()).size > 0n) return info.replaceIfExists ? NtStatus.INVALID_PARAMETER : NtStatus.OBJECT_NAME_COLLISION;
+    if (others.some((o) => o.stream === null && o.grantedAccess & (Access.FILE_READ_DATA | Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA))) return NtStatus.SHARING_VIOLATION;
+    const data = value.subarray(0, Math.max(0, value.length - 1));
+    const w = await open.tree.share.root!.open(open.path, { read: false, write: true, directory: 'mustNot' });
+    try {
+      for (let done = 0; done < data.length; ) done += await w.write(data, done, data.length - done, done);
+    } finally {
+      await w.close();
+    }
+    await base.removeXattr(streamXattr(src));
+    file.stream = null;
+    ctx.server.notify.post(open.tree.share, `${open.path}:${src}`, NotifyAction.REMOVED_STREAM, NotifyFilter.STREAM_NAME);
+    changedFile(ctx, open, NotifyFilter.SIZE | NotifyFilter.LAST_WRITE);
+    return NtStatus.SUCCESS;
+  }
+  const existing = await findStream(base, target);
+  if (existing !== null && !sameStream(existing, src)) {
+    if (!info.replaceIfExists) return NtStatus.OBJECT_NAME_COLLISION;
+    if (others.some((o) => sameStream(o.stream, existing))) return NtStatus.SHARING_VIOLATION;
+    const v = await base.getXattr(streamXattr(existing));
+    if (v && v.length > 1) return NtStatus.INVALID_PARAMETER;
+  }
+  if (target === src) return NtStatus.SUCCESS;
+  // The new name is written before the old goes: a failure in between leaves both, never neither.
+  await base.setXattr(streamXattr(target), value);
+  if (existing !== null && existing !== target && existing !== src) await base.removeXattr(streamXattr(existing));
+  await base.removeXattr(streamXattr(src));
+  file.stream = target;
+  ctx.server.state.files.rekey(open, base.statAtOpen.dev, base.statAtOpen.ino);
+  ctx.server.notify.post(open.tree.share, `${open.path}:${src}`, NotifyAction.RENAMED_OLD_NAME, NotifyFilter.STREAM_NAME);
+  ctx.server.notify.post(open.tree.share, `${open.path}:${target}`, NotifyAction.RENAMED_NEW_NAME, NotifyFilter.STREAM_NAME);
+  return NtStatus.SUCCESS;
+}
+
+/**
  * Change notify for a rename (MS-FSA 2.1.5.14.11): OLD_NAME then NEW_NAME
  * within one directory, REMOVED then ADDED across two; a file also shows
  * its attributes and creation time MODIFIED under the new name, as Windows
@@ -240,6 +307,7 @@ function notifyRename(ctx: RequestContext, share: object, from: string, to: stri
 
 async function link(ctx: RequestContext, open: Open, info: fscc.FileLinkInformation): Promise<number> {
   if (open.isDirectory) return NtStatus.FILE_IS_A_DIRECTORY;
+  if (open.stream !== null) return NtStatus.INVALID_PARAMETER;
   const to = targetPath(info);
   if (typeof to === 'number') return to;
   const root = open.tree.share.root!;
@@ -283,9 +351,13 @@ async function disposition(ctx: RequestContext, open: Open, del: boolean): Promi
     const refusal = await deleteRefusal(open.file!, await open.file!.stat());
     if (refusal !== null) return refusal;
   }
+  // A stream's delete is that stream's; the file's leaves its streams' opens alone until it closes
+  // (server.closeOpen passes it on), except that clearing it clears what was passed on.
   for (const o of opensAt(ctx, open, open.path)) {
-    o.deleteOnClose = del;
-    o.pendingDelete = del;
+    if (sameStream(o.stream, open.stream)) {
+      o.deleteOnClose = del;
+      o.pendingDelete = del;
+    } else if (open.stream === null && !del) o.deleteFile = false;
   }
   return NtStatus.SUCCESS;
 }
