@@ -39,7 +39,7 @@ export const DEFAULT_SUITES = [
   'smb2.connect', 'smb2.read', 'smb2.rw', 'smb2.getinfo', 'smb2.setinfo', 'smb2.dir', 'smb2.create',
   'smb2.compound', 'smb2.credits', 'smb2.session', 'smb2.ioctl', 'smb2.tcon', 'smb2.maximum_allowed',
   'smb2.rename', 'smb2.maxfid', 'smb2.multichannel', 'smb2.lock', 'smb2.oplock', 'smb2.notify',
-  'smb2.lease', 'smb2.durable-open', 'smb2.delete-on-close-perms',
+  'smb2.lease', 'smb2.durable-open', 'smb2.delete-on-close-perms', 'smb2.streams',
 ];
 
 export const USER = 'bench';

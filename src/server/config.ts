@@ -165,7 +165,7 @@ export function shareNameProblem(name: string): string | null {
 }
 
 function newShare(name: string, path: string): ShareConfig {
-  return { name, path, readOnly: false, comment: '', encrypt: false, browseable: true, guestOk: false, streams: true };
+  return { name, path, readOnly: false, comment: '', encrypt: false, browseable: true, guestOk: false };
 }
 
 /** "NAME=PATH[:ro|:rw]"; a relative PATH resolves against baseDir. */

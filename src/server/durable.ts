@@ -19,6 +19,7 @@ import {
 } from '../smb2/commands/create-contexts.js';
 import { NtStatus } from '../smb2/status.js';
 import { H } from './oplock.js';
+import { sameStream } from './streams.js';
 import type { Open, TreeConnect } from './state.js';
 import type { SmbServer } from './server.js';
 
@@ -127,8 +128,9 @@ export function forgetDurable(open: Open): void {
 
 export interface ReconnectCheck {
   tree: TreeConnect;
-  /** share-relative path the CREATE names */
+  /** share-relative path the CREATE names, and its stream (streams.ts) */
   path: string | null;
+  stream: string | null;
   clientGuid: Buffer;
   /** lease key of the CREATE's RqLs, if any */
   leaseKey: Buffer | null;
@@ -156,7 +158,7 @@ export function findReconnect(server: SmbServer, ask: NonNullable<DurableAsk['re
   const s = c.tree.session;
   if (`${s.domain}\\${s.user}`.toLowerCase() !== d.owner) return NtStatus.ACCESS_DENIED;
   // Unlike oplocks, a lease reconnect must name the same file (smbtorture reopen2_lease).
-  if (lease && c.path !== open.path) return NtStatus.INVALID_PARAMETER;
+  if (lease && (c.path !== open.path || !sameStream(c.stream, open.stream))) return NtStatus.INVALID_PARAMETER;
   return open;
 }
 

@@ -97,6 +97,13 @@ test('share-level keys in [global] are defaults; a share may override them under
   assert.deepEqual(c.shares!.map((s) => [s.name, s.readOnly, s.guestOk]), [['a', true, true], ['b', false, false]]);
 });
 
+test('ringsmb streams: named streams per share, on unless a share (or [global]) says no', () => {
+  const c = parseSmbConf('[global]\nringsmb streams = no\n[a]\npath=/a\n[b]\npath=/b\nringsmb streams = yes\n', '/');
+  assert.deepEqual(c.shares!.map((s) => [s.name, s.streams]), [['a', false], ['b', true]]);
+  assert.deepEqual(c.warnings, []);
+  assert.equal(parseSmbConf('[c]\npath=/c\n', '/').shares![0]!.streams ?? true, true);
+});
+
 test('encryption, signing and log level value tables', () => {
   const enc = (v: string) => parseSmbConf(`[global]\nsmb encrypt = ${v}`, '/').encrypt;
   for (const v of ['required', 'mandatory', 'Force']) assert.equal(enc(v), true, v);

@@ -313,6 +313,31 @@ describe('durable handles and cleanup', () => {
     assert.equal(await b.close(r2.res!.fileId), 0);
   });
 
+  test("a durable leased open of a named stream reconnects by the stream's name, in any case, and not by the file's", async () => {
+    const a = await client();
+    const key = Buffer.alloc(16, 0x5a);
+    const durable = { name: CreateContextName.DURABLE_HANDLE_REQUEST, data: Buffer.alloc(16) };
+    const r1 = await a.create('dhs.txt:meta', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(key, R | W | H), durable] });
+    assert.equal(r1.status, 0);
+    assert.equal(leaseOf(r1.res!).leaseState, R | W | H);
+    assert.ok(findContext(r1.res!.createContexts, CreateContextName.DURABLE_HANDLE_REQUEST), 'DHnQ granted');
+    a.destroy();
+    for (let i = 0; i < 50; i++) {
+      if (srv.server.state.opens.get(r1.res!.fileId.volatile)?.durable?.disconnected) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const b = await client(a.clientGuid);
+    const dhnc = Buffer.alloc(16);
+    dhnc.writeBigUInt64LE(r1.res!.fileId.persistent, 0);
+    dhnc.writeBigUInt64LE(r1.res!.fileId.volatile, 8);
+    const reconnect = (name: string) => b.create(name, { oplock: OplockLevel.LEASE, contexts: [leaseCtx(key, R | W | H), { name: CreateContextName.DURABLE_HANDLE_RECONNECT, data: dhnc }] });
+    assert.equal((await reconnect('dhs.txt')).status, NtStatus.INVALID_PARAMETER, "the file's own name is another file to a lease");
+    const r2 = await reconnect('dhs.txt:META:$DATA');
+    assert.equal(r2.status, 0);
+    assert.equal(r2.res!.fileId.volatile, r1.res!.fileId.volatile);
+    assert.equal(await b.close(r2.res!.fileId), 0);
+  });
+
   test('a non-durable open is closed on TCP drop; nothing is left in the tables', async () => {
     const a = await client();
     const r1 = await a.create('cl1.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(Buffer.alloc(16, 7), R | W | H)] });
