@@ -10,8 +10,16 @@
  * attributes" and the defaults apply: ARCHIVE for a file, nothing for a
  * directory, which is also what a new file gets when nothing else is
  * asked, so the attribute is only written when it says more than that.
+ *
+ * Version 2 (16 bytes) adds the creation time a client set (SET_INFO basic,
+ * MS-FSA 2.1.5.14.2), as the FILETIME the client sent (100 ns units since
+ * 1601, a little-endian u64: nanoseconds since 1970 in an i64 end in 2262,
+ * and clients set later times; smbtorture smb2.timestamps): Linux cannot set a file's birth time, so a stored one
+ * stands in for it (as Samba keeps create_time in user.DOSATTRIB). Files
+ * whose creation time nobody set keep version 1, and their birth time.
  */
 import { FileAttributes } from '../smb2/constants.js';
+import { filetimeToUnixNs, unixNsToFiletime } from '../smb2/fscc/time.js';
 import type { VfsFile, VfsStat } from '../vfs/types.js';
 
 export const DOSATTRIB_XATTR = 'user.ringsmb.DOSATTRIB';
@@ -23,18 +31,43 @@ export const STORED_ATTRIBUTES =
 
 const VERSION = 1;
 const LENGTH = 8;
+const VERSION_TIMES = 2;
+const LENGTH_TIMES = 16;
 
-export function encodeDosAttributes(attrs: number): Buffer {
-  const b = Buffer.alloc(LENGTH);
-  b[0] = VERSION;
+/** `createNs`: a creation time a client set, kept in version 2; null: none (version 1). */
+export function encodeDosAttributes(attrs: number, createNs: bigint | null = null): Buffer {
+  const b = Buffer.alloc(createNs === null ? LENGTH : LENGTH_TIMES);
+  b[0] = createNs === null ? VERSION : VERSION_TIMES;
   b.writeUInt32LE((attrs & STORED_ATTRIBUTES) >>> 0, 4);
+  if (createNs !== null) b.writeBigUInt64LE(unixNsToFiletime(createNs), 8);
   return b;
+}
+
+function ours(v: Buffer | null | undefined): v is Buffer {
+  return !!v && ((v.length === LENGTH && v[0] === VERSION) || (v.length === LENGTH_TIMES && v[0] === VERSION_TIMES));
 }
 
 /** The stored attributes, or null when there are none (or the value is not ours). */
 export function decodeDosAttributes(v: Buffer | null | undefined): number | null {
-  if (!v || v.length !== LENGTH || v[0] !== VERSION) return null;
+  if (!ours(v)) return null;
   return v.readUInt32LE(4) & STORED_ATTRIBUTES;
+}
+
+/** The creation time a client set (ns since the epoch), or null. */
+export function decodeCreateTime(v: Buffer | null | undefined): bigint | null {
+  if (!ours(v) || v[0] !== VERSION_TIMES) return null;
+  return filetimeToUnixNs(v.readBigUInt64LE(8));
+}
+
+/** `st` with the stored creation time, where there is one, as its birth time (what fileTimes answers). */
+export function withCreateTime(st: VfsStat, createNs: bigint | null): VfsStat {
+  return createNs === null ? st : { ...st, birthtimeNs: createNs };
+}
+
+/** The stored attributes and creation time of an open file (the prefetched value if the open read one). */
+export interface DosInfo {
+  attrs: number | null;
+  createNs: bigint | null;
 }
 
 /** What a file has when nothing is stored: ARCHIVE for a file, nothing for a directory. */
@@ -48,17 +81,27 @@ export function defaultDosAttributes(isDirectory: boolean): number {
  * apply; a listing must not fail over a decoration).
  */
 export async function loadDosAttributes(file: VfsFile): Promise<number | null> {
+  return (await loadDosInfo(file)).attrs;
+}
+
+/** loadDosAttributes, with the stored creation time. */
+export async function loadDosInfo(file: VfsFile): Promise<DosInfo> {
   try {
     const pre = file.takeXattrAtOpen(DOSATTRIB_XATTR);
-    return decodeDosAttributes(pre !== undefined ? pre : await file.getXattr(DOSATTRIB_XATTR));
+    const v = pre !== undefined ? pre : await file.getXattr(DOSATTRIB_XATTR);
+    return { attrs: decodeDosAttributes(v), createNs: decodeCreateTime(v) };
   } catch {
-    return null;
+    return { attrs: null, createNs: null };
   }
 }
 
-/** statx and the stored DOS attributes of an open file, side by side: what every attributes answer needs. */
-export function statWithDos(file: VfsFile): Promise<[VfsStat, number | null]> {
-  return Promise.all([file.stat(), loadDosAttributes(file)]);
+/**
+ * statx and the stored DOS attributes of an open file, side by side: what
+ * every attributes answer needs; a stored creation time is the stat's birth time.
+ */
+export async function statWithDos(file: VfsFile): Promise<[VfsStat, number | null]> {
+  const [st, info] = await Promise.all([file.stat(), loadDosInfo(file)]);
+  return [withCreateTime(st, info.createNs), info.attrs];
 }
 
 /**
@@ -66,10 +109,21 @@ export function statWithDos(file: VfsFile): Promise<[VfsStat, number | null]> {
  * (ENOTSUP) keeps nothing and that is not an error: the attributes then
  * read back as the defaults, as before. Other errors are thrown.
  */
-export async function storeDosAttributes(file: VfsFile, attrs: number): Promise<void> {
+export async function storeDosAttributes(file: VfsFile, attrs: number, createNs: bigint | null = null): Promise<void> {
   try {
-    await file.setXattr(DOSATTRIB_XATTR, encodeDosAttributes(attrs));
+    await file.setXattr(DOSATTRIB_XATTR, encodeDosAttributes(attrs, createNs));
   } catch (err) {
     if ((err as { code?: string }).code !== 'ENOTSUP') throw err;
   }
+}
+
+/**
+ * Changes the stored attributes, the creation time, or both, keeping what
+ * is stored of the other (SET_INFO basic). Attributes never stored are the
+ * defaults (`isDirectory`); setting a creation time takes version 2.
+ */
+export async function updateDosInfo(file: VfsFile, isDirectory: boolean, change: { attrs?: number; createNs?: bigint }): Promise<void> {
+  const cur = await loadDosInfo(file);
+  const attrs = change.attrs ?? cur.attrs ?? defaultDosAttributes(isDirectory);
+  await storeDosAttributes(file, attrs, change.createNs ?? cur.createNs);
 }

@@ -6,7 +6,7 @@ import { NtStatus } from '../../smb2/status.js';
 import { createPipe } from '../../rpc/pipe.js';
 import type { OpenOptions, VfsFile } from '../../vfs/types.js';
 import { Access, mapGeneric, MaskFull, MaskWriting } from '../access.js';
-import { DOSATTRIB_XATTR, STORED_ATTRIBUTES, defaultDosAttributes, loadDosAttributes, storeDosAttributes } from '../dos-attributes.js';
+import { DOSATTRIB_XATTR, STORED_ATTRIBUTES, defaultDosAttributes, loadDosInfo, storeDosAttributes, withCreateTime, type DosInfo } from '../dos-attributes.js';
 import { NTACL_XATTR, bareDirs, defaultDescriptor, descriptorForCreate, effectiveAccess, inheritedDescriptor, loadDescriptor, storeDescriptor, tokenOf } from '../ntacl.js';
 import type { SecurityDescriptor } from '../../smb2/security.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
@@ -195,8 +195,9 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
       return fail(fsStatus(ctx, err));
     }
   }
-  // The stored DOS attributes of an existing file (read beside the open).
-  const stored = file.created ? null : await loadDosAttributes(file);
+  // The stored DOS attributes and creation time of an existing file (read beside the open).
+  const info: DosInfo = file.created ? { attrs: null, createNs: null } : await loadDosInfo(file);
+  const stored = info.attrs;
   if (truncate && !file.created && stream === null) {
     // MS-FSA 2.1.5.1.2: overwriting or superseding a HIDDEN or SYSTEM file
     // must ask for that attribute too (CreateFile's CREATE_ALWAYS rule).
@@ -227,7 +228,7 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   }
   let dos: number | null;
   try {
-    dos = await createDosAttributes(file, stored, req.fileAttributes, truncate && stream === null);
+    dos = await createDosAttributes(file, info, req.fileAttributes, truncate && stream === null);
   } catch (err) {
     return fail(fsStatus(ctx, err));
   }
@@ -251,6 +252,7 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
     server.notify.post(tree.share, rel, NotifyAction.MODIFIED, NotifyFilter.ATTRIBUTES | NotifyFilter.SIZE | NotifyFilter.LAST_WRITE);
   }
 
+  st = withCreateTime(st, info.createNs);
   const contexts = answerContexts(req.createContexts, tree.maximalAccess, st.ino, st.dev);
   const cached = typeof contexts === 'number' ? contexts : grantCaching(ctx, open, caching, st.dev, st.ino);
   if (typeof contexts === 'number' || typeof cached === 'number') {
@@ -364,12 +366,13 @@ async function parentDescriptor(ctx: RequestContext, rel: string, log: (m: strin
  * file had, read beside the open; a new file has none). An existing file
  * keeps its own.
  */
-async function createDosAttributes(file: VfsFile, stored: number | null, asked: number, truncate: boolean): Promise<number | null> {
-  if (!file.created && !truncate) return stored;
+async function createDosAttributes(file: VfsFile, stored: DosInfo, asked: number, truncate: boolean): Promise<number | null> {
+  if (!file.created && !truncate) return stored.attrs;
   const def = defaultDosAttributes(file.isDirectory);
   const attrs = (asked & STORED_ATTRIBUTES) | def;
-  if (attrs === def && stored === null) return null;
-  await storeDosAttributes(file, attrs);
+  if (attrs === def && stored.attrs === null && stored.createNs === null) return null;
+  // An overwrite keeps the file, and the creation time a client set on it.
+  await storeDosAttributes(file, attrs, stored.createNs);
   return attrs;
 }
 

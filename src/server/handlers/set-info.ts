@@ -12,8 +12,8 @@ import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
 import type { Open } from '../state.js';
 import { decodeOr, deleteRefusal, fsStatus, isReadOnly, lookupOpen, parentPath } from './common.js';
-import { storeDosAttributes } from '../dos-attributes.js';
-import { findStream, sameStream, streamXattr, validStreamName, type StreamFile } from '../streams.js';
+import { updateDosInfo } from '../dos-attributes.js';
+import { fileOf, findStream, sameStream, streamXattr, validStreamName, type StreamFile } from '../streams.js';
 import { breakHandleCaching, breakReadCaching } from '../oplock.js';
 import { awaitBreaks } from '../create-caching.js';
 import { NotifyAction, NotifyFilter, nameBit } from '../notify.js';
@@ -105,8 +105,9 @@ function setFileInfo(ctx: RequestContext, open: Open, cls: number, buf: Buffer):
 
 /**
  * MS-FSCC 2.4.7: a time of 0 leaves it alone; -1 stops automatic updates and -2
- * resumes them (both leave the value alone here). Creation and change times cannot
- * be set on Linux. Attributes: 0 leaves them alone; DIRECTORY on a file is invalid;
+ * resumes them (both leave the value alone here). Linux cannot set a creation
+ * time: a set one is stored beside the DOS attributes (dos-attributes.ts) and
+ * answered from then on; the change time cannot be set. Attributes: 0 leaves them alone; DIRECTORY on a file is invalid;
  * HIDDEN, SYSTEM, ARCHIVE, TEMPORARY, OFFLINE and NOT_CONTENT_INDEXED are stored
  * (dos-attributes.ts; NORMAL alone clears them), READONLY sets or clears the
  * write bits of the mode.
@@ -121,12 +122,14 @@ async function setBasic(ctx: RequestContext, open: Open, i: fscc.FileBasicInform
   if (settable(i.lastAccessTime)) t.atimeNs = fscc.filetimeToUnixNs(i.lastAccessTime);
   if (settable(i.lastWriteTime)) t.mtimeNs = fscc.filetimeToUnixNs(i.lastWriteTime);
   if (t.atimeNs !== undefined || t.mtimeNs !== undefined) await open.file!.setTimes(t);
-  if (i.fileAttributes !== 0) {
-    await storeDosAttributes(open.file!, i.fileAttributes);
-    await setReadOnly(open, (i.fileAttributes & FileAttributes.READONLY) !== 0);
+  const createNs = settable(i.creationTime) ? fscc.filetimeToUnixNs(i.creationTime) : undefined;
+  if (i.fileAttributes !== 0 || createNs !== undefined) {
+    const base = fileOf(open.file!);
+    await updateDosInfo(base, base.isDirectory, { attrs: i.fileAttributes !== 0 ? i.fileAttributes : undefined, createNs });
   }
+  if (i.fileAttributes !== 0) await setReadOnly(open, (i.fileAttributes & FileAttributes.READONLY) !== 0);
   // Change notify: what was set (MS-FSA 2.1.5.14.2), nothing when nothing was.
-  const changed = (i.fileAttributes !== 0 ? NotifyFilter.ATTRIBUTES : 0) |
+  const changed = (i.fileAttributes !== 0 ? NotifyFilter.ATTRIBUTES : 0) | (createNs !== undefined ? NotifyFilter.CREATION : 0) |
     (t.atimeNs !== undefined ? NotifyFilter.LAST_ACCESS : 0) | (t.mtimeNs !== undefined ? NotifyFilter.LAST_WRITE : 0);
   if (changed) changedFile(ctx, open, changed);
   return NtStatus.SUCCESS;
