@@ -332,8 +332,11 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       const stream = o.stream;
       if (o.file) {
         // A named stream goes with its last handle, before the file's fd it lives on closes.
-        if (stream !== null && o.deleteOnClose && root) await this.deleteStreamAtClose(o, stream);
-        await o.file.close();
+        try {
+          if (stream !== null && o.deleteOnClose && root) await this.deleteStreamAtClose(o, stream);
+        } finally {
+          await o.file.close();
+        }
       }
       if (root && (stream === null ? o.deleteOnClose : o.deleteFile)) {
         // The file goes when its last handle closes (MS-FSA 2.1.5.4), its streams' handles

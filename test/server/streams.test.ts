@@ -162,6 +162,11 @@ describe('named streams', () => {
     f = await open('o.txt');
     assert.deepEqual(await streams(f), { '::$DATA': 0, ':b:$DATA': 0, ':c:$DATA': 1 });
     await c.close(f);
+    // Not while one of them is open: the overwrite would take it from under its handle.
+    const held = await open('o.txt:c', { access: READ_DATA, share: SHARE_ALL });
+    assert.equal(await status('o.txt', { disposition: CreateDisposition.OVERWRITE }), NtStatus.SHARING_VIOLATION);
+    assert.equal((await read(held)).toString(), 'c');
+    await c.close(held);
     f = await open('o.txt', { disposition: CreateDisposition.OVERWRITE });
     assert.deepEqual(await streams(f), { '::$DATA': 0 });
     await c.close(f);
@@ -246,17 +251,39 @@ describe('named streams', () => {
   });
 });
 
-describe('a share without streams (ringsmb streams = no)', () => {
+describe('a share without streams (ringsmb streams = no), and a read-only share', () => {
   let off: Running;
   let oc: TestClient;
+  let roDir: string;
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringsmb-nostreams-'));
-    off = await startServer({ signing: 'enabled', shares: [{ name: 'share', path: dir, readOnly: false, comment: '', encrypt: false, browseable: true, guestOk: false, streams: false }] });
+    roDir = mkdtempSync(join(tmpdir(), 'ringsmb-ro-'));
+    writeFileSync(join(roDir, 'f.txt'), 'x');
+    off = await startServer({
+      signing: 'enabled',
+      shares: [
+        { name: 'share', path: dir, readOnly: false, comment: '', encrypt: false, browseable: true, guestOk: false, streams: false },
+        { name: 'ro', path: roDir, readOnly: true, comment: '', encrypt: false, browseable: true, guestOk: false },
+      ],
+    });
     oc = await TestClient.connect(off.port, USER, PASSWORD, 'share');
   });
   after(async () => {
     oc.destroy();
     await off.stop();
+    rmSync(roDir, { recursive: true, force: true });
+  });
+
+  test('a read-only share makes no stream: OPEN_IF of a missing one is ACCESS_DENIED and the file keeps no attribute', async () => {
+    const ro = await TestClient.connect(off.port, USER, PASSWORD, 'ro');
+    try {
+      assert.equal((await ro.create('f.txt:new', { access: READ_DATA, disposition: CreateDisposition.OPEN_IF })).status, NtStatus.ACCESS_DENIED);
+      assert.equal((await ro.create('f.txt:new', { access: READ_DATA, disposition: CreateDisposition.OPEN })).status, NtStatus.OBJECT_NAME_NOT_FOUND);
+    } finally {
+      ro.destroy();
+    }
+    const r = spawnSync('python3', ['-c', 'import os,sys; print(len(os.listxattr(sys.argv[1])))', join(roDir, 'f.txt')], { encoding: 'utf8' });
+    assert.equal(r.stdout.trim(), '0');
   });
 
   test('refuses stream names, opens file::$DATA as the file, and does not say FILE_NAMED_STREAMS', async () => {

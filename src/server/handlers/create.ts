@@ -114,7 +114,7 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   if (typeof caching === 'number') return errorReply(caching);
   const held = await breakBeforeOpen(ctx, rel, stream, caching, granted, req.shareAccess, truncate);
   if (held !== null) return errorReply(held);
-  if (shareConflict(server.state.opensAt(tree.share, rel), stream, granted, req.shareAccess)) return errorReply(NtStatus.SHARING_VIOLATION);
+  if (shareConflict(server.state.opensAt(tree.share, rel), stream, granted, req.shareAccess, truncate)) return errorReply(NtStatus.SHARING_VIOLATION);
 
   // Context names are at least 4 bytes (2.2.13.2); Windows refuses shorter ones.
   if (req.createContexts.some((c) => c.name.length < 4)) return errorReply(NtStatus.INVALID_PARAMETER);
@@ -187,7 +187,9 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
     // The stream itself, in the file's extended attributes (streams.ts).
     const log = (m: string): void => server.log.warn(`share ${tree.share.name}: "${rel}": ${m}`);
     try {
-      const s = await openStream(file, stream, { create: mayCreate, exclusive: disp === CreateDisposition.CREATE, truncate }, log);
+      const s = await openStream(file, stream, { create: mayCreate && !tree.share.readOnly, exclusive: disp === CreateDisposition.CREATE, truncate }, log);
+      // A stream a read-only share would have to make: ACCESS_DENIED, as for a file.
+      if (s === NtStatus.OBJECT_NAME_NOT_FOUND && mayCreate && tree.share.readOnly) return fail(NtStatus.ACCESS_DENIED);
       if (typeof s === 'number') return fail(s);
       streamFile = s;
       st = s.statAtOpen;
@@ -289,10 +291,12 @@ function parseName(streams: boolean, name: string): StreamPath | number {
  * stream. A stream's open that does not share DELETE also keeps the file
  * from being opened for DELETE (the file's delete would take the stream);
  * the file's opens do not limit its streams (smbtorture smb2.streams.delete).
+ * Overwriting the file, which takes its named streams, waits until none is open.
  */
-function shareConflict(here: readonly Open[], stream: string | null, access: number, share: number): boolean {
+function shareConflict(here: readonly Open[], stream: string | null, access: number, share: number, truncate: boolean): boolean {
   const same = here.filter((o) => sameStream(o.stream, stream));
   if (sharingViolation(access, share, same)) return true;
+  if (stream === null && truncate && here.some((o) => o.stream !== null)) return true;
   if (stream !== null || !(access & Access.DELETE)) return false;
   const all = ShareAccess.READ | ShareAccess.WRITE | ShareAccess.DELETE;
   return here.some((o) => o.stream !== null && !shareCompatible(Access.DELETE, all, o));
