@@ -675,10 +675,13 @@ export class SmbConnection {
     const parts: Buffer[] = [];
     for (let i = 0; i < responses.length; i++) {
       const r = responses[i]!;
-      if (i < responses.length - 1) {
+      // Every response of a compound is padded to 8 bytes, the last one too (its NextCommand
+      // stays 0), as Windows and Samba send them; the signature covers the padding
+      // (MS-SMB2 3.3.4.1.3; smbtorture smb2.compound.compound-padding). A lone response is not.
+      if (!one) {
         const pad = compoundPadding(r.length);
         if (pad) r.parts.push(ZERO_PAD.subarray(0, pad));
-        r.parts[0]!.writeUInt32LE(r.length + pad, 20);
+        if (i < responses.length - 1) r.parts[0]!.writeUInt32LE(r.length + pad, 20);
       }
       const k = sealWith || !r.signWith ? null : signingFor(r.signWith, this);
       if (k) signInPlace(k.alg, k.key, r.parts);

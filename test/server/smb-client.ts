@@ -145,7 +145,11 @@ export class TestClient {
     return c;
   }
 
+  /** Sees every frame the server sends, whole (a compound's responses and their padding included). */
+  onFrame: ((frame: Buffer) => void) | null = null;
+
   private onMessage(msg: Buffer): void {
+    this.onFrame?.(msg);
     const hdr = decodeHeader(msg, 0);
     if (hdr.messageId === 0xffffffffffffffffn) {
       this.breaks.push(decodeOplockBreak(msg));
