@@ -23,7 +23,7 @@ import type { FileId } from '../../src/smb2/wire.js';
 
 const READ_DATA = 0x1, WRITE_DATA = 0x2, DELETE = 0x00010000, READ_ATTR = 0x80, ALL = 0x001f01ff;
 const SHARE_RW = 3, SHARE_ALL = 7;
-const DIRECTORY_FILE = 0x1, DELETE_ON_CLOSE = 0x1000;
+const DIRECTORY_FILE = 0x1, NON_DIRECTORY_FILE = 0x40, DELETE_ON_CLOSE = 0x1000;
 
 let srv: Running;
 let c: TestClient;
@@ -225,6 +225,10 @@ describe('named streams', () => {
     assert.equal(await write(s, Buffer.from('m')), 0);
     await c.close(s);
     assert.deepEqual(await streams(d), { ':meta:$DATA': 1 });
+    // The stream is a file: NON_DIRECTORY_FILE and an overwrite are its own business.
+    const o = await open('sd:meta', { disposition: CreateDisposition.OVERWRITE_IF, options: NON_DIRECTORY_FILE });
+    assert.deepEqual(await read(o), Buffer.alloc(0));
+    await c.close(o);
     await c.close(d);
     assert.equal(await status('sd::$DATA'), NtStatus.FILE_IS_A_DIRECTORY);
     assert.equal(await status('sd::$DATA', { options: DIRECTORY_FILE }), NtStatus.NOT_A_DIRECTORY);

@@ -131,7 +131,8 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
     // its DOS attributes allow the overwrite (below), so a refused CREATE
     // loses no data.
     truncate: false,
-    directory: wantDir ? 'must' : wantFile ? 'mustNot' : 'any',
+    // A directory may have named streams: its stream is a file whatever the file part is.
+    directory: stream !== null ? 'any' : wantDir ? 'must' : wantFile ? 'mustNot' : 'any',
     // An existing file's NT ACL is checked below and its DOS attributes answered: read both beside the open's statx.
     prefetchXattr: disp === CreateDisposition.CREATE && stream === null ? undefined : PREFETCH,
   };
@@ -167,8 +168,8 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
     return errorReply(status);
   };
   if (wantDir && !file.isDirectory) return fail(NtStatus.NOT_A_DIRECTORY);
-  if (wantFile && file.isDirectory) return fail(NtStatus.FILE_IS_A_DIRECTORY);
-  if (file.isDirectory && truncate) return fail(NtStatus.INVALID_PARAMETER);
+  if (wantFile && file.isDirectory && stream === null) return fail(NtStatus.FILE_IS_A_DIRECTORY);
+  if (file.isDirectory && truncate && stream === null) return fail(NtStatus.INVALID_PARAMETER);
   if (deleteOnClose) {
     if (rel === '' && stream === null) return fail(NtStatus.ACCESS_DENIED);
     let refusal: number | null;
