@@ -4,29 +4,19 @@
  * and Samba send them (smbtorture smb2.compound.compound-padding); a lone
  * response is not padded.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, until, USER, PASSWORD, type Running } from '../interop/harness.js';
-import { TestClient } from './smb-client.js';
+import { until } from '../interop/harness.js';
 import { encodeEchoRequest } from '../../src/smb2/commands/echo.js';
 import { Command } from '../../src/smb2/constants.js';
+import { serverAndClient } from './fixtures/server-and-client.js';
 
-let srv: Running;
-let c: TestClient;
-
-before(async () => {
-  srv = await startServer({ signing: 'enabled' });
-  c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
-});
-after(async () => {
-  c.destroy();
-  await srv.stop();
-});
+const env = serverAndClient();
 
 test('two ECHOs in one compound come back as 72 + 72 bytes (68 each, padded), a lone ECHO as 68', async () => {
   const frames: Buffer[] = [];
-  c.onFrame = (f) => frames.push(f);
-  c.sendCompound([{ command: Command.ECHO, body: encodeEchoRequest() }, { command: Command.ECHO, body: encodeEchoRequest() }]);
+  env.c.onFrame = (f) => frames.push(f);
+  env.c.sendCompound([{ command: Command.ECHO, body: encodeEchoRequest() }, { command: Command.ECHO, body: encodeEchoRequest() }]);
   await until(() => frames.length >= 1, 2000, 'the compound response');
   const f = frames[0]!;
   assert.equal(f.length, 144);
@@ -34,7 +24,7 @@ test('two ECHOs in one compound come back as 72 + 72 bytes (68 each, padded), a 
   assert.equal(f.readUInt32LE(72 + 20), 0, 'NextCommand of the last');
   assert.ok(f.subarray(140).equals(Buffer.alloc(4)), 'zero padding');
   frames.length = 0;
-  assert.equal((await c.request(Command.ECHO, encodeEchoRequest())).msg.length, 68);
+  assert.equal((await env.c.request(Command.ECHO, encodeEchoRequest())).msg.length, 68);
   assert.equal(frames[0]!.length, 68);
-  c.onFrame = null;
+  env.c.onFrame = null;
 });

@@ -6,53 +6,42 @@
  * and CREATE; an overwrite keeps it, as on NTFS; a named stream's handle sets
  * its file's (smbtorture smb2.streams.attributes2).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js';
-import { TestClient } from './smb-client.js';
 import { Command, CreateDisposition, FileInfoClass } from '../../src/smb2/constants.js';
 import { decodeQueryInfoResponse, encodeQueryInfoRequest } from '../../src/smb2/commands/query-info.js';
 import { decodeQueryDirectoryResponse, encodeQueryDirectoryRequest } from '../../src/smb2/commands/query-directory.js';
 import { encodeSetInfoRequest } from '../../src/smb2/commands/set-info.js';
 import { decodeDirectoryEntries, decodeFileBasicInformation, encodeFileBasicInformation } from '../../src/smb2/fscc/index.js';
 import type { FileId } from '../../src/smb2/wire.js';
+import { serverAndClient } from './fixtures/server-and-client.js';
 
 const ALL = 0x001f01ff, DIRECTORY_FILE = 0x1;
 /** 2001-02-03 04:05:06.7 UTC as a FILETIME (100 ns since 1601). */
 const T = 126261183067000000n;
 
-let srv: Running;
-let c: TestClient;
-
-before(async () => {
-  srv = await startServer({ signing: 'enabled' });
-  c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
-});
-after(async () => {
-  c.destroy();
-  await srv.stop();
-});
+const env = serverAndClient();
 
 async function open(name: string, o: { disposition?: number; options?: number; attributes?: number } = {}): Promise<{ fid: FileId; creationTime: bigint }> {
-  const r = await c.create(name, { access: ALL, share: 7, ...o });
+  const r = await env.c.create(name, { access: ALL, share: 7, ...o });
   assert.equal(r.status, 0, `open ${name}: 0x${r.status.toString(16)}`);
   return { fid: r.res!.fileId, creationTime: r.res!.creationTime };
 }
 
 async function basic(fid: FileId) {
-  const r = await c.request(Command.QUERY_INFO, encodeQueryInfoRequest({ infoType: 1, fileInfoClass: FileInfoClass.FileBasicInformation, outputBufferLength: 40, input: Buffer.alloc(0), additionalInformation: 0, flags: 0, fileId: fid }));
+  const r = await env.c.request(Command.QUERY_INFO, encodeQueryInfoRequest({ infoType: 1, fileInfoClass: FileInfoClass.FileBasicInformation, outputBufferLength: 40, input: Buffer.alloc(0), additionalInformation: 0, flags: 0, fileId: fid }));
   assert.equal(r.hdr.status, 0);
   return decodeFileBasicInformation(decodeQueryInfoResponse(r.msg).output);
 }
 
 async function setBasic(fid: FileId, creationTime: bigint, fileAttributes = 0): Promise<number> {
   const buffer = encodeFileBasicInformation({ creationTime, lastAccessTime: 0n, lastWriteTime: 0n, changeTime: 0n, fileAttributes });
-  return (await c.request(Command.SET_INFO, encodeSetInfoRequest({ infoType: 1, fileInfoClass: FileInfoClass.FileBasicInformation, buffer, additionalInformation: 0, fileId: fid }))).hdr.status;
+  return (await env.c.request(Command.SET_INFO, encodeSetInfoRequest({ infoType: 1, fileInfoClass: FileInfoClass.FileBasicInformation, buffer, additionalInformation: 0, fileId: fid }))).hdr.status;
 }
 
 async function listed(dir: FileId, name: string): Promise<bigint> {
   const cls = FileInfoClass.FileIdBothDirectoryInformation;
-  const r = await c.request(Command.QUERY_DIRECTORY, encodeQueryDirectoryRequest({ fileInformationClass: cls, flags: 1, fileIndex: 0, fileId: dir, fileName: name, outputBufferLength: 65536 }));
+  const r = await env.c.request(Command.QUERY_DIRECTORY, encodeQueryDirectoryRequest({ fileInformationClass: cls, flags: 1, fileIndex: 0, fileId: dir, fileName: name, outputBufferLength: 65536 }));
   assert.equal(r.hdr.status, 0);
   const entries = decodeDirectoryEntries(cls, decodeQueryDirectoryResponse(r.msg).output);
   const e = entries.find((x) => x.fileName === name);
@@ -72,26 +61,26 @@ describe('a creation time set by a client', () => {
     assert.equal(after.creationTime, T);
     assert.equal(after.lastWriteTime, before.lastWriteTime);
     assert.equal(after.fileAttributes, 0x2, 'the HIDDEN set before is kept');
-    assert.equal(await c.close(f.fid), 0);
+    assert.equal(await env.c.close(f.fid), 0);
     assert.equal(await listed(d.fid, 'f.txt'), T);
     assert.equal((await open('ct\\f.txt')).creationTime, T);
     const o = await open('ct\\f.txt', { disposition: CreateDisposition.OVERWRITE_IF, attributes: 0x2 });
     assert.equal(o.creationTime, T, 'an overwrite keeps the file and its creation time');
-    assert.equal(await c.close(o.fid), 0);
+    assert.equal(await env.c.close(o.fid), 0);
     // Setting the attributes later keeps the creation time.
     const g = await open('ct\\f.txt');
     assert.equal(await setBasic(g.fid, 0n, 0x80), 0);
     assert.equal((await basic(g.fid)).creationTime, T);
-    assert.equal(await c.close(g.fid), 0);
-    assert.equal(await c.close(d.fid), 0);
+    assert.equal(await env.c.close(g.fid), 0);
+    assert.equal(await env.c.close(d.fid), 0);
   });
 
   test("a named stream's handle sets its file's creation time", async () => {
     const s = await open('cs.txt:meta', { disposition: CreateDisposition.CREATE });
     assert.equal(await setBasic(s.fid, T + 10_000_000n), 0);
-    assert.equal(await c.close(s.fid), 0);
+    assert.equal(await env.c.close(s.fid), 0);
     const f = await open('cs.txt');
     assert.equal((await basic(f.fid)).creationTime, T + 10_000_000n);
-    assert.equal(await c.close(f.fid), 0);
+    assert.equal(await env.c.close(f.fid), 0);
   });
 });
