@@ -190,6 +190,10 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       const inline = m.inline === 'all' ? 'path and metadata calls inline' : m.inline === 'stat' ? 'stat of open files inline' : 'every call on workers';
       const nested = m.nested.length ? ` (mounted beneath: ${m.nested.map((n) => `${n.path} on ${n.fs}`).join(', ')})` : '';
       this.log.info(`share ${s.name}: ${s.path} on ${m.fs}${nested}, ${inline}${m.forced ? ' (RINGSMB_INLINE_META)' : ''}`);
+      // Named streams live in extended attributes (streams.ts): on ext2/3/4 a file's all share one block.
+      if (s.streams && /^ext[234]$/.test(m.fs)) {
+        this.log.info(`share ${s.name}: named streams are kept in extended attributes, which ${m.fs} holds in one block per file (about 3 KiB for all of a file's streams unless the filesystem has ea_inode); a larger stream fails with DISK_FULL. "ringsmb streams = no" turns streams off (macOS then keeps its metadata in ._ files)`);
+      }
     }
     for (const addr of this.config.listen) {
       const l = await this.transport.listen(addr, (c) => this.onConnection(c));
