@@ -99,14 +99,28 @@ export interface StreamInfo {
   size: number;
 }
 
+/** The stream an extended attribute holds, or null when it holds none. */
+function streamOfXattr(x: string): string | null {
+  if (!x.startsWith(STREAM_XATTR_PREFIX) || !x.endsWith(STREAM_XATTR_SUFFIX)) return null;
+  const name = x.slice(STREAM_XATTR_PREFIX.length, -STREAM_XATTR_SUFFIX.length);
+  return name === '' ? null : name;
+}
+
+/** The names (as stored) of the file's named streams. */
+async function streamNames(file: VfsFile): Promise<string[]> {
+  const out: string[] = [];
+  for (const x of await file.listXattr()) {
+    const name = streamOfXattr(x);
+    if (name !== null) out.push(name);
+  }
+  return out;
+}
+
 /** The named streams of a file, by its attribute names (listxattr) and values. */
 export async function listStreams(file: VfsFile): Promise<StreamInfo[]> {
   const out: StreamInfo[] = [];
-  for (const x of await file.listXattr()) {
-    if (!x.startsWith(STREAM_XATTR_PREFIX) || !x.endsWith(STREAM_XATTR_SUFFIX)) continue;
-    const name = x.slice(STREAM_XATTR_PREFIX.length, -STREAM_XATTR_SUFFIX.length);
-    if (name === '') continue;
-    const v = await file.getXattr(x);
+  for (const name of await streamNames(file)) {
+    const v = await file.getXattr(streamXattr(name));
     if (v) out.push({ name, size: dataLength(v) });
   }
   return out;
@@ -115,17 +129,12 @@ export async function listStreams(file: VfsFile): Promise<StreamInfo[]> {
 /** The stored name of the file's stream called `stream` in any case, or null. */
 export async function findStream(file: VfsFile, stream: string): Promise<string | null> {
   const key = streamKey(stream);
-  for (const s of await file.listXattr()) {
-    if (!s.startsWith(STREAM_XATTR_PREFIX) || !s.endsWith(STREAM_XATTR_SUFFIX)) continue;
-    const name = s.slice(STREAM_XATTR_PREFIX.length, -STREAM_XATTR_SUFFIX.length);
-    if (streamKey(name) === key) return name;
-  }
-  return null;
+  return (await streamNames(file)).find((name) => streamKey(name) === key) ?? null;
 }
 
 /** Removes every named stream of the file (an overwrite replaces them all, MS-FSA 2.1.5.1.2.1). */
 export async function removeAllStreams(file: VfsFile): Promise<void> {
-  for (const s of await listStreams(file)) await file.removeXattr(streamXattr(s.name)).catch(() => undefined);
+  for (const name of await streamNames(file)) await file.removeXattr(streamXattr(name)).catch(() => undefined);
 }
 
 function sysErr(code: string, message: string): Error {
