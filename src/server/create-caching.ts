@@ -13,8 +13,7 @@ import { untilDoneOrCancelled } from './async.js';
 import { errorReply, type Reply, type RequestContext } from './context.js';
 import { findReconnect, grantDurable, parseDurable, reattach, type DurableAsk } from './durable.js';
 import { breakForOpen, FileTable, grantLease, grantOplock, leaseKeyElsewhere, type Lease, type LeaseAsk, type OpenIntent } from './oplock.js';
-import { smbPathToRel } from './errno.js';
-import { sameStream, splitStreamName } from './streams.js';
+import { parseCreateName, sameStream } from './streams.js';
 import { statWithDos } from './dos-attributes.js';
 import { allocationSize, endOfFile, fileAttributes, fileTimes } from './handlers/common.js';
 import type { Open } from './state.js';
@@ -170,11 +169,11 @@ export async function reconnectIfAsked(ctx: RequestContext, req: CreateRequest):
   if (tree.share.isIpc) return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
   const lease = parseLease(ctx, { ...req, requestedOplockLevel: OplockLevel.LEASE });
   if (typeof lease === 'number') return errorReply(lease);
-  const named = tree.share.streams ? splitStreamName(req.name, smbPathToRel) : smbPathToRel(req.name);
+  const named = parseCreateName(req.name, tree.share.streams);
   const found = findReconnect(ctx.server, durable.reconnect, {
     tree,
-    path: typeof named === 'number' ? null : typeof named === 'string' ? named : named.rel,
-    stream: typeof named === 'object' ? named.stream : null,
+    path: typeof named === 'number' ? null : named.rel,
+    stream: typeof named === 'number' ? null : named.stream,
     clientGuid: clientGuid(ctx),
     leaseKey: lease?.key ?? null,
   });

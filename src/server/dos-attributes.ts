@@ -47,16 +47,10 @@ function ours(v: Buffer | null | undefined): v is Buffer {
   return !!v && ((v.length === LENGTH && v[0] === VERSION) || (v.length === LENGTH_TIMES && v[0] === VERSION_TIMES));
 }
 
-/** The stored attributes, or null when there are none (or the value is not ours). */
-export function decodeDosAttributes(v: Buffer | null | undefined): number | null {
-  if (!ours(v)) return null;
-  return v.readUInt32LE(4) & STORED_ATTRIBUTES;
-}
-
-/** The creation time a client set (ns since the epoch), or null. */
-export function decodeCreateTime(v: Buffer | null | undefined): bigint | null {
-  if (!ours(v) || v[0] !== VERSION_TIMES) return null;
-  return filetimeToUnixNs(v.readBigUInt64LE(8));
+/** The stored attributes and creation time in one value (null each where it holds none, both where the value is not ours). */
+export function decodeDosInfo(v: Buffer | null | undefined): DosInfo {
+  if (!ours(v)) return { attrs: null, createNs: null };
+  return { attrs: v.readUInt32LE(4) & STORED_ATTRIBUTES, createNs: v[0] === VERSION_TIMES ? filetimeToUnixNs(v.readBigUInt64LE(8)) : null };
 }
 
 /** `st` with the stored creation time, where there is one, as its birth time (what fileTimes answers). */
@@ -76,20 +70,14 @@ export function defaultDosAttributes(isDirectory: boolean): number {
 }
 
 /**
- * The stored attributes of an open file: null when none are stored, or
- * the filesystem has no user xattrs, or reading failed (the defaults then
- * apply; a listing must not fail over a decoration).
+ * The stored attributes and creation time of an open file: nulls when none
+ * are stored, or the filesystem has no user xattrs, or reading failed (the
+ * defaults then apply; a listing must not fail over a decoration).
  */
-export async function loadDosAttributes(file: VfsFile): Promise<number | null> {
-  return (await loadDosInfo(file)).attrs;
-}
-
-/** loadDosAttributes, with the stored creation time. */
 export async function loadDosInfo(file: VfsFile): Promise<DosInfo> {
   try {
     const pre = file.takeXattrAtOpen(DOSATTRIB_XATTR);
-    const v = pre !== undefined ? pre : await file.getXattr(DOSATTRIB_XATTR);
-    return { attrs: decodeDosAttributes(v), createNs: decodeCreateTime(v) };
+    return decodeDosInfo(pre !== undefined ? pre : await file.getXattr(DOSATTRIB_XATTR));
   } catch {
     return { attrs: null, createNs: null };
   }

@@ -143,6 +143,11 @@ export class FileState {
   }
 }
 
+/** Where FileTable keeps a file's state, or one of its named streams' (streams.ts). */
+function fileStateKey(dev: bigint, ino: bigint, stream: string | null): string {
+  return stream === null ? `${dev}:${ino}` : `${dev}:${ino}:${streamKey(stream)}`;
+}
+
 /** An open's link to its file, its oplock or lease, and its durability (durable.ts). */
 export interface OpenCaching {
   file: FileState;
@@ -175,7 +180,7 @@ export class FileTable {
   attach(open: Open, dev: bigint, ino: bigint): FileState {
     // A named stream has caching of its own (MS-SMB2 3.3.5.9.8: a lease on a stream is
     // separate from the file's; smbtorture smb2.lease.request, smb2.oplock.stream1).
-    const key = open.stream === null ? `${dev}:${ino}` : `${dev}:${ino}:${streamKey(open.stream)}`;
+    const key = fileStateKey(dev, ino, open.stream);
     let f = this.files.get(key);
     if (!f) {
       f = new FileState(key);
@@ -190,7 +195,7 @@ export class FileTable {
   rekey(open: Open, dev: bigint, ino: bigint): void {
     const f = open.caching?.file;
     if (!f || open.stream === null) return;
-    const key = `${dev}:${ino}:${streamKey(open.stream)}`;
+    const key = fileStateKey(dev, ino, open.stream);
     if (this.files.has(key)) return;
     if (this.files.get(f.key) === f) this.files.delete(f.key);
     f.key = key;

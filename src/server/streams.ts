@@ -24,6 +24,7 @@
  * (its fd is the file's).
  */
 import { NtStatus } from '../smb2/status.js';
+import { smbPathToRel } from './errno.js';
 import type { VfsDirEntry, VfsFile, VfsStat, SetTimes } from '../vfs/types.js';
 
 export const STREAM_XATTR_PREFIX = 'user.DosStream.';
@@ -44,28 +45,41 @@ export interface StreamPath {
 }
 
 /**
- * Splits `base:stream[:type]` (MS-FSCC 2.1.5.3, 2.1.5.4). Any character but
- * NUL, '\', '/' and ':' may name a stream, wildcards and control characters
+ * A CREATE name (or a durable reconnect's): `base:stream[:type]` where the
+ * share keeps streams (MS-FSCC 2.1.5.3, 2.1.5.4), else a plain path (errno.ts
+ * smbPathToRel: `::$DATA` is dropped, any other ':' is invalid). Any character
+ * but NUL, '\', '/' and ':' may name a stream, wildcards and control characters
  * included (smbtorture smb2.streams.names2); the only type is $DATA, in any
  * case; an empty type (`file:stream:`) is invalid. `file::$DATA` is the file.
- * `toRel` converts and checks the file part (errno.ts smbPathToRel).
  */
-export function splitStreamName(name: string, toRel: (s: string) => string | number): StreamPath | number {
+export function parseCreateName(name: string, streams: boolean): StreamPath | number {
   const lastSep = name.lastIndexOf('\\');
-  const colon = name.indexOf(':', lastSep + 1);
+  const colon = streams ? name.indexOf(':', lastSep + 1) : -1;
   if (colon < 0) {
-    const rel = toRel(name);
+    const rel = smbPathToRel(name);
     return typeof rel === 'number' ? rel : { rel, stream: null, explicitData: false };
   }
-  const rel = toRel(name.slice(0, colon));
+  const rel = smbPathToRel(name.slice(0, colon));
   if (typeof rel === 'number') return rel;
-  const parts = name.slice(colon + 1).split(':');
-  if (parts.length > 2) return NtStatus.OBJECT_NAME_INVALID;
-  const [stream, type] = parts as [string, string | undefined];
-  if (type !== undefined && type.toUpperCase() !== '$DATA') return NtStatus.OBJECT_NAME_INVALID;
+  const spec = splitStreamSpec(name.slice(colon + 1));
+  if (!spec) return NtStatus.OBJECT_NAME_INVALID;
+  const { stream, type } = spec;
+  if (type !== undefined && !isDataType(type)) return NtStatus.OBJECT_NAME_INVALID;
   if (stream === '') return type === undefined ? NtStatus.OBJECT_NAME_INVALID : { rel, stream: null, explicitData: true };
   if (!validStreamName(stream)) return NtStatus.OBJECT_NAME_INVALID;
   return { rel, stream, explicitData: false };
+}
+
+/** `name[:type]`, what follows a stream's ':'; null for more than one more ':'. */
+export function splitStreamSpec(spec: string): { stream: string; type: string | undefined } | null {
+  const parts = spec.split(':');
+  if (parts.length > 2) return null;
+  return { stream: parts[0]!, type: parts[1] };
+}
+
+/** The one stream type, in any case (an empty one is not it). */
+export function isDataType(type: string): boolean {
+  return type.toUpperCase() === '$DATA';
 }
 
 /** A stream name that this store can hold: legal characters, and an attribute name within XATTR_NAME_MAX. */
@@ -86,6 +100,11 @@ export function streamKey(stream: string): string {
 export function sameStream(a: string | null, b: string | null): boolean {
   if (a === null || b === null) return a === b;
   return a === b || streamKey(a) === streamKey(b);
+}
+
+/** What a stream of `size` bytes reports as its allocation: whole 4 KiB units. */
+export function streamAllocationSize(size: bigint): bigint {
+  return (size + 4095n) & ~4095n;
 }
 
 /** Bytes of a stored value: all but the trailing NUL (an empty value, from another tool, is an empty stream). */
@@ -192,20 +211,21 @@ export class StreamFile implements VfsFile {
     return (await this.base.getXattr(streamXattr(this.stream!))) ?? Buffer.alloc(1);
   }
 
-  /** Stores `data` (without the NUL) as the stream's bytes. */
-  private async store(data: Buffer, len: number): Promise<void> {
-    if (len > MAX_STREAM_SIZE) {
-      this.onFull(`stream "${this.stream}" would hold ${len} bytes; an extended attribute holds at most ${MAX_STREAM_SIZE}`);
-      throw sysErr('EFBIG', 'stream larger than an extended attribute holds');
-    }
-    const v = Buffer.alloc(len + 1);
-    data.copy(v, 0, 0, Math.min(len, data.length));
+  /** A stream of `len` bytes past what an attribute holds: a log line and EFBIG (DISK_FULL), before anything is allocated. */
+  private fits(len: number, what: string): void {
+    if (len <= MAX_STREAM_SIZE) return;
+    this.onFull(`stream "${this.stream}": ${what} is past the ${MAX_STREAM_SIZE} bytes an extended attribute holds`);
+    throw sysErr('EFBIG', 'stream larger than an extended attribute holds');
+  }
+
+  /** Stores `v`, the stream's bytes and the trailing NUL (see resized). */
+  private async store(v: Buffer): Promise<void> {
     try {
       await this.base.setXattr(streamXattr(this.stream!), v);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'ENOSPC' || code === 'E2BIG') {
-        this.onFull(`stream "${this.stream}" (${len} bytes): the filesystem has no room for it among the file's extended attributes`);
+        this.onFull(`stream "${this.stream}" (${v.length - 1} bytes): the filesystem has no room for it among the file's extended attributes`);
         throw sysErr('ENOSPC', 'no room for the stream in the extended attributes');
       }
       throw err;
@@ -229,17 +249,11 @@ export class StreamFile implements VfsFile {
     if (this.stream === null) return this.base.write(buf, bufOff, len, pos);
     return serialized(this.lockKey, async () => {
       const p = Number(pos);
-      if (p + len > MAX_STREAM_SIZE) {
-        this.onFull(`stream "${this.stream}": a write up to byte ${p + len} is past the ${MAX_STREAM_SIZE} an extended attribute holds`);
-        throw sysErr('EFBIG', 'stream larger than an extended attribute holds');
-      }
+      this.fits(p + len, `a write up to byte ${p + len}`);
       const v = await this.value();
-      const size = dataLength(v);
-      const next = Math.max(size, p + len);
-      const data = Buffer.alloc(next);
-      v.copy(data, 0, 0, size);
-      buf.copy(data, p, bufOff, bufOff + len);
-      await this.store(data, next);
+      const out = resized(v, Math.max(dataLength(v), p + len));
+      buf.copy(out, p, bufOff, bufOff + len);
+      await this.store(out);
       return len;
     });
   }
@@ -254,8 +268,8 @@ export class StreamFile implements VfsFile {
     if (this.stream === null) return this.base.truncate(len);
     return serialized(this.lockKey, async () => {
       const n = Number(len);
-      const v = await this.value();
-      await this.store(v.subarray(0, Math.min(dataLength(v), n)), n);
+      this.fits(n, `a size of ${n} bytes`);
+      await this.store(resized(await this.value(), n));
     });
   }
 
@@ -273,9 +287,8 @@ export class StreamFile implements VfsFile {
       const from = Math.min(Number(offset), size);
       const to = Math.min(Number(offset) + Number(length), size);
       if (to <= from) return;
-      const data = Buffer.from(v.subarray(0, size));
-      data.fill(0, from, to);
-      await this.store(data, size);
+      v.fill(0, from, to);
+      await this.store(v);
     });
   }
 
@@ -320,6 +333,22 @@ export class StreamFile implements VfsFile {
   }
 }
 
+/**
+ * A stored value (read for this call, so ours to change) at `len` bytes and
+ * the trailing NUL: itself or a view of it where it is long enough, else a
+ * zero-filled copy. A write or truncate then copies the stream once, not twice.
+ */
+function resized(v: Buffer, len: number): Buffer {
+  if (v.length > len) {
+    const out = v.subarray(0, len + 1);
+    out[len] = 0;
+    return out;
+  }
+  const out = Buffer.alloc(len + 1);
+  v.copy(out, 0, 0, dataLength(v));
+  return out;
+}
+
 /** The file a VfsFile is about: the stream's file, or itself. */
 export function fileOf(file: VfsFile): VfsFile {
   return file instanceof StreamFile ? file.base : file;
@@ -327,7 +356,7 @@ export function fileOf(file: VfsFile): VfsFile {
 
 function withSize(st: VfsStat, size: number): VfsStat {
   const n = BigInt(size);
-  return { ...st, size: n, allocSize: (n + 4095n) & ~4095n, isDirectory: false };
+  return { ...st, size: n, allocSize: streamAllocationSize(n), isDirectory: false };
 }
 
 /**

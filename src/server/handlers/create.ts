@@ -10,9 +10,8 @@ import { DOSATTRIB_XATTR, STORED_ATTRIBUTES, defaultDosAttributes, loadDosInfo, 
 import { NTACL_XATTR, bareDirs, defaultDescriptor, descriptorForCreate, effectiveAccess, inheritedDescriptor, loadDescriptor, storeDescriptor, tokenOf } from '../ntacl.js';
 import type { SecurityDescriptor } from '../../smb2/security.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
-import { smbPathToRel } from '../errno.js';
 import { shareCompatible, sharingViolation } from '../sharemode.js';
-import { deletePending, openStream, removeAllStreams, sameStream, splitStreamName, streamXattr, type StreamFile, type StreamPath } from '../streams.js';
+import { deletePending, openStream, parseCreateName, removeAllStreams, sameStream, streamXattr, type StreamFile } from '../streams.js';
 import { breakBeforeOpen, grantCaching, parseCaching, reconnectIfAsked } from '../create-caching.js';
 import { Open, ownerKey, type Session, type TreeConnect } from '../state.js';
 import { allocationSize, decodeOr, deleteRefusal, endOfFile, fileAttributes, fileTimes, fsStatus, parentPath } from './common.js';
@@ -79,7 +78,7 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   if (!root) return errorReply(NtStatus.BAD_NETWORK_NAME);
   // 3.3.5.9: a name starting with '\' is invalid on CREATE.
   if (req.name.startsWith('\\')) return errorReply(NtStatus.INVALID_PARAMETER);
-  const named = parseName(tree.share.streams, req.name);
+  const named = parseCreateName(req.name, tree.share.streams);
   if (typeof named === 'number') return errorReply(named);
   const { rel, stream } = named;
 
@@ -278,13 +277,6 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
       createContexts: [...contexts, ...cached.contexts],
     }),
   };
-}
-
-/** The CREATE name: a file, or a file's named stream where the share keeps them (streams.ts). */
-function parseName(streams: boolean, name: string): StreamPath | number {
-  if (streams) return splitStreamName(name, smbPathToRel);
-  const rel = smbPathToRel(name);
-  return typeof rel === 'number' ? rel : { rel, stream: null, explicitData: false };
 }
 
 /**

@@ -8,7 +8,7 @@ import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { compileWildcard } from '../errno.js';
 import type { DirEnumState, Open } from '../state.js';
-import { DOSATTRIB_XATTR, decodeCreateTime, decodeDosAttributes, statWithDos, withCreateTime } from '../dos-attributes.js';
+import { DOSATTRIB_XATTR, decodeDosInfo, statWithDos, withCreateTime } from '../dos-attributes.js';
 import { allocationSize, decodeOr, endOfFile, fileAttributes, fileTimes, fsStatus, lookupOpen, parentPath } from './common.js';
 
 /** How long a directory scan runs before letting other work in (see handleQueryDirectory). */
@@ -128,8 +128,8 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
       }
     }
     // A symlink's own attribute is not the target's; listed as the target, it takes the defaults.
-    if (!e.stat.isSymlink) st = withCreateTime(st, decodeCreateTime(e.xattr));
-    if (!enc.add(toEntry(e.name, st, e.stat.isSymlink ? null : decodeDosAttributes(e.xattr)))) break;
+    const dos = e.stat.isSymlink ? null : decodeDosInfo(e.xattr);
+    if (!enc.add(toEntry(e.name, withCreateTime(st, dos?.createNs ?? null), dos?.attrs ?? null))) break;
     dir.index++;
     if (single) break;
   }

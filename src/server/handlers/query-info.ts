@@ -9,7 +9,7 @@ import { encodeSecurityDescriptor } from '../../smb2/security.js';
 import { defaultDescriptor, loadDescriptor, SecInfo } from '../ntacl.js';
 import type { VfsStat } from '../../vfs/types.js';
 import { statWithDos } from '../dos-attributes.js';
-import { fileOf, listStreams } from '../streams.js';
+import { fileOf, listStreams, streamAllocationSize } from '../streams.js';
 import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import type { Open } from '../state.js';
@@ -159,7 +159,7 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<I
       if (ctx.tree!.share.streams) {
         for (const s of await listStreams(base)) {
           const size = BigInt(s.size);
-          list.push({ streamName: `:${s.name}:$DATA`, streamSize: size, streamAllocationSize: (size + 4095n) & ~4095n });
+          list.push({ streamName: `:${s.name}:$DATA`, streamSize: size, streamAllocationSize: streamAllocationSize(size) });
         }
       }
       // Fixed part as Windows counts it: one entry with an 8-byte name (getinfo.qfile_buffercheck).

@@ -13,7 +13,7 @@ import { smbPathToRel } from '../errno.js';
 import type { Open } from '../state.js';
 import { decodeOr, deleteRefusal, fsStatus, isReadOnly, lookupOpen, parentPath } from './common.js';
 import { updateDosInfo } from '../dos-attributes.js';
-import { fileOf, findStream, sameStream, streamXattr, validStreamName, type StreamFile } from '../streams.js';
+import { fileOf, findStream, isDataType, sameStream, splitStreamSpec, streamXattr, validStreamName, type StreamFile } from '../streams.js';
 import { breakHandleCaching, breakReadCaching } from '../oplock.js';
 import { awaitBreaks } from '../create-caching.js';
 import { NotifyAction, NotifyFilter, nameBit } from '../notify.js';
@@ -242,11 +242,11 @@ async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInfo
  * The file's own data is not moved into a named stream (NOT_SUPPORTED).
  */
 async function renameStream(ctx: RequestContext, open: Open, info: fscc.FileRenameInformation): Promise<number> {
-  const parts = info.fileName.slice(1).split(':');
-  if (info.fileName.endsWith(':') || parts.length > 2) return NtStatus.INVALID_PARAMETER;
-  const [name, type] = parts as [string, string | undefined];
+  const spec = splitStreamSpec(info.fileName.slice(1));
+  if (!spec || info.fileName.endsWith(':')) return NtStatus.INVALID_PARAMETER;
+  const { stream: name, type } = spec;
   if (name === '' && type === undefined) return NtStatus.INVALID_PARAMETER;
-  if (type !== undefined && type.toUpperCase() !== '$DATA') return NtStatus.OBJECT_TYPE_MISMATCH;
+  if (type !== undefined && !isDataType(type)) return NtStatus.OBJECT_TYPE_MISMATCH;
   if (name !== '' && !validStreamName(name)) return NtStatus.INVALID_PARAMETER;
   const target = name === '' ? null : name;
   const src = open.stream;
