@@ -62,6 +62,11 @@ export interface NativeBinding {
   tcpListen(sockaddr: Bytes, backlog: number): number;
   sockName(fd: number, peer: boolean, out: Bytes): number;
   setsockoptInt(fd: number, level: number, name: number, value: number): number;
+  /** inotify_init1(IN_NONBLOCK | IN_CLOEXEC): fd or -errno (read it with readSync) */
+  inotifyInit(): number;
+  /** inotify_add_watch(2); path NUL-terminated: watch descriptor or -errno */
+  inotifyAddWatch(fd: number, path: Bytes, mask: number): number;
+  inotifyRmWatch(fd: number, wd: number): number;
   // events.c (poll/epoll backends) adds its functions here; see src/events/native-events.ts
   [extra: string]: unknown;
 }

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -386,6 +387,33 @@ static napi_value SetsockoptInt(napi_env env, napi_callback_info info) {
   return ret_i64(env, r < 0 ? -errno : 0);
 }
 
+/* inotifyInit() -> fd | -errno: non-blocking, close-on-exec; read with readSync. */
+static napi_value InotifyInit(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  return ret_i64(env, fd < 0 ? -errno : fd);
+}
+
+/* inotifyAddWatch(fd, path, mask) -> watch descriptor | -errno; path NUL-terminated. */
+static napi_value InotifyAddWatch(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  GET_I32(0, fd);
+  void *path; size_t pathlen;
+  if (arg_bytes(env, argv[1], &path, &pathlen)) return NULL;
+  GET_I32(2, mask);
+  if (pathlen == 0 || ((const char *)path)[pathlen - 1] != '\0') return ret_i64(env, -EINVAL);
+  int wd = inotify_add_watch(fd, path, (uint32_t)mask);
+  return ret_i64(env, wd < 0 ? -errno : wd);
+}
+
+/* inotifyRmWatch(fd, wd) -> 0 | -errno */
+static napi_value InotifyRmWatch(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  GET_I32(0, fd);
+  GET_I32(1, wd);
+  return ret_i64(env, inotify_rm_watch(fd, wd) < 0 ? -errno : 0);
+}
+
 void sys_init(napi_env env, napi_value exports) {
   export_fn(env, exports, "sysAsync", SysAsync);
   export_fn(env, exports, "sysSync", SysSync);
@@ -404,4 +432,7 @@ void sys_init(napi_env env, napi_value exports) {
   export_fn(env, exports, "tcpListen", TcpListen);
   export_fn(env, exports, "sockName", SockName);
   export_fn(env, exports, "setsockoptInt", SetsockoptInt);
+  export_fn(env, exports, "inotifyInit", InotifyInit);
+  export_fn(env, exports, "inotifyAddWatch", InotifyAddWatch);
+  export_fn(env, exports, "inotifyRmWatch", InotifyRmWatch);
 }

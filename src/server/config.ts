@@ -27,6 +27,11 @@ export interface ShareConfig {
    * files instead, which no filesystem limits ("ringsmb streams = no").
    */
   streams?: boolean;
+  /**
+   * Names compared as bytes, as Linux does ("case sensitive = yes"). Default
+   * off: a name is found in any case, as on Windows and macOS (case-names.ts).
+   */
+  caseSensitive?: boolean;
 }
 
 export interface UserConfig {
@@ -287,6 +292,18 @@ interface ParseState {
 
 type Setter<T> = (st: ParseState, target: T, value: string, line: number) => string | null;
 
+/** "case sensitive": yes, no, or Samba's auto, which for SMB2 clients is no (they cannot ask for case). */
+const caseSetter: Setter<ShareConfig> = (_st, sh, v) => {
+  if (v.trim().toLowerCase() === 'auto') {
+    sh.caseSensitive = false;
+    return null;
+  }
+  const b = parseBool(v);
+  if (b === null) return `"${v.trim()}" is not one of yes, no, auto`;
+  sh.caseSensitive = b;
+  return null;
+};
+
 /** Share keys; each returns a complaint about the value, or null when applied. */
 const SHARE_KEYS: Record<string, Setter<ShareConfig>> = {
   path: (st, sh, v) => ((sh.path = v.trim() ? resolve(st.baseDir, v.trim()) : ''), null),
@@ -302,6 +319,8 @@ const SHARE_KEYS: Record<string, Setter<ShareConfig>> = {
   smbencrypt: encryptSetter((sh, b) => (sh.encrypt = b)),
   serversmbencrypt: encryptSetter((sh, b) => (sh.encrypt = b)),
   ringsmbstreams: boolSetter((sh, b) => (sh.streams = b)),
+  casesensitive: caseSetter,
+  casesignames: caseSetter,
 };
 
 function boolSetter<T>(apply: (t: T, b: boolean) => void): Setter<T> {

@@ -31,6 +31,7 @@ import { dropChannels, sessionConnections } from './channel.js';
 import { HeldBudget, defaultHeldBudget } from './held.js';
 import { NotifyAction, NotifyFilter, NotifyHub, nameBit } from './notify.js';
 import { fileOf, sameStream, streamXattr } from './streams.js';
+import { CaseNames } from './case-names.js';
 
 /**
  * Largest message a connection may send before it has a session: NEGOTIATE
@@ -124,7 +125,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     this.held = new HeldBudget(this.config.maxHeldBytes || defaultHeldBudget(), () => this.connections.values(), (total, who) => this.heldPressure(who as SmbConnection, total));
     for (const u of this.config.users) this.users.set(u.name.toLowerCase(), u.ntHash ?? ntHash(u.password ?? ''));
     for (const s of this.config.shares) this.addShare(s);
-    this.shares.set('ipc$', { name: 'IPC$', path: '', readOnly: true, comment: 'IPC Service', encrypt: false, browseable: false, guestOk: true, isIpc: true, streams: false, root: null });
+    this.shares.set('ipc$', { name: 'IPC$', path: '', readOnly: true, comment: 'IPC Service', encrypt: false, browseable: false, guestOk: true, isIpc: true, streams: false, caseSensitive: true, root: null, names: null });
     this.ownEvents = !opts.events;
     this.events = opts.events ?? createEventContext({ backend: 'auto', driver: 'node' });
     // A throw from a handler or completion callback of the server's own context goes to its log (the loop goes on).
@@ -168,7 +169,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
   private addShare(s: ShareConfig): void {
     const key = s.name.toLowerCase();
     if (this.shares.has(key)) throw new Error(`duplicate share name "${s.name}"`);
-    this.shares.set(key, { ...s, path: resolvePath(s.path), isIpc: false, streams: s.streams ?? true, root: null });
+    this.shares.set(key, { ...s, path: resolvePath(s.path), isIpc: false, streams: s.streams ?? true, caseSensitive: s.caseSensitive ?? false, root: null, names: null });
   }
 
   findShare(name: string): ShareState | null {
@@ -186,6 +187,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
       const st = statSync(s.path, { throwIfNoEntry: false });
       if (!st || !st.isDirectory()) throw new Error(`share "${s.name}": ${s.path} is not a directory`);
       s.root = await this.vfs.openShare(s.path);
+      s.names = s.caseSensitive ? null : new CaseNames(s.root, (m) => this.log.warn(`share ${s.name}: ${m}`));
       const m = s.root.metadata;
       const inline = m.inline === 'all' ? 'path and metadata calls inline' : m.inline === 'stat' ? 'stat of open files inline' : 'every call on workers';
       const nested = m.nested.length ? ` (mounted beneath: ${m.nested.map((n) => `${n.path} on ${n.fs}`).join(', ')})` : '';
@@ -244,6 +246,8 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     for (const s of [...this.state.sessions.values()]) await this.logoff(s);
     for (const o of [...this.state.opens.values()]) await this.closeOpen(o); // durable ones kept by logoff
     for (const s of this.shares.values()) {
+      s.names?.close();
+      s.names = null;
       if (s.root) await s.root.close();
       s.root = null;
     }

@@ -12,6 +12,7 @@ import type { DurableState } from './durable.js';
 import type { DirWatch } from './notify.js';
 import type { Channel } from './channel.js';
 import { StreamFile } from './streams.js';
+import type { CaseNames } from './case-names.js';
 
 export interface ShareState {
   name: string;
@@ -25,6 +26,10 @@ export interface ShareState {
   /** named streams kept in extended attributes (streams.ts); false: names with a stream are refused */
   streams: boolean;
   root: ShareRoot | null;
+  /** names compared as bytes ("case sensitive = yes"); otherwise `names` finds them in any case */
+  caseSensitive: boolean;
+  /** case-insensitive lookup of names (case-names.ts), set when the root opens; null: names are compared as bytes ("case sensitive = yes") */
+  names: CaseNames | null;
 }
 
 export type SessionState = 'inProgress' | 'valid' | 'expired';

@@ -308,6 +308,10 @@ export class StreamFile implements VfsFile {
     return Promise.reject(sysErr('ENOTDIR', 'a stream is not a directory'));
   }
 
+  readdirNames(): Promise<string[]> {
+    return Promise.reject(sysErr('ENOTDIR', 'a stream is not a directory'));
+  }
+
   getXattr(name: string): Promise<Buffer | null> {
     return this.base.getXattr(name);
   }

@@ -179,23 +179,29 @@ export class ThreadpoolFile implements VfsFile {
   }
 
   readdir(opts: { xattr?: string } = {}): Promise<VfsDirEntry[]> {
-    return this.guard.run(async () => {
-      if (!this.isDirectory) throw new SystemError('readdir', ENOTDIR);
-      // No getdents in the addon (nor in io_uring): list through the fd's
-      // /proc link, which Node opens as a second, independent directory fd.
-      let raw: Buffer[];
-      try {
-        raw = await readdir(`/proc/self/fd/${this.fd}`, { encoding: 'buffer' });
-      } catch (err) {
-        throw toSystemError(err);
-      }
-      const named: string[] = [];
-      for (const bytes of raw) {
-        const name = decodeName(bytes);
-        if (name !== null) named.push(name);
-      }
-      return this.statEntries(named, opts.xattr);
-    });
+    return this.guard.run(async () => this.statEntries(await this.listNames(), opts.xattr));
+  }
+
+  readdirNames(): Promise<string[]> {
+    return this.guard.run(() => this.listNames());
+  }
+
+  private async listNames(): Promise<string[]> {
+    if (!this.isDirectory) throw new SystemError('readdir', ENOTDIR);
+    // No getdents in the addon (nor in io_uring): list through the fd's
+    // /proc link, which Node opens as a second, independent directory fd.
+    let raw: Buffer[];
+    try {
+      raw = await readdir(`/proc/self/fd/${this.fd}`, { encoding: 'buffer' });
+    } catch (err) {
+      throw toSystemError(err);
+    }
+    const named: string[] = [];
+    for (const bytes of raw) {
+      const name = decodeName(bytes);
+      if (name !== null) named.push(name);
+    }
+    return named;
   }
 
   /**

@@ -190,6 +190,9 @@ export interface VfsFile {
    * and, with opts.xattr, that extended attribute of each entry.
    * Names that are not valid UTF-8 are left out (SMB cannot name them). */
   readdir(opts?: { xattr?: string }): Promise<VfsDirEntry[]>;
+  /** Directories only (ENOTDIR): the names of readdir without their stat (no call per entry),
+   * valid UTF-8 only, in the directory's order. */
+  readdirNames(): Promise<string[]>;
   /** null when the attribute does not exist (ENODATA). */
   getXattr(name: string): Promise<Buffer | null>;
   setXattr(name: string, value: Buffer, opts?: { create?: boolean; replace?: boolean }): Promise<void>;

@@ -175,3 +175,10 @@ test('validateConfig accepts a sound config and checks limits, users and names',
   assert.deepEqual(validateConfig({ ...good, listen: [] }), ['no listen address']);
   assert.deepEqual(validateConfig({ ...good, usersFile: '/nonexistent/users' }), ['users file /nonexistent/users is not a readable file']);
 });
+
+test('case sensitive: names in any case unless a share says yes; auto, as Samba for SMB2 clients, is no', () => {
+  const c = parseSmbConf('[a]\npath=/a\n[b]\npath=/b\ncase sensitive = yes\n[c]\npath=/c\ncase sensitive = auto\n[d]\npath=/d\ncase sensitive = maybe\n', '/');
+  assert.deepEqual(c.shares!.map((s) => [s.name, s.caseSensitive ?? false]), [['a', false], ['b', true], ['c', false], ['d', false]]);
+  assert.equal(c.warnings.length, 1);
+  assert.match(c.warnings[0]!, /maybe/);
+});

@@ -6,7 +6,7 @@ import { MaskFull } from '../../src/server/access.js';
 import type { VfsFile } from '../../src/vfs/types.js';
 
 function share(name: string): ShareState {
-  return { name, path: `/tmp/${name}`, readOnly: false, comment: '', encrypt: false, browseable: true, guestOk: false, isIpc: false, streams: true, root: null };
+  return { name, path: `/tmp/${name}`, readOnly: false, comment: '', encrypt: false, browseable: true, guestOk: false, isIpc: false, streams: true, caseSensitive: false, root: null, names: null };
 }
 
 const FILE = {} as VfsFile;

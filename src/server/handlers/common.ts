@@ -75,7 +75,7 @@ export function isReadOnly(st: VfsStat): boolean {
  */
 export async function deleteRefusal(file: VfsFile, st: VfsStat): Promise<number | null> {
   if (isReadOnly(st)) return NtStatus.CANNOT_DELETE;
-  if (st.isDirectory && (await file.readdir()).length > 0) return NtStatus.DIRECTORY_NOT_EMPTY;
+  if (st.isDirectory && (await file.readdirNames()).length > 0) return NtStatus.DIRECTORY_NOT_EMPTY;
   return null;
 }
 

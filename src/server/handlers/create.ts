@@ -4,7 +4,8 @@ import { encodeMxAcResponse, encodeQFidResponse, findContext, type CreateContext
 import { CreateAction, CreateContextName, CreateDisposition, CreateOptions, FileAttributes, ImpersonationLevel, ShareAccess } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { createPipe } from '../../rpc/pipe.js';
-import type { OpenOptions, VfsFile } from '../../vfs/types.js';
+import type { OpenOptions, ShareRoot, VfsFile } from '../../vfs/types.js';
+import type { CaseNames } from '../case-names.js';
 import { Access, mapGeneric, MaskFull, MaskWriting } from '../access.js';
 import { DOSATTRIB_XATTR, STORED_ATTRIBUTES, defaultDosAttributes, loadDosInfo, storeDosAttributes, withCreateTime, type DosInfo } from '../dos-attributes.js';
 import { NTACL_XATTR, bareDirs, defaultDescriptor, descriptorForCreate, effectiveAccess, inheritedDescriptor, loadDescriptor, storeDescriptor, tokenOf } from '../ntacl.js';
@@ -37,7 +38,17 @@ function register(ctx: RequestContext, tree: TreeConnect, make: (p: bigint, v: b
   return open;
 }
 
-export async function handleCreate(ctx: RequestContext): Promise<Reply> {
+export function handleCreate(ctx: RequestContext): Promise<Reply> {
+  return create(ctx, null);
+}
+
+/**
+ * `onDisk`: the name as the share's case-insensitive lookup found it
+ * (case-names.ts), when the name as spelt was not there; the request is then
+ * handled again under that name, so that share modes, oplocks and the open
+ * table see the file's one name.
+ */
+async function create(ctx: RequestContext, onDisk: string | null): Promise<Reply> {
   const { server } = ctx;
   const tree = ctx.tree!;
   const session = ctx.session!;
@@ -80,7 +91,8 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   if (req.name.startsWith('\\')) return errorReply(NtStatus.INVALID_PARAMETER);
   const named = parseCreateName(req.name, tree.share.streams);
   if (typeof named === 'number') return errorReply(named);
-  const { rel, stream } = named;
+  const { stream } = named;
+  const rel = onDisk ?? named.rel;
 
   const disp = req.createDisposition;
   const wantDir = (opts & CreateOptions.DIRECTORY_FILE) !== 0;
@@ -136,11 +148,12 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
     prefetchXattr: disp === CreateDisposition.CREATE && stream === null ? undefined : PREFETCH,
   };
   if (req.fileAttributes & FileAttributes.READONLY) vopts.mode = wantDir ? 0o555 : 0o444;
+  const result = await openNamed(root, rel, vopts, onDisk === null ? tree.share.names : null);
+  if ('onDisk' in result) return create(ctx, result.onDisk);
   let file: VfsFile;
-  try {
-    file = await root.open(rel, vopts);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
+  if ('file' in result) file = result.file;
+  else {
+    const code = (result.error as { code?: string }).code;
     // MAXIMUM_ALLOWED on a file we may not write: grant what the mode allows.
     if (code === 'EACCES' && maxAllowed && vopts.write && !truncate) {
       try {
@@ -153,7 +166,7 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
       return errorReply(NtStatus.ACCESS_DENIED);
     } else {
       // A 'mustNot' open of a directory: FILE_IS_A_DIRECTORY (EISDIR maps to it).
-      return errorReply(await openError(ctx, rel, err, wantDir));
+      return errorReply(await openError(ctx, rel, result.error, wantDir));
     }
   }
   let st = file.statAtOpen;
@@ -277,6 +290,32 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
       createContexts: [...contexts, ...cached.contexts],
     }),
   };
+}
+
+type Opened = { file: VfsFile } | { error: unknown } | { onDisk: string };
+
+/**
+ * The open of `rel`; on a case-insensitive share (names, case-names.ts) the
+ * name as spelt is opened first, creating nothing, and only when it is not
+ * there is it looked up in its directory, before anything is made: `onDisk`
+ * when it is there in another case. A CREATE expects a new name and looks
+ * it up first.
+ */
+async function openNamed(root: ShareRoot, rel: string, vopts: OpenOptions, names: CaseNames | null): Promise<Opened> {
+  const open = (o: OpenOptions): Promise<Opened> => root.open(rel, o).then((file) => ({ file }), (error: unknown) => ({ error }));
+  if (!names) return open(vopts);
+  // Where the directory's listing is kept, it answers at once.
+  const known = names.known(rel);
+  if (known !== null) return typeof known === 'object' ? known : open(vopts);
+  if (vopts.create === 'exclusive') {
+    const real = await names.resolve(rel);
+    return real !== rel ? { onDisk: real } : open(vopts);
+  }
+  const first = await open(vopts.create === 'always' ? { ...vopts, create: 'never' } : vopts);
+  if (!('error' in first) || (first.error as { code?: string }).code !== 'ENOENT') return first;
+  const real = await names.resolve(rel);
+  if (real !== rel) return { onDisk: real };
+  return vopts.create === 'always' ? open(vopts) : first;
 }
 
 /**

@@ -158,6 +158,20 @@ function opensAt(ctx: RequestContext, open: Open, path: string, below = false): 
   return ctx.server.state.opensAt(open.tree.share, path, below);
 }
 
+/**
+ * A rename's or link's target as it is on disk: on a case-insensitive share
+ * (case-names.ts) its directories, and an existing file it names in another
+ * case, take the case they have there. `caseOnly`: the target is the file
+ * itself in another case (`a` to `A`), which renames it to the new spelling.
+ */
+async function onDiskTarget(open: Open, to: string | number): Promise<{ to: string; caseOnly: boolean } | number> {
+  const names = open.tree.share.names;
+  if (typeof to === 'number' || !names) return typeof to === 'number' ? to : { to, caseOnly: false };
+  const real = await names.resolve(to);
+  if (real !== open.path) return { to: real, caseOnly: false };
+  return { to: `${parentPath(real) === '' ? '' : `${parentPath(real)}/`}${to.slice(to.lastIndexOf('/') + 1)}`, caseOnly: true };
+}
+
 function targetPath(info: fscc.FileRenameInformation): string | number {
   // MS-SMB2 2.2.39 / 3.3.5.21.1: RootDirectory must be zero; the name is relative to the share root.
   if (info.rootDirectory !== 0n) return NtStatus.INVALID_PARAMETER;
@@ -190,8 +204,9 @@ async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInfo
   // (the stream's own open holds the file; smbtorture smb2.streams.rename2).
   if (open.stream !== null) return NtStatus.SHARING_VIOLATION;
   if (open.path === '') return NtStatus.ACCESS_DENIED;
-  const to = targetPath(info);
-  if (typeof to === 'number') return to;
+  const named = await onDiskTarget(open, targetPath(info));
+  if (typeof named === 'number') return named;
+  const { to, caseOnly } = named;
   const from = open.path;
   if (to === from) return NtStatus.SUCCESS;
   if (to.startsWith(from + '/')) return NtStatus.INVALID_PARAMETER; // a directory into itself
@@ -200,7 +215,6 @@ async function rename(ctx: RequestContext, open: Open, info: fscc.FileRenameInfo
   // nor can a file or directory one of whose streams is open (smbtorture smb2.streams.basefile-rename-with-open-stream).
   if (opensAt(ctx, open, from, open.isDirectory).some((o) => o !== open && (o.path !== from || o.stream !== null))) return NtStatus.ACCESS_DENIED;
   const root = open.tree.share.root!;
-  const caseOnly = to.toLowerCase() === from.toLowerCase();
   if (info.replaceIfExists && !caseOnly) {
     // MS-FSA 2.1.5.14.11: an existing directory is never replaced.
     const existing = await root.stat(to).catch(() => null);
@@ -311,8 +325,11 @@ function notifyRename(ctx: RequestContext, share: object, from: string, to: stri
 async function link(ctx: RequestContext, open: Open, info: fscc.FileLinkInformation): Promise<number> {
   if (open.isDirectory) return NtStatus.FILE_IS_A_DIRECTORY;
   if (open.stream !== null) return NtStatus.INVALID_PARAMETER;
-  const to = targetPath(info);
-  if (typeof to === 'number') return to;
+  const named = await onDiskTarget(open, targetPath(info));
+  if (typeof named === 'number') return named;
+  // A link to itself in another case names a file that is there.
+  if (named.caseOnly) return NtStatus.OBJECT_NAME_COLLISION;
+  const { to } = named;
   const root = open.tree.share.root!;
   try {
     const existing = info.replaceIfExists ? await root.stat(to).catch(() => null) : null;
