@@ -156,7 +156,9 @@ export class CaseNames {
   private names = 0;
   /** listings being checked or taken, so that concurrent misses in one directory share the work */
   private readonly pending = new Map<string, Promise<Listing | null>>();
-  private fd: number;
+  /** the inotify fd: made at the first listing (fs.inotify.max_user_instances, 128 by default, is per user); -1 before, or without one */
+  private fd = -1;
+  private fdTried = false;
   private readonly buf = Buffer.allocUnsafe(64 * 1024);
   private readonly native: NativeBinding;
   private warned = false;
@@ -165,8 +167,6 @@ export class CaseNames {
 
   constructor(private readonly root: ShareRoot, private readonly log: (msg: string) => void = () => {}) {
     this.native = requireNative();
-    this.fd = this.native.inotifyInit();
-    if (this.fd < 0) this.warn(`inotify unavailable (errno ${-this.fd})`);
   }
 
   /**
@@ -203,6 +203,7 @@ export class CaseNames {
   close(): void {
     if (this.fd >= 0) this.native.close(this.fd);
     this.fd = -1;
+    this.fdTried = true;
     this.dirs.clear();
     this.byWd.clear();
     this.names = 0;
@@ -327,6 +328,12 @@ export class CaseNames {
   }
 
   private watch(dirfd: number): number {
+    if (!this.fdTried) {
+      this.fdTried = true;
+      const fd = this.native.inotifyInit();
+      if (fd < 0) this.warn(`no inotify instance (errno ${-fd}; fs.inotify.max_user_instances is shared with every program of this user)`);
+      else this.fd = fd;
+    }
     if (this.fd < 0) return -1;
     const wd = this.native.inotifyAddWatch(this.fd, Buffer.from(`/proc/self/fd/${dirfd}/\0`), WATCH_MASK);
     if (wd < 0) this.warn(`an inotify watch was refused (errno ${-wd}; fs.inotify.max_user_watches is shared with every program of this user)`);

@@ -277,6 +277,8 @@ describe('the listing cache', () => {
     }).length;
     const fdsBefore = inotifyFds();
     const names = new CaseNames(root);
+    assert.equal(inotifyFds(), fdsBefore, 'no inotify instance before the first listing');
+    await names.resolve('x');
     assert.equal(inotifyFds(), fdsBefore + 1);
     try {
       for (let i = 0; i < 140; i++) {
