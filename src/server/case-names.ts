@@ -78,6 +78,11 @@ class Listing {
   /** folded name -> the names on disk that fold to it (more than one only where a tool outside made them) */
   private readonly names = new Map<string, string | string[]>();
   count = 0;
+  /**
+   * The path led to this directory when last checked, and every directory above it that is kept
+   * has been kept since (false once one of them went: the path may lead elsewhere now, unseen).
+   */
+  verified = true;
   /** changes queued while the listing is being taken (null once it is) */
   private early: Op[] | null = [];
 
@@ -229,25 +234,20 @@ export class CaseNames {
   /**
    * The kept listing of `dir` when nothing can have changed where its path
    * leads unseen: the path has no symbolic link, and the listings of every
-   * directory above it are kept too (with their watches, any rename, removal
-   * or replacement of a directory on the path is an event that drops the
-   * listings below it). Those are marked used.
+   * directory above it were kept, with their watches, since a directory open
+   * last checked it (a rename, removal or replacement of a name on the path
+   * is then an event that drops the listing of the directory it named, and
+   * the listings below lose that check: `verified`). Those are marked used.
    */
   private trusted(dir: string): Listing | null {
     const l = this.dirs.get(dir);
-    if (!l || !l.plain) return null;
-    const chain = [l];
+    if (!l || !l.plain || !l.verified) return null;
     for (let p = dir; p !== '';) {
       p = splitPath(p).parent;
       const up = this.dirs.get(p);
-      if (!up) return null;
-      chain.push(up);
+      if (!up || !up.verified) return null;
     }
-    // Most recently used last (the Map's order is the eviction order); a directory after those below it.
-    for (const x of chain) {
-      this.dirs.delete(x.dir);
-      this.dirs.set(x.dir, x);
-    }
+    this.used(dir);
     return l;
   }
 
@@ -283,9 +283,8 @@ export class CaseNames {
       this.drain();
       const kept = this.dirs.get(dir);
       if (kept && kept.ino === st.ino && kept.dev === st.dev && kept.plain === plain) {
-        // Most recently used last: the Map's order is the eviction order.
-        this.dirs.delete(dir);
-        this.dirs.set(dir, kept);
+        kept.verified = true;
+        this.used(dir);
         return kept;
       }
       this.forget(dir);
@@ -297,14 +296,10 @@ export class CaseNames {
         if (other) this.drop(other, false); // the same inode under another path: one path per watch
         this.byWd.set(wd, l);
         this.dirs.set(dir, l);
-        // The directories above it, where kept, count as used after it (they go after it).
-        for (let p = dir; p !== '';) {
-          p = splitPath(p).parent;
-          const up = this.dirs.get(p);
-          if (!up) break;
-          this.dirs.delete(p);
-          this.dirs.set(p, up);
-        }
+        this.used(dir);
+        // Those below were checked while it was not kept: what their paths went through is not known.
+        const prefix = dir === '' ? '' : `${dir}/`;
+        for (const x of this.dirs.values()) if (x !== l && x.dir.startsWith(prefix)) x.verified = false;
       }
       let list: string[];
       try {
@@ -324,6 +319,16 @@ export class CaseNames {
       return null;
     } finally {
       await f.close().catch(() => undefined);
+    }
+  }
+
+  /** Marks `dir` used, and the kept directories above it after it: the Map's order is the eviction order, least recently used first, and a directory goes after those below it. */
+  private used(dir: string): void {
+    for (let p: string | null = dir; p !== null; p = p === '' ? null : splitPath(p).parent) {
+      const x = this.dirs.get(p);
+      if (!x) continue;
+      this.dirs.delete(p);
+      this.dirs.set(p, x);
     }
   }
 
@@ -400,13 +405,16 @@ export class CaseNames {
     if (l) this.drop(l, true);
   }
 
-  /** Lets a listing go, and those below it: once it is not kept, nothing says where their paths lead. */
+  /**
+   * Lets a listing go. Those below it stay, unverified: with it gone, nothing
+   * says where their paths lead until a directory open checks them again.
+   */
   private drop(l: Listing, unwatch: boolean): void {
     if (this.dirs.get(l.dir) === l) {
       this.dirs.delete(l.dir);
       this.names -= l.count;
       const prefix = l.dir === '' ? '' : `${l.dir}/`;
-      for (const x of [...this.dirs.values()]) if (x.dir.startsWith(prefix)) this.drop(x, unwatch);
+      for (const x of this.dirs.values()) if (x.dir.startsWith(prefix)) x.verified = false;
     }
     if (l.wd >= 0 && this.byWd.get(l.wd) === l) {
       this.byWd.delete(l.wd);

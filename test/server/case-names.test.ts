@@ -262,6 +262,19 @@ describe('the listing cache', () => {
       writeFileSync(join(dir, 'p', 'c', 'Third'), '');
       assert.equal(await names.resolve('p/c/new'), 'p/c/new');
       assert.equal(await names.resolve('p/c/third'), 'p/c/Third');
+      // g/n/x kept while g/n was not; g/n moves away and another g/n/x comes, then g/n is listed:
+      // g/n/x is checked again, not taken on the word of the listings above it.
+      mkdirSync(join(dir, 'g', 'n', 'x'), { recursive: true });
+      writeFileSync(join(dir, 'g', 'n', 'x', 'A'), '');
+      assert.equal(await names.resolve('g/n/x/a'), 'g/n/x/A');
+      assert.equal(await names.resolve('g/zz'), 'g/zz');
+      assert.equal(await names.resolve('zz'), 'zz');
+      renameSync(join(dir, 'g', 'n'), join(dir, 'g', 'n-was'));
+      mkdirSync(join(dir, 'g', 'n', 'x'), { recursive: true });
+      writeFileSync(join(dir, 'g', 'n', 'x', 'B'), '');
+      assert.equal(await names.resolve('g/n/zz'), 'g/n/zz');
+      assert.equal(await names.resolve('g/n/x/b'), 'g/n/x/B');
+      assert.equal(await names.resolve('g/n/x/a'), 'g/n/x/a');
     } finally {
       names.close();
     }
