@@ -100,6 +100,11 @@ class Listing {
     for (const op of early) this.apply(op);
   }
 
+  /** Filled: the names are read (until then it is kept only to queue changes). */
+  get ready(): boolean {
+    return this.early === null;
+  }
+
   apply(op: Op): void {
     if (this.early) this.early.push(op);
     else if (op.add) this.add(op.name);
@@ -241,7 +246,7 @@ export class CaseNames {
    */
   private trusted(dir: string): Listing | null {
     const l = this.dirs.get(dir);
-    if (!l || !l.plain || !l.verified) return null;
+    if (!l || !l.ready || !l.plain || !l.verified) return null;
     for (let p = dir; p !== '';) {
       p = splitPath(p).parent;
       const up = this.dirs.get(p);

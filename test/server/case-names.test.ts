@@ -246,6 +246,29 @@ describe('the listing cache', () => {
     }
   });
 
+  test('a listing being taken answers nothing until its names are read', async () => {
+    mkdirSync(join(dir, 'big'));
+    for (let i = 0; i < 20000; i++) writeFileSync(join(dir, 'big', `n${i}`), '');
+    writeFileSync(join(dir, 'big', 'Y'), '');
+    const names = new CaseNames(root);
+    try {
+      await names.resolve('zz');
+      let done = false;
+      const resolving = names.resolve('big/x').then(() => (done = true));
+      const answers = new Set<string>();
+      while (!done) {
+        const k = names.known('big/y');
+        answers.add(k === null ? 'null' : typeof k === 'string' ? k : k.onDisk);
+        await new Promise((r) => setImmediate(r));
+      }
+      await resolving;
+      assert.ok(!answers.has('absent'), `answers while listing: ${[...answers].join(', ')}`);
+      assert.deepEqual(names.known('big/y'), { onDisk: 'big/Y' });
+    } finally {
+      names.close();
+    }
+  });
+
   test('a directory replaced under its path, or moved with its parent, is listed again', async () => {
     mkdirSync(join(dir, 'p', 'c'), { recursive: true });
     writeFileSync(join(dir, 'p', 'c', 'Old'), '');
