@@ -76,18 +76,23 @@ test('clients that do not read their 8 MiB READ answers: past the server-wide bu
         answers[i]!.push({ p: read(k.c, k.raw, k.fileId, offset), offset });
       }
     }
-    // Until what the server holds stops moving.
+    // Until what the server holds stops moving (for 4 samples in a row: a loaded CI machine reads
+    // the file slowly) and some READ has had to wait, or 20 s.
     let held = -1;
-    for (let i = 0; i < 100; i++) {
+    let still = 0;
+    for (let i = 0; i < 400 && (still < 4 || srv.server.held.waited === 0); i++) {
       await new Promise((r) => setTimeout(r, 50));
       const now = srv.server.held.total();
-      if (now === held) break;
+      still = now === held ? still + 1 : 0;
       held = now;
     }
     // Without the budget: 4 x 64 MiB. With it: the budget, plus one READ (and less than a share) per connection.
     assert.ok(held > budget / 2, `the first answers were held (${held} bytes)`);
     assert.ok(held <= budget + bad * (8 * MiB + HELD_SHARE), `the server holds ${held} bytes, no more than the budget and one READ per client`);
-    assert.ok(srv.server.held.waited > 0, 'READs waited for room');
+    // The budget acts in one of two places, whichever the requests reach first: a READ taken off
+    // the socket waits for room (held.wait), or a connection past its share stops taking requests.
+    const heldBack = srv.logs.some((l) => /its requests wait \(the server is over its budget of held bytes\)/.test(l));
+    assert.ok(srv.server.held.waited > 0 || heldBack, `READs waited for room, or connections were held back by the budget (held ${held} bytes)`);
     assert.ok(srv.logs.some((l) => /MiB of responses held for clients \(budget 24 MiB/.test(l)), 'a log line says why');
 
     // Another client that reads its answers is served, byte for byte, while the others hold theirs.
