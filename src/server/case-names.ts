@@ -227,8 +227,9 @@ export class CaseNames {
    */
   known(rel: string): 'exact' | 'absent' | { onDisk: string } | null {
     if (rel === '') return null;
-    this.drain();
     const { parent, name } = splitPath(rel);
+    if (!this.dirs.has(parent)) return null; // nothing to ask: no read of the queue either
+    this.drain();
     const l = this.trusted(parent);
     if (!l) return null;
     const found = l.lookup(name);

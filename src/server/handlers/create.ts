@@ -304,8 +304,9 @@ type Opened = { file: VfsFile } | { error: unknown } | { onDisk: string };
 async function openNamed(root: ShareRoot, rel: string, vopts: OpenOptions, names: CaseNames | null): Promise<Opened> {
   const open = (o: OpenOptions): Promise<Opened> => root.open(rel, o).then((file) => ({ file }), (error: unknown) => ({ error }));
   if (!names) return open(vopts);
-  // Where the directory's listing is kept, it answers at once.
-  const known = names.known(rel);
+  // A name that may be made: where its directory's listing is kept, that answers at once (no
+  // failed open first). An existing file is opened as spelt at once, with no question asked.
+  const known = vopts.create === 'never' ? null : names.known(rel);
   if (known !== null) return typeof known === 'object' ? known : open(vopts);
   if (vopts.create === 'exclusive') {
     const real = await names.resolve(rel);
