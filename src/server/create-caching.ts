@@ -164,7 +164,8 @@ export function grantCaching(ctx: RequestContext, open: Open, ask: CachingAsk, d
 export async function reconnectIfAsked(ctx: RequestContext, req: CreateRequest): Promise<Reply | null> {
   if (!req.createContexts.length) return null;
   const durable = parseDurable(req.createContexts);
-  if (typeof durable === 'number' || !durable.reconnect) return null;
+  if (typeof durable === 'number') return errorReply(durable);
+  if (!durable.reconnect) return null;
   const tree = ctx.tree!;
   if (tree.share.isIpc) return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
   const lease = parseLease(ctx, { ...req, requestedOplockLevel: OplockLevel.LEASE });

@@ -53,8 +53,10 @@ export function parseDurable(list: CreateContext[]): DurableAsk | number {
   const c = findContext(list, CreateContextName.DURABLE_HANDLE_RECONNECT);
   const c2 = findContext(list, CreateContextName.DURABLE_HANDLE_RECONNECT_V2);
   try {
-    // 3.3.5.9: v1 and v2 contexts together are invalid.
+    // 3.3.5.9.6, 3.3.5.9.7, 3.3.5.9.10: v1 and v2 contexts together are invalid, and so is a
+    // DH2Q beside a DH2C (3.3.5.9.10; a DHnQ beside a DHnC is ignored, 3.3.5.9.7).
     if ((q || c) && (q2 || c2)) return NtStatus.INVALID_PARAMETER;
+    if (q2 && c2) return NtStatus.INVALID_PARAMETER;
     const ask: DurableAsk = { v1: false, v2: null, reconnect: null };
     if (c) {
       const id = decodeDHnCRequest(c.data);

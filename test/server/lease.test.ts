@@ -10,7 +10,7 @@ import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js
 import { TestClient } from './smb-client.js';
 import { Command, CreateContextName, OplockLevel } from '../../src/smb2/constants.js';
 import { NtStatus } from '../../src/smb2/status.js';
-import { decodeLease, encodeLease, findContext } from '../../src/smb2/commands/create-contexts.js';
+import { decodeLease, encodeDH2QRequest, encodeLease, findContext } from '../../src/smb2/commands/create-contexts.js';
 import type { LeaseBreakNotification, OplockBreak } from '../../src/smb2/commands/oplock-break.js';
 import { encodeWriteRequestHead } from '../../src/smb2/commands/write.js';
 import { encodeLockRequest } from '../../src/smb2/commands/lock.js';
@@ -310,6 +310,35 @@ describe('durable handles and cleanup', () => {
     // A second reconnect of the now connected open fails.
     const r3 = await b.create('dh1.txt', { contexts: [{ name: CreateContextName.DURABLE_HANDLE_RECONNECT, data: dhnc }] });
     assert.equal(r3.status, NtStatus.OBJECT_NAME_NOT_FOUND);
+    assert.equal(await b.close(r2.res!.fileId), 0);
+  });
+
+  test('durable v1 and v2 contexts together, or a DH2Q beside a DH2C, are INVALID_PARAMETER (3.3.5.9.10) and reconnect nothing', async () => {
+    const a = await client();
+    const guid = Buffer.alloc(16, 0x5a);
+    const dh2q = { name: CreateContextName.DURABLE_HANDLE_REQUEST_V2, data: encodeDH2QRequest({ timeout: 60_000, flags: 0, createGuid: guid }) };
+    const r1 = await a.create('dh2mix.txt', { oplock: OplockLevel.BATCH, contexts: [dh2q] });
+    assert.equal(r1.status, 0);
+    assert.ok(findContext(r1.res!.createContexts, CreateContextName.DURABLE_HANDLE_REQUEST_V2), 'DH2Q granted');
+    a.destroy();
+    for (let i = 0; i < 50; i++) {
+      if (srv.server.state.opens.get(r1.res!.fileId.volatile)?.durable?.disconnected) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const b = await client();
+    const id = Buffer.alloc(16);
+    id.writeBigUInt64LE(r1.res!.fileId.persistent, 0);
+    id.writeBigUInt64LE(r1.res!.fileId.volatile, 8);
+    const dh2c = { name: CreateContextName.DURABLE_HANDLE_RECONNECT_V2, data: Buffer.concat([id, guid, Buffer.alloc(4)]) };
+    const dhnq = { name: CreateContextName.DURABLE_HANDLE_REQUEST, data: Buffer.alloc(16) };
+    const dhnc = { name: CreateContextName.DURABLE_HANDLE_RECONNECT, data: id };
+    for (const contexts of [[dh2c, dhnq], [dhnc, dh2q], [dhnc, dh2c], [dh2c, dh2q]]) {
+      const r = await b.create('dh2mix.txt', { contexts });
+      assert.equal(r.status, NtStatus.INVALID_PARAMETER, contexts.map((c) => c.name.toString()).join(' + '));
+    }
+    const r2 = await b.create('dh2mix.txt', { contexts: [dh2c] });
+    assert.equal(r2.status, 0, 'the open is still there to reconnect');
+    assert.equal(r2.res!.fileId.persistent, r1.res!.fileId.persistent);
     assert.equal(await b.close(r2.res!.fileId), 0);
   });
 
