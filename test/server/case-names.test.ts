@@ -11,8 +11,6 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js';
-import { TestClient } from './smb-client.js';
 import { Command, CreateAction, CreateDisposition, FileInfoClass } from '../../src/smb2/constants.js';
 import { NtStatus } from '../../src/smb2/status.js';
 import { decodeReadResponse, encodeReadRequest } from '../../src/smb2/commands/read.js';
@@ -180,27 +178,16 @@ describe('case-insensitive names', () => {
 });
 
 describe('case sensitive = yes', () => {
-  let srv: Running;
-  let c: TestClient;
-  let dir: string;
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ringsmb-case-'));
-    writeFileSync(join(dir, 'readme.txt'), 'x');
-    srv = await startServer({
-      signing: 'enabled',
-      shares: [{ name: 'share', path: dir, readOnly: false, comment: '', encrypt: false, browseable: true, guestOk: false, caseSensitive: true }],
-    });
-    c = await TestClient.connect(srv.port, USER, PASSWORD, 'share');
+  const dir = mkdtempSync(join(tmpdir(), 'ringsmb-case-'));
+  writeFileSync(join(dir, 'readme.txt'), 'x');
+  const cs = serverAndClient({
+    shares: [{ name: 'share', path: dir, readOnly: false, comment: '', encrypt: false, browseable: true, guestOk: false, caseSensitive: true }],
   });
-  after(async () => {
-    c.destroy();
-    await srv.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   test('names compare as bytes: another case is another file', async () => {
-    assert.equal(await status('README.TXT', { disposition: CreateDisposition.OPEN }, c), NtStatus.OBJECT_NAME_NOT_FOUND);
-    assert.equal(await status('README.TXT', { disposition: CreateDisposition.CREATE }, c), 0);
+    assert.equal(await status('README.TXT', { disposition: CreateDisposition.OPEN }, cs.c), NtStatus.OBJECT_NAME_NOT_FOUND);
+    assert.equal(await status('README.TXT', { disposition: CreateDisposition.CREATE }, cs.c), 0);
     assert.deepEqual(readdirSync(dir).sort(), ['README.TXT', 'readme.txt']);
   });
 });
