@@ -88,6 +88,9 @@ export function smbPathToRel(name: string): string | number {
   if (s === '') return '';
   s = s.replace(DATA_STREAM, '');
   const parts = s.split('\\');
+  // A path that starts by climbing out of the share: OBJECT_PATH_SYNTAX_BAD, as Windows (and
+  // Samba's check_path_syntax) answer it (smbtorture smb2.mkdir); any other '..' is refused below.
+  if (parts[0] === '..') return NtStatus.OBJECT_PATH_SYNTAX_BAD;
   for (const p of parts) {
     if (p === '' || p === '.' || p === '..') return NtStatus.OBJECT_NAME_INVALID;
     if (p.length > 255) return NtStatus.OBJECT_NAME_INVALID;
