@@ -257,9 +257,13 @@ export class ServerState {
     return false;
   }
 
+  /**
+   * Random, non-zero and unused; within 32 bits, as Samba's are: clients that keep a session id
+   * in 32 bits (smbtorture's smb2.session-id does) find theirs again.
+   */
   newSessionId(): bigint {
     for (;;) {
-      const id = randomBytes(8).readBigUInt64LE(0) & 0x7fffffffffffffffn;
+      const id = BigInt(randomBytes(4).readUInt32LE(0));
       if (id !== 0n && !this.sessions.has(id)) return id;
     }
   }
