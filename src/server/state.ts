@@ -132,6 +132,8 @@ export class Open {
   modified = false;
   /** directory change watch, from the first CHANGE_NOTIFY until close (notify.ts) */
   notify: DirWatch | null = null;
+  /** QUERY_DIRECTORY scans running on this handle; a CLOSE waits for them (track, settled) */
+  private scans: Promise<unknown> | null = null;
   /** the user whose session made it (ownerKey), for what each user holds; a durable reconnect keeps it */
   readonly owner: string;
 
@@ -154,6 +156,28 @@ export class Open {
   /** The named stream this open is of (its name as stored), null for the file itself (streams.ts). */
   get stream(): string | null {
     return this.file instanceof StreamFile ? this.file.stream : null;
+  }
+
+  /**
+   * Runs a request that must finish before the handle closes (a directory scan in several steps:
+   * a CLOSE sent right behind it, as smbtorture smb2.compound_find does, must not take the
+   * handle from under it; Windows completes the query, then closes).
+   */
+  track<T>(run: () => Promise<T>): Promise<T> {
+    const p = run();
+    const done = p.then(() => undefined, () => undefined);
+    const before = this.scans;
+    const all: Promise<unknown> = before ? Promise.all([before, done]) : done;
+    this.scans = all;
+    void all.then(() => {
+      if (this.scans === all) this.scans = null;
+    });
+    return p;
+  }
+
+  /** Resolves once the requests run by track() have finished. */
+  async settled(): Promise<void> {
+    while (this.scans) await this.scans;
   }
 }
 

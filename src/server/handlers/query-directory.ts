@@ -1,5 +1,5 @@
 /** QUERY_DIRECTORY (MS-SMB2 3.3.5.18). Wildcards: MS-FSA 2.1.4.4 (errno.ts). */
-import { decodeQueryDirectoryRequest, encodeOutputBufferResponseHead, encodeQueryDirectoryResponse } from '../../smb2/commands/query-directory.js';
+import { decodeQueryDirectoryRequest, encodeOutputBufferResponseHead, encodeQueryDirectoryResponse, type QueryDirectoryRequest } from '../../smb2/commands/query-directory.js';
 import { QueryDirectoryFlags } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { DirectoryEncoder, isDirectoryInfoClass, type DirectoryEntry } from '../../smb2/fscc/directory.js';
@@ -44,7 +44,7 @@ async function dropRemoved(open: Open, dir: DirEnumState): Promise<void> {
   const st = await open.file!.stat();
   if (st.ctimeNs === dir.readAtCtimeNs || !dir.entries) return;
   dir.readAtCtimeNs = st.ctimeNs;
-  const now = new Set((await open.file!.readdir()).map((e) => e.name));
+  const now = new Set(await open.file!.readdirNames());
   const rest = dir.entries.slice(dir.index).filter((e) => now.has(e.name));
   dir.entries = [...dir.entries.slice(0, dir.index), ...rest];
 }
@@ -54,6 +54,11 @@ export async function handleQueryDirectory(ctx: RequestContext): Promise<Reply> 
   if (typeof req === 'number') return errorReply(req);
   const open = lookupOpen(ctx, req.fileId);
   if (typeof open === 'number') return errorReply(open);
+  // A CLOSE sent right behind waits for the scan (Open.track).
+  return open.track(() => scan(ctx, req, open));
+}
+
+async function scan(ctx: RequestContext, req: QueryDirectoryRequest, open: Open): Promise<Reply> {
   if (!open.file || !open.isDirectory) return errorReply(NtStatus.INVALID_PARAMETER);
   if (!(open.grantedAccess & Access.FILE_READ_DATA)) return errorReply(NtStatus.ACCESS_DENIED);
   if (!isDirectoryInfoClass(req.fileInformationClass)) return errorReply(NtStatus.INVALID_INFO_CLASS);
