@@ -56,17 +56,17 @@ test("a 255-character '*a*a…*b' over 3000 long names: the one match comes back
 test('a CLOSE sent right behind a QUERY_DIRECTORY of a big directory waits for it: the listing comes back whole, then the handle closes', { timeout: 120_000 }, async () => {
   const dir = join(env.srv.dir, 'closing');
   mkdirSync(dir);
-  for (let i = 0; i < 3000; i++) writeFileSync(join(dir, `file${i}`), '');
+  for (let i = 0; i < 5000; i++) writeFileSync(join(dir, `file${i}`), '');
   const d = await env.c.create('closing', { access: 0x00100081, options: CreateOptions.DIRECTORY_FILE });
   assert.equal(d.status, 0);
   const scan = env.c.request(Command.QUERY_DIRECTORY, encodeQueryDirectoryRequest({
-    fileInformationClass: FileInfoClass.FileNamesInformation, flags: 0, fileIndex: 0, fileId: d.res!.fileId, fileName: '*', outputBufferLength: 1 << 20,
+    fileInformationClass: FileInfoClass.FileBothDirectoryInformation, flags: 0, fileIndex: 0, fileId: d.res!.fileId, fileName: '*', outputBufferLength: 8 << 20,
   }));
   const close = env.c.close(d.res!.fileId);
   const [s, c] = await Promise.all([scan, close]);
   assert.equal(s.hdr.status, NtStatus.SUCCESS);
-  const names = decodeDirectoryEntries(FileInfoClass.FileNamesInformation, decodeQueryDirectoryResponse(s.msg).output).map((x) => x.fileName);
-  assert.equal(names.filter((n) => n.startsWith('file')).length, 3000);
+  const names = decodeDirectoryEntries(FileInfoClass.FileBothDirectoryInformation, decodeQueryDirectoryResponse(s.msg).output).map((x) => x.fileName);
+  assert.equal(names.filter((n) => n.startsWith('file')).length, 5000);
   assert.equal(c, 0);
   assert.equal(env.srv.server.state.opens.get(d.res!.fileId.volatile), undefined, 'closed');
 });
