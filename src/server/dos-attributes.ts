@@ -2,7 +2,8 @@
  * DOS attributes that POSIX has no place for (HIDDEN, SYSTEM, ARCHIVE,
  * TEMPORARY, OFFLINE, NOT_CONTENT_INDEXED), kept in the file's extended
  * attribute `user.ringsmb.DOSATTRIB`, as Samba keeps them in user.DOSATTRIB.
- * READONLY stays in the mode bits (no write bit for anyone), DIRECTORY,
+ * A file's READONLY stays in the mode bits (no write bit for anyone; a
+ * directory's is stored, storableAttributes), DIRECTORY,
  * SPARSE_FILE and REPARSE_POINT come from the file itself (common.ts).
  *
  * The value is 8 bytes: a version byte (1), three zero bytes, and the
@@ -29,6 +30,17 @@ export const STORED_ATTRIBUTES =
   FileAttributes.HIDDEN | FileAttributes.SYSTEM | FileAttributes.ARCHIVE | FileAttributes.TEMPORARY |
   FileAttributes.OFFLINE | FileAttributes.NOT_CONTENT_INDEXED;
 
+/**
+ * What of `attrs` the xattr keeps for a file or a directory: a directory's
+ * READONLY too. Its mode cannot say it (a directory without write bits
+ * refuses new names, which READONLY on Windows does not), and Windows keeps
+ * it as a mark (Explorer sets it on customized folders; smbtorture smb2.winattr).
+ * A file's READONLY is its mode's.
+ */
+export function storableAttributes(attrs: number, isDirectory: boolean): number {
+  return attrs & (STORED_ATTRIBUTES | (isDirectory ? FileAttributes.READONLY : 0));
+}
+
 const VERSION = 1;
 const LENGTH = 8;
 const VERSION_TIMES = 2;
@@ -38,7 +50,7 @@ const LENGTH_TIMES = 16;
 export function encodeDosAttributes(attrs: number, createNs: bigint | null = null): Buffer {
   const b = Buffer.alloc(createNs === null ? LENGTH : LENGTH_TIMES);
   b[0] = createNs === null ? VERSION : VERSION_TIMES;
-  b.writeUInt32LE((attrs & STORED_ATTRIBUTES) >>> 0, 4);
+  b.writeUInt32LE((attrs & (STORED_ATTRIBUTES | FileAttributes.READONLY)) >>> 0, 4);
   if (createNs !== null) b.writeBigUInt64LE(unixNsToFiletime(createNs), 8);
   return b;
 }
@@ -50,7 +62,7 @@ function ours(v: Buffer | null | undefined): v is Buffer {
 /** The stored attributes and creation time in one value (null each where it holds none, both where the value is not ours). */
 export function decodeDosInfo(v: Buffer | null | undefined): DosInfo {
   if (!ours(v)) return { attrs: null, createNs: null };
-  return { attrs: v.readUInt32LE(4) & STORED_ATTRIBUTES, createNs: v[0] === VERSION_TIMES ? filetimeToUnixNs(v.readBigUInt64LE(8)) : null };
+  return { attrs: v.readUInt32LE(4) & (STORED_ATTRIBUTES | FileAttributes.READONLY), createNs: v[0] === VERSION_TIMES ? filetimeToUnixNs(v.readBigUInt64LE(8)) : null };
 }
 
 /** `st` with the stored creation time, where there is one, as its birth time (what fileTimes answers). */
@@ -113,5 +125,5 @@ export async function storeDosAttributes(file: VfsFile, attrs: number, createNs:
 export async function updateDosInfo(file: VfsFile, isDirectory: boolean, change: { attrs?: number; createNs?: bigint }): Promise<void> {
   const cur = await loadDosInfo(file);
   const attrs = change.attrs ?? cur.attrs ?? defaultDosAttributes(isDirectory);
-  await storeDosAttributes(file, attrs, change.createNs ?? cur.createNs);
+  await storeDosAttributes(file, storableAttributes(attrs, isDirectory), change.createNs ?? cur.createNs);
 }

@@ -1,5 +1,5 @@
 /** Helpers the file command handlers share: FileId lookup, attributes, times. */
-import { STORED_ATTRIBUTES, defaultDosAttributes } from '../dos-attributes.js';
+import { defaultDosAttributes, storableAttributes } from '../dos-attributes.js';
 import { FileAttributes } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { unixNsToFiletime } from '../../smb2/fscc/time.js';
@@ -55,7 +55,7 @@ export function fsStatus(ctx: RequestContext, err: unknown, opts: Omit<ErrnoOpti
  * (directory, read-only mode, symlink, sparse).
  */
 export function fileAttributes(st: VfsStat, dos: number | null = null): number {
-  let a = (dos ?? defaultDosAttributes(st.isDirectory)) & STORED_ATTRIBUTES;
+  let a = storableAttributes(dos ?? defaultDosAttributes(st.isDirectory), st.isDirectory);
   if (st.isDirectory) a |= FileAttributes.DIRECTORY;
   if (isReadOnly(st)) a |= FileAttributes.READONLY;
   if (st.isSymlink) a |= FileAttributes.REPARSE_POINT;

@@ -7,7 +7,7 @@ import { createPipe } from '../../rpc/pipe.js';
 import type { OpenOptions, ShareRoot, VfsFile } from '../../vfs/types.js';
 import type { CaseNames } from '../case-names.js';
 import { Access, mapGeneric, MaskFull, MaskWriting } from '../access.js';
-import { DOSATTRIB_XATTR, STORED_ATTRIBUTES, defaultDosAttributes, loadDosInfo, storeDosAttributes, withCreateTime, type DosInfo } from '../dos-attributes.js';
+import { DOSATTRIB_XATTR, defaultDosAttributes, storableAttributes, loadDosInfo, storeDosAttributes, withCreateTime, type DosInfo } from '../dos-attributes.js';
 import { NTACL_XATTR, bareDirs, defaultDescriptor, descriptorForCreate, effectiveAccess, inheritedDescriptor, loadDescriptor, storeDescriptor, tokenOf } from '../ntacl.js';
 import type { SecurityDescriptor } from '../../smb2/security.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
@@ -15,7 +15,7 @@ import { shareCompatible, sharingViolation } from '../sharemode.js';
 import { deletePending, openStream, parseCreateName, removeAllStreams, sameStream, streamXattr, type StreamFile } from '../streams.js';
 import { breakBeforeOpen, grantCaching, parseCaching, reconnectIfAsked } from '../create-caching.js';
 import { Open, ownerKey, type Session, type TreeConnect } from '../state.js';
-import { allocationSize, decodeOr, deleteRefusal, endOfFile, fileAttributes, fileTimes, fsStatus, parentPath } from './common.js';
+import { allocationSize, decodeOr, deleteRefusal, endOfFile, fileAttributes, fileTimes, fsStatus, isReadOnly, parentPath } from './common.js';
 import { takesOthersShare } from '../limits.js';
 import { NotifyAction, NotifyFilter, nameBit } from '../notify.js';
 
@@ -182,6 +182,15 @@ async function create(ctx: RequestContext, onDisk: string | null): Promise<Reply
   if (wantDir && !file.isDirectory) return fail(NtStatus.NOT_A_DIRECTORY);
   if (wantFile && file.isDirectory && stream === null) return fail(NtStatus.FILE_IS_A_DIRECTORY);
   if (file.isDirectory && truncate && stream === null) return fail(NtStatus.INVALID_PARAMETER);
+  // MS-FSA 2.1.5.1.2.1: a READONLY file is neither overwritten nor opened for writing its data.
+  // The kernel refuses both to a server that is not root; this refuses them to one that is.
+  if (!file.created && stream === null && isReadOnly(st)) {
+    if (truncate) return fail(NtStatus.ACCESS_DENIED);
+    if (granted & WRITE_DATA) {
+      if (!maxAllowed) return fail(NtStatus.ACCESS_DENIED);
+      granted &= ~(WRITE_DATA | Access.FILE_WRITE_EA);
+    }
+  }
   if (deleteOnClose) {
     if (rel === '' && stream === null) return fail(NtStatus.ACCESS_DENIED);
     let refusal: number | null;
@@ -222,6 +231,8 @@ async function create(ctx: RequestContext, onDisk: string | null): Promise<Reply
       await file.truncate(0);
       // MS-FSA 2.1.5.1.2.1: an overwrite replaces the named streams too.
       if (tree.share.streams && !file.isDirectory) await removeAllStreams(file);
+      // ... and the attributes, READONLY (the mode's) among them (smbtorture smb2.openattr).
+      if (req.fileAttributes & FileAttributes.READONLY) await file.setMode(st.mode & 0o7555);
       st = await file.stat();
     } catch (err) {
       return fail(fsStatus(ctx, err));
@@ -406,7 +417,7 @@ async function parentDescriptor(ctx: RequestContext, rel: string, log: (m: strin
 async function createDosAttributes(file: VfsFile, stored: DosInfo, asked: number, truncate: boolean): Promise<number | null> {
   if (!file.created && !truncate) return stored.attrs;
   const def = defaultDosAttributes(file.isDirectory);
-  const attrs = (asked & STORED_ATTRIBUTES) | def;
+  const attrs = storableAttributes(asked, file.isDirectory) | def;
   if (attrs === def && stored.attrs === null && stored.createNs === null) return null;
   // An overwrite keeps the file, and the creation time a client set on it.
   await storeDosAttributes(file, attrs, stored.createNs);
