@@ -5,7 +5,7 @@
  * runs as (as root the kernel would allow both); an overwrite that asks for
  * READONLY sets it; a directory's is kept as a mark in the stored DOS
  * attributes and does not stop new names in it (smbtorture smb2.openattr,
- * smb2.winattr).
+ * smb2.winattr). And a security descriptor asked for nothing needs no READ_CONTROL.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +18,7 @@ import { encodeSetInfoRequest } from '../../src/smb2/commands/set-info.js';
 import { encodeWriteRequest } from '../../src/smb2/commands/write.js';
 import { decodeFileBasicInformation, encodeFileBasicInformation } from '../../src/smb2/fscc/index.js';
 import type { FileId } from '../../src/smb2/wire.js';
+import { decodeSecurityDescriptor } from '../../src/smb2/security.js';
 import { serverAndClient } from './fixtures/server-and-client.js';
 
 const READ_DATA = 0x1, WRITE_DATA = 0x2, READ_ATTR = 0x80, WRITE_ATTR = 0x100, ALL = 0x001f01ff, MAXIMUM_ALLOWED = 0x02000000;
@@ -87,5 +88,23 @@ describe('READONLY', () => {
     assert.equal(await setAttributes(clear.res!.fileId, DIRECTORY), 0);
     assert.equal(await attributes(clear.res!.fileId), DIRECTORY);
     await env.c.close(clear.res!.fileId);
+  });
+});
+
+describe('QUERY_INFO security without READ_CONTROL', () => {
+  test('asked for owner, group or DACL: ACCESS_DENIED; asked for nothing: an empty descriptor (MS-FSA 2.1.5.13, smbtorture smb2.sdread)', async () => {
+    const f = await env.c.create('sd.txt', { access: ALL, disposition: CreateDisposition.CREATE });
+    await env.c.close(f.res!.fileId);
+    const o = await env.c.create('sd.txt', { access: READ_ATTR, disposition: CreateDisposition.OPEN });
+    assert.equal(o.status, 0);
+    const q = (additionalInformation: number) => env.c.request(Command.QUERY_INFO, encodeQueryInfoRequest({ infoType: 3, fileInfoClass: 0, outputBufferLength: 4096, input: Buffer.alloc(0), additionalInformation, flags: 0, fileId: o.res!.fileId }));
+    for (const bit of [0x1, 0x2, 0x4]) assert.equal((await q(bit)).hdr.status, NtStatus.ACCESS_DENIED, `SecurityInformation 0x${bit.toString(16)}`);
+    const none = await q(0);
+    assert.equal(none.hdr.status, 0);
+    const sd = decodeSecurityDescriptor(decodeQueryInfoResponse(none.msg).output);
+    assert.equal(sd.owner, undefined);
+    assert.equal(sd.group, undefined);
+    assert.ok(!sd.dacl, 'no DACL');
+    await env.c.close(o.res!.fileId);
   });
 });
