@@ -77,12 +77,14 @@ const DATA_STREAM = /::\$DATA$/i;
  * Converts an SMB path ('\'-separated, may start with '\', '' for the share
  * root) to the VFS's share-relative '/' form. Returns an NTSTATUS for names
  * that are invalid per MS-FSCC 2.1.5: illegal characters, '.' or '..'
- * components, empty components, components over 255 characters. Trailing
+ * components, empty components, components over 255 characters ('/' is
+ * taken for '\\'). Trailing
  * spaces and dots are legal and kept. A trailing '::$DATA' (the unnamed data
  * stream) is dropped; other stream names are refused (no named streams).
  */
 export function smbPathToRel(name: string): string | number {
-  let s = name;
+  // '/' separates as '\\' does, as Samba takes it (smbtorture smb2.timestamps names files so).
+  let s = name.includes('/') ? name.replace(/\//g, '\\') : name;
   while (s.startsWith('\\')) s = s.slice(1);
   if (s.endsWith('\\')) s = s.slice(0, -1);
   if (s === '') return '';

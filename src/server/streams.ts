@@ -53,7 +53,7 @@ export interface StreamPath {
  * case; an empty type (`file:stream:`) is invalid. `file::$DATA` is the file.
  */
 export function parseCreateName(name: string, streams: boolean): StreamPath | number {
-  const lastSep = name.lastIndexOf('\\');
+  const lastSep = Math.max(name.lastIndexOf('\\'), name.lastIndexOf('/'));
   const colon = streams ? name.indexOf(':', lastSep + 1) : -1;
   if (colon < 0) {
     const rel = smbPathToRel(name);

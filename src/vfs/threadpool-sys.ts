@@ -143,8 +143,17 @@ export function fsFchmod(fd: number, mode: number): Promise<void> {
 
 export function fsFutimes(fd: number, atimeSec: number, mtimeSec: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    fs.futimes(fd, atimeSec, mtimeSec, (err) => (err ? reject(toSystemError(err)) : resolve()));
+    fs.futimes(fd, utimesArg(atimeSec), utimesArg(mtimeSec), (err) => (err ? reject(toSystemError(err)) : resolve()));
   });
+}
+
+/**
+ * Node's futimes takes a negative number of seconds for "now"; a time before
+ * 1970 (a client may set one: smbtorture smb2.timestamps sets 1968) goes as
+ * a Date, which it takes as it is (to the millisecond).
+ */
+function utimesArg(sec: number): number | Date {
+  return sec < 0 ? new Date(sec * 1000) : sec;
 }
 
 /** A byte count/offset the native layer takes as a double. */

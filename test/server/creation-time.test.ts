@@ -75,6 +75,20 @@ describe('a creation time set by a client', () => {
     assert.equal(await env.c.close(d.fid), 0);
   });
 
+  test('write and creation times before 1970 are kept (Node takes a negative time for "now"), and a path may use / for \\', async () => {
+    const T1968 = 115813152000000000n; // 1968-01-01, as smbtorture smb2.timestamps sets it
+    await open('old', { disposition: CreateDisposition.CREATE, options: DIRECTORY_FILE });
+    const f = await open('old/f1968.txt', { disposition: CreateDisposition.CREATE });
+    const buffer = encodeFileBasicInformation({ creationTime: T1968, lastAccessTime: 0n, lastWriteTime: T1968, changeTime: 0n, fileAttributes: 0 });
+    const r = await env.c.request(Command.SET_INFO, encodeSetInfoRequest({ infoType: 1, fileInfoClass: FileInfoClass.FileBasicInformation, buffer, additionalInformation: 0, fileId: f.fid }));
+    assert.equal(r.hdr.status, 0);
+    const b = await basic(f.fid);
+    assert.equal(b.lastWriteTime, T1968);
+    assert.equal(b.creationTime, T1968);
+    assert.equal(await env.c.close(f.fid), 0);
+    assert.equal((await open('old\\f1968.txt')).creationTime, T1968);
+  });
+
   test("a named stream's handle sets its file's creation time", async () => {
     const s = await open('cs.txt:meta', { disposition: CreateDisposition.CREATE });
     assert.equal(await setBasic(s.fid, T + 10_000_000n), 0);

@@ -64,9 +64,11 @@ describe('smbPathToRel', () => {
   const ok: [string, string][] = [
     ['', ''], ['\\', ''], ['a', 'a'], ['\\a\\b', 'a/b'], ['dir\\file.txt', 'dir/file.txt'], ['a\\', 'a'],
     ['trailing. ', 'trailing. '], ['f.txt::$DATA', 'f.txt'], ['ü\\名前', 'ü/名前'],
+    // '/' separates as '\\' does (as Samba takes it).
+    ['a/b', 'a/b'], ['dir/sub\\f', 'dir/sub/f'], ['/a/', 'a'],
   ];
   for (const [i, o] of ok) test(`${JSON.stringify(i)} -> ${JSON.stringify(o)}`, () => assert.equal(smbPathToRel(i), o));
-  for (const bad of ['a\\\\b', '.', 'a\\..\\b', 'a\\.', 'a*b', 'a?', 'a:b', 'a"b', 'a<b', 'a>b', 'a|b', 'a/b', 'a\x01b', 'x'.repeat(256)]) {
+  for (const bad of ['a\\\\b', '.', 'a\\..\\b', 'a\\.', 'a*b', 'a?', 'a:b', 'a"b', 'a<b', 'a>b', 'a|b', 'a//b', 'a\x01b', 'x'.repeat(256)]) {
     test(`${JSON.stringify(bad.slice(0, 20))} invalid`, () => assert.equal(smbPathToRel(bad), NtStatus.OBJECT_NAME_INVALID));
   }
   // Climbing out of the share from its root: OBJECT_PATH_SYNTAX_BAD, as Windows answers (smbtorture smb2.mkdir).
