@@ -108,3 +108,13 @@ describe('QUERY_INFO security without READ_CONTROL', () => {
     await env.c.close(o.res!.fileId);
   });
 });
+
+describe('FILE_CREATE of a file that is open without sharing', () => {
+  test('is OBJECT_NAME_COLLISION, not SHARING_VIOLATION: existence is checked before share modes (MS-FSA 2.1.5.1.2)', async () => {
+    const a = await env.c.create('held.txt', { access: ALL, share: 0, disposition: CreateDisposition.CREATE });
+    assert.equal(a.status, 0);
+    assert.equal((await env.c.create('held.txt', { access: ALL, share: 0, disposition: CreateDisposition.CREATE })).status, NtStatus.OBJECT_NAME_COLLISION);
+    assert.equal((await env.c.create('held.txt', { access: READ_DATA, share: 7, disposition: CreateDisposition.OPEN })).status, NtStatus.SHARING_VIOLATION);
+    await env.c.close(a.res!.fileId);
+  });
+});

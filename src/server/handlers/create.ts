@@ -119,6 +119,9 @@ async function create(ctx: RequestContext, onDisk: string | null): Promise<Reply
   if (known && wantDir && !known.isDirectory) return errorReply(NtStatus.NOT_A_DIRECTORY);
   // MS-FSA 2.1.5.1.2: a file (or stream) whose delete is pending takes no new opens (until its last handle closes and it is gone).
   if (deletePending(here, stream)) return errorReply(NtStatus.DELETE_PENDING);
+  // MS-FSA 2.1.5.1.2: FILE_CREATE of a file that exists fails before share modes are looked at (and
+  // breaks no oplock); another open of it says that it exists (smbtorture smb2.replay.replay-regular).
+  if (disp === CreateDisposition.CREATE && here.some((o) => sameStream(o.stream, stream))) return errorReply(NtStatus.OBJECT_NAME_COLLISION);
   // MS-FSA 2.1.5.1.2: the share modes of the file's other opens (by path).
   // Oplock and lease breaks come first: a holder may close its handle (create-caching.ts).
   const caching = parseCaching(ctx, req);
