@@ -35,6 +35,8 @@
  */
 import { requireNative, type NativeBinding } from '../native.js';
 import type { ShareRoot, VfsFile } from '../vfs/types.js';
+import { splitParent } from '../vfs/confine.js';
+import { decodeName } from '../vfs/linux.js';
 
 /** Directories kept at most (one inotify watch each), and names across them (the least recently used go first). */
 const MAX_DIRS = 128;
@@ -148,16 +150,9 @@ class Listing {
   }
 }
 
-function splitPath(rel: string): { parent: string; name: string } {
-  const i = rel.lastIndexOf('/');
-  return i < 0 ? { parent: '', name: rel } : { parent: rel.slice(0, i), name: rel.slice(i + 1) };
-}
-
 function join(parent: string, name: string): string {
   return parent === '' ? name : `${parent}/${name}`;
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class CaseNames {
   /** by directory path on disk, least recently used first */
@@ -187,7 +182,7 @@ export class CaseNames {
   async resolve(rel: string): Promise<string> {
     if (rel === '') return rel;
     this.stats.lookups++;
-    const { parent, name } = splitPath(rel);
+    const { parent, name } = splitParent(rel);
     let dir = parent;
     let listing = await this.listing(dir);
     if (listing === null) {
@@ -227,7 +222,7 @@ export class CaseNames {
    */
   known(rel: string): 'exact' | 'absent' | { onDisk: string } | null {
     if (rel === '') return null;
-    const { parent, name } = splitPath(rel);
+    const { parent, name } = splitParent(rel);
     if (!this.dirs.has(parent)) return null; // nothing to ask: no read of the queue either
     this.drain();
     const l = this.trusted(parent);
@@ -249,7 +244,7 @@ export class CaseNames {
     const l = this.dirs.get(dir);
     if (!l || !l.ready || !l.plain || !l.verified) return null;
     for (let p = dir; p !== '';) {
-      p = splitPath(p).parent;
+      p = splitParent(p).parent;
       const up = this.dirs.get(p);
       if (!up || !up.verified) return null;
     }
@@ -330,7 +325,7 @@ export class CaseNames {
 
   /** Marks `dir` used, and the kept directories above it after it: the Map's order is the eviction order, least recently used first, and a directory goes after those below it. */
   private used(dir: string): void {
-    for (let p: string | null = dir; p !== null; p = p === '' ? null : splitPath(p).parent) {
+    for (let p: string | null = dir; p !== null; p = p === '' ? null : splitParent(p).parent) {
       const x = this.dirs.get(p);
       if (!x) continue;
       this.dirs.delete(p);
@@ -390,12 +385,8 @@ export class CaseNames {
       return;
     }
     const end = raw.indexOf(0);
-    let name: string;
-    try {
-      name = utf8.decode(end < 0 ? raw : raw.subarray(0, end));
-    } catch {
-      return; // not UTF-8: no SMB name, never listed
-    }
+    const name = decodeName(end < 0 ? raw : raw.subarray(0, end));
+    if (name === null) return; // not UTF-8: no SMB name, never listed
     const before = l.count;
     if (mask & (IN_CREATE | IN_MOVED_TO)) l.apply({ add: true, name });
     else if (mask & (IN_DELETE | IN_MOVED_FROM)) l.apply({ add: false, name });

@@ -30,6 +30,9 @@ export const STORED_ATTRIBUTES =
   FileAttributes.HIDDEN | FileAttributes.SYSTEM | FileAttributes.ARCHIVE | FileAttributes.TEMPORARY |
   FileAttributes.OFFLINE | FileAttributes.NOT_CONTENT_INDEXED;
 
+/** What the value holds: a directory's READONLY beside the rest (storableAttributes says whose). */
+const KEPT_ATTRIBUTES = STORED_ATTRIBUTES | FileAttributes.READONLY;
+
 /**
  * What of `attrs` the xattr keeps for a file or a directory: a directory's
  * READONLY too. Its mode cannot say it (a directory without write bits
@@ -50,7 +53,7 @@ const LENGTH_TIMES = 16;
 export function encodeDosAttributes(attrs: number, createNs: bigint | null = null): Buffer {
   const b = Buffer.alloc(createNs === null ? LENGTH : LENGTH_TIMES);
   b[0] = createNs === null ? VERSION : VERSION_TIMES;
-  b.writeUInt32LE((attrs & (STORED_ATTRIBUTES | FileAttributes.READONLY)) >>> 0, 4);
+  b.writeUInt32LE((attrs & KEPT_ATTRIBUTES) >>> 0, 4);
   if (createNs !== null) b.writeBigUInt64LE(unixNsToFiletime(createNs), 8);
   return b;
 }
@@ -62,7 +65,7 @@ function ours(v: Buffer | null | undefined): v is Buffer {
 /** The stored attributes and creation time in one value (null each where it holds none, both where the value is not ours). */
 export function decodeDosInfo(v: Buffer | null | undefined): DosInfo {
   if (!ours(v)) return { attrs: null, createNs: null };
-  return { attrs: v.readUInt32LE(4) & (STORED_ATTRIBUTES | FileAttributes.READONLY), createNs: v[0] === VERSION_TIMES ? filetimeToUnixNs(v.readBigUInt64LE(8)) : null };
+  return { attrs: v.readUInt32LE(4) & KEPT_ATTRIBUTES, createNs: v[0] === VERSION_TIMES ? filetimeToUnixNs(v.readBigUInt64LE(8)) : null };
 }
 
 /** `st` with the stored creation time, where there is one, as its birth time (what fileTimes answers). */

@@ -132,8 +132,8 @@ export class Open {
   modified = false;
   /** directory change watch, from the first CHANGE_NOTIFY until close (notify.ts) */
   notify: DirWatch | null = null;
-  /** QUERY_DIRECTORY scans running on this handle; a CLOSE waits for them (track, settled) */
-  private scans: Promise<unknown> | null = null;
+  /** QUERY_DIRECTORY scans running on this handle, settled or not; a CLOSE waits for them (track, settled) */
+  private readonly scans = new Set<Promise<unknown>>();
   /** the user whose session made it (ownerKey), for what each user holds; a durable reconnect keeps it */
   readonly owner: string;
 
@@ -166,18 +166,14 @@ export class Open {
   track<T>(run: () => Promise<T>): Promise<T> {
     const p = run();
     const done = p.then(() => undefined, () => undefined);
-    const before = this.scans;
-    const all: Promise<unknown> = before ? Promise.all([before, done]) : done;
-    this.scans = all;
-    void all.then(() => {
-      if (this.scans === all) this.scans = null;
-    });
+    this.scans.add(done);
+    void done.then(() => this.scans.delete(done));
     return p;
   }
 
-  /** Resolves once the requests run by track() have finished. */
-  async settled(): Promise<void> {
-    while (this.scans) await this.scans;
+  /** What to wait for before the handle closes: null when nothing runs (a CLOSE then goes on at once). */
+  settled(): Promise<unknown> | null {
+    return this.scans.size === 0 ? null : Promise.all(this.scans);
   }
 }
 

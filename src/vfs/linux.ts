@@ -86,3 +86,14 @@ export function vfsStatOf(x: StatxExact): VfsStat {
 export function decodeVfsStat(b: Buffer): VfsStat {
   return vfsStatOf(decodeStatx(b));
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A name the kernel gave (getdents, inotify), or null where it is not UTF-8 (SMB cannot name it). */
+export function decodeName(bytes: Uint8Array): string | null {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}

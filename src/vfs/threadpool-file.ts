@@ -11,7 +11,7 @@ import { SystemError, errnoOf } from '../util/errors.js';
 import { FdGuard } from './guard.js';
 import {
   AT_SYMLINK_NOFOLLOW, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, STATX_BASIC_STATS, STATX_BATCH_RECORD, STATX_BTIME,
-  STATX_SIZE, XATTR_CREATE, XATTR_REPLACE, decodeVfsStat,
+  STATX_SIZE, XATTR_CREATE, XATTR_REPLACE, decodeName, decodeVfsStat,
 } from './linux.js';
 import {
   ENODATA, ERANGE, type ThreadpoolSys, fsClose, fsFchmod, fsFutimes, fsRead, fsWrite, toSafeNumber, toSystemError,
@@ -33,7 +33,6 @@ const XATTR_FIRST_TRY = 4096;
  * attributes, and a malloc that size first consolidates glibc's fastbins.
  */
 const XATTR_SCRATCH = Buffer.allocUnsafeSlow(XATTR_FIRST_TRY);
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** An attribute read beside an open's statx (OpenOptions.prefetchXattr): what getXattr answered, or threw. */
 export type PrefetchedXattr = { name: string; value: Buffer | null; error: unknown };
@@ -319,14 +318,6 @@ export class ThreadpoolFile implements VfsFile {
 
 function nsToSeconds(ns: bigint): number {
   return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
-}
-
-function decodeName(bytes: Buffer): string | null {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return null;
-  }
 }
 
 function xattrName(name: string): Buffer {

@@ -12,8 +12,11 @@ export async function handleClose(ctx: RequestContext): Promise<Reply> {
   const open = lookupOpen(ctx, req.fileId);
   if (typeof open === 'number') return errorReply(open);
   // A directory scan still running on the handle finishes first (Open.track).
-  await open.settled();
-  if (open.closed) return errorReply(NtStatus.FILE_CLOSED);
+  const scans = open.settled();
+  if (scans) {
+    await scans;
+    if (open.closed) return errorReply(NtStatus.FILE_CLOSED);
+  }
   const body = {
     flags: 0,
     creationTime: 0n,

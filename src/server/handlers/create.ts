@@ -22,6 +22,8 @@ import { NotifyAction, NotifyFilter, nameBit } from '../notify.js';
 const DATA_ACCESS = Access.FILE_READ_DATA | Access.FILE_EXECUTE;
 const PREFETCH = [NTACL_XATTR, DOSATTRIB_XATTR] as const;
 const WRITE_DATA = Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA;
+/** What MAXIMUM_ALLOWED loses on a file it may not write (its mode, or READONLY). */
+const WRITE_RIGHTS = WRITE_DATA | Access.FILE_WRITE_EA;
 
 function openCount(s: Session): number {
   let n = 0;
@@ -161,7 +163,7 @@ async function create(ctx: RequestContext, onDisk: string | null): Promise<Reply
     if (code === 'EACCES' && maxAllowed && vopts.write && !truncate) {
       try {
         file = await root.open(rel, { ...vopts, write: false });
-        granted &= ~(WRITE_DATA | Access.FILE_WRITE_EA);
+        granted &= ~WRITE_RIGHTS;
       } catch (err2) {
         return errorReply(await openError(ctx, rel, err2, wantDir));
       }
@@ -191,7 +193,7 @@ async function create(ctx: RequestContext, onDisk: string | null): Promise<Reply
     if (truncate) return fail(NtStatus.ACCESS_DENIED);
     if (granted & WRITE_DATA) {
       if (!maxAllowed) return fail(NtStatus.ACCESS_DENIED);
-      granted &= ~(WRITE_DATA | Access.FILE_WRITE_EA);
+      granted &= ~WRITE_RIGHTS;
     }
   }
   if (deleteOnClose) {

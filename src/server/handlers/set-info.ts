@@ -10,6 +10,7 @@ import type { SetTimes } from '../../vfs/types.js';
 import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { smbPathToRel } from '../errno.js';
+import { splitParent } from '../../vfs/confine.js';
 import type { Open } from '../state.js';
 import { decodeOr, deleteRefusal, fsStatus, isReadOnly, lookupOpen, parentPath } from './common.js';
 import { updateDosInfo } from '../dos-attributes.js';
@@ -169,7 +170,9 @@ async function onDiskTarget(open: Open, to: string | number): Promise<{ to: stri
   if (typeof to === 'number' || !names) return typeof to === 'number' ? to : { to, caseOnly: false };
   const real = await names.resolve(to);
   if (real !== open.path) return { to: real, caseOnly: false };
-  return { to: `${parentPath(real) === '' ? '' : `${parentPath(real)}/`}${to.slice(to.lastIndexOf('/') + 1)}`, caseOnly: true };
+  const dir = parentPath(real);
+  const name = splitParent(to).name;
+  return { to: dir === '' ? name : `${dir}/${name}`, caseOnly: true };
 }
 
 function targetPath(info: fscc.FileRenameInformation): string | number {
