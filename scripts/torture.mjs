@@ -44,7 +44,7 @@ export const DEFAULT_SUITES = [
   'smb2.sharemode', 'smb2.scan', 'smb2.durable-v2-open', 'smb2.durable-open-disconnect', 'smb2.fileid', 'smb2.deny',
   'smb2.check-sharemode', 'smb2.async_dosmode', 'smb2.openattr', 'smb2.winattr', 'smb2.sdread', 'smb2.mkdir',
   'smb2.session-id', 'smb2.ioctl-on-stream', 'smb2.compound_find', 'smb2.compound_async', 'smb2.secleak',
-  'smb2.charset', 'smb2.acls', 'smb2.timestamps',
+  'smb2.charset', 'smb2.acls', 'smb2.timestamps', 'smb2.replay',
 ];
 
 export const USER = 'bench';

@@ -19,6 +19,8 @@ export interface PendingRequest {
   cancelledBy?: 'cancel' | 'logoff' | 'gone';
   /** called once, on CANCEL or when the session or connection goes away */
   onCancel: (() => void) | null;
+  /** a replayable CREATE (replay.ts): the loss of its connection alone does not cancel it */
+  outlivesChannel?: boolean;
 }
 
 export class PendingTable {
@@ -72,6 +74,20 @@ export class PendingTable {
   /** Cancels every request of a session (LOGOFF), or all of them (connection gone). */
   cancelAll(sessionId?: bigint): void {
     for (const p of [...this.byMessage.values()]) if (sessionId === undefined || p.sessionId === sessionId) fire(p, sessionId === undefined ? 'gone' : 'logoff');
+  }
+
+  /**
+   * The connection went: cancels its requests, except those that outlive their
+   * channel and whose session `livesOn` (they finish for a replay to find; their
+   * answers go nowhere). Those are forgotten here: a LOGOFF or CANCEL cannot reach them now.
+   */
+  connectionGone(livesOn: (sessionId: bigint) => boolean): void {
+    for (const p of [...this.byMessage.values()]) {
+      if (p.outlivesChannel && livesOn(p.sessionId)) {
+        p.onCancel = null;
+        this.remove(p);
+      } else fire(p, 'gone');
+    }
   }
 }
 

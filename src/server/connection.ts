@@ -23,6 +23,7 @@ import { errorReply, type ReadSeal, type Reply, type RequestContext } from './co
 import { encodeReadResponseHead } from '../smb2/commands/read.js';
 import { COMMANDS } from './dispatch.js';
 import { boundTo, channelOf, isBindingRequest, signingFor } from './channel.js';
+import { sequenceDone } from './replay.js';
 import type { Session, TreeConnect, Open } from './state.js';
 import type { SmbServer } from './server.js';
 import { HELD_SHARE } from './held.js';
@@ -191,7 +192,10 @@ export class SmbConnection {
     const gated = this.gated;
     this.gated = null;
     if (gated) for (const run of gated) run();
-    this.pending.cancelAll();
+    this.pending.connectionGone((id) => {
+      const s = this.server.state.sessions.get(id);
+      return s !== undefined && [...s.channels.values()].some((ch) => ch.conn !== this && ch.state === 'valid' && !ch.conn.isClosed);
+    });
     this.server.connectionClosed(this);
   }
 
@@ -420,6 +424,7 @@ export class SmbConnection {
           this.server.log.error(`connection ${this.id}: ${spec.name} failed: ${(err as Error).stack ?? err}`);
           reply = errorReply(NtStatus.INTERNAL_ERROR);
         }
+        if (ctx.sequenced) sequenceDone(ctx.sequenced.open, ctx.sequenced.csn);
       }
     }
     if (this.closed) {

@@ -26,6 +26,10 @@ export interface RequestContext {
   compoundOut?: { earlier: unknown[]; last: boolean; flushed: boolean };
   /** for related compound requests: the FileId the previous command used or created */
   related: { open: Open | null };
+  /** a CREATE with a CreateGuid (replay.ts): waiting, it is not cancelled by the loss of its connection while its session lives on */
+  outlivesChannel?: boolean;
+  /** the open this request was counted on, and under which channel sequence (replay.ts, 3.3.5.2.10) */
+  sequenced?: { open: Open; csn: number };
   /** WRITE: `msg` is the head of the PDU; the rest of the data went straight into the file (datapath/write.ts) */
   spliced?: SpliceOutcome;
   /**

@@ -5,18 +5,20 @@
  * oplock or lease and durability and build their response contexts; and the
  * durable reconnect, which replaces the whole CREATE.
  */
-import { decodeLease, encodeLease, findContext, type CreateContext } from '../smb2/commands/create-contexts.js';
+import { decodeLease, encodeDH2QResponse, encodeLease, findContext, type CreateContext } from '../smb2/commands/create-contexts.js';
 import { encodeCreateResponse, type CreateRequest } from '../smb2/commands/create.js';
-import { CreateAction, CreateContextName, Dialect, LeaseFlags, OplockLevel } from '../smb2/constants.js';
+import { CreateAction, CreateContextName, Dialect, HeaderFlags, LeaseFlags, OplockLevel } from '../smb2/constants.js';
+import { channelSequence } from '../smb2/header.js';
 import { NtStatus } from '../smb2/status.js';
 import { untilDoneOrCancelled } from './async.js';
 import { errorReply, type Reply, type RequestContext } from './context.js';
 import { findReconnect, grantDurable, parseDurable, reattach, type DurableAsk } from './durable.js';
-import { breakForOpen, FileTable, grantLease, grantOplock, leaseKeyElsewhere, type Lease, type LeaseAsk, type OpenIntent } from './oplock.js';
+import { breakForOpen, FileTable, grantLease, H, grantOplock, leaseKeyElsewhere, type Lease, type LeaseAsk, type OpenIntent } from './oplock.js';
 import { parseCreateName, sameStream } from './streams.js';
 import { statWithDos } from './dos-attributes.js';
 import { allocationSize, endOfFile, fileAttributes, fileTimes } from './handlers/common.js';
 import type { Open } from './state.js';
+import { ReplayTable, type ReplayAnswer, type ReplaySlot } from './replay.js';
 
 const ZERO_KEY = Buffer.alloc(16);
 
@@ -102,7 +104,10 @@ export async function breakBeforeOpen(ctx: RequestContext, rel: string, stream: 
  */
 export function awaitBreaks(ctx: RequestContext, waits: Promise<void>[]): Promise<boolean> {
   ctx.conn.goAsync(ctx);
-  return untilDoneOrCancelled((fn) => ctx.conn.onCancel(ctx, fn), Promise.all(waits));
+  const register = (fn: () => void): void => {
+    ctx.conn.onCancel(ctx, fn).outlivesChannel = ctx.outlivesChannel === true;
+  };
+  return untilDoneOrCancelled(register, Promise.all(waits));
 }
 
 /**
@@ -189,6 +194,7 @@ export async function reconnectIfAsked(ctx: RequestContext, req: CreateRequest):
   if (open.closed || !open.durable?.disconnected) return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
   if (tree.disconnected) return errorReply(NtStatus.NETWORK_NAME_DELETED); // it stays disconnected, for a later reconnect
   reattach(open, tree);
+  open.channelSequence = channelSequence(ctx.hdr);
   ctx.server.state.opens.set(open.volatileId, open); // indexed under its new tree's share
   ctx.related.open = open;
   const c = open.caching;
@@ -212,5 +218,62 @@ export async function reconnectIfAsked(ctx: RequestContext, req: CreateRequest):
       fileId: { persistent: open.persistentId, volatile: open.volatileId },
       createContexts: contexts,
     }),
+  };
+}
+
+/**
+ * A CREATE with a DH2Q (replay.ts, MS-SMB2 3.3.5.9.10): `reply` when it
+ * replays a CREATE made or under way, or repeats its CreateGuid; else the
+ * slot that keeps it for a replay (null when it has no DH2Q).
+ */
+export function replayIfAsked(ctx: RequestContext, req: CreateRequest): { reply: Reply } | { slot: ReplaySlot | null } {
+  const tree = ctx.tree!;
+  if (tree.share.isIpc || (ctx.conn.negotiated?.dialect ?? 0) < Dialect.SMB300) return { slot: null };
+  const durable = parseDurable(req.createContexts);
+  if (typeof durable === 'number' || !durable.v2) return { slot: null };
+  const table = ctx.server.state.replays;
+  const key = ReplayTable.key(clientGuid(ctx), durable.v2.createGuid);
+  const found = table.find(key);
+  const replaying = (ctx.hdr.flags & HeaderFlags.REPLAY_OPERATION) !== 0;
+  if (!found) return { slot: table.begin(key) };
+  if (!replaying) return { reply: errorReply(NtStatus.DUPLICATE_OBJECTID) };
+  // The first one still waits for a break: the client asks again later (Samba's answer, replay.ts).
+  if (!found.open) return { reply: errorReply(NtStatus.FILE_NOT_AVAILABLE) };
+  // The client used the handle, so had the answer: this is a new CREATE (smbtorture smb2.replay.replay6).
+  if (!found.answer) return { slot: table.begin(key) };
+  return { reply: replayAnswer(ctx, req, found.open, found.answer) };
+}
+
+/**
+ * The answer of a replayed CREATE: the first one's, with the open's lease as
+ * it is now. An oplock is answered at the level the replay asks, at most the
+ * open's, and the open keeps its own (smbtorture replay-dhv2-oplock2); the
+ * durable context follows what is answered.
+ */
+function replayAnswer(ctx: RequestContext, req: CreateRequest, open: Open, answer: ReplayAnswer): Reply {
+  if (open.tree.session !== ctx.session || open.tree !== ctx.tree) return errorReply(NtStatus.ACCESS_DENIED);
+  const lease = parseLease(ctx, req);
+  if (typeof lease === 'number') return errorReply(lease);
+  const held = open.caching?.lease ?? null;
+  // Only the open's own lease key replays it; an oplock open is not replayed with a lease (replay-dhv2-lease3, -oplock-lease).
+  if (held ? !lease || !lease.key.equals(held.key) : lease) return errorReply(NtStatus.ACCESS_DENIED);
+  const contexts = [...answer.createContexts];
+  let oplockLevel: number;
+  let durable: boolean;
+  if (held && lease) {
+    oplockLevel = OplockLevel.LEASE;
+    contexts.push(leaseContext(held, lease));
+    durable = (held.state & H) !== 0;
+  } else {
+    const asked = req.requestedOplockLevel === OplockLevel.LEASE ? OplockLevel.NONE : req.requestedOplockLevel;
+    oplockLevel = Math.min(asked, open.caching?.oplock?.level ?? OplockLevel.NONE);
+    durable = oplockLevel === OplockLevel.BATCH;
+  }
+  if (durable && open.durable?.v2) contexts.push({ name: CreateContextName.DURABLE_HANDLE_REQUEST_V2, data: encodeDH2QResponse(open.durable.timeoutMs, 0) });
+  ctx.related.open = open;
+  ctx.server.log.debug(`connection ${ctx.conn.id}: replayed CREATE of "${open.path}" answered with its open`);
+  return {
+    status: NtStatus.SUCCESS,
+    body: encodeCreateResponse({ ...answer, oplockLevel, fileId: { persistent: open.persistentId, volatile: open.volatileId }, createContexts: contexts }),
   };
 }

@@ -330,6 +330,7 @@ export class SmbServer extends EventEmitter<SmbServerEvents> {
     o.closed = true;
     o.notify?.close();
     forgetDurable(o);
+    this.state.replays.forget(o);
     this.state.files.detach(o);
     this.state.opens.delete(o.volatileId);
     releaseLocks(o);

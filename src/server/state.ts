@@ -9,6 +9,7 @@ import type { RpcPipe } from '../rpc/pipe.js';
 import type { SigningAlgorithm } from '../crypto/signing.js';
 import { FileTable, type OpenCaching } from './oplock.js';
 import type { DurableState } from './durable.js';
+import { ReplayTable, type ReplaySlot } from './replay.js';
 import type { DirWatch } from './notify.js';
 import type { Channel } from './channel.js';
 import { StreamFile } from './streams.js';
@@ -128,6 +129,12 @@ export class Open {
   caching: OpenCaching | null = null;
   /** set when the open is durable (durable.ts) */
   durable: DurableState | null = null;
+  /** the CreateGuid entry of the CREATE (with DH2Q) that made it, for a replay of that CREATE (replay.ts) */
+  replay: ReplaySlot | null = null;
+  /** 3.3.5.2.10 Open.ChannelSequence, OutstandingRequestCount and OutstandingPreRequestCount (replay.ts) */
+  channelSequence = 0;
+  outstanding = 0;
+  outstandingPre = 0;
   /** data was written through it: change notify reports the file MODIFIED at close */
   modified = false;
   /** directory change watch, from the first CHANGE_NOTIFY until close (notify.ts) */
@@ -269,6 +276,8 @@ export class ServerState {
   readonly opens = new OpenTable();
   /** per-file state, oplocks and leases (oplock.ts) */
   readonly files = new FileTable();
+  /** CREATEs with a DH2Q by ClientGuid and CreateGuid (replay.ts) */
+  readonly replays = new ReplayTable();
   private nextVolatile = BigInt('0x' + randomBytes(4).toString('hex')) << 8n;
 
   /** Whether a user other than `me` (ownerKey) has a valid session. */

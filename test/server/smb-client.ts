@@ -100,14 +100,18 @@ export function requestHeader(o: {
   credits?: number;
   nextCommand?: number;
   asyncId?: bigint;
+  /** more flags (SMB2_FLAGS_REPLAY_OPERATION) */
+  flags?: number;
+  /** a 3.x request's ChannelSequence (2.2.1.2) */
+  channelSequence?: number;
 }): Buffer {
   const header = Buffer.alloc(HEADER_SIZE);
   encodeHeader({
     creditCharge: o.charge ?? 1,
-    status: 0,
+    status: o.channelSequence ?? 0,
     command: o.command,
     credits: o.credits ?? 8,
-    flags: o.asyncId !== undefined ? HeaderFlags.ASYNC_COMMAND : 0,
+    flags: (o.asyncId !== undefined ? HeaderFlags.ASYNC_COMMAND : 0) | (o.flags ?? 0),
     nextCommand: o.nextCommand ?? 0,
     messageId: o.messageId,
     asyncId: o.asyncId ?? 0n,
@@ -135,6 +139,10 @@ export class TestClient {
   treeId = 0;
   clientGuid: Buffer = randomBytes(16);
   closed = false;
+  /** set SMB2_FLAGS_REPLAY_OPERATION on the requests sent */
+  replay = false;
+  /** the ChannelSequence the requests carry */
+  channelSequence = 0;
 
   /** `clientGuid`: another connection of the same client (its leases are the client's, not the connection's). */
   static async connect(port: number, user = 'bench', password = 'bench', share = 'bench', clientGuid?: Buffer): Promise<TestClient> {
@@ -170,7 +178,8 @@ export class TestClient {
 
   /** One request's SMB2 header on this session and tree (unsigned; 64 credits asked). */
   private header(command: number, messageId: bigint, o: { charge?: number; nextCommand?: number; asyncId?: bigint } = {}): Buffer {
-    return requestHeader({ command, messageId, sessionId: this.sessionId, treeId: this.treeId, credits: 64, ...o });
+    const flags = this.replay ? HeaderFlags.REPLAY_OPERATION : 0;
+    return requestHeader({ command, messageId, sessionId: this.sessionId, treeId: this.treeId, credits: 64, flags, channelSequence: this.channelSequence, ...o });
   }
 
   /** Writes one direct-TCP frame (MS-SMB2 2.1) holding `parts`. */

@@ -84,6 +84,26 @@ describe('big unsigned WRITEs on the io_uring transport', { skip }, () => {
     assert.equal(await env.c.close(rw), 0);
   });
 
+  test('a big WRITE on a channel sequence the open has moved past: FILE_NOT_AVAILABLE, not spliced, nothing written (3.3.5.2.10)', async () => {
+    writeFileSync(join(env.srv.dir, 'stale.bin'), '');
+    const f = await open('stale.bin', 0x0012019f);
+    const data = randomBytes(SIZE);
+    const before = t().stats.spliceInBytes;
+    env.c.channelSequence = 0x8000;
+    try {
+      const r = await env.c.request(Command.WRITE, writeBody(f, 0, data));
+      assert.equal(r.hdr.status, NtStatus.FILE_NOT_AVAILABLE);
+    } finally {
+      env.c.channelSequence = 0;
+    }
+    assert.equal(t().stats.spliceInBytes, before, 'not spliced');
+    assert.equal(statSync(join(env.srv.dir, 'stale.bin')).size, 0, 'nothing reached the file');
+    const ok = await env.c.request(Command.WRITE, writeBody(f, 0, data));
+    assert.equal(ok.hdr.status, 0, 'the current sequence writes');
+    assert.ok(readFileSync(join(env.srv.dir, 'stale.bin')).equals(data));
+    assert.equal(await env.c.close(f), 0);
+  });
+
   // Last: it ends the suite's connection.
   test('a big WRITE whose header is malformed (StructureSize 127): a clean disconnect with a log line, nothing written, no handler throws, the server goes on', async () => {
     writeFileSync(join(env.srv.dir, 'bad.bin'), '');

@@ -23,13 +23,14 @@
  */
 import type { SpliceSink } from '../../transport/types.js';
 import type { SmbConnection } from '../connection.js';
-import { Command, HeaderFlags } from '../../smb2/constants.js';
-import { HEADER_SIZE, protocolKind, tryDecodeHeader } from '../../smb2/header.js';
+import { Command, Dialect, HeaderFlags } from '../../smb2/constants.js';
+import { HEADER_SIZE, channelSequence, protocolKind, tryDecodeHeader } from '../../smb2/header.js';
 import { decodeWriteRequestHead } from '../../smb2/commands/write.js';
 import { validateRequest } from '../../smb2/validate.js';
 import { requireNative } from '../../native.js';
 import { Access } from '../access.js';
 import { boundTo } from '../channel.js';
+import { staleSequence } from '../replay.js';
 import { beyondMaxOffset } from '../handlers/common.js';
 import { rangeConflicts } from '../handlers/lock.js';
 import { APPEND_OFFSET } from '../handlers/write.js';
@@ -59,6 +60,8 @@ export function spliceTarget(conn: SmbConnection, head: Buffer, total: number): 
   if (w.offset === APPEND_OFFSET || beyondMaxOffset(w.offset, w.length)) return null;
   const open = conn.server.state.opens.get(w.fileId.volatile);
   if (!open || open.persistentId !== w.fileId.persistent || open.closed || open.tree !== tree) return null;
+  // A stale channel sequence is refused by the handler (3.3.5.2.10): no byte may reach the file. A replay is left to it whole.
+  if (neg.dialect >= Dialect.SMB300 && (hdr.flags & HeaderFlags.REPLAY_OPERATION || staleSequence(open, channelSequence(hdr)))) return null;
   if (!open.file || open.pipe || open.isDirectory || !(open.grantedAccess & Access.FILE_WRITE_DATA)) return null;
   if (open.stream !== null) return null; // a named stream lives in an extended attribute (streams.ts), not at the fd
   // A byte-range lock in the way: the handler answers FILE_LOCK_CONFLICT, and no byte may reach the file.

@@ -1,6 +1,7 @@
 /** Helpers the file command handlers share: FileId lookup, attributes, times. */
 import { defaultDosAttributes, storableAttributes } from '../dos-attributes.js';
-import { FileAttributes } from '../../smb2/constants.js';
+import { Dialect, FileAttributes, HeaderFlags } from '../../smb2/constants.js';
+import { channelSequence } from '../../smb2/header.js';
 import { NtStatus } from '../../smb2/status.js';
 import { unixNsToFiletime } from '../../smb2/fscc/time.js';
 import { FILE_ID_ANY, MalformedError, type FileId } from '../../smb2/wire.js';
@@ -9,6 +10,7 @@ import { errnoToStatus, type ErrnoOptions } from '../errno.js';
 import type { RequestContext } from '../context.js';
 import type { Open } from '../state.js';
 import { isSparse } from '../fsctl/sparse.js';
+import { handleUsed, refusedWhenStale, sequenceRequest } from '../replay.js';
 
 /** Largest offset + length a READ or WRITE may reach (MS-FSA 2.1.5.2/2.1.5.3: a signed 64-bit offset). */
 const MAX_OFFSET = 0x7fffffffffffffffn;
@@ -21,7 +23,8 @@ const MAX_OFFSET = 0x7fffffffffffffffn;
  */
 export function lookupOpen(ctx: RequestContext, id: FileId): Open | number {
   let open: Open | null | undefined;
-  if (id.persistent === FILE_ID_ANY.persistent && id.volatile === FILE_ID_ANY.volatile) {
+  const related = id.persistent === FILE_ID_ANY.persistent && id.volatile === FILE_ID_ANY.volatile;
+  if (related) {
     open = ctx.related.open;
     if (!open) return NtStatus.FILE_CLOSED;
   } else {
@@ -30,6 +33,16 @@ export function lookupOpen(ctx: RequestContext, id: FileId): Open | number {
   }
   if (open.closed || open.tree !== ctx.tree || open.tree.session !== ctx.session) return NtStatus.FILE_CLOSED;
   ctx.related.open = open;
+  // The handle named outright: the client had its CREATE's answer (a related request may follow a lost one).
+  if (!related && open.replay) handleUsed(open);
+  if (ctx.conn.negotiated!.dialect >= Dialect.SMB300 && !ctx.sequenced) {
+    const csn = channelSequence(ctx.hdr);
+    if (sequenceRequest(open, csn, (ctx.hdr.flags & HeaderFlags.REPLAY_OPERATION) !== 0)) ctx.sequenced = { open, csn };
+    else if (refusedWhenStale(ctx.hdr.command)) {
+      ctx.server.log.debug(`connection ${ctx.conn.id}: channel sequence ${csn} is behind the open's ${open.channelSequence}: FILE_NOT_AVAILABLE`);
+      return NtStatus.FILE_NOT_AVAILABLE;
+    }
+  }
   return open;
 }
 

@@ -1,5 +1,6 @@
 /** CREATE (MS-SMB2 3.3.5.9): named pipes on IPC$, files and directories on disk shares. */
-import { decodeCreateRequest, encodeCreateResponse } from '../../smb2/commands/create.js';
+import { decodeCreateRequest, encodeCreateResponse, type CreateRequest } from '../../smb2/commands/create.js';
+import { channelSequence } from '../../smb2/header.js';
 import { encodeMxAcResponse, encodeQFidResponse, findContext, type CreateContext } from '../../smb2/commands/create-contexts.js';
 import { CreateAction, CreateContextName, CreateDisposition, CreateOptions, FileAttributes, ImpersonationLevel, ShareAccess } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
@@ -13,7 +14,8 @@ import type { SecurityDescriptor } from '../../smb2/security.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { shareCompatible, sharingViolation } from '../sharemode.js';
 import { deletePending, openStream, parseCreateName, removeAllStreams, sameStream, streamXattr, type StreamFile } from '../streams.js';
-import { breakBeforeOpen, grantCaching, parseCaching, reconnectIfAsked } from '../create-caching.js';
+import { breakBeforeOpen, grantCaching, parseCaching, reconnectIfAsked, replayIfAsked } from '../create-caching.js';
+import type { ReplayAnswer, ReplaySlot } from '../replay.js';
 import { Open, ownerKey, type Session, type TreeConnect } from '../state.js';
 import { allocationSize, decodeOr, deleteRefusal, endOfFile, fileAttributes, fileTimes, fsStatus, isReadOnly, parentPath } from './common.js';
 import { takesOthersShare } from '../limits.js';
@@ -34,14 +36,32 @@ function openCount(s: Session): number {
 function register(ctx: RequestContext, tree: TreeConnect, make: (p: bigint, v: bigint) => Open): Open {
   const ids = ctx.server.state.newOpenIds();
   const open = make(ids.persistent, ids.volatile);
+  // 3.3.5.9: Open.ChannelSequence starts at the CREATE's (replay.ts).
+  open.channelSequence = channelSequence(ctx.hdr);
   ctx.server.state.opens.set(open.volatileId, open);
   tree.opens.add(open);
   ctx.related.open = open;
   return open;
 }
 
-export function handleCreate(ctx: RequestContext): Promise<Reply> {
-  return create(ctx, null);
+export async function handleCreate(ctx: RequestContext): Promise<Reply> {
+  const req = decodeOr(() => decodeCreateRequest(ctx.msg));
+  if (typeof req === 'number') return errorReply(req);
+  // A durable reconnect ignores the rest of the request (create-caching.ts).
+  const reconnected = await reconnectIfAsked(ctx, req);
+  if (reconnected) return reconnected;
+  // A CREATE with a DH2Q may replay one made or under way (replay.ts).
+  const replay = replayIfAsked(ctx, req);
+  if ('reply' in replay) return replay.reply;
+  const { slot } = replay;
+  if (!slot) return create(ctx, req, null, null);
+  // Waiting for a break, it goes on if its connection goes and its session lives on another channel: a replay will ask for it.
+  ctx.outlivesChannel = true;
+  try {
+    return await create(ctx, req, null, slot);
+  } finally {
+    ctx.server.state.replays.abandon(slot); // unless it made its open
+  }
 }
 
 /**
@@ -50,15 +70,10 @@ export function handleCreate(ctx: RequestContext): Promise<Reply> {
  * handled again under that name, so that share modes, oplocks and the open
  * table see the file's one name.
  */
-async function create(ctx: RequestContext, onDisk: string | null): Promise<Reply> {
+async function create(ctx: RequestContext, req: CreateRequest, onDisk: string | null, slot: ReplaySlot | null): Promise<Reply> {
   const { server } = ctx;
   const tree = ctx.tree!;
   const session = ctx.session!;
-  const req = decodeOr(() => decodeCreateRequest(ctx.msg));
-  if (typeof req === 'number') return errorReply(req);
-  // A durable reconnect ignores the rest of the request (create-caching.ts).
-  const reconnected = await reconnectIfAsked(ctx, req);
-  if (reconnected) return reconnected;
   if (req.impersonationLevel > ImpersonationLevel.Delegate) return errorReply(NtStatus.BAD_IMPERSONATION_LEVEL);
   if (req.createDisposition > CreateDisposition.OVERWRITE_IF) return errorReply(NtStatus.INVALID_PARAMETER);
   const opts = req.createOptions;
@@ -154,7 +169,7 @@ async function create(ctx: RequestContext, onDisk: string | null): Promise<Reply
   };
   if (req.fileAttributes & FileAttributes.READONLY) vopts.mode = wantDir ? 0o555 : 0o444;
   const result = await openNamed(root, rel, vopts, onDisk === null ? tree.share.names : null);
-  if ('onDisk' in result) return create(ctx, result.onDisk);
+  if ('onDisk' in result) return create(ctx, req, result.onDisk, slot);
   let file: VfsFile;
   if ('file' in result) file = result.file;
   else {
@@ -292,16 +307,21 @@ async function create(ctx: RequestContext, onDisk: string | null): Promise<Reply
     await server.closeOpen(open);
     return errorReply(typeof contexts === 'number' ? contexts : (cached as number));
   }
+  const answer: ReplayAnswer = {
+    flags: 0,
+    createAction: action,
+    ...fileTimes(st),
+    allocationSize: allocationSize(st),
+    endofFile: endOfFile(st),
+    fileAttributes: fileAttributes(st, dos),
+    createContexts: contexts,
+  };
+  if (slot) server.state.replays.complete(slot, open, answer);
   return {
     status: NtStatus.SUCCESS,
     body: encodeCreateResponse({
+      ...answer,
       oplockLevel: cached.oplockLevel,
-      flags: 0,
-      createAction: action,
-      ...fileTimes(st),
-      allocationSize: allocationSize(st),
-      endofFile: endOfFile(st),
-      fileAttributes: fileAttributes(st, dos),
       fileId: { persistent: open.persistentId, volatile: open.volatileId },
       createContexts: [...contexts, ...cached.contexts],
     }),
