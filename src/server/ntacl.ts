@@ -101,22 +101,32 @@ export const bareDirs = {
   },
 };
 
+/** OWNER RIGHTS (MS-DTYP 2.4.2.4): ACEs for it apply to the owner, and replace the owner's implicit rights. */
+const OWNER_RIGHTS = 'S-1-3-4';
+
 /**
- * What `token` may do under `sd` (MS-DTYP 2.5.3.2): ACEs in order, a right is
- * decided by the first ACE that names it; a NULL DACL allows everything; the
- * owner keeps READ_CONTROL and WRITE_DAC. Inherit-only ACEs do not apply.
+ * What `token` may do under `sd` (MS-DTYP 2.5.3.2), the maximal access: ACEs
+ * in order, a right is decided by the first ACE that names it (a DENY after
+ * the ALLOW of a right takes nothing away); a NULL DACL allows everything;
+ * the owner keeps READ_CONTROL and WRITE_DAC unless the DACL has an OWNER
+ * RIGHTS ACE, whose rights are then the owner's own. Inherit-only ACEs do not
+ * apply.
  */
 export function effectiveAccess(sd: SecurityDescriptor, token: readonly Sid[]): number {
   if (sd.dacl === null || sd.dacl === undefined) return MaskFull;
+  const isOwner = sd.owner !== undefined && token.includes(sd.owner);
   let allowed = 0;
   let denied = 0;
+  let ownerRights = false;
   for (const ace of sd.dacl) {
-    if (ace.raw || ace.aceFlags & AceFlags.INHERIT_ONLY || !token.includes(ace.sid)) continue;
+    if (ace.raw || ace.aceFlags & AceFlags.INHERIT_ONLY) continue;
+    if (ace.sid === OWNER_RIGHTS) ownerRights = true;
+    if (!(token.includes(ace.sid) || (isOwner && ace.sid === OWNER_RIGHTS))) continue;
     const mask = mapGeneric(ace.mask, MaskFull);
     if (ace.aceType === AceType.ACCESS_ALLOWED) allowed |= mask & ~denied;
     else if (ace.aceType === AceType.ACCESS_DENIED) denied |= mask & ~allowed;
   }
-  if (sd.owner !== undefined && token.includes(sd.owner)) allowed |= OWNER_IMPLICIT & ~denied;
+  if (isOwner && !ownerRights) allowed |= OWNER_IMPLICIT & ~denied;
   return allowed >>> 0;
 }
 

@@ -40,6 +40,29 @@ async function openStatus(name: string, access: number, options = 0): Promise<nu
   return r.status;
 }
 
+describe('maximal access (MxAc, MS-SMB2 3.3.5.9.5)', () => {
+  test("answers the file's own descriptor for this user, not the share's", async () => {
+    const WRITE_DATA = 0x2, WRITE_DAC = 0x00040000;
+    const mxac = { name: CreateContextName.QUERY_MAXIMAL_ACCESS_REQUEST, data: Buffer.alloc(0) };
+    const maximal = async (name: string): Promise<number> => {
+      const r = await env.c.create(name, { disposition: CreateDisposition.OPEN_IF, access: 0x00020000, contexts: [mxac] });
+      assert.equal(r.status, 0);
+      assert.equal(await env.c.close(r.res!.fileId), 0);
+      const c = r.res!.createContexts.find((x) => x.name === CreateContextName.QUERY_MAXIMAL_ACCESS_REQUEST);
+      assert.ok(c, 'MxAc answered');
+      assert.equal(c.data.readUInt32LE(0), 0, 'QueryStatus');
+      return c.data.readUInt32LE(4);
+    };
+    assert.equal((await maximal('mxac-plain.txt')) & ALL, ALL, 'no descriptor stored: what the share allows');
+    const sd = encodeSecurityDescriptor({ owner: me, dacl: [{ aceType: AceType.ACCESS_ALLOWED, aceFlags: 0, mask: READ | WRITE_DATA, sid: me }, { aceType: AceType.ACCESS_DENIED, aceFlags: 0, mask: WRITE_DATA, sid: me }] });
+    const f = await env.c.create('mxac-acl.txt', { disposition: CreateDisposition.CREATE, contexts: [{ name: CreateContextName.SD_BUFFER, data: sd }] });
+    assert.equal(f.status, 0);
+    assert.equal(await env.c.close(f.res!.fileId), 0);
+    // The trailing DENY takes nothing granted; the owner keeps WRITE_DAC; DELETE only by the directory's DELETE_CHILD.
+    assert.equal((await maximal('mxac-acl.txt')) & ~DELETE, READ | WRITE_DATA | WRITE_DAC);
+  });
+});
+
 describe('NT ACL inheritance and DELETE', () => {
   test("a new file takes its directory's OBJECT_INHERIT ACE: its creator got DELETE, later opens do not, the directory granting no DELETE_CHILD", async () => {
     await dirWith('inh1', ALL & ~(DELETE | DELETE_CHILD), AceFlags.OBJECT_INHERIT);

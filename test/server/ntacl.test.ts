@@ -32,6 +32,25 @@ test('inherit-only ACEs and SIDs outside the token do not apply; GENERIC bits ar
   assert.equal(effectiveAccess({ dacl: [genericRead] }, token) & 0x1, 0x1);
 });
 
+test('OWNER RIGHTS ACEs apply to the owner and take the place of its implicit READ_CONTROL and WRITE_DAC (MS-DTYP 2.5.3.2)', () => {
+  const OWNER_RIGHTS = 'S-1-3-4';
+  const ownerRead = { aceType: AceType.ACCESS_ALLOWED, aceFlags: 0, mask: READ, sid: me };
+  const orWrite = { aceType: AceType.ACCESS_ALLOWED, aceFlags: 0, mask: WRITE_DATA, sid: OWNER_RIGHTS };
+  // smbtorture smb2.acls OWNER-RIGHTS: the owner's READ plus OWNER RIGHTS' WRITE_DATA, and no WRITE_DAC.
+  assert.equal(effectiveAccess({ owner: me, dacl: [ownerRead, orWrite] }, token), READ | WRITE_DATA);
+  // A leading DENY for OWNER RIGHTS takes READ_DATA from the owner's READ (OWNER-RIGHTS-DENY).
+  const orDenyRead = { aceType: AceType.ACCESS_DENIED, aceFlags: 0, mask: 0x1, sid: OWNER_RIGHTS };
+  assert.equal(effectiveAccess({ owner: me, dacl: [orDenyRead, ownerRead] }, token), READ & ~0x1);
+  // A trailing DENY takes nothing already granted (OWNER-RIGHTS-DENY1).
+  const orDenyBoth = { aceType: AceType.ACCESS_DENIED, aceFlags: 0, mask: WRITE_DATA | 0x1, sid: OWNER_RIGHTS };
+  assert.equal(effectiveAccess({ owner: me, dacl: [ownerRead, orWrite, orDenyBoth] }, token), READ | WRITE_DATA);
+  // Not the owner: OWNER RIGHTS ACEs do not apply.
+  assert.equal(effectiveAccess({ owner: 'S-1-5-21-1-2-3-500', dacl: [orWrite] }, token), 0);
+  // Without an OWNER RIGHTS ACE the owner keeps READ_CONTROL and WRITE_DAC (DENY1).
+  const ownerDenyWrite = { aceType: AceType.ACCESS_DENIED, aceFlags: 0, mask: WRITE_DATA, sid: me };
+  assert.equal(effectiveAccess({ owner: me, dacl: [{ ...ownerRead, mask: READ | WRITE_DATA }, ownerDenyWrite] }, token), READ | WRITE_DATA | WRITE_DAC);
+});
+
 test('guests and anonymous sessions are not Authenticated Users', () => {
   assert.ok(token.includes(WellKnownSid.EVERYONE));
   assert.ok(!token.includes(WellKnownSid.AUTHENTICATED_USERS));

@@ -299,7 +299,7 @@ async function create(ctx: RequestContext, req: CreateRequest, onDisk: string | 
   }
 
   st = withCreateTime(st, info.createNs);
-  const contexts = answerContexts(req.createContexts, tree.maximalAccess, st.ino, st.dev);
+  const contexts = answerContexts(req.createContexts, acl.maximal, st.ino, st.dev);
   const cached = typeof contexts === 'number' ? contexts : grantCaching(ctx, open, caching, st.dev, st.ino);
   if (typeof contexts === 'number' || typeof cached === 'number') {
     open.deleteOnClose ||= opened.created;
@@ -381,8 +381,10 @@ function shareConflict(here: readonly Open[], stream: string | null, access: num
  * from FILE_DELETE_CHILD on the directory holding it (MS-FSA 2.1.5.1.2.1, as
  * NTFS; smbtorture smb2.delete-on-close-perms).
  */
-async function applyDescriptor(ctx: RequestContext, rel: string, contexts: CreateContext[], file: VfsFile, granted: number, desired: number, maxAllowed: boolean): Promise<{ granted: number } | { status: number }> {
+async function applyDescriptor(ctx: RequestContext, rel: string, contexts: CreateContext[], file: VfsFile, granted: number, desired: number, maxAllowed: boolean): Promise<{ granted: number; maximal: number } | { status: number }> {
   const log = (m: string): void => ctx.server.log.warn(`share ${ctx.tree!.share.name}: ${m}`);
+  const shareMax = ctx.tree!.maximalAccess;
+  const queryMaximal = findContext(contexts, CreateContextName.QUERY_MAXIMAL_ACCESS_REQUEST) !== undefined;
   if (file.created) {
     const given = findContext(contexts, CreateContextName.SD_BUFFER);
     let sd: SecurityDescriptor | number | null;
@@ -391,26 +393,28 @@ async function applyDescriptor(ctx: RequestContext, rel: string, contexts: Creat
       const parent = await parentDescriptor(ctx, rel, log);
       sd = parent && inheritedDescriptor(parent, file.isDirectory, tokenOf(ctx.session));
     }
-    if (typeof sd === 'number') return { status: sd };
-    if (!sd) return { granted };
+      if (typeof sd === 'number') return { status: sd };
+    if (!sd) return { granted, maximal: shareMax };
     try {
       await storeDescriptor(file, sd, ctx.tree!.share);
     } catch (err) {
       return { status: fsStatus(ctx, err) };
     }
-    return { granted };
+    // The creator may do what the share allows on the new file; MxAc says what the descriptor will allow.
+    return { granted, maximal: (effectiveAccess(sd, tokenOf(ctx.session)) & shareMax) >>> 0 };
   }
   const sd = await loadDescriptor(file, log).catch(() => null);
-  if (!sd) return { granted };
+  if (!sd) return { granted, maximal: shareMax };
   const token = tokenOf(ctx.session);
   let allowed = effectiveAccess(sd, token);
   const asked = mapGeneric(desired & ~Access.MAXIMUM_ALLOWED, MaskFull) & ~Access.SYNCHRONIZE;
-  if (!(allowed & Access.DELETE) && (asked & Access.DELETE || maxAllowed) && rel !== '') {
+  if (!(allowed & Access.DELETE) && (asked & Access.DELETE || maxAllowed || queryMaximal) && rel !== '') {
     const parent = (await parentDescriptor(ctx, rel, log)) ?? defaultDescriptor(null, ctx.tree!.maximalAccess);
     if (effectiveAccess(parent, token) & Access.FILE_DELETE_CHILD) allowed |= Access.DELETE;
   }
   if (asked & ~allowed) return { status: NtStatus.ACCESS_DENIED };
-  return { granted: maxAllowed ? (granted & (allowed | asked)) >>> 0 : granted };
+  // 3.3.5.9.5: MxAc answers the file's maximal access for this user (smbtorture smb2.acls OWNER-RIGHTS, DENY1).
+  return { granted: maxAllowed ? (granted & (allowed | asked)) >>> 0 : granted, maximal: (allowed & ctx.tree!.maximalAccess) >>> 0 };
 }
 
 /** The stored descriptor of the directory holding `rel`, or null when it has none (bareDirs remembers that). */
