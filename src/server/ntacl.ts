@@ -10,7 +10,7 @@
  * A file without a stored descriptor gets the default one (owner and group from
  * its uid and gid, Everyone allowed what the share allows) and no extra check.
  */
-import { decodeSecurityDescriptor, encodeSecurityDescriptor, AceFlags, AceType, WellKnownSid, type Ace, type SecurityDescriptor, type Sid } from '../smb2/security.js';
+import { decodeSecurityDescriptor, encodeSecurityDescriptor, AceFlags, AceType, SdControl, WellKnownSid, type Ace, type SecurityDescriptor, type Sid } from '../smb2/security.js';
 import { MalformedError } from '../smb2/wire.js';
 import type { VfsFile, VfsStat } from '../vfs/types.js';
 import { Access, mapGeneric, MaskFull } from './access.js';
@@ -136,29 +136,55 @@ export function effectiveAccess(sd: SecurityDescriptor, token: readonly Sid[]): 
  * them out (a descriptor without DACL_PRESENT gets the inherited default DACL).
  */
 export function descriptorForCreate(given: Buffer, fallback: SecurityDescriptor): SecurityDescriptor | number {
-  let sd: SecurityDescriptor;
+  let sd: SecurityDescriptor & { control: number };
   try {
     sd = decodeSecurityDescriptor(given);
   } catch (err) {
     if (err instanceof MalformedError) return 0xc000000d; // STATUS_INVALID_PARAMETER
     throw err;
   }
-  return { owner: sd.owner ?? fallback.owner, group: sd.group ?? fallback.group, dacl: sd.dacl === undefined ? fallback.dacl : sd.dacl, daclFlags: sd.daclFlags };
+  if (sd.dacl === undefined) return { owner: sd.owner ?? fallback.owner, group: sd.group ?? fallback.group, dacl: fallback.dacl, daclFlags: fallback.daclFlags };
+  return { owner: sd.owner ?? fallback.owner, group: sd.group ?? fallback.group, dacl: canonicalDacl(sd.dacl), daclFlags: storedDaclFlags(sd.control) };
 }
 
 /**
  * SET_INFO SECURITY (MS-SMB2 3.3.5.21.3): the parts named by `info` replace those
  * of `current`. A DACL part without DACL_PRESENT sets a NULL DACL, as Windows does.
+ * The DACL is kept as Windows keeps it (canonicalDacl, storedDaclFlags).
  */
-export function mergeDescriptor(current: SecurityDescriptor, given: SecurityDescriptor, info: number): SecurityDescriptor {
+export function mergeDescriptor(current: SecurityDescriptor, given: SecurityDescriptor & { control?: number }, info: number): SecurityDescriptor {
   const out: SecurityDescriptor = { ...current };
   if (info & SecInfo.OWNER && given.owner !== undefined) out.owner = given.owner;
   if (info & SecInfo.GROUP && given.group !== undefined) out.group = given.group;
   if (info & SecInfo.DACL) {
-    out.dacl = given.dacl === undefined ? null : given.dacl;
-    out.daclFlags = given.daclFlags;
+    out.dacl = given.dacl === undefined ? null : canonicalDacl(given.dacl);
+    out.daclFlags = given.control !== undefined ? storedDaclFlags(given.control) : given.daclFlags;
   }
   return out;
+}
+
+/**
+ * A DACL as Windows stores what a client sets (smbtorture smb2.acls CREATOR,
+ * GENERIC): GENERIC_* bits of the ACEs that apply to the object itself are
+ * mapped to the file rights they stand for; an inherit-only ACE keeps them,
+ * for the objects that will inherit it.
+ */
+export function canonicalDacl(dacl: Ace[] | null): Ace[] | null {
+  if (!dacl) return dacl;
+  return dacl.map((ace) => (ace.raw || ace.aceFlags & AceFlags.INHERIT_ONLY || !(ace.mask & GENERIC_BITS) ? ace : { ...ace, mask: mapGeneric(ace.mask & ~Access.MAXIMUM_ALLOWED, 0) | (ace.mask & Access.MAXIMUM_ALLOWED) }));
+}
+
+const GENERIC_BITS = Access.GENERIC_ALL | Access.GENERIC_READ | Access.GENERIC_WRITE | Access.GENERIC_EXECUTE;
+
+/**
+ * The DACL control bits kept from a descriptor a client sets (MS-DTYP 2.5.3.4.3,
+ * smbtorture smb2.acls INHERITFLAGS): PROTECTED as given; AUTO_INHERITED only
+ * when AUTO_INHERIT_REQ asks for it too; AUTO_INHERIT_REQ itself is a request, never kept.
+ */
+export function storedDaclFlags(control: number): number {
+  let flags = control & SdControl.DACL_PROTECTED;
+  if ((control & SdControl.DACL_AUTO_INHERITED) && (control & SdControl.DACL_AUTO_INHERIT_REQ)) flags |= SdControl.DACL_AUTO_INHERITED;
+  return flags;
 }
 
 const CREATOR_OWNER = 'S-1-3-0';
@@ -178,6 +204,9 @@ export function inheritedDescriptor(parent: SecurityDescriptor, isDirectory: boo
   if (!parent.dacl) return null;
   const owner = token[0]!;
   const group = token[1]!;
+  // MS-DTYP 2.5.3.4.2: inherited ACEs say so, and the new DACL is AUTO_INHERITED, only below an AUTO_INHERITED DACL.
+  const auto = ((parent.daclFlags ?? 0) & SdControl.DACL_AUTO_INHERITED) !== 0;
+  const INHERITED = auto ? AceFlags.INHERITED : 0;
   const effective = (sid: Sid): Sid => (sid === CREATOR_OWNER ? owner : sid === CREATOR_GROUP ? group : sid);
   const dacl: Ace[] = [];
   for (const ace of parent.dacl) {
@@ -187,22 +216,25 @@ export function inheritedDescriptor(parent: SecurityDescriptor, isDirectory: boo
     const ci = (f & AceFlags.CONTAINER_INHERIT) !== 0;
     const noPropagate = (f & AceFlags.NO_PROPAGATE_INHERIT) !== 0;
     const base = { aceType: ace.aceType, mask: ace.mask };
+    // What applies to the new object has its generic bits mapped; what it passes on keeps them.
+    const own = { aceType: ace.aceType, mask: mapGeneric(ace.mask & ~Access.MAXIMUM_ALLOWED, 0) };
     if (!isDirectory) {
-      if (oi) dacl.push({ ...base, aceFlags: AceFlags.INHERITED, sid: effective(ace.sid) });
+      if (oi) dacl.push({ ...own, aceFlags: INHERITED, sid: effective(ace.sid) });
       continue;
     }
     if (ci) {
       const creator = ace.sid === CREATOR_OWNER || ace.sid === CREATOR_GROUP;
-      if (noPropagate || !creator) dacl.push({ ...base, aceFlags: AceFlags.INHERITED | (noPropagate ? 0 : f & (AceFlags.OBJECT_INHERIT | AceFlags.CONTAINER_INHERIT)), sid: effective(ace.sid) });
+      if (noPropagate) dacl.push({ ...own, aceFlags: INHERITED, sid: effective(ace.sid) });
+      else if (!creator && !(ace.mask & GENERIC_BITS)) dacl.push({ ...base, aceFlags: INHERITED | (f & (AceFlags.OBJECT_INHERIT | AceFlags.CONTAINER_INHERIT)), sid: ace.sid });
       else {
-        // What applies here names the creator; the inheritable copy keeps CREATOR OWNER for those below.
-        dacl.push({ ...base, aceFlags: AceFlags.INHERITED, sid: effective(ace.sid) });
-        dacl.push({ ...base, aceFlags: AceFlags.INHERITED | AceFlags.INHERIT_ONLY | (f & (AceFlags.OBJECT_INHERIT | AceFlags.CONTAINER_INHERIT)), sid: ace.sid });
+        // What applies here names the creator (or has its generic bits mapped); the inheritable copy keeps them for those below.
+        dacl.push({ ...own, aceFlags: INHERITED, sid: effective(ace.sid) });
+        dacl.push({ ...base, aceFlags: INHERITED | AceFlags.INHERIT_ONLY | (f & (AceFlags.OBJECT_INHERIT | AceFlags.CONTAINER_INHERIT)), sid: ace.sid });
       }
     } else if (oi && !noPropagate) {
-      dacl.push({ ...base, aceFlags: AceFlags.INHERITED | AceFlags.INHERIT_ONLY | AceFlags.OBJECT_INHERIT, sid: ace.sid });
+      dacl.push({ ...base, aceFlags: INHERITED | AceFlags.INHERIT_ONLY | AceFlags.OBJECT_INHERIT, sid: ace.sid });
     }
   }
-  return dacl.length > 0 ? { owner, group, dacl } : null;
+  return dacl.length > 0 ? { owner, group, dacl, daclFlags: auto ? SdControl.DACL_AUTO_INHERITED : 0 } : null;
 }
 

@@ -8,7 +8,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateContextName, CreateDisposition } from '../../src/smb2/constants.js';
 import { NtStatus } from '../../src/smb2/status.js';
@@ -60,6 +60,22 @@ describe('maximal access (MxAc, MS-SMB2 3.3.5.9.5)', () => {
     assert.equal(await env.c.close(f.res!.fileId), 0);
     // The trailing DENY takes nothing granted; the owner keeps WRITE_DAC; DELETE only by the directory's DELETE_CHILD.
     assert.equal((await maximal('mxac-acl.txt')) & ~DELETE, READ | WRITE_DATA | WRITE_DAC);
+  });
+});
+
+describe('overwrite under an NT ACL', () => {
+  test('SUPERSEDE, OVERWRITE and OVERWRITE_IF need FILE_WRITE_DATA, whatever the open asks; refused, the data stays', async () => {
+    const sd = encodeSecurityDescriptor({ owner: me, dacl: [{ aceType: AceType.ACCESS_ALLOWED, aceFlags: 0, mask: READ, sid: me }] });
+    const f = await env.c.create('ro-acl.txt', { disposition: CreateDisposition.CREATE, contexts: [{ name: CreateContextName.SD_BUFFER, data: sd }] });
+    assert.equal(f.status, 0);
+    assert.equal(await env.c.close(f.res!.fileId), 0);
+    writeFileSync(join(env.srv.dir, 'ro-acl.txt'), 'keep me');
+    for (const disposition of [CreateDisposition.SUPERSEDE, CreateDisposition.OVERWRITE, CreateDisposition.OVERWRITE_IF]) {
+      const r = await env.c.create('ro-acl.txt', { disposition, access: READ });
+      assert.equal(r.status, NtStatus.ACCESS_DENIED, `disposition ${disposition}`);
+    }
+    assert.equal(readFileSync(join(env.srv.dir, 'ro-acl.txt'), 'utf8'), 'keep me');
+    assert.equal(await openStatus('ro-acl.txt', READ), 0, 'an OPEN for reading is fine');
   });
 });
 

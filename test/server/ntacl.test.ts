@@ -1,7 +1,7 @@
 /** NT ACL evaluation and descriptor merging (src/server/ntacl.ts, MS-DTYP 2.5.3.2, MS-SMB2 3.3.5.21.3). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { effectiveAccess, inheritedDescriptor, mergeDescriptor, descriptorForCreate, SecInfo, tokenOf } from '../../src/server/ntacl.js';
+import { canonicalDacl, effectiveAccess, inheritedDescriptor, mergeDescriptor, descriptorForCreate, SecInfo, tokenOf } from '../../src/server/ntacl.js';
 import { AceType, AceFlags, WellKnownSid, encodeSecurityDescriptor, decodeSecurityDescriptor, type SecurityDescriptor } from '../../src/smb2/security.js';
 
 const token = tokenOf(null);
@@ -51,6 +51,16 @@ test('OWNER RIGHTS ACEs apply to the owner and take the place of its implicit RE
   assert.equal(effectiveAccess({ owner: me, dacl: [{ ...ownerRead, mask: READ | WRITE_DATA }, ownerDenyWrite] }, token), READ | WRITE_DATA | WRITE_DAC);
 });
 
+test('a DACL a client sets is kept as Windows keeps it: generic bits mapped where the ACE applies, AUTO_INHERITED only with AUTO_INHERIT_REQ', () => {
+  const allow = (mask: number, aceFlags: number) => ({ aceType: AceType.ACCESS_ALLOWED, aceFlags, mask, sid: me });
+  const given = { dacl: [allow(0x80000000 | 0x001f0000, 0), allow(0x40000000, AceFlags.INHERIT_ONLY | AceFlags.OBJECT_INHERIT)] };
+  // smbtorture smb2.acls CREATOR: GENERIC_READ | STANDARD_RIGHTS_ALL is stored as FILE_GENERIC_READ | STANDARD_RIGHTS_ALL.
+  assert.deepEqual(canonicalDacl(given.dacl), [allow(READ | 0x001f0000, 0), allow(0x40000000, AceFlags.INHERIT_ONLY | AceFlags.OBJECT_INHERIT)]);
+  const merged = mergeDescriptor({ owner: me, dacl: [] }, { ...given, control: 0x8004 | 0x0400 | 0x1000 }, SecInfo.DACL);
+  assert.equal(merged.daclFlags, 0x1000, 'PROTECTED kept; AUTO_INHERITED alone is not');
+  assert.equal(mergeDescriptor({ owner: me, dacl: [] }, { ...given, control: 0x8004 | 0x0400 | 0x0100 }, SecInfo.DACL).daclFlags, 0x0400, 'with AUTO_INHERIT_REQ it is');
+});
+
 test('guests and anonymous sessions are not Authenticated Users', () => {
   assert.ok(token.includes(WellKnownSid.EVERYONE));
   assert.ok(!token.includes(WellKnownSid.AUTHENTICATED_USERS));
@@ -78,12 +88,15 @@ test('CREATE with an SD that has no DACL takes the default DACL; a malformed SD 
 test('inheritance: a file takes OBJECT_INHERIT ACEs bare; a directory keeps CONTAINER_INHERIT ones inheritable and OBJECT_INHERIT-only ones inherit-only; NO_PROPAGATE stops there; CREATOR OWNER becomes the creator', () => {
   const OI = AceFlags.OBJECT_INHERIT, CI = AceFlags.CONTAINER_INHERIT, NP = AceFlags.NO_PROPAGATE_INHERIT, IO = AceFlags.INHERIT_ONLY, INH = AceFlags.INHERITED;
   const allow = (sid: string, mask: number, aceFlags: number) => ({ aceType: AceType.ACCESS_ALLOWED, aceFlags, mask, sid });
+  // An AUTO_INHERITED parent DACL: the inherited ACEs say so, and so does the new DACL (MS-DTYP 2.5.3.4.2).
   const parent: SecurityDescriptor = {
     owner: WellKnownSid.EVERYONE,
+    daclFlags: 0x0400,
     dacl: [allow(WellKnownSid.EVERYONE, READ, OI), allow(me, 0x1f01ff, OI | CI), allow('S-1-3-0', WRITE_DATA, OI | CI | IO), allow(WellKnownSid.EVERYONE, WRITE_DAC, CI | NP), allow(WellKnownSid.EVERYONE, READ_CONTROL, 0)],
   };
   const file = inheritedDescriptor(parent, false, token)!;
   assert.equal(file.owner, me);
+  assert.equal(file.daclFlags, 0x0400);
   assert.deepEqual(file.dacl, [allow(WellKnownSid.EVERYONE, READ, INH), allow(me, 0x1f01ff, INH), allow(me, WRITE_DATA, INH)]);
   const dir = inheritedDescriptor(parent, true, token)!;
   assert.deepEqual(dir.dacl, [
@@ -93,6 +106,13 @@ test('inheritance: a file takes OBJECT_INHERIT ACEs bare; a directory keeps CONT
     allow('S-1-3-0', WRITE_DATA, INH | IO | OI | CI),
     allow(WellKnownSid.EVERYONE, WRITE_DAC, INH),
   ]);
+  // Without AUTO_INHERITED the same ACEs come without the INHERITED flag (smbtorture smb2.acls INHERITANCE).
+  const plain = inheritedDescriptor({ ...parent, daclFlags: 0 }, false, token)!;
+  assert.equal(plain.daclFlags, 0);
+  assert.deepEqual(plain.dacl, [allow(WellKnownSid.EVERYONE, READ, 0), allow(me, 0x1f01ff, 0), allow(me, WRITE_DATA, 0)]);
+  // A generic right passed down is mapped where it applies and kept generic in the copy passed further.
+  const generic = inheritedDescriptor({ dacl: [allow(WellKnownSid.EVERYONE, 0x80000000, OI | CI)] }, true, token)!;
+  assert.deepEqual(generic.dacl, [allow(WellKnownSid.EVERYONE, READ, 0), allow(WellKnownSid.EVERYONE, 0x80000000, IO | OI | CI)]);
   assert.equal(inheritedDescriptor({ dacl: [allow(me, READ, 0)] }, false, token), null, 'nothing inheritable: the default stays');
   assert.equal(inheritedDescriptor({ dacl: null }, true, token), null);
 });

@@ -222,7 +222,7 @@ async function create(ctx: RequestContext, req: CreateRequest, onDisk: string | 
     if (refusal !== null) return fail(refusal);
   }
   // NT ACL (ntacl.ts): a new file takes the descriptor the client sent; an existing one is checked against its own.
-  const acl = await applyDescriptor(ctx, rel, req.createContexts, file, granted, req.desiredAccess, maxAllowed);
+  const acl = await applyDescriptor(ctx, rel, req.createContexts, file, granted, req.desiredAccess, maxAllowed, truncate && stream === null);
   if ('status' in acl) return fail(acl.status);
   granted = acl.granted;
   if (stream !== null) {
@@ -381,7 +381,7 @@ function shareConflict(here: readonly Open[], stream: string | null, access: num
  * from FILE_DELETE_CHILD on the directory holding it (MS-FSA 2.1.5.1.2.1, as
  * NTFS; smbtorture smb2.delete-on-close-perms).
  */
-async function applyDescriptor(ctx: RequestContext, rel: string, contexts: CreateContext[], file: VfsFile, granted: number, desired: number, maxAllowed: boolean): Promise<{ granted: number; maximal: number } | { status: number }> {
+async function applyDescriptor(ctx: RequestContext, rel: string, contexts: CreateContext[], file: VfsFile, granted: number, desired: number, maxAllowed: boolean, truncate: boolean): Promise<{ granted: number; maximal: number } | { status: number }> {
   const log = (m: string): void => ctx.server.log.warn(`share ${ctx.tree!.share.name}: ${m}`);
   const shareMax = ctx.tree!.maximalAccess;
   const queryMaximal = findContext(contexts, CreateContextName.QUERY_MAXIMAL_ACCESS_REQUEST) !== undefined;
@@ -407,10 +407,17 @@ async function applyDescriptor(ctx: RequestContext, rel: string, contexts: Creat
   if (!sd) return { granted, maximal: shareMax };
   const token = tokenOf(ctx.session);
   let allowed = effectiveAccess(sd, token);
-  const asked = mapGeneric(desired & ~Access.MAXIMUM_ALLOWED, MaskFull) & ~Access.SYNCHRONIZE;
-  if (!(allowed & Access.DELETE) && (asked & Access.DELETE || maxAllowed || queryMaximal) && rel !== '') {
+  let asked = mapGeneric(desired & ~Access.MAXIMUM_ALLOWED, MaskFull) & ~Access.SYNCHRONIZE;
+  // Overwriting or superseding writes the file's data, whatever the open asks for itself (smbtorture smb2.acls OVERWRITE_READ_ONLY_FILE).
+  if (truncate) asked |= Access.FILE_WRITE_DATA;
+  // What the directory grants on its children (MS-FSA 2.1.5.1.2.1, as NTFS): DELETE by FILE_DELETE_CHILD, and
+  // FILE_READ_ATTRIBUTES by FILE_LIST_DIRECTORY (smbtorture smb2.acls OWNER, GENERIC).
+  const fromParent = (Access.DELETE | Access.FILE_READ_ATTRIBUTES) & ~allowed;
+  if (fromParent && (asked & fromParent || maxAllowed || queryMaximal) && rel !== '') {
     const parent = (await parentDescriptor(ctx, rel, log)) ?? defaultDescriptor(null, ctx.tree!.maximalAccess);
-    if (effectiveAccess(parent, token) & Access.FILE_DELETE_CHILD) allowed |= Access.DELETE;
+    const onChildren = effectiveAccess(parent, token);
+    if (onChildren & Access.FILE_DELETE_CHILD) allowed |= Access.DELETE;
+    if (onChildren & Access.FILE_LIST_DIRECTORY) allowed |= Access.FILE_READ_ATTRIBUTES;
   }
   if (asked & ~allowed) return { status: NtStatus.ACCESS_DENIED };
   // 3.3.5.9.5: MxAc answers the file's maximal access for this user (smbtorture smb2.acls OWNER-RIGHTS, DENY1).
