@@ -129,6 +129,8 @@ export class Open {
   caching: OpenCaching | null = null;
   /** set when the open is durable (durable.ts) */
   durable: DurableState | null = null;
+  /** SMB2_CREATE_APP_INSTANCE_ID (3.3.5.9.13): a later open of the file with it from another client closes this one */
+  appInstanceId: Buffer | null = null;
   /** the CreateGuid entry of the CREATE (with DH2Q) that made it, for a replay of that CREATE (replay.ts) */
   replay: ReplaySlot | null = null;
   /** 3.3.5.2.10 Open.ChannelSequence, OutstandingRequestCount and OutstandingPreRequestCount (replay.ts) */

@@ -213,6 +213,8 @@ export const CreateContextName = {
   REQUEST_LEASE: 'RqLs',
   DURABLE_HANDLE_REQUEST_V2: 'DH2Q',
   DURABLE_HANDLE_RECONNECT_V2: 'DH2C',
+  /** 2.2.13.2.13: a GUID name, kept as upper-case hex (create-contexts.ts nameString) */
+  APP_INSTANCE_ID: '45BCA66AEFA7F74A9008FA462E144D74',
 } as const;
 
 export const LeaseState = { NONE: 0, READ_CACHING: 0x01, HANDLE_CACHING: 0x02, WRITE_CACHING: 0x04 } as const;

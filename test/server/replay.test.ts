@@ -5,7 +5,9 @@
  * made, not a second open; while the first one waits for a break the replay
  * is FILE_NOT_AVAILABLE; the same CreateGuid without the flag is
  * DUPLICATE_OBJECTID; a WRITE, SET_INFO or IOCTL on a channel sequence the
- * client has moved past is refused with nothing written.
+ * client has moved past is refused with nothing written; an application
+ * instance coming back from another client closes what its earlier instance
+ * left open (3.3.5.9.13).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -240,6 +242,37 @@ describe('channel sequence (3.3.5.2.10)', () => {
     assert.equal(again.hdr.status, 0);
     assert.equal(await a.close(dir), 0);
     a.channelSequence = 0;
+  });
+});
+
+describe('application instances (3.3.5.9.13)', () => {
+  function appInstance(id: Buffer) {
+    const data = Buffer.alloc(20);
+    data.writeUInt16LE(20, 0);
+    id.copy(data, 4);
+    return { name: CreateContextName.APP_INSTANCE_ID, data };
+  }
+
+  test('the same AppInstanceId from another client closes the earlier open, durable and batch-oplocked, without a break', async () => {
+    const id = randomBytes(16);
+    const a = await client();
+    const r1 = await a.create('app.txt', { oplock: OplockLevel.BATCH, share: 0, contexts: [dh2q(randomBytes(16)), appInstance(id)] });
+    assert.equal(r1.status, 0);
+    assert.ok(findContext(r1.res!.createContexts, CreateContextName.DURABLE_HANDLE_REQUEST_V2), 'durable');
+    const b = await client();
+    const r2 = await b.create('app.txt', { share: 0, contexts: [appInstance(id)] });
+    assert.equal(r2.status, 0, 'no sharing violation: the earlier instance is gone');
+    assert.equal(a.breaks.length, 0, 'no break was sent');
+    assert.equal(srv.server.state.opens.get(r1.res!.fileId.volatile), undefined, 'the first open is closed');
+    const w = await a.request(Command.WRITE, writeBody(r1.res!.fileId, 0, Buffer.from('x')));
+    assert.equal(w.hdr.status, NtStatus.FILE_CLOSED);
+    assert.ok(srv.logs.some((l) => /earlier instance of the application/.test(l)), 'a log line says why');
+    // Another AppInstanceId, or the same client, closes nothing.
+    const c = await client();
+    assert.equal((await c.create('app.txt', { share: 0, contexts: [appInstance(randomBytes(16))] })).status, NtStatus.SHARING_VIOLATION);
+    const b2 = await b.create('app.txt', { share: 0, contexts: [appInstance(id)] });
+    assert.equal(b2.status, NtStatus.SHARING_VIOLATION, 'the same client keeps its open');
+    assert.equal(await b.close(r2.res!.fileId), 0);
   });
 });
 

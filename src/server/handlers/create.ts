@@ -2,7 +2,7 @@
 import { decodeCreateRequest, encodeCreateResponse, type CreateRequest } from '../../smb2/commands/create.js';
 import { channelSequence } from '../../smb2/header.js';
 import { encodeMxAcResponse, encodeQFidResponse, findContext, type CreateContext } from '../../smb2/commands/create-contexts.js';
-import { CreateAction, CreateContextName, CreateDisposition, CreateOptions, FileAttributes, ImpersonationLevel, ShareAccess } from '../../smb2/constants.js';
+import { CreateAction, CreateContextName, CreateDisposition, CreateOptions, Dialect, FileAttributes, ImpersonationLevel, ShareAccess } from '../../smb2/constants.js';
 import { NtStatus } from '../../smb2/status.js';
 import { createPipe } from '../../rpc/pipe.js';
 import type { OpenOptions, ShareRoot, VfsFile } from '../../vfs/types.js';
@@ -143,6 +143,9 @@ async function create(ctx: RequestContext, req: CreateRequest, onDisk: string | 
   // Oplock and lease breaks come first: a holder may close its handle (create-caching.ts).
   const caching = parseCaching(ctx, req);
   if (typeof caching === 'number') return errorReply(caching);
+  const appInstance = appInstanceOf(ctx, req.createContexts);
+  if (typeof appInstance === 'number') return errorReply(appInstance);
+  if (appInstance) await closeOtherInstances(ctx, rel, stream, appInstance);
   const held = await breakBeforeOpen(ctx, rel, stream, caching, granted, req.shareAccess, truncate);
   if (held !== null) return errorReply(held);
   if (shareConflict(server.state.opensAt(tree.share, rel), stream, granted, req.shareAccess, truncate)) return errorReply(NtStatus.SHARING_VIOLATION);
@@ -284,6 +287,7 @@ async function create(ctx: RequestContext, req: CreateRequest, onDisk: string | 
   const opened = streamFile ?? file;
   const open = register(ctx, tree, (p, v) => new Open(p, v, tree, opened, null, rel, opened.isDirectory, granted, req.shareAccess));
   open.deleteOnClose = deleteOnClose;
+  open.appInstanceId = appInstance;
   let action: number = CreateAction.OPENED;
   if (opened.created) action = CreateAction.CREATED;
   else if (disp === CreateDisposition.SUPERSEDE) action = CreateAction.SUPERSEDED;
@@ -326,6 +330,29 @@ async function create(ctx: RequestContext, req: CreateRequest, onDisk: string | 
       createContexts: [...contexts, ...cached.contexts],
     }),
   };
+}
+
+/** The AppInstanceId of SMB2_CREATE_APP_INSTANCE_ID (2.2.13.2.13: StructureSize 20, Reserved, the GUID), on 3.x; null when absent. */
+function appInstanceOf(ctx: RequestContext, contexts: CreateContext[]): Buffer | null | number {
+  const c = findContext(contexts, CreateContextName.APP_INSTANCE_ID);
+  if (!c || (ctx.conn.negotiated?.dialect ?? 0) < Dialect.SMB300) return null;
+  if (c.data.length < 20 || c.data.readUInt16LE(0) !== 20) return NtStatus.INVALID_PARAMETER;
+  return Buffer.from(c.data.subarray(4, 20));
+}
+
+/**
+ * 3.3.5.9.13: an application instance that comes back from another client (a
+ * cluster node taking over, a VM moved) closes the opens its earlier instance
+ * left on the file, durable ones too, without breaking their oplocks first.
+ */
+async function closeOtherInstances(ctx: RequestContext, rel: string, stream: string | null, id: Buffer): Promise<void> {
+  const me = ctx.conn.negotiated?.clientGuid;
+  for (const o of ctx.server.state.opensAt(ctx.tree!.share, rel)) {
+    if (!o.appInstanceId?.equals(id) || !sameStream(o.stream, stream)) continue;
+    if (me && o.tree.session.clientGuid?.equals(me)) continue;
+    ctx.server.log.info(`share ${ctx.tree!.share.name}: "${rel}": closed an open of an earlier instance of the application (AppInstanceId)`);
+    await ctx.server.closeOpen(o);
+  }
 }
 
 type Opened = { file: VfsFile } | { error: unknown } | { onDisk: string };
