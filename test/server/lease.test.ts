@@ -4,10 +4,11 @@
  * break timeout, durable reconnect after a TCP drop, and that nothing is left
  * behind in the server's file and lease tables.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js';
 import { TestClient } from './smb-client.js';
+import { startServer } from '../interop/harness.js';
+import { serverAndClients } from './fixtures/server-and-clients.js';
 import { Command, CreateContextName, OplockLevel } from '../../src/smb2/constants.js';
 import { NtStatus } from '../../src/smb2/status.js';
 import { decodeLease, encodeDH2QRequest, encodeLease, findContext } from '../../src/smb2/commands/create-contexts.js';
@@ -22,13 +23,8 @@ import { encodeFileRenameInformation } from '../../src/smb2/fscc/index.js';
 const R = 1, H = 2, W = 4;
 const NO_SHARE = 0;
 
-let srv: Running;
-const clients: TestClient[] = [];
-async function client(clientGuid?: Buffer): Promise<TestClient> {
-  const c = await TestClient.connect(srv.port, USER, PASSWORD, 'share', clientGuid);
-  clients.push(c);
-  return c;
-}
+const env = serverAndClients(400);
+const client = (clientGuid?: Buffer): Promise<TestClient> => env.client(clientGuid);
 
 function leaseCtx(key: Buffer, state: number, v2 = false) {
   return { name: CreateContextName.REQUEST_LEASE, data: encodeLease({ version: v2 ? 2 : 1, leaseKey: key, leaseState: state, leaseFlags: 0, leaseDuration: 0n, parentLeaseKey: Buffer.alloc(16), epoch: 0 }) };
@@ -41,17 +37,8 @@ function leaseOf(res: { createContexts: { name: string; data: Buffer }[] }) {
 }
 
 async function settle(): Promise<void> {
-  for (let i = 0; i < 50 && srv.server.state.opens.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 50 && env.srv.server.state.opens.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
 }
-
-before(async () => {
-  srv = await startServer({ signing: 'enabled' });
-  srv.server.state.files.breakTimeoutMs = 400;
-});
-after(async () => {
-  for (const c of clients) c.destroy();
-  await srv.stop();
-});
 
 describe('oplocks', () => {
   test('batch granted alone; a second open breaks it to LEVEL_II after the ack, pending meanwhile', async () => {
@@ -294,7 +281,7 @@ describe('durable handles and cleanup', () => {
     assert.ok(findContext(r1.res!.createContexts, CreateContextName.DURABLE_HANDLE_REQUEST), 'DHnQ granted');
     a.destroy();
     for (let i = 0; i < 50; i++) {
-      const o = srv.server.state.opens.get(r1.res!.fileId.volatile);
+      const o = env.srv.server.state.opens.get(r1.res!.fileId.volatile);
       if (o?.durable?.disconnected) break;
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -322,7 +309,7 @@ describe('durable handles and cleanup', () => {
     assert.ok(findContext(r1.res!.createContexts, CreateContextName.DURABLE_HANDLE_REQUEST_V2), 'DH2Q granted');
     a.destroy();
     for (let i = 0; i < 50; i++) {
-      if (srv.server.state.opens.get(r1.res!.fileId.volatile)?.durable?.disconnected) break;
+      if (env.srv.server.state.opens.get(r1.res!.fileId.volatile)?.durable?.disconnected) break;
       await new Promise((r) => setTimeout(r, 10));
     }
     const b = await client();
@@ -352,7 +339,7 @@ describe('durable handles and cleanup', () => {
     assert.ok(findContext(r1.res!.createContexts, CreateContextName.DURABLE_HANDLE_REQUEST), 'DHnQ granted');
     a.destroy();
     for (let i = 0; i < 50; i++) {
-      if (srv.server.state.opens.get(r1.res!.fileId.volatile)?.durable?.disconnected) break;
+      if (env.srv.server.state.opens.get(r1.res!.fileId.volatile)?.durable?.disconnected) break;
       await new Promise((r) => setTimeout(r, 10));
     }
     const b = await client(a.clientGuid);
@@ -372,11 +359,11 @@ describe('durable handles and cleanup', () => {
     const r1 = await a.create('cl1.txt', { oplock: OplockLevel.LEASE, contexts: [leaseCtx(Buffer.alloc(16, 7), R | W | H)] });
     assert.equal(leaseOf(r1.res!).leaseState, R | W | H);
     a.destroy();
-    for (const c of clients) if (c !== a) await c.end();
+    for (const c of env.clients) if (c !== a) await c.end();
     await settle();
-    assert.equal(srv.server.state.opens.size, 0);
-    assert.equal(srv.server.state.files.files.size, 0);
-    assert.equal(srv.server.state.files.leases.size, 0);
+    assert.equal(env.srv.server.state.opens.size, 0);
+    assert.equal(env.srv.server.state.files.files.size, 0);
+    assert.equal(env.srv.server.state.files.leases.size, 0);
   });
 });
 

@@ -9,13 +9,13 @@
  * instance coming back from another client closes what its earlier instance
  * left open (3.3.5.9.13).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, USER, PASSWORD, type Running } from '../interop/harness.js';
-import { TestClient } from './smb-client.js';
+import type { TestClient } from './smb-client.js';
+import { serverAndClients } from './fixtures/server-and-clients.js';
 import { Command, CreateAction, CreateContextName, OplockLevel } from '../../src/smb2/constants.js';
 import { NtStatus } from '../../src/smb2/status.js';
 import { decodeLease, encodeDH2QRequest, encodeLease, findContext } from '../../src/smb2/commands/create-contexts.js';
@@ -26,13 +26,8 @@ import { PendingTable } from '../../src/server/async.js';
 
 const R = 1, H = 2, W = 4;
 
-let srv: Running;
-const clients: TestClient[] = [];
-async function client(clientGuid?: Buffer): Promise<TestClient> {
-  const c = await TestClient.connect(srv.port, USER, PASSWORD, 'share', clientGuid);
-  clients.push(c);
-  return c;
-}
+const env = serverAndClients(5000);
+const client = (clientGuid?: Buffer): Promise<TestClient> => env.client(clientGuid);
 
 function dh2q(guid: Buffer) {
   return { name: CreateContextName.DURABLE_HANDLE_REQUEST_V2, data: encodeDH2QRequest({ timeout: 60_000, flags: 0, createGuid: guid }) };
@@ -57,15 +52,6 @@ async function read(c: TestClient, fileId: FileId, length: number): Promise<Buff
   return decodeReadResponse(r.msg).data;
 }
 
-before(async () => {
-  srv = await startServer({ signing: 'enabled' });
-  srv.server.state.files.breakTimeoutMs = 5000;
-});
-after(async () => {
-  for (const c of clients) c.destroy();
-  await srv.stop();
-});
-
 describe('replayed CREATE (3.3.5.9.10)', () => {
   test('the replay gets the first open and its answer, breaks nothing, and the open keeps its oplock and share mode', async () => {
     const a = await client();
@@ -73,7 +59,7 @@ describe('replayed CREATE (3.3.5.9.10)', () => {
     const r1 = await a.create('r1.txt', { oplock: OplockLevel.BATCH, share: 0, disposition: 2 /* CREATE */, contexts: [dh2q(guid)] });
     assert.equal(r1.status, 0);
     assert.equal(r1.res!.createAction, CreateAction.CREATED);
-    const opens = srv.server.state.opens.size;
+    const opens = env.srv.server.state.opens.size;
     // Sent again as a replay, even with another share mode and disposition: the same open, no second one.
     const r2 = await replayed(a, () => a.create('r1.txt', { oplock: OplockLevel.BATCH, share: 7, disposition: 2, contexts: [dh2q(guid)] }));
     assert.equal(r2.status, 0);
@@ -82,7 +68,7 @@ describe('replayed CREATE (3.3.5.9.10)', () => {
     assert.equal(r2.res!.oplockLevel, OplockLevel.BATCH);
     assert.equal(r2.res!.creationTime, r1.res!.creationTime);
     assert.ok(findContext(r2.res!.createContexts, CreateContextName.DURABLE_HANDLE_REQUEST_V2), 'DH2Q answered');
-    assert.equal(srv.server.state.opens.size, opens, 'no second open');
+    assert.equal(env.srv.server.state.opens.size, opens, 'no second open');
     assert.equal(a.breaks.length, 0);
     // Asking no oplock: answered with none, and no durable context; the open keeps its batch oplock.
     const r3 = await replayed(a, () => a.create('r1.txt', { share: 7, contexts: [dh2q(guid)] }));
@@ -122,7 +108,7 @@ describe('replayed CREATE (3.3.5.9.10)', () => {
     const r3 = await a.create('r2.txt', { contexts: [dh2q(guid)] });
     assert.equal(r3.status, 0, 'a closed open is replayed no more and its CreateGuid is free');
     assert.equal(await a.close(r3.res!.fileId), 0);
-    assert.equal(srv.server.state.replays.size, 0, 'nothing kept after the opens closed');
+    assert.equal(env.srv.server.state.replays.size, 0, 'nothing kept after the opens closed');
   });
 
   test('a lease open is replayed with its lease key only, and answers the lease as it is now', async () => {
@@ -192,11 +178,11 @@ describe('channel sequence (3.3.5.2.10)', () => {
     };
     assert.equal(await write(0x8000, 1), NtStatus.FILE_NOT_AVAILABLE, '0x8000 ahead is behind');
     assert.equal(await write(0xffff, 2), NtStatus.FILE_NOT_AVAILABLE);
-    assert.equal(readFileSync(join(srv.dir, 'csn.bin')).length, 0, 'nothing written');
+    assert.equal(readFileSync(join(env.srv.dir, 'csn.bin')).length, 0, 'nothing written');
     assert.equal(await write(0x7fff, 3), 0);
     assert.equal(await write(0, 4), NtStatus.FILE_NOT_AVAILABLE, 'the client moved on to 0x7fff');
     assert.equal(await write(0x7ffe, 5), NtStatus.FILE_NOT_AVAILABLE);
-    assert.ok(readFileSync(join(srv.dir, 'csn.bin')).equals(Buffer.alloc(4, 3)));
+    assert.ok(readFileSync(join(env.srv.dir, 'csn.bin')).equals(Buffer.alloc(4, 3)));
     // READ is never refused for its sequence.
     a.channelSequence = 0;
     assert.ok((await read(a, f, 4)).equals(Buffer.alloc(4, 3)));
@@ -221,7 +207,7 @@ describe('channel sequence (3.3.5.2.10)', () => {
     notifyBody.writeUInt32LE(1 /* FILE_NAME */, 24);
     const pending = a.send(Command.CHANGE_NOTIFY, notifyBody);
     await a.waitInterim(pending.messageId);
-    const open = srv.server.state.opens.get(dir.volatile)!;
+    const open = env.srv.server.state.opens.get(dir.volatile)!;
     assert.equal(open.outstanding, 1);
     // A newer sequence: the notify becomes an older ("pre") request.
     a.channelSequence = 11;
@@ -263,10 +249,10 @@ describe('application instances (3.3.5.9.13)', () => {
     const r2 = await b.create('app.txt', { share: 0, contexts: [appInstance(id)] });
     assert.equal(r2.status, 0, 'no sharing violation: the earlier instance is gone');
     assert.equal(a.breaks.length, 0, 'no break was sent');
-    assert.equal(srv.server.state.opens.get(r1.res!.fileId.volatile), undefined, 'the first open is closed');
+    assert.equal(env.srv.server.state.opens.get(r1.res!.fileId.volatile), undefined, 'the first open is closed');
     const w = await a.request(Command.WRITE, writeBody(r1.res!.fileId, 0, Buffer.from('x')));
     assert.equal(w.hdr.status, NtStatus.FILE_CLOSED);
-    assert.ok(srv.logs.some((l) => /earlier instance of the application/.test(l)), 'a log line says why');
+    assert.ok(env.srv.logs.some((l) => /earlier instance of the application/.test(l)), 'a log line says why');
     // Another AppInstanceId, or the same client, closes nothing.
     const c = await client();
     assert.equal((await c.create('app.txt', { share: 0, contexts: [appInstance(randomBytes(16))] })).status, NtStatus.SHARING_VIOLATION);
