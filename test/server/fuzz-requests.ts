@@ -8,7 +8,7 @@
  * hold after (fuzzServer).
  */
 import { HEADER_SIZE } from '../../src/smb2/header.js';
-import { Command, HeaderFlags, Fsctl } from '../../src/smb2/constants.js';
+import { Command, CreateContextName, HeaderFlags, Fsctl } from '../../src/smb2/constants.js';
 import { encodeCreateRequest } from '../../src/smb2/commands/create.js';
 import { encodeCloseRequest } from '../../src/smb2/commands/close.js';
 import { encodeReadRequest } from '../../src/smb2/commands/read.js';
@@ -92,6 +92,10 @@ export function batchMaker(g: Gen, c: FuzzTarget, nextId: (charge: number) => bi
           { name: 'QFid', data: Buffer.alloc(0) },
           { name: 'DHnQ', data: Buffer.alloc(16) },
           { name: 'DH2Q', data: encodeDH2QRequest({ timeout: 1000, flags: 0, createGuid: bytes(16) }) },
+          // The same few CreateGuids again and again: replays and DUPLICATE_OBJECTID (replay.ts).
+          { name: 'DH2Q', data: encodeDH2QRequest({ timeout: 1000, flags: 0, createGuid: Buffer.alloc(16, int(3)) }) },
+          { name: CreateContextName.APP_INSTANCE_ID, data: Buffer.concat([Buffer.from([20, 0, 0, 0]), Buffer.alloc(16, int(2))]) },
+          { name: CreateContextName.APP_INSTANCE_ID, data: bytes(int(24)) },
           { name: 'RqLs', data: encodeLease({ version: 2, leaseKey: bytes(16), leaseState: 7, leaseFlags: 0, leaseDuration: 0n, parentLeaseKey: Buffer.alloc(16), epoch: 0 }) },
           { name: 'AlSi', data: Buffer.alloc(8) },
           { name: 'TWrp', data: Buffer.alloc(8) },
@@ -160,9 +164,12 @@ export function batchMaker(g: Gen, c: FuzzTarget, nextId: (charge: number) => bi
 
   /** The header of one request: valid (this session and tree), or mutated. */
   const header = (command: number, messageId: bigint, bodyLen: number, nextCommand = 0): Buffer => {
-    const h = requestHeader({ command, messageId, sessionId: c.sessionId, treeId: c.treeId, charge: Math.max(1, Math.ceil(bodyLen / 65536)), credits: 32, nextCommand });
+    // Some requests replayed, some on another channel sequence (replay.ts: 3.3.5.9.10, 3.3.5.2.10).
+    const flags = rnd() < 0.1 ? HeaderFlags.REPLAY_OPERATION : 0;
+    const channelSequence = rnd() < 0.1 ? pick([1, 0x7fff, 0x8000, 0xffff]) : 0;
+    const h = requestHeader({ command, messageId, sessionId: c.sessionId, treeId: c.treeId, charge: Math.max(1, Math.ceil(bodyLen / 65536)), credits: 32, nextCommand, flags, channelSequence });
     if (rnd() < 0.1) {
-      const f = pick([['u16', 4], ['u16', 6], ['u16', 12], ['u16', 14], ['u32', 16], ['u32', 20], ['u32', 32], ['u32', 36], ['u32', 40]] as const);
+      const f = pick([['u16', 4], ['u16', 6], ['u16', 8], ['u16', 12], ['u16', 14], ['u32', 16], ['u32', 20], ['u32', 32], ['u32', 36], ['u32', 40]] as const);
       const v = pick(BOUNDARY) >>> 0;
       if (f[0] === 'u16') h.writeUInt16LE(v & 0xffff, f[1]);
       else h.writeUInt32LE(v, f[1]);
