@@ -279,7 +279,22 @@ describe('file handlers', () => {
     assert.equal(decodeReadResponse(msg(Buffer.concat(r.body as Buffer[]))).data.toString(), '0123456789');
     assert.equal((await rd(15n, 10)).status, NtStatus.END_OF_FILE);
     assert.equal((await rd(0n, 2 << 20)).status, NtStatus.INVALID_PARAMETER);
+    // Offsets at the edge of a signed 64 bits (smbtorture smb2.rw.invalid): past the end of file, or invalid.
+    const INT64_MAX = 0x7fffffffffffffffn;
+    assert.equal((await rd(INT64_MAX - 1n, 1)).status, NtStatus.END_OF_FILE);
+    assert.equal((await rd(INT64_MAX, 0)).status, 0);
+    assert.equal((await rd(INT64_MAX, 1)).status, NtStatus.INVALID_PARAMETER);
+    const wr = (off: bigint, bytes: Buffer, id = f.id!) => handleWrite(ctx(encodeWriteRequest({ offset: off, fileId: id, channel: 0, remainingBytes: 0, flags: 0, data: bytes })));
+    assert.equal((await wr(0xffffffffffffffffn, data)).status, NtStatus.INVALID_PARAMETER, 'all ones is no append offset for an open that may write anywhere');
+    assert.equal((await wr(0xfffffff0000n, Buffer.from('x'))).status, NtStatus.INVALID_PARAMETER, "past NTFS's largest file");
+    assert.equal((await wr(0xfffffff0000n, Buffer.alloc(0))).status, 0);
+    assert.equal(readFileSync(join(dir, 'rw.bin')).length, 15, 'none of them wrote');
     await close(f.id!);
+    // An append-only open writes at the end, whatever the offset.
+    const ap = await create('rw.bin', { access: 0x00120084 /* FILE_APPEND_DATA | READ_ATTRIBUTES | READ_CONTROL | SYNCHRONIZE */ });
+    assert.equal((await wr(0xffffffffffffffffn, Buffer.from('AB'), ap.id!)).status, 0);
+    assert.equal(readFileSync(join(dir, 'rw.bin')).subarray(15).toString(), 'AB');
+    await close(ap.id!);
     const ro = await create('rw.bin', { access: 0x00120089 });
     const w2 = await handleWrite(ctx(encodeWriteRequest({ offset: 0n, fileId: ro.id!, channel: 0, remainingBytes: 0, flags: 0, data })));
     assert.equal(w2.status, NtStatus.ACCESS_DENIED);

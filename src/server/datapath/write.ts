@@ -31,9 +31,8 @@ import { requireNative } from '../../native.js';
 import { Access } from '../access.js';
 import { boundTo } from '../channel.js';
 import { staleSequence } from '../replay.js';
-import { beyondMaxOffset } from '../handlers/common.js';
+import { writeRangeRefusal } from '../handlers/common.js';
 import { rangeConflicts } from '../handlers/lock.js';
-import { APPEND_OFFSET } from '../handlers/write.js';
 
 const WRITE_FIXED_PART = 48;
 
@@ -57,7 +56,7 @@ export function spliceTarget(conn: SmbConnection, head: Buffer, total: number): 
   }
   // The data must be the PDU's tail, and begin within the head.
   if (w.dataOffset > head.length || w.dataOffset + w.length !== total || w.length > neg.maxWrite) return null;
-  if (w.offset === APPEND_OFFSET || beyondMaxOffset(w.offset, w.length)) return null;
+  if (writeRangeRefusal(w.offset, w.length) !== null) return null;
   const open = conn.server.state.opens.get(w.fileId.volatile);
   if (!open || open.persistentId !== w.fileId.persistent || open.closed || open.tree !== tree) return null;
   // A stale channel sequence is refused by the handler (3.3.5.2.10): no byte may reach the file. A replay is left to it whole.

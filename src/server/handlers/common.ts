@@ -97,6 +97,21 @@ export function beyondMaxOffset(offset: bigint, length: number): boolean {
   return offset > MAX_OFFSET || offset + BigInt(length) > MAX_OFFSET;
 }
 
+/** NTFS's largest file, 16 TiB less 64 KiB (smbtorture's MAXFILESIZE): no write starts at or past it. */
+export const MAX_FILE_OFFSET = 0xfffffff0000n;
+
+/**
+ * Why a WRITE of `length` bytes at `offset` is refused before any byte moves,
+ * or null: a range past a signed 64-bit offset, or data starting at or past
+ * MAX_FILE_OFFSET, is INVALID_PARAMETER, as Windows answers (smbtorture
+ * smb2.rw.invalid). Linux files are sparse, so a write just below it is made.
+ */
+export function writeRangeRefusal(offset: bigint, length: number): number | null {
+  if (beyondMaxOffset(offset, length)) return NtStatus.INVALID_PARAMETER;
+  if (length > 0 && offset >= MAX_FILE_OFFSET) return NtStatus.INVALID_PARAMETER;
+  return null;
+}
+
 export interface FileTimes {
   creationTime: bigint;
   lastAccessTime: bigint;

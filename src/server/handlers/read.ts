@@ -31,6 +31,16 @@ export async function handleRead(ctx: RequestContext): Promise<Reply> {
   if (beyondMaxOffset(req.offset, req.length)) return errorReply(NtStatus.INVALID_PARAMETER);
   // MS-FSA 2.1.5.2: another open's exclusive byte-range lock over the range.
   if (rangeConflicts(open, req.offset, BigInt(req.length), false)) return errorReply(NtStatus.FILE_LOCK_CONFLICT);
+  // An offset no file of this server reaches (the VFS takes offsets up to 2^53): past the end, unless the file is that large.
+  if (req.length > 0 && req.offset > BigInt(Number.MAX_SAFE_INTEGER)) {
+    try {
+      if ((await file.stat()).size <= req.offset) return errorReply(NtStatus.END_OF_FILE);
+    } catch (err) {
+      return errorReply(fsStatus(ctx, err));
+    }
+    ctx.server.log.warn(`connection ${ctx.conn.id}: READ at offset ${req.offset} of "${open.path}", a file larger than 2^53 bytes: refused`);
+    return errorReply(NtStatus.INVALID_PARAMETER);
+  }
   if (req.length === 0) {
     // Nothing read is less than any MinimumCount (3.3.5.12): END_OF_FILE, as for a short read.
     if (req.minimumCount > 0) return errorReply(NtStatus.END_OF_FILE);

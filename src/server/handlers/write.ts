@@ -6,13 +6,10 @@ import { NtStatus } from '../../smb2/status.js';
 import type { VfsFile } from '../../vfs/types.js';
 import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
-import { beyondMaxOffset, decodeOr, fsStatus, lookupOpen } from './common.js';
+import { decodeOr, fsStatus, lookupOpen, writeRangeRefusal } from './common.js';
 import { rangeConflicts } from './lock.js';
 import { breakReadCaching } from '../oplock.js';
 import type { Open } from '../state.js';
-
-/** Offset meaning "at the end of file" for append-only opens (MS-FSA 2.1.5.3). */
-export const APPEND_OFFSET = 0xffffffffffffffffn;
 
 /** The data movement of a WRITE (one place, for the io_uring path to replace). */
 async function writeFileData(file: VfsFile, data: Buffer, pos: bigint): Promise<number> {
@@ -50,11 +47,13 @@ export async function handleWrite(ctx: RequestContext): Promise<Reply> {
   if (!canWrite && !canAppend) return errorReply(NtStatus.ACCESS_DENIED);
   let pos = req.offset;
   try {
-    if (pos === APPEND_OFFSET || !canWrite) {
-      // Append-only opens write at the end whatever the offset says (MS-FSA 2.1.5.3).
+    if (!canWrite) {
+      // Append-only opens write at the end whatever the offset says (MS-FSA 2.1.5.3). An open that may
+      // write anywhere is held to its offset: all ones is INVALID_PARAMETER for it (smbtorture smb2.rw.invalid).
       pos = (await file.stat()).size;
-    } else if (beyondMaxOffset(pos, req.length)) {
-      return errorReply(NtStatus.INVALID_PARAMETER);
+    } else {
+      const refused = writeRangeRefusal(pos, req.length);
+      if (refused !== null) return errorReply(refused);
     }
     // MS-FSA 2.1.5.3: a byte-range lock of another open, or a shared one of any, over the range.
     if (rangeConflicts(open, pos, BigInt(req.length), true)) return errorReply(NtStatus.FILE_LOCK_CONFLICT);
