@@ -339,6 +339,22 @@ describe('file handlers', () => {
     assert.ok(!existsSync(join(dir, 'sub', 'moved.txt')));
   });
 
+  test("FileNormalizedNameInformation (3.1.1): the share-relative name with '\\', and a stream's handle names its stream", async () => {
+    const norm = async (id: FileId): Promise<string> => {
+      const r = await handleQueryInfo(ctx(encodeQueryInfoRequest({ infoType: InfoType.FILE, fileInfoClass: FileInfoClass.FileNormalizedNameInformation, outputBufferLength: 4096, input: Buffer.alloc(0), additionalInformation: 0, flags: 0, fileId: id })));
+      assert.equal(r.status, 0);
+      const out = decodeQueryInfoResponse(msg(r.body as Buffer)).output;
+      return out.subarray(4, 4 + out.readUInt32LE(0)).toString('utf16le');
+    };
+    const f = await create('sub\\norm.txt', { disp: CreateDisposition.OPEN_IF });
+    assert.equal(await norm(f.id!), 'sub\\norm.txt');
+    const st = await create('sub\\norm.txt:sTrEaM', { disp: CreateDisposition.OPEN_IF });
+    assert.equal(st.reply.status, 0);
+    assert.equal(await norm(st.id!), 'sub\\norm.txt:sTrEaM');
+    await close(st.id!);
+    await close(f.id!);
+  });
+
   test('SET_INFO rename and link over an existing file: READONLY or open targets refused and kept; a link replaces its target in one step', async () => {
     writeFileSync(join(dir, 'ro-target.txt'), 'keep me');
     chmodSync(join(dir, 'ro-target.txt'), 0o444);

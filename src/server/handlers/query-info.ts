@@ -177,7 +177,8 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<I
     case F.FileNormalizedNameInformation:
       // 3.3.5.20.1: only on 3.1.1; the name relative to the share, without a leading '\'.
       if (ctx.conn.negotiated!.dialect < Dialect.SMB311) return NtStatus.NOT_SUPPORTED;
-      return { data: fscc.encodeFileNormalizedNameInformation(open.path.replace(/\//g, '\\')), min: 4, variable: true };
+      // A stream's handle names its stream too, as FileNameInformation does (smbtorture smb2.getinfo.normalized).
+      return { data: fscc.encodeFileNormalizedNameInformation(open.path.replace(/\//g, '\\') + (open.stream !== null ? `:${open.stream}` : '')), min: 4, variable: true };
     case F.FileCompressionInformation: {
       const st = await file.stat();
       return fixed(fscc.encodeFileCompressionInformation({ compressedFileSize: endOfFile(st), compressionFormat: 0, compressionUnitShift: 0, chunkShift: 0, clusterShift: 0 }));
