@@ -220,10 +220,10 @@ describe('file handlers', () => {
     return { server, conn: conn as never, hdr: {} as never, msg: msg(body), session, tree: t, encrypted: false, compound: false, related: { open: related } };
   }
 
-  async function create(name: string, o: { access?: number; disp?: number; options?: number; t?: TreeConnect } = {}): Promise<{ reply: Reply; id?: FileId; action?: number }> {
+  async function create(name: string, o: { access?: number; disp?: number; options?: number; attributes?: number; t?: TreeConnect } = {}): Promise<{ reply: Reply; id?: FileId; action?: number }> {
     const body = encodeCreateRequest({
       securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n,
-      desiredAccess: o.access ?? 0x0012019f, fileAttributes: 0, shareAccess: 7,
+      desiredAccess: o.access ?? 0x0012019f, fileAttributes: o.attributes ?? 0, shareAccess: 7,
       createDisposition: o.disp ?? CreateDisposition.OPEN, createOptions: o.options ?? 0, name, createContexts: [],
     });
     const reply = await handleCreate(ctx(body, o.t));
@@ -256,6 +256,23 @@ describe('file handlers', () => {
     const ow = await create('new.txt', { disp: CreateDisposition.OVERWRITE_IF });
     assert.equal(ow.action, CreateAction.OVERWRITTEN);
     await close(ow.id!);
+  });
+
+  test('CREATE refuses what Windows refuses before the name: reserved access bits, reserved options, impossible attributes, options not offered', async () => {
+    const st = async (o: Parameters<typeof create>[1]) => (await create('gen.txt', { disp: CreateDisposition.OPEN_IF, ...o })).reply.status;
+    assert.equal(await st({ access: 0x08000000, attributes: 0x8 }), NtStatus.ACCESS_DENIED, 'a reserved access bit first');
+    assert.equal(await st({ access: 0x00000200 }), NtStatus.ACCESS_DENIED);
+    assert.equal(await st({ options: 0xf0000000 }), NtStatus.INVALID_PARAMETER);
+    for (const attributes of [0x8 /* VOLUME */, 0x40 /* DEVICE */, 0x8000 /* INTEGRITY_STREAM */, 0x10000]) {
+      assert.equal(await st({ attributes }), NtStatus.INVALID_PARAMETER, `attributes 0x${attributes.toString(16)}`);
+    }
+    for (const options of [0x80 /* CREATE_TREE_CONNECTION */, 0x2000 /* OPEN_BY_FILE_ID */, 0x100000 /* RESERVE_OPFILTER */]) {
+      assert.equal(await st({ options }), NtStatus.NOT_SUPPORTED, `options 0x${options.toString(16)}`);
+    }
+    assert.ok(!existsSync(join(dir, 'gen.txt')), 'none of them made the file');
+    const ok = await create('gen.txt', { disp: CreateDisposition.OPEN_IF, attributes: 0x2 /* HIDDEN */, options: 0x00200000 });
+    assert.equal(ok.reply.status, 0);
+    await close(ok.id!);
   });
 
   test('CREATE on a read-only share', async () => {

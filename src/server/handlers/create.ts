@@ -22,6 +22,14 @@ import { takesOthersShare } from '../limits.js';
 import { NotifyAction, NotifyFilter, nameBit } from '../notify.js';
 
 const DATA_ACCESS = Access.FILE_READ_DATA | Access.FILE_EXECUTE;
+/** Access mask bits no right is defined for (MS-DTYP 2.4.3: 9-15 of the specific rights, 21-23, 26-27). */
+const RESERVED_ACCESS = 0x0ce0fe00;
+/** CreateOptions bits 24-31, reserved (MS-SMB2 2.2.13). */
+const RESERVED_OPTIONS = 0xff000000;
+/** FILE_CREATE_TREE_CONNECTION, FILE_OPEN_BY_FILE_ID, FILE_RESERVE_OPFILTER (MS-SMB2 2.2.13). */
+const UNSUPPORTED_OPTIONS = 0x00000080 | CreateOptions.OPEN_BY_FILE_ID | CreateOptions.RESERVE_OPFILTER;
+/** VOLUME, DEVICE, INTEGRITY_STREAM and everything above 0xffff: INVALID_PARAMETER on CREATE, as Windows answers. */
+const INVALID_ATTRIBUTES = 0xffff8048;
 const PREFETCH = [NTACL_XATTR, DOSATTRIB_XATTR] as const;
 const WRITE_DATA = Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA;
 /** What MAXIMUM_ALLOWED loses on a file it may not write (its mode, or READONLY). */
@@ -78,6 +86,13 @@ async function create(ctx: RequestContext, req: CreateRequest, onDisk: string | 
   if (req.createDisposition > CreateDisposition.OVERWRITE_IF) return errorReply(NtStatus.INVALID_PARAMETER);
   const opts = req.createOptions;
   if (opts & CreateOptions.DIRECTORY_FILE && opts & CreateOptions.NON_DIRECTORY_FILE) return errorReply(NtStatus.INVALID_PARAMETER);
+  // What Windows refuses before it looks at the name (smbtorture smb2.create.gentest): reserved access
+  // bits first, then reserved options and attributes a file cannot have (VOLUME, DEVICE, INTEGRITY_STREAM,
+  // and the bits above 0xffff).
+  if (req.desiredAccess & RESERVED_ACCESS) return errorReply(NtStatus.ACCESS_DENIED);
+  if (opts & RESERVED_OPTIONS || req.fileAttributes & INVALID_ATTRIBUTES) return errorReply(NtStatus.INVALID_PARAMETER);
+  // 3.3.5.9: opens by file id, tree connections by CREATE and filter reservations are not offered.
+  if (opts & UNSUPPORTED_OPTIONS) return errorReply(NtStatus.NOT_SUPPORTED);
   if (openCount(session) >= server.config.maxOpensPerSession) {
     server.logRefused(`session ${session.id.toString(16)}: open refused, ${server.config.maxOpensPerSession} opens reached (max opens per session)`);
     return errorReply(NtStatus.INSUFFICIENT_RESOURCES);
