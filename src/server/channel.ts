@@ -69,11 +69,17 @@ export function dropChannels(conn: SmbConnection): Session[] {
   const orphans: Session[] = [];
   for (const s of conn.sessions.values()) {
     s.channels.delete(conn.id);
-    const survivor = [...s.channels.values()].find((ch) => ch.state === 'valid' && !ch.conn.isClosed);
+    const survivor = channelBesides(s, conn);
     if (!survivor) orphans.push(s);
     else if (s.connectionId === conn.id) s.connectionId = survivor.conn.id;
   }
   return orphans;
+}
+
+/** A valid channel of `s` on a live connection other than `conn`: the session lives on without `conn`. */
+export function channelBesides(s: Session, conn: SmbConnection): Channel | undefined {
+  for (const ch of s.channels.values()) if (ch.conn !== conn && ch.state === 'valid' && !ch.conn.isClosed) return ch;
+  return undefined;
 }
 
 /** Every live connection of the session (logoff cancels their pending requests). */

@@ -5,7 +5,7 @@
  * signing and encryption. Handlers see none of this.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { encodeHeader, protocolKind, tryDecodeHeader, HEADER_SIZE, type Smb2Header } from '../smb2/header.js';
+import { channelSequence, encodeHeader, protocolKind, tryDecodeHeader, HEADER_SIZE, type Smb2Header } from '../smb2/header.js';
 import { Command, HeaderFlags } from '../smb2/constants.js';
 import { NtStatus, statusName } from '../smb2/status.js';
 import { validateRequest } from '../smb2/validate.js';
@@ -22,7 +22,7 @@ import { encodeErrorResponse } from '../smb2/commands/error.js';
 import { errorReply, type ReadSeal, type Reply, type RequestContext } from './context.js';
 import { encodeReadResponseHead } from '../smb2/commands/read.js';
 import { COMMANDS } from './dispatch.js';
-import { boundTo, channelOf, isBindingRequest, signingFor } from './channel.js';
+import { boundTo, channelBesides, channelOf, isBindingRequest, signingFor } from './channel.js';
 import { sequenceDone } from './replay.js';
 import type { Session, TreeConnect, Open } from './state.js';
 import type { SmbServer } from './server.js';
@@ -194,7 +194,7 @@ export class SmbConnection {
     if (gated) for (const run of gated) run();
     this.pending.connectionGone((id) => {
       const s = this.server.state.sessions.get(id);
-      return s !== undefined && [...s.channels.values()].some((ch) => ch.conn !== this && ch.state === 'valid' && !ch.conn.isClosed);
+      return s !== undefined && channelBesides(s, this) !== undefined;
     });
     this.server.connectionClosed(this);
   }
@@ -424,7 +424,7 @@ export class SmbConnection {
           this.server.log.error(`connection ${this.id}: ${spec.name} failed: ${(err as Error).stack ?? err}`);
           reply = errorReply(NtStatus.INTERNAL_ERROR);
         }
-        if (ctx.sequenced) sequenceDone(ctx.sequenced.open, ctx.sequenced.csn);
+        if (ctx.sequenced) sequenceDone(ctx.sequenced, channelSequence(hdr));
       }
     }
     if (this.closed) {

@@ -28,8 +28,8 @@ export interface RequestContext {
   related: { open: Open | null };
   /** a CREATE with a CreateGuid (replay.ts): waiting, it is not cancelled by the loss of its connection while its session lives on */
   outlivesChannel?: boolean;
-  /** the open this request was counted on, and under which channel sequence (replay.ts, 3.3.5.2.10) */
-  sequenced?: { open: Open; csn: number };
+  /** the open this request was counted on, under the channel sequence of its header (replay.ts, 3.3.5.2.10) */
+  sequenced?: Open;
   /** WRITE: `msg` is the head of the PDU; the rest of the data went straight into the file (datapath/write.ts) */
   spliced?: SpliceOutcome;
   /**

@@ -12,7 +12,7 @@ import { channelSequence } from '../smb2/header.js';
 import { NtStatus } from '../smb2/status.js';
 import { untilDoneOrCancelled } from './async.js';
 import { errorReply, type Reply, type RequestContext } from './context.js';
-import { findReconnect, grantDurable, parseDurable, reattach, type DurableAsk } from './durable.js';
+import { findReconnect, grantDurable, reattach, type DurableAsk } from './durable.js';
 import { breakForOpen, FileTable, grantLease, H, grantOplock, leaseKeyElsewhere, type Lease, type LeaseAsk, type OpenIntent } from './oplock.js';
 import { parseCreateName, sameStream } from './streams.js';
 import { statWithDos } from './dos-attributes.js';
@@ -58,11 +58,9 @@ function parseLease(ctx: RequestContext, req: CreateRequest): LeaseAsk | null | 
 }
 
 /** What the CREATE asks of oplocks, leases and durability; a number is the status to fail it with. */
-export function parseCaching(ctx: RequestContext, req: CreateRequest): CachingAsk | number {
+export function parseCaching(ctx: RequestContext, req: CreateRequest, durable: DurableAsk): CachingAsk | number {
   const lease = parseLease(ctx, req);
   if (typeof lease === 'number') return lease;
-  const durable = parseDurable(req.createContexts);
-  if (typeof durable === 'number') return durable;
   const oplock = lease ? OplockLevel.LEASE : req.requestedOplockLevel === OplockLevel.LEASE ? OplockLevel.NONE : req.requestedOplockLevel;
   return { oplock, lease, durable };
 }
@@ -166,10 +164,7 @@ export function grantCaching(ctx: RequestContext, open: Open, ask: CachingAsk, d
  * open it names, ignoring the CREATE's other fields. Null when it is not a
  * reconnect.
  */
-export async function reconnectIfAsked(ctx: RequestContext, req: CreateRequest): Promise<Reply | null> {
-  if (!req.createContexts.length) return null;
-  const durable = parseDurable(req.createContexts);
-  if (typeof durable === 'number') return errorReply(durable);
+export async function reconnectIfAsked(ctx: RequestContext, req: CreateRequest, durable: DurableAsk): Promise<Reply | null> {
   if (!durable.reconnect) return null;
   const tree = ctx.tree!;
   if (tree.share.isIpc) return errorReply(NtStatus.OBJECT_NAME_NOT_FOUND);
@@ -226,11 +221,8 @@ export async function reconnectIfAsked(ctx: RequestContext, req: CreateRequest):
  * replays a CREATE made or under way, or repeats its CreateGuid; else the
  * slot that keeps it for a replay (null when it has no DH2Q).
  */
-export function replayIfAsked(ctx: RequestContext, req: CreateRequest): { reply: Reply } | { slot: ReplaySlot | null } {
-  const tree = ctx.tree!;
-  if (tree.share.isIpc || (ctx.conn.negotiated?.dialect ?? 0) < Dialect.SMB300) return { slot: null };
-  const durable = parseDurable(req.createContexts);
-  if (typeof durable === 'number' || !durable.v2) return { slot: null };
+export function replayIfAsked(ctx: RequestContext, req: CreateRequest, durable: DurableAsk): { reply: Reply } | { slot: ReplaySlot | null } {
+  if (!durable.v2 || ctx.tree!.share.isIpc || (ctx.conn.negotiated?.dialect ?? 0) < Dialect.SMB300) return { slot: null };
   const table = ctx.server.state.replays;
   const key = ReplayTable.key(clientGuid(ctx), durable.v2.createGuid);
   const found = table.find(key);

@@ -1,3 +1,6 @@
+/** MessageIds past this are not counted in doubles, and no window reaches them. */
+const MAX_MESSAGE_ID = BigInt(Number.MAX_SAFE_INTEGER);
+
 /**
  * The credit window (MS-SMB2 3.3.1.1 CommandSequenceWindow, 3.3.5.2.3):
  * message ids below `high` were granted; each may be used once. A request
@@ -17,7 +20,7 @@ export class CreditWindow {
   }
 
   consume(messageId: bigint, charge: number): boolean {
-    if (messageId > BigInt(Number.MAX_SAFE_INTEGER)) return false;
+    if (messageId > MAX_MESSAGE_ID) return false;
     const mid = Number(messageId);
     const n = Math.max(1, charge);
     if (mid < this.low || mid + n > this.high) return false;

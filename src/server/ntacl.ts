@@ -143,8 +143,8 @@ export function descriptorForCreate(given: Buffer, fallback: SecurityDescriptor)
     if (err instanceof MalformedError) return 0xc000000d; // STATUS_INVALID_PARAMETER
     throw err;
   }
-  if (sd.dacl === undefined) return { owner: sd.owner ?? fallback.owner, group: sd.group ?? fallback.group, dacl: fallback.dacl, daclFlags: fallback.daclFlags };
-  return { owner: sd.owner ?? fallback.owner, group: sd.group ?? fallback.group, dacl: canonicalDacl(sd.dacl), daclFlags: storedDaclFlags(sd.control) };
+  const dacl = sd.dacl === undefined ? { dacl: fallback.dacl, daclFlags: fallback.daclFlags } : { dacl: canonicalDacl(sd.dacl), daclFlags: storedDaclFlags(sd.control) };
+  return { owner: sd.owner ?? fallback.owner, group: sd.group ?? fallback.group, ...dacl };
 }
 
 /**

@@ -40,7 +40,6 @@ export interface ReplaySlot {
 
 export class ReplayTable {
   private readonly slots = new Map<string, ReplaySlot>();
-  private readonly byOpen = new Map<Open, ReplaySlot>();
 
   static key(clientGuid: Buffer, createGuid: Buffer): string {
     return clientGuid.toString('hex') + createGuid.toString('hex');
@@ -67,7 +66,6 @@ export class ReplayTable {
     slot.open = open;
     slot.answer = answer;
     open.replay = slot;
-    this.byOpen.set(open, slot);
   }
 
   /** It failed, or was cancelled: a CREATE with the same CreateGuid is a new one. */
@@ -77,18 +75,8 @@ export class ReplayTable {
 
   /** The open closed: it can be replayed no more. */
   forget(open: Open): void {
-    const slot = this.byOpen.get(open);
-    if (!slot) return;
-    this.byOpen.delete(open);
-    if (this.slots.get(slot.key) === slot) this.slots.delete(slot.key);
-  }
-}
-
-/** The client named the handle in a request: it had the CREATE's answer, which no replay gets again. */
-export function handleUsed(open: Open): void {
-  if (open.replay) {
-    open.replay.answer = null;
-    open.replay = null;
+    const slot = open.replay;
+    if (slot && this.slots.get(slot.key) === slot) this.slots.delete(slot.key);
   }
 }
 
@@ -108,9 +96,8 @@ export function refusedWhenStale(command: number): boolean {
  * counted is refused when it is a WRITE, SET_INFO or IOCTL.
  */
 export function sequenceRequest(open: Open, csn: number, replay: boolean): boolean {
-  const ahead = (csn - open.channelSequence) & 0xffff;
-  if (ahead > 0x7fff) return false;
-  if (ahead === 0) {
+  if (staleSequence(open, csn)) return false;
+  if (csn === open.channelSequence) {
     if (replay && open.outstandingPre !== 0) return false;
     open.outstanding++;
     return true;

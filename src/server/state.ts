@@ -131,7 +131,7 @@ export class Open {
   durable: DurableState | null = null;
   /** SMB2_CREATE_APP_INSTANCE_ID (3.3.5.9.13): a later open of the file with it from another client closes this one */
   appInstanceId: Buffer | null = null;
-  /** the CreateGuid entry of the CREATE (with DH2Q) that made it, for a replay of that CREATE (replay.ts) */
+  /** the CreateGuid entry of the CREATE (with DH2Q) that made it, for a replay of that CREATE and its CreateGuid's duplicates (replay.ts) */
   replay: ReplaySlot | null = null;
   /** 3.3.5.2.10 Open.ChannelSequence, OutstandingRequestCount and OutstandingPreRequestCount (replay.ts) */
   channelSequence = 0;

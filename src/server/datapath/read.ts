@@ -28,6 +28,9 @@ import type { ReadSeal } from '../context.js';
 import type { DataPool } from '../../uring/data-pool.js';
 import type { FileRegion } from '../../transport/types.js';
 
+/** The largest offset the VFS takes (its native layer counts in doubles): beyond it a READ never reaches a file. */
+export const MAX_VFS_OFFSET = BigInt(Number.MAX_SAFE_INTEGER);
+
 export type ReadData = { kind: 'buffer'; data: Buffer; release?: () => void; sealed?: ReadSeal } | { kind: 'region'; region: FileRegion };
 
 /** How a sealed READ may be read in pieces (RequestContext.sealRead; the handler's MinimumCount). */
@@ -134,11 +137,11 @@ async function readSealed(file: VfsFile, len: number, pos: bigint, pool: DataPoo
  * bytes themselves (sealed in pieces as they are read, where `sealed` offers it).
  */
 export async function readFileData(file: VfsFile, len: number, pos: bigint, splice: boolean, pool: DataPool | null = null, sealed?: SealedRead): Promise<ReadData> {
-  if (sealed && !splice && len >= SEAL_PIECES_MIN && pos <= BigInt(Number.MAX_SAFE_INTEGER)) {
+  if (sealed && !splice && len >= SEAL_PIECES_MIN && pos <= MAX_VFS_OFFSET) {
     const r = await readSealed(file, len, pos, pool, sealed);
     if (r) return r;
   }
-  if (!splice || pos > BigInt(Number.MAX_SAFE_INTEGER)) return readInto(file, len, pos, pool);
+  if (!splice || pos > MAX_VFS_OFFSET) return readInto(file, len, pos, pool);
   const n = await available(file, len, pos);
   if (n === 0) return { kind: 'region', region: { fd: -1, offset: Number(pos), length: 0 } };
   return { kind: 'region', region: { fd: file.fd, offset: Number(pos), length: n, release: file.hold() } };

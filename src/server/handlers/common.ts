@@ -10,7 +10,7 @@ import { errnoToStatus, type ErrnoOptions } from '../errno.js';
 import type { RequestContext } from '../context.js';
 import type { Open } from '../state.js';
 import { isSparse } from '../fsctl/sparse.js';
-import { handleUsed, refusedWhenStale, sequenceRequest } from '../replay.js';
+import { refusedWhenStale, sequenceRequest } from '../replay.js';
 
 /** Largest offset + length a READ or WRITE may reach (MS-FSA 2.1.5.2/2.1.5.3: a signed 64-bit offset). */
 const MAX_OFFSET = 0x7fffffffffffffffn;
@@ -33,11 +33,12 @@ export function lookupOpen(ctx: RequestContext, id: FileId): Open | number {
   }
   if (open.closed || open.tree !== ctx.tree || open.tree.session !== ctx.session) return NtStatus.FILE_CLOSED;
   ctx.related.open = open;
-  // The handle named outright: the client had its CREATE's answer (a related request may follow a lost one).
-  if (!related && open.replay) handleUsed(open);
+  // The handle named outright: the client had its CREATE's answer, which no replay gets again (a
+  // related request may follow a lost one).
+  if (!related && open.replay?.answer) open.replay.answer = null;
   if (ctx.conn.negotiated!.dialect >= Dialect.SMB300 && !ctx.sequenced) {
     const csn = channelSequence(ctx.hdr);
-    if (sequenceRequest(open, csn, (ctx.hdr.flags & HeaderFlags.REPLAY_OPERATION) !== 0)) ctx.sequenced = { open, csn };
+    if (sequenceRequest(open, csn, (ctx.hdr.flags & HeaderFlags.REPLAY_OPERATION) !== 0)) ctx.sequenced = open;
     else if (refusedWhenStale(ctx.hdr.command)) {
       ctx.server.log.debug(`connection ${ctx.conn.id}: channel sequence ${csn} is behind the open's ${open.channelSequence}: FILE_NOT_AVAILABLE`);
       return NtStatus.FILE_NOT_AVAILABLE;

@@ -16,6 +16,7 @@ import { shareCompatible, sharingViolation } from '../sharemode.js';
 import { deletePending, openStream, parseCreateName, removeAllStreams, sameStream, streamXattr, type StreamFile } from '../streams.js';
 import { breakBeforeOpen, grantCaching, parseCaching, reconnectIfAsked, replayIfAsked } from '../create-caching.js';
 import type { ReplayAnswer, ReplaySlot } from '../replay.js';
+import { parseDurable, type DurableAsk } from '../durable.js';
 import { Open, ownerKey, type Session, type TreeConnect } from '../state.js';
 import { allocationSize, decodeOr, deleteRefusal, endOfFile, fileAttributes, fileTimes, fsStatus, isReadOnly, parentPath } from './common.js';
 import { takesOthersShare } from '../limits.js';
@@ -55,18 +56,21 @@ function register(ctx: RequestContext, tree: TreeConnect, make: (p: bigint, v: b
 export async function handleCreate(ctx: RequestContext): Promise<Reply> {
   const req = decodeOr(() => decodeCreateRequest(ctx.msg));
   if (typeof req === 'number') return errorReply(req);
+  // The durable contexts, read once: a reconnect, a replay and the open's caching all ask them (durable.ts).
+  const durable = parseDurable(req.createContexts);
+  if (typeof durable === 'number') return errorReply(durable);
   // A durable reconnect ignores the rest of the request (create-caching.ts).
-  const reconnected = await reconnectIfAsked(ctx, req);
+  const reconnected = await reconnectIfAsked(ctx, req, durable);
   if (reconnected) return reconnected;
   // A CREATE with a DH2Q may replay one made or under way (replay.ts).
-  const replay = replayIfAsked(ctx, req);
+  const replay = replayIfAsked(ctx, req, durable);
   if ('reply' in replay) return replay.reply;
   const { slot } = replay;
-  if (!slot) return create(ctx, req, null, null);
+  if (!slot) return create(ctx, req, durable, null, null);
   // Waiting for a break, it goes on if its connection goes and its session lives on another channel: a replay will ask for it.
   ctx.outlivesChannel = true;
   try {
-    return await create(ctx, req, null, slot);
+    return await create(ctx, req, durable, null, slot);
   } finally {
     ctx.server.state.replays.abandon(slot); // unless it made its open
   }
@@ -78,7 +82,7 @@ export async function handleCreate(ctx: RequestContext): Promise<Reply> {
  * handled again under that name, so that share modes, oplocks and the open
  * table see the file's one name.
  */
-async function create(ctx: RequestContext, req: CreateRequest, onDisk: string | null, slot: ReplaySlot | null): Promise<Reply> {
+async function create(ctx: RequestContext, req: CreateRequest, durable: DurableAsk, onDisk: string | null, slot: ReplaySlot | null): Promise<Reply> {
   const { server } = ctx;
   const tree = ctx.tree!;
   const session = ctx.session!;
@@ -156,7 +160,7 @@ async function create(ctx: RequestContext, req: CreateRequest, onDisk: string | 
   if (disp === CreateDisposition.CREATE && here.some((o) => sameStream(o.stream, stream))) return errorReply(NtStatus.OBJECT_NAME_COLLISION);
   // MS-FSA 2.1.5.1.2: the share modes of the file's other opens (by path).
   // Oplock and lease breaks come first: a holder may close its handle (create-caching.ts).
-  const caching = parseCaching(ctx, req);
+  const caching = parseCaching(ctx, req, durable);
   if (typeof caching === 'number') return errorReply(caching);
   const appInstance = appInstanceOf(ctx, req.createContexts);
   if (typeof appInstance === 'number') return errorReply(appInstance);
@@ -187,7 +191,7 @@ async function create(ctx: RequestContext, req: CreateRequest, onDisk: string | 
   };
   if (req.fileAttributes & FileAttributes.READONLY) vopts.mode = wantDir ? 0o555 : 0o444;
   const result = await openNamed(root, rel, vopts, onDisk === null ? tree.share.names : null);
-  if ('onDisk' in result) return create(ctx, req, result.onDisk, slot);
+  if ('onDisk' in result) return create(ctx, req, durable, result.onDisk, slot);
   let file: VfsFile;
   if ('file' in result) file = result.file;
   else {
@@ -426,7 +430,6 @@ function shareConflict(here: readonly Open[], stream: string | null, access: num
 async function applyDescriptor(ctx: RequestContext, rel: string, contexts: CreateContext[], file: VfsFile, granted: number, desired: number, maxAllowed: boolean, truncate: boolean): Promise<{ granted: number; maximal: number } | { status: number }> {
   const log = (m: string): void => ctx.server.log.warn(`share ${ctx.tree!.share.name}: ${m}`);
   const shareMax = ctx.tree!.maximalAccess;
-  const queryMaximal = findContext(contexts, CreateContextName.QUERY_MAXIMAL_ACCESS_REQUEST) !== undefined;
   if (file.created) {
     const given = findContext(contexts, CreateContextName.SD_BUFFER);
     let sd: SecurityDescriptor | number | null;
@@ -435,7 +438,7 @@ async function applyDescriptor(ctx: RequestContext, rel: string, contexts: Creat
       const parent = await parentDescriptor(ctx, rel, log);
       sd = parent && inheritedDescriptor(parent, file.isDirectory, tokenOf(ctx.session));
     }
-      if (typeof sd === 'number') return { status: sd };
+    if (typeof sd === 'number') return { status: sd };
     if (!sd) return { granted, maximal: shareMax };
     try {
       await storeDescriptor(file, sd, ctx.tree!.share);
@@ -455,15 +458,16 @@ async function applyDescriptor(ctx: RequestContext, rel: string, contexts: Creat
   // What the directory grants on its children (MS-FSA 2.1.5.1.2.1, as NTFS): DELETE by FILE_DELETE_CHILD, and
   // FILE_READ_ATTRIBUTES by FILE_LIST_DIRECTORY (smbtorture smb2.acls OWNER, GENERIC).
   const fromParent = (Access.DELETE | Access.FILE_READ_ATTRIBUTES) & ~allowed;
-  if (fromParent && (asked & fromParent || maxAllowed || queryMaximal) && rel !== '') {
-    const parent = (await parentDescriptor(ctx, rel, log)) ?? defaultDescriptor(null, ctx.tree!.maximalAccess);
+  const queryMaximal = () => findContext(contexts, CreateContextName.QUERY_MAXIMAL_ACCESS_REQUEST) !== undefined;
+  if (fromParent && (asked & fromParent || maxAllowed || queryMaximal()) && rel !== '') {
+    const parent = (await parentDescriptor(ctx, rel, log)) ?? defaultDescriptor(null, shareMax);
     const onChildren = effectiveAccess(parent, token);
     if (onChildren & Access.FILE_DELETE_CHILD) allowed |= Access.DELETE;
     if (onChildren & Access.FILE_LIST_DIRECTORY) allowed |= Access.FILE_READ_ATTRIBUTES;
   }
   if (asked & ~allowed) return { status: NtStatus.ACCESS_DENIED };
   // 3.3.5.9.5: MxAc answers the file's maximal access for this user (smbtorture smb2.acls OWNER-RIGHTS, DENY1).
-  return { granted: maxAllowed ? (granted & (allowed | asked)) >>> 0 : granted, maximal: (allowed & ctx.tree!.maximalAccess) >>> 0 };
+  return { granted: maxAllowed ? (granted & (allowed | asked)) >>> 0 : granted, maximal: (allowed & shareMax) >>> 0 };
 }
 
 /** The stored descriptor of the directory holding `rel`, or null when it has none (bareDirs remembers that). */

@@ -1,7 +1,7 @@
 /** READ (MS-SMB2 3.3.5.12): files through the VFS, named pipes through the RPC endpoint. */
 import { decodeReadRequest, encodeReadResponse, encodeReadResponseHead } from '../../smb2/commands/read.js';
 import { NtStatus } from '../../smb2/status.js';
-import { readFileData } from '../datapath/read.js';
+import { MAX_VFS_OFFSET, readFileData } from '../datapath/read.js';
 import { Access } from '../access.js';
 import { errorReply, type Reply, type RequestContext } from '../context.js';
 import { beyondMaxOffset, decodeOr, fsStatus, lookupOpen } from './common.js';
@@ -32,7 +32,7 @@ export async function handleRead(ctx: RequestContext): Promise<Reply> {
   // MS-FSA 2.1.5.2: another open's exclusive byte-range lock over the range.
   if (rangeConflicts(open, req.offset, BigInt(req.length), false)) return errorReply(NtStatus.FILE_LOCK_CONFLICT);
   // An offset no file of this server reaches (the VFS takes offsets up to 2^53): past the end, unless the file is that large.
-  if (req.length > 0 && req.offset > BigInt(Number.MAX_SAFE_INTEGER)) {
+  if (req.length > 0 && req.offset > MAX_VFS_OFFSET) {
     try {
       if ((await file.stat()).size <= req.offset) return errorReply(NtStatus.END_OF_FILE);
     } catch (err) {
